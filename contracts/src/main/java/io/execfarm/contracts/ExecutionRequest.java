@@ -1,0 +1,64 @@
+package io.execfarm.contracts;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * A request to run code, as published on {@code execfarm.requests.<runtime>}.
+ *
+ * @param session     the session whose namespace the code runs in, or null for a fresh namespace
+ * @param submittedAt when the client submitted it, or null when the client did not say
+ */
+@JsonPropertyOrder({"v", "id", "runtime", "code", "session", "tenant", "timeoutMs", "replyTo", "limits", "submittedAt"})
+@JsonInclude(JsonInclude.Include.ALWAYS)
+public record ExecutionRequest(
+        String id,
+        String runtime,
+        String code,
+        String session,
+        String tenant,
+        long timeoutMs,
+        String replyTo,
+        Limits limits,
+        Instant submittedAt) {
+
+    public static final String DEFAULT_TENANT = "default";
+    public static final long DEFAULT_TIMEOUT_MS = 30_000;
+    public static final long MAX_TIMEOUT_MS = 3_600_000;
+
+    public ExecutionRequest {
+        require(WireNames.isId(id), "id", id);
+        require(WireNames.isRuntime(runtime), "runtime", runtime);
+        Objects.requireNonNull(code, "code");
+        require(session == null || WireNames.isId(session), "session", session);
+        require(tenant != null && WireNames.TENANT.matcher(tenant).matches(), "tenant", tenant);
+        require(timeoutMs >= 1 && timeoutMs <= MAX_TIMEOUT_MS, "timeoutMs", timeoutMs);
+        require(replyTo != null && WireNames.TOPIC.matcher(replyTo).matches(), "replyTo", replyTo);
+        Objects.requireNonNull(limits, "limits");
+    }
+
+    /** A request with every optional field at its default. */
+    public static ExecutionRequest of(String id, String runtime, String code) {
+        return new ExecutionRequest(id, runtime, code, null, DEFAULT_TENANT, DEFAULT_TIMEOUT_MS,
+                Topics.REPLIES, Limits.DEFAULT, null);
+    }
+
+    @JsonProperty("v")
+    public int v() {
+        return Protocol.VERSION;
+    }
+
+    /** The Kafka key: the session when there is one, so one session's requests stay in order. */
+    public String kafkaKey() {
+        return session != null ? session : id;
+    }
+
+    private static void require(boolean ok, String field, Object value) {
+        if (!ok) {
+            throw new IllegalArgumentException("invalid " + field + ": " + value);
+        }
+    }
+}

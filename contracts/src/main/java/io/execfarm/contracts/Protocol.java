@@ -1,0 +1,14 @@
+package io.execfarm.contracts;
+
+/** Protocol constants shared by every message. */
+public final class Protocol {
+
+    /** The only wire version this build speaks. */
+    public static final int VERSION = 1;
+
+    /** Kafka header naming why a record went to the dead-letter topic. */
+    public static final String DLQ_REASON_HEADER = "execfarm-dlq-reason";
+
+    private Protocol() {
+    }
+}

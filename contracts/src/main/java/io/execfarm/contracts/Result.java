@@ -1,0 +1,75 @@
+package io.execfarm.contracts;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.annotation.JsonValue;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * The last event of every request.
+ *
+ * @param value     the runtime's own text/plain rendering of the last expression, or null
+ * @param error     what went wrong, or null when {@code status} is {@link Status#OK}
+ * @param truncated whether output past the request's limit was dropped
+ * @param attempt   1 for the first execution; higher when a redelivery was answered
+ */
+@JsonPropertyOrder({"v", "type", "requestId", "status", "value", "error", "truncated", "timings", "workerId", "attempt"})
+@JsonInclude(JsonInclude.Include.ALWAYS)
+public record Result(
+        String requestId,
+        Status status,
+        String value,
+        ErrorInfo error,
+        boolean truncated,
+        Timings timings,
+        String workerId,
+        int attempt) implements ExecutionEvent {
+
+    public static final String TYPE = "result";
+
+    public enum Status {
+        OK, ERROR, TIMEOUT, CANCELLED, REJECTED, CRASHED;
+
+        @JsonValue
+        public String wireName() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** @param stacktrace a trimmed backtrace in the runtime's own words, or null */
+    @JsonPropertyOrder({"type", "message", "stacktrace"})
+    @JsonInclude(JsonInclude.Include.ALWAYS)
+    public record ErrorInfo(String type, String message, String stacktrace) {
+        public ErrorInfo {
+            Objects.requireNonNull(type, "type");
+            Objects.requireNonNull(message, "message");
+        }
+    }
+
+    @JsonPropertyOrder({"queuedMs", "acquireMs", "execMs", "totalMs"})
+    public record Timings(long queuedMs, long acquireMs, long execMs, long totalMs) {
+        public static final Timings NONE = new Timings(0, 0, 0, 0);
+    }
+
+    public Result {
+        Objects.requireNonNull(requestId, "requestId");
+        Objects.requireNonNull(status, "status");
+        Objects.requireNonNull(timings, "timings");
+        Objects.requireNonNull(workerId, "workerId");
+        if (attempt < 1) {
+            throw new IllegalArgumentException("attempt must be >= 1: " + attempt);
+        }
+    }
+
+    /** A request refused before it ran: bad input, unknown runtime, foreign session and so on. */
+    public static Result rejected(String requestId, String workerId, String errorType, String message) {
+        return new Result(requestId, Status.REJECTED, null, new ErrorInfo(errorType, message, null),
+                false, Timings.NONE, workerId, 1);
+    }
+
+    @Override
+    public String type() {
+        return TYPE;
+    }
+}

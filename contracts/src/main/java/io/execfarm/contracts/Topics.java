@@ -1,0 +1,21 @@
+package io.execfarm.contracts;
+
+/** Kafka topic names of protocol v1. */
+public final class Topics {
+
+    public static final String REQUESTS_PREFIX = "execfarm.requests.";
+    public static final String REPLIES = "execfarm.replies";
+    public static final String CONTROL = "execfarm.control";
+    public static final String DEAD_LETTERS = "execfarm.requests.dlq";
+
+    private Topics() {
+    }
+
+    /** The topic carrying requests for one runtime, e.g. {@code execfarm.requests.julia}. */
+    public static String requests(String runtime) {
+        if (!WireNames.isRuntime(runtime)) {
+            throw new IllegalArgumentException("not a runtime name: " + runtime);
+        }
+        return REQUESTS_PREFIX + runtime;
+    }
+}
