@@ -1,0 +1,122 @@
+package io.execfarm.localinfra;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real Kafka broker and redis-server for tests, run by the same {@code deploy/local/infra} script
+ * people use. Reuses a running pair when {@code KAFKA_BOOTSTRAP} and {@code REDIS_URL} are set;
+ * otherwise starts a private pair on free ports, which {@link #close()} stops. The script's
+ * watchdog stops a private pair even when this JVM dies without closing it.
+ */
+public final class LocalInfra implements AutoCloseable {
+
+    private static final long START_TIMEOUT_SECONDS = 300;
+
+    private final String kafkaBootstrap;
+    private final String redisUrl;
+    private final Path stateDir;
+
+    private LocalInfra(String kafkaBootstrap, String redisUrl, Path stateDir) {
+        this.kafkaBootstrap = kafkaBootstrap;
+        this.redisUrl = redisUrl;
+        this.stateDir = stateDir;
+    }
+
+    public static LocalInfra startOrReuse() {
+        String kafka = System.getenv("KAFKA_BOOTSTRAP");
+        String redis = System.getenv("REDIS_URL");
+        if (kafka != null && !kafka.isBlank() && redis != null && !redis.isBlank()) {
+            System.err.println("execfarm tests: reusing Kafka at " + kafka + " and Redis at " + redis);
+            return new LocalInfra(kafka, redis, null);
+        }
+        try {
+            Path state = Files.createTempDirectory("execfarm-infra-");
+            String out = run(List.of("start", "--state-dir", state.toString(), "--owner-pid",
+                    Long.toString(ProcessHandle.current().pid())));
+            Map<String, String> env = parseEnv(out);
+            String kafkaOut = env.get("KAFKA_BOOTSTRAP");
+            String redisOut = env.get("REDIS_URL");
+            if (kafkaOut == null || redisOut == null) {
+                throw new IllegalStateException("deploy/local/infra start printed no endpoints:\n" + out);
+            }
+            return new LocalInfra(kafkaOut, redisOut, state);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public String kafkaBootstrap() {
+        return kafkaBootstrap;
+    }
+
+    public String redisUrl() {
+        return redisUrl;
+    }
+
+    @Override
+    public void close() {
+        if (stateDir != null) {
+            run(List.of("stop", "--state-dir", stateDir.toString()));
+        }
+    }
+
+    static Map<String, String> parseEnv(String output) {
+        Map<String, String> env = new HashMap<>();
+        for (String line : output.split("\n")) {
+            int eq = line.indexOf('=');
+            if (eq > 0) {
+                env.put(line.substring(0, eq).trim(), line.substring(eq + 1).trim());
+            }
+        }
+        return env;
+    }
+
+    private static String run(List<String> args) {
+        Path script = repoRoot().resolve("deploy/local/infra");
+        List<String> command = new java.util.ArrayList<>(List.of("bash", script.toString()));
+        command.addAll(args);
+        try {
+            Process process = new ProcessBuilder(command)
+                    .redirectError(ProcessBuilder.Redirect.INHERIT)
+                    .start();
+            byte[] out = process.getInputStream().readAllBytes();
+            if (!process.waitFor(START_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                throw new IllegalStateException("deploy/local/infra " + args.get(0) + " did not finish in "
+                        + START_TIMEOUT_SECONDS + " s");
+            }
+            if (process.exitValue() != 0) {
+                throw new IllegalStateException("deploy/local/infra " + args.get(0) + " failed with exit code "
+                        + process.exitValue() + "; its messages are above");
+            }
+            return new String(out, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while running deploy/local/infra", e);
+        }
+    }
+
+    /** The checkout's root: named by the build, else found by walking up from the working directory. */
+    public static Path repoRoot() {
+        String named = System.getProperty("execfarm.repo.root");
+        if (named != null && Files.isRegularFile(Path.of(named, "deploy/local/infra"))) {
+            return Path.of(named);
+        }
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            if (Files.isRegularFile(dir.resolve("deploy/local/infra"))) {
+                return dir;
+            }
+        }
+        throw new IllegalStateException("cannot find deploy/local/infra above " + Path.of("").toAbsolutePath());
+    }
+}
