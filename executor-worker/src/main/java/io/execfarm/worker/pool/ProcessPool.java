@@ -1,0 +1,319 @@
+package io.execfarm.worker.pool;
+
+import io.execfarm.worker.runtime.RuntimeStartException;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.jboss.logging.Logger;
+
+/**
+ * Warm processes of one runtime.
+ *
+ * <p>An acquire takes a compatible idle process at once when there is one and never waits for a
+ * refill it can avoid; starts and retirements run in the background, starts at most
+ * {@code startParallelism} at a time. Each live process holds a slot number below {@code size}
+ * from the start of its launch until its disposal has finished, so a slot (and the sandbox uid
+ * derived from it) is never shared by two processes.
+ *
+ * <p>All state is guarded by {@code lock}; process I/O never happens while holding it.
+ */
+public final class ProcessPool<P> implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(ProcessPool.class);
+    private static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(30);
+
+    private final String name;
+    private final PoolSettings settings;
+    private final ProcessSource<P> source;
+    private final ExecutorService starters;
+    private final ExecutorService retirers;
+
+    private final Object lock = new Object();
+    /** Most recently used first: warm caches get reused, the coldest process is the one evicted. */
+    private final Deque<Lease<P>> idle = new ArrayDeque<>();
+    private final BitSet slots = new BitSet();
+    private int starting;
+    private int busy;
+    private int retiring;
+    private int waiting;
+    private long started;
+    private long retired;
+    private long startFailures;
+    private int consecutiveFailures;
+    private long nextStartNanos = System.nanoTime();
+    private String lastStartError;
+    private boolean closed;
+
+    public ProcessPool(String name, PoolSettings settings, ProcessSource<P> source) {
+        this.name = name;
+        this.settings = settings;
+        this.source = source;
+        this.starters = Executors.newFixedThreadPool(settings.startParallelism(), threads("execfarm-" + name + "-start"));
+        this.retirers = Executors.newCachedThreadPool(threads("execfarm-" + name + "-retire"));
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public PoolSettings settings() {
+        return settings;
+    }
+
+    /** Pre-starts the minimum of idle processes. */
+    public void open() {
+        synchronized (lock) {
+            refill();
+        }
+    }
+
+    /**
+     * Takes a process that may run {@code tenant}'s code under the reuse policy.
+     *
+     * @throws PoolTimeoutException when none became available within {@code timeout}
+     */
+    public Lease<P> acquire(String tenant, Duration timeout) throws PoolTimeoutException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (lock) {
+            waiting++;
+            try {
+                while (true) {
+                    if (closed) {
+                        throw new PoolTimeoutException("the " + name + " pool is shut down");
+                    }
+                    Lease<P> lease = takeCompatible(tenant);
+                    if (lease != null) {
+                        lease.assignTo(tenant);
+                        busy++;
+                        refill();
+                        return lease;
+                    }
+                    evictForWaiter();
+                    refill();
+                    long remaining = deadline - System.nanoTime();
+                    if (remaining <= 0) {
+                        throw new PoolTimeoutException("no " + name + " process became available within "
+                                + timeout.toMillis() + " ms" + (lastStartError != null && consecutiveFailures > 0
+                                ? "; starting one fails: " + lastStartError : ""));
+                    }
+                    TimeUnit.NANOSECONDS.timedWait(lock, remaining);
+                }
+            } finally {
+                waiting--;
+            }
+        }
+    }
+
+    /**
+     * Returns a process after a request. {@code reusable} is false when the request killed or
+     * broke it; it is also retired when worn out, grown too large, or the policy is {@code never}.
+     */
+    public void release(Lease<P> lease, boolean reusable) {
+        lease.countExecution();
+        boolean keep = reusable
+                && settings.reuse() != ReusePolicy.NEVER
+                && lease.executions() < settings.maxExecutions()
+                && source.isAlive(lease.process())
+                && (settings.maxResidentBytes() == 0 || source.residentBytes(lease.process()) <= settings.maxResidentBytes());
+        synchronized (lock) {
+            busy--;
+            if (!closed) {
+                if (keep) {
+                    idle.addFirst(lease);
+                } else {
+                    retire(lease);
+                }
+                refill();
+                lock.notifyAll();
+                return;
+            }
+            retiring++;
+        }
+        // Closed: the retirer threads are gone, so this caller disposes.
+        dispose(lease);
+    }
+
+    public PoolStats stats() {
+        synchronized (lock) {
+            return new PoolStats(settings.size(), starting, idle.size(), busy, retiring, waiting, started, retired,
+                    startFailures);
+        }
+    }
+
+    @Override
+    public void close() {
+        List<Lease<P>> toDispose;
+        synchronized (lock) {
+            closed = true;
+            toDispose = new ArrayList<>(idle);
+            idle.clear();
+            retiring += toDispose.size();
+            lock.notifyAll();
+        }
+        starters.shutdownNow();
+        toDispose.forEach(lease -> retirers.execute(() -> dispose(lease)));
+        retirers.shutdown();
+        try {
+            starters.awaitTermination(30, TimeUnit.SECONDS);
+            retirers.awaitTermination(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private Lease<P> takeCompatible(String tenant) {
+        Lease<P> fallback = null;
+        for (Iterator<Lease<P>> it = idle.iterator(); it.hasNext(); ) {
+            Lease<P> lease = it.next();
+            if (!source.isAlive(lease.process())) {
+                it.remove();
+                retire(lease);
+                continue;
+            }
+            boolean fresh = lease.tenant() == null;
+            boolean same = tenant.equals(lease.tenant());
+            switch (settings.reuse()) {
+                case ALWAYS -> {
+                    if (same) {
+                        it.remove();
+                        return lease;
+                    }
+                    if (fallback == null) {
+                        fallback = lease;
+                    }
+                }
+                case TENANT -> {
+                    if (same) {
+                        it.remove();
+                        return lease;
+                    }
+                    if (fresh && fallback == null) {
+                        fallback = lease;
+                    }
+                }
+                case NEVER -> {
+                    if (fresh) {
+                        it.remove();
+                        return lease;
+                    }
+                }
+            }
+        }
+        if (fallback != null) {
+            idle.remove(fallback);
+        }
+        return fallback;
+    }
+
+    /** Every slot is taken and nothing is starting: the coldest idle process makes room for a fresh one. */
+    private void evictForWaiter() {
+        if (slots.cardinality() >= settings.size() && starting == 0 && !idle.isEmpty()) {
+            retire(idle.pollLast());
+        }
+    }
+
+    private void refill() {
+        if (closed) {
+            return;
+        }
+        int wanted = Math.max(settings.minIdle() - idle.size() - starting, waiting - starting);
+        int free = settings.size() - slots.cardinality();
+        for (int i = 0; i < Math.min(wanted, free); i++) {
+            int slot = slots.nextClearBit(0);
+            slots.set(slot);
+            starting++;
+            starters.execute(() -> startInto(slot));
+        }
+    }
+
+    private void startInto(int slot) {
+        P process;
+        try {
+            long wait;
+            synchronized (lock) {
+                wait = nextStartNanos - System.nanoTime();
+            }
+            if (wait > 0) {
+                TimeUnit.NANOSECONDS.sleep(wait);
+            }
+            process = source.start(slot);
+        } catch (RuntimeStartException | RuntimeException e) {
+            synchronized (lock) {
+                starting--;
+                slots.clear(slot);
+                startFailures++;
+                consecutiveFailures++;
+                lastStartError = e.getMessage();
+                long backoff = Math.min(MAX_BACKOFF_NANOS,
+                        TimeUnit.MILLISECONDS.toNanos(250) << Math.min(consecutiveFailures - 1, 10));
+                nextStartNanos = System.nanoTime() + backoff;
+                LOG.errorf("%s pool: a process failed to start (%d in a row; next try in %d ms): %s", name,
+                        consecutiveFailures, TimeUnit.NANOSECONDS.toMillis(backoff), e.getMessage());
+                refill();
+                lock.notifyAll();
+            }
+            return;
+        } catch (InterruptedException e) {
+            synchronized (lock) {
+                starting--;
+                slots.clear(slot);
+            }
+            Thread.currentThread().interrupt();
+            return;
+        }
+        boolean accepted;
+        synchronized (lock) {
+            starting--;
+            accepted = !closed;
+            if (accepted) {
+                started++;
+                consecutiveFailures = 0;
+                idle.addFirst(new Lease<>(process, slot));
+            } else {
+                slots.clear(slot);
+            }
+            lock.notifyAll();
+        }
+        if (!accepted) {
+            source.dispose(process);
+        }
+    }
+
+    private void retire(Lease<P> lease) {
+        retiring++;
+        retirers.execute(() -> dispose(lease));
+    }
+
+    private void dispose(Lease<P> lease) {
+        try {
+            source.dispose(lease.process());
+        } catch (RuntimeException e) {
+            LOG.warnf("%s pool: disposing a process failed: %s", name, e.getMessage());
+        }
+        synchronized (lock) {
+            retiring--;
+            retired++;
+            slots.clear(lease.slot());
+            refill();
+            lock.notifyAll();
+        }
+    }
+
+    private static ThreadFactory threads(String prefix) {
+        AtomicInteger count = new AtomicInteger();
+        return runnable -> {
+            Thread thread = new Thread(runnable, prefix + "-" + count.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        };
+    }
+}

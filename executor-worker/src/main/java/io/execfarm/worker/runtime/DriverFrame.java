@@ -1,0 +1,103 @@
+package io.execfarm.worker.runtime;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.execfarm.contracts.Output;
+import io.execfarm.contracts.Result;
+
+/**
+ * What a driver writes on its frame channel, one JSON object per line (docs/driver-protocol.md),
+ * and what the worker itself adds to a process's event stream.
+ */
+sealed interface DriverFrame {
+
+    record Ready(String version) implements DriverFrame {
+    }
+
+    record Chunk(String id, Output.Stream stream, String text) implements DriverFrame {
+    }
+
+    record Done(String id, Result.Status status, String value, Result.ErrorInfo error, boolean truncated,
+            long evalMicros) implements DriverFrame {
+    }
+
+    record Dropped(String session) implements DriverFrame {
+    }
+
+    /** The channel reached end of file: the process exited or closed its stdout. */
+    record Closed() implements DriverFrame {
+    }
+
+    /** The channel carried something that is not a frame: the process can no longer be trusted. */
+    record Garbage(String why) implements DriverFrame {
+    }
+
+    /** Added by the worker when a cancel for the running request arrives. */
+    record CancelRequested(String id) implements DriverFrame {
+    }
+
+    static DriverFrame parse(ObjectMapper json, String line) {
+        JsonNode node;
+        try {
+            node = json.readTree(line);
+        } catch (Exception e) {
+            return new Garbage("not JSON: " + excerpt(line));
+        }
+        if (node == null || !node.isObject() || !node.path("ev").isTextual()) {
+            return new Garbage("not a frame: " + excerpt(line));
+        }
+        try {
+            return switch (node.get("ev").textValue()) {
+                case "ready" -> new Ready(node.path("version").asText(""));
+                case "output" -> new Chunk(text(node, "id"), stream(text(node, "stream")), text(node, "text"));
+                case "done" -> new Done(text(node, "id"), status(text(node, "status")), nullableText(node, "value"),
+                        error(node.get("error")), node.path("truncated").asBoolean(false),
+                        node.path("evalMicros").asLong(0));
+                case "dropped" -> new Dropped(text(node, "session"));
+                default -> new Garbage("unknown frame type: " + excerpt(line));
+            };
+        } catch (IllegalArgumentException e) {
+            return new Garbage(e.getMessage() + ": " + excerpt(line));
+        }
+    }
+
+    private static String text(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        if (value == null || !value.isTextual()) {
+            throw new IllegalArgumentException("frame field '" + field + "' is missing or not a string");
+        }
+        return value.textValue();
+    }
+
+    private static String nullableText(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        return value == null || value.isNull() ? null : text(node, field);
+    }
+
+    private static Output.Stream stream(String name) {
+        return switch (name) {
+            case "stdout" -> Output.Stream.STDOUT;
+            case "stderr" -> Output.Stream.STDERR;
+            default -> throw new IllegalArgumentException("unknown stream " + name);
+        };
+    }
+
+    private static Result.Status status(String name) {
+        return switch (name) {
+            case "ok" -> Result.Status.OK;
+            case "error" -> Result.Status.ERROR;
+            default -> throw new IllegalArgumentException("a driver may only report ok or error, not " + name);
+        };
+    }
+
+    private static Result.ErrorInfo error(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        return new Result.ErrorInfo(text(node, "type"), text(node, "message"), nullableText(node, "stacktrace"));
+    }
+
+    private static String excerpt(String line) {
+        return line.length() <= 120 ? line : line.substring(0, 120) + "…";
+    }
+}

@@ -1,0 +1,23 @@
+package io.execfarm.worker.runtime;
+
+import io.execfarm.contracts.Result;
+
+/**
+ * How one execution on a process ended.
+ *
+ * @param value      the runtime's text/plain rendering of the last value, or null
+ * @param error      what went wrong, or null when the status is ok
+ * @param evalMicros the driver's own evaluation time; 0 when the driver did not report one
+ */
+public record ExecutionOutcome(Result.Status status, String value, Result.ErrorInfo error, boolean truncated,
+        long evalMicros) {
+
+    static ExecutionOutcome failure(Result.Status status, String type, String message, boolean truncated) {
+        return new ExecutionOutcome(status, null, new Result.ErrorInfo(type, message, null), truncated, 0);
+    }
+
+    /** Whether the process that produced this outcome may run another request. */
+    public boolean processSurvived() {
+        return status == Result.Status.OK || status == Result.Status.ERROR;
+    }
+}

@@ -1,0 +1,53 @@
+package io.execfarm.worker.runtime;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** The runtimes execfarm ships drivers for, with their defaults; configuration overrides any part. */
+public final class KnownRuntimes {
+
+    public static final String JULIA = "julia";
+    public static final String PYTHON = "python";
+
+    private static final long GIB = 1024L * 1024 * 1024;
+
+    private KnownRuntimes() {
+    }
+
+    public static Optional<RuntimeDefinition> byName(String name) {
+        return switch (name) {
+            case JULIA -> Optional.of(julia());
+            case PYTHON -> Optional.of(python());
+            default -> Optional.empty();
+        };
+    }
+
+    /**
+     * Julia >= 1.10. Flags as a production farm wants them: no start-up file or history, no
+     * colour codes in output, one thread per process (the farm scales by processes). Julia reserves
+     * a large address space up front, hence the high RLIMIT_AS. The warm-up compiles the paths every
+     * request takes: parsing, evaluation in a fresh module, display of common values, error display.
+     */
+    public static RuntimeDefinition julia() {
+        return new RuntimeDefinition(JULIA, "julia",
+                List.of("--startup-file=no", "--history-file=no", "--color=no", "--threads=1", "-O2"),
+                "drivers/julia/driver.jl",
+                """
+                x = [1.0, 2.0, 3.0]
+                println("warm ", sum(x) / length(x), " ", Dict(:a => 1), " ", (1, "two"))
+                s = sprint(show, MIME"text/plain"(), x)
+                try error("warm") catch e; sprint(showerror, e) end
+                x
+                """,
+                16 * GIB, Map.of(), Duration.ofSeconds(180));
+    }
+
+    /** CPython >= 3.10, standard library only. -I ignores PYTHON* variables and the user site; -B writes no .pyc. */
+    public static RuntimeDefinition python() {
+        return new RuntimeDefinition(PYTHON, "python3", List.of("-u", "-I", "-B"), "drivers/python/driver.py",
+                "import json, re, collections, math, subprocess\n[x * x for x in range(10)]",
+                4 * GIB, Map.of(), Duration.ofSeconds(30));
+    }
+}

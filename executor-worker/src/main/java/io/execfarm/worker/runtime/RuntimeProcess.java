@@ -1,0 +1,304 @@
+package io.execfarm.worker.runtime;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.execfarm.contracts.Result;
+import io.execfarm.worker.sandbox.LaunchSpec;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One live runtime process running a driver. Not thread-safe: one request at a time, from the
+ * thread that called {@link #execute}; only {@link #cancel} and {@link #kill} may come from others.
+ *
+ * <p>A dedicated reader thread turns the driver's frame channel into a queue of
+ * {@link DriverFrame}s; the executing thread waits on that queue, so a timeout, a cancel, an exit
+ * and a garbage frame all arrive in one place, in order.
+ */
+public final class RuntimeProcess {
+
+    /** A frame larger than this is a broken or hostile driver (values and chunks are cut far below it). */
+    static final int MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
+    private final String runtime;
+    private final Process process;
+    private final LaunchSpec launch;
+    private final ObjectMapper json;
+    private final OutputStream commands;
+    private final BlockingQueue<DriverFrame> frames = new LinkedBlockingQueue<>();
+    private volatile ProcessHandle driver;
+
+    private RuntimeProcess(String runtime, Process process, LaunchSpec launch, ObjectMapper json) {
+        this.runtime = runtime;
+        this.process = process;
+        this.launch = launch;
+        this.json = json;
+        this.commands = process.getOutputStream();
+    }
+
+    /** Starts the process and waits for its driver's ready frame. */
+    static RuntimeProcess start(String runtime, LaunchSpec launch, ObjectMapper json, Duration timeout)
+            throws RuntimeStartException {
+        Process process;
+        try {
+            ProcessBuilder builder = new ProcessBuilder(launch.command())
+                    .directory(launch.workDir().toFile())
+                    .redirectError(ProcessBuilder.Redirect.to(launch.stderrLog().toFile()));
+            builder.environment().clear();
+            builder.environment().putAll(launch.environment());
+            process = builder.start();
+        } catch (IOException e) {
+            throw new RuntimeStartException(runtime + ": cannot start " + launch.command().get(0) + ": " + e.getMessage(), e);
+        }
+        RuntimeProcess started = new RuntimeProcess(runtime, process, launch, json);
+        Thread reader = new Thread(started::readFrames, "execfarm-" + runtime + "-frames-" + process.pid());
+        reader.setDaemon(true);
+        reader.start();
+        DriverFrame first = started.poll(timeout.toNanos());
+        if (!(first instanceof DriverFrame.Ready)) {
+            started.kill();
+            throw new RuntimeStartException(runtime + ": the driver did not become ready ("
+                    + (first == null ? "no frame within " + timeout.toMillis() + " ms" : describe(first)) + ")"
+                    + started.stderrTail());
+        }
+        started.driver = started.findDriver();
+        return started;
+    }
+
+    public String runtime() {
+        return runtime;
+    }
+
+    public LaunchSpec launch() {
+        return launch;
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** Runs one request to its end. Output reaches {@code sink} as the driver forwards it. */
+    public ExecutionOutcome execute(ExecutionSpec spec, OutputSink sink) {
+        if (!process.isAlive()) {
+            return ExecutionOutcome.failure(Result.Status.CRASHED, "ProcessExited",
+                    "the " + runtime + " process had already exited", false);
+        }
+        OutputBudget budget = new OutputBudget(spec.maxOutputBytes());
+        try {
+            send(spec);
+        } catch (IOException e) {
+            kill();
+            return ExecutionOutcome.failure(Result.Status.CRASHED, "ProcessExited",
+                    "the " + runtime + " process stopped reading its input: " + e.getMessage(), false);
+        }
+        long deadline = System.nanoTime() + spec.timeout().toNanos();
+        while (true) {
+            DriverFrame frame = poll(deadline - System.nanoTime());
+            if (frame == null) {
+                kill();
+                return ExecutionOutcome.failure(Result.Status.TIMEOUT, "Timeout",
+                        "execution exceeded its timeout of " + spec.timeout().toMillis() + " ms", budget.exceeded());
+            }
+            if (frame instanceof DriverFrame.Chunk chunk && chunk.id().equals(spec.id())) {
+                String admitted = budget.admit(chunk.text());
+                if (!admitted.isEmpty()) {
+                    sink.accept(chunk.stream(), admitted);
+                }
+            } else if (frame instanceof DriverFrame.Done done && done.id().equals(spec.id())) {
+                return new ExecutionOutcome(done.status(), done.value(), done.error(),
+                        done.truncated() || budget.exceeded(), done.evalMicros());
+            } else if (frame instanceof DriverFrame.CancelRequested cancel) {
+                if (cancel.id().equals(spec.id())) {
+                    kill();
+                    return ExecutionOutcome.failure(Result.Status.CANCELLED, "Cancelled",
+                            "execution was cancelled", budget.exceeded());
+                }
+            } else if (frame instanceof DriverFrame.Closed) {
+                return ExecutionOutcome.failure(Result.Status.CRASHED, "ProcessExited",
+                        "the " + runtime + " process " + exitDescription() + " before finishing the request",
+                        budget.exceeded());
+            } else {
+                kill();
+                return ExecutionOutcome.failure(Result.Status.CRASHED, "ProtocolViolation",
+                        "the " + runtime + " process broke the driver protocol: " + describe(frame), budget.exceeded());
+            }
+        }
+    }
+
+    /**
+     * Stops request {@code requestId} if it is running or about to run on this process. A cancel
+     * for any other request is left in the queue and ignored there, so a cancel racing with the
+     * start of its request is never lost.
+     */
+    public void cancel(String requestId) {
+        frames.add(new DriverFrame.CancelRequested(requestId));
+    }
+
+    /** Forgets a session namespace held by this process. */
+    public boolean dropSession(String session, Duration timeout) {
+        try {
+            ObjectNode command = json.createObjectNode().put("op", "drop_session").put("session", session);
+            write(command);
+        } catch (IOException e) {
+            return false;
+        }
+        return poll(timeout.toNanos()) instanceof DriverFrame.Dropped;
+    }
+
+    /** Kills whatever a finished request left running (child processes), leaving the driver. */
+    public void killStragglers() {
+        ProcessHandle d = driver;
+        if (d != null) {
+            d.descendants().forEach(ProcessHandle::destroyForcibly);
+        }
+    }
+
+    /** Kills the process and everything it started. */
+    public void kill() {
+        ProcessHandle d = driver;
+        if (launch.namespaced()) {
+            // The driver is the init of its PID namespace: when it dies the kernel kills the rest, and
+            // the launcher's --kill-child takes the driver with it.
+            if (d != null) {
+                d.destroyForcibly();
+            }
+        } else {
+            for (int round = 0; round < 3; round++) {
+                process.descendants().forEach(ProcessHandle::destroyForcibly);
+            }
+        }
+        process.destroyForcibly();
+        try {
+            process.waitFor(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Resident memory of the driver process, or 0 when it cannot be read. */
+    public long residentBytes() {
+        ProcessHandle d = driver;
+        if (d == null) {
+            return 0;
+        }
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(d.pid()), "status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+        return 0;
+    }
+
+    private ProcessHandle findDriver() {
+        if (!launch.namespaced()) {
+            return process.toHandle();
+        }
+        return process.toHandle().children().findFirst().orElse(process.toHandle());
+    }
+
+    private void send(ExecutionSpec spec) throws IOException {
+        ObjectNode command = json.createObjectNode()
+                .put("op", "exec")
+                .put("id", spec.id())
+                .put("code", spec.code())
+                .put("maxOutputBytes", spec.maxOutputBytes());
+        command.put("session", spec.session());
+        write(command);
+    }
+
+    private void write(ObjectNode command) throws IOException {
+        byte[] line = json.writeValueAsBytes(command);
+        commands.write(line);
+        commands.write('\n');
+        commands.flush();
+    }
+
+    private DriverFrame poll(long nanos) {
+        try {
+            return nanos <= 0 ? frames.poll() : frames.poll(nanos, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new DriverFrame.Garbage("interrupted while waiting for the driver");
+        }
+    }
+
+    private void readFrames() {
+        try (InputStream in = process.getInputStream()) {
+            ByteArrayOutputStream line = new ByteArrayOutputStream(256);
+            byte[] buffer = new byte[64 * 1024];
+            int n;
+            while ((n = in.read(buffer)) > 0) {
+                int start = 0;
+                for (int i = 0; i < n; i++) {
+                    if (buffer[i] == '\n') {
+                        line.write(buffer, start, i - start);
+                        frames.add(DriverFrame.parse(json, line.toString(StandardCharsets.UTF_8)));
+                        line.reset();
+                        start = i + 1;
+                    }
+                }
+                line.write(buffer, start, n - start);
+                if (line.size() > MAX_FRAME_BYTES) {
+                    frames.add(new DriverFrame.Garbage("a frame longer than " + MAX_FRAME_BYTES + " bytes"));
+                    return;
+                }
+            }
+        } catch (IOException e) {
+            // The stream closes when the process dies or is killed: end of channel either way.
+        }
+        frames.add(new DriverFrame.Closed());
+    }
+
+    private String exitDescription() {
+        try {
+            if (process.waitFor(2, TimeUnit.SECONDS)) {
+                int code = process.exitValue();
+                return code > 128 ? "was killed by signal " + (code - 128) : "exited with code " + code;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return "closed its frame channel";
+    }
+
+    private String stderrTail() {
+        try {
+            List<String> lines = Files.readAllLines(launch.stderrLog());
+            if (lines.isEmpty()) {
+                return "";
+            }
+            return "; its stderr ends with:\n" + String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static String describe(DriverFrame frame) {
+        if (frame instanceof DriverFrame.Garbage garbage) {
+            return garbage.why();
+        }
+        if (frame instanceof DriverFrame.Closed) {
+            return "it exited";
+        }
+        return "unexpected frame " + frame;
+    }
+
+    @Override
+    public String toString() {
+        return runtime + " process " + process.pid();
+    }
+}

@@ -1,0 +1,24 @@
+package io.execfarm.worker.sandbox;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything needed to start one runtime process.
+ *
+ * @param command      the full argv, sandbox prefix included
+ * @param environment  the complete environment; nothing else is inherited
+ * @param workDir      the process's private working and HOME directory
+ * @param stderrLog    where the process's original stderr goes (start-up errors), outside its reach
+ * @param namespaced   whether the process is the init of its own PID namespace (so killing the
+ *                     launcher kills the whole tree)
+ */
+public record LaunchSpec(List<String> command, Map<String, String> environment, Path workDir, Path stderrLog,
+        boolean namespaced) {
+
+    public LaunchSpec {
+        command = List.copyOf(command);
+        environment = Map.copyOf(environment);
+    }
+}

@@ -1,0 +1,221 @@
+package io.execfarm.worker.sandbox;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipalLookupService;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jboss.logging.Logger;
+
+/**
+ * Prepares confined launches of runtime processes: a private working directory per process, an
+ * environment built from an allow-list (the worker's secrets never reach user code), rlimits, and
+ * the strongest {@link Isolation} the machine allows, detected once.
+ */
+public final class Sandbox {
+
+    private static final Logger LOG = Logger.getLogger(Sandbox.class);
+
+    private final SandboxSettings settings;
+    private final Isolation isolation;
+    private final boolean rlimits;
+    private final Path logDir;
+    private final AtomicLong serial = new AtomicLong();
+
+    private Sandbox(SandboxSettings settings, Isolation isolation, boolean rlimits, Path logDir) {
+        this.settings = settings;
+        this.isolation = isolation;
+        this.rlimits = rlimits;
+        this.logDir = logDir;
+    }
+
+    public static Sandbox create(SandboxSettings settings) {
+        try {
+            Path root = Files.createDirectories(settings.workRoot());
+            // Traversable by the sandbox uids (to reach their own directories and the drivers), not listable.
+            Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx--x--x"));
+            Path logs = Files.createDirectories(root.resolve("logs"));
+            Files.setPosixFilePermissions(logs, PosixFilePermissions.fromString("rwx------"));
+            Isolation isolation = detect(settings);
+            boolean rlimits = settings.enabled() && onPath("prlimit");
+            if (isolation != Isolation.NAMESPACES_AND_UID) {
+                LOG.warnf("sandbox: isolation is %s, weaker than %s: %s", isolation, Isolation.NAMESPACES_AND_UID,
+                        isolation == Isolation.NONE ? "disabled by configuration"
+                                : "run the worker as root in its container so runtime processes get their own uid and PID namespace");
+            }
+            if (settings.enabled() && !rlimits) {
+                LOG.warn("sandbox: prlimit (util-linux) is not on PATH, so runtime processes run WITHOUT rlimits");
+            }
+            LOG.infof("sandbox: isolation %s, rlimits %s, work root %s", isolation, rlimits ? "on" : "OFF", root);
+            return new Sandbox(settings, isolation, rlimits, logs);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot prepare the sandbox work root " + settings.workRoot(), e);
+        }
+    }
+
+    public Isolation isolation() {
+        return isolation;
+    }
+
+    /** A directory every sandboxed process can read, for driver scripts. */
+    public Path sharedDirectory(String name) throws IOException {
+        Path dir = Files.createDirectories(settings.workRoot().resolve(name));
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return dir;
+    }
+
+    /**
+     * Creates the private directory of a new process in pool slot {@code slot} and the argv that
+     * starts {@code runtimeCommand} confined.
+     */
+    public LaunchSpec prepare(String runtime, int slot, List<String> runtimeCommand, long addressSpaceBytes,
+            Map<String, String> runtimeEnv) throws IOException {
+        String name = runtime + "-" + slot + "-" + serial.incrementAndGet();
+        Path workDir = Files.createDirectories(settings.workRoot().resolve(name));
+        Files.setPosixFilePermissions(workDir, PosixFilePermissions.fromString("rwx------"));
+        Path tmp = Files.createDirectories(workDir.resolve("tmp"));
+        int uid = settings.uidBase() + slot;
+        if (isolation == Isolation.NAMESPACES_AND_UID) {
+            chown(workDir, uid);
+            chown(tmp, uid);
+        }
+
+        List<String> command = new ArrayList<>();
+        switch (isolation) {
+            case NAMESPACES_AND_UID -> {
+                command.addAll(List.of("unshare", "--pid", "--fork", "--kill-child", "--mount-proc"));
+                command.addAll(List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups",
+                        "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"));
+            }
+            case USER_NAMESPACE -> command.addAll(List.of("unshare", "--user", "--map-root-user", "--pid", "--fork",
+                    "--kill-child", "--mount-proc"));
+            case RLIMITS_ONLY, NONE -> { }
+        }
+        if (rlimits) {
+            command.add("prlimit");
+            if (addressSpaceBytes > 0) {
+                command.add("--as=" + addressSpaceBytes);
+            }
+            command.add("--cpu=" + settings.cpuSeconds());
+            command.add("--fsize=" + settings.maxFileSizeBytes());
+            command.add("--nofile=" + settings.openFiles());
+            // RLIMIT_NPROC counts every task of the real uid; only a uid of its own makes it per process.
+            if (isolation == Isolation.NAMESPACES_AND_UID) {
+                command.add("--nproc=" + settings.maxProcesses());
+            }
+            command.add("--");
+        }
+        command.addAll(runtimeCommand);
+
+        Map<String, String> env = new LinkedHashMap<>();
+        for (String passed : settings.passEnv()) {
+            String value = System.getenv(passed);
+            if (value != null) {
+                env.put(passed, value);
+            }
+        }
+        env.put("PATH", settings.path());
+        env.put("HOME", workDir.toString());
+        env.put("TMPDIR", tmp.toString());
+        env.putAll(runtimeEnv);
+        boolean namespaced = isolation == Isolation.NAMESPACES_AND_UID || isolation == Isolation.USER_NAMESPACE;
+        return new LaunchSpec(command, env, workDir, logDir.resolve(name + ".stderr"), namespaced);
+    }
+
+    /** Deletes what a retired process left behind. Never follows links user code may have planted. */
+    public void discard(LaunchSpec spec) {
+        try {
+            deleteTree(spec.workDir());
+            Files.deleteIfExists(spec.stderrLog());
+        } catch (IOException e) {
+            LOG.warnf("sandbox: could not delete %s: %s", spec.workDir(), e.getMessage());
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+                // User code may have made its own directories unreadable; the owner can always chmod.
+                Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.delete(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+                Files.delete(dir);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+
+    private static void chown(Path path, int uid) throws IOException {
+        UserPrincipalLookupService lookup = path.getFileSystem().getUserPrincipalLookupService();
+        PosixFileAttributeView view = Files.getFileAttributeView(path, PosixFileAttributeView.class);
+        view.setOwner(lookup.lookupPrincipalByName(Integer.toString(uid)));
+        view.setGroup(lookup.lookupPrincipalByGroupName(Integer.toString(uid)));
+    }
+
+    private static Isolation detect(SandboxSettings settings) throws IOException {
+        if (!settings.enabled()) {
+            return Isolation.NONE;
+        }
+        boolean root = ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;
+        if (root && onPath("setpriv") && succeeds("unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "true")) {
+            return Isolation.NAMESPACES_AND_UID;
+        }
+        if (succeeds("unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child", "--mount-proc", "true")) {
+            return Isolation.USER_NAMESPACE;
+        }
+        return Isolation.RLIMITS_ONLY;
+    }
+
+    private static boolean onPath(String program) {
+        String path = System.getenv("PATH");
+        if (path == null) {
+            return false;
+        }
+        for (String dir : path.split(":")) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean succeeds(String... command) {
+        if (!onPath(command[0])) {
+            return false;
+        }
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+}

@@ -1,0 +1,205 @@
+package io.execfarm.worker.conformance;
+
+final class JuliaSnippets implements Snippets {
+
+    @Override
+    public String hello() {
+        return "println(\"hello, world\")";
+    }
+
+    @Override
+    public String lastValue() {
+        return "x = 6\nx * 7";
+    }
+
+    @Override
+    public String noValue() {
+        return "y = 1\nnothing";
+    }
+
+    @Override
+    public String interleaved() {
+        return """
+                println(stdout, "one"); flush(stdout); sleep(0.05)
+                println(stderr, "two"); flush(stderr); sleep(0.05)
+                println(stdout, "three"); flush(stdout)
+                """;
+    }
+
+    @Override
+    public String manyLines(int n) {
+        return "for i in 0:" + (n - 1) + "\n    println(i)\nend";
+    }
+
+    @Override
+    public String unicode() {
+        return "println(\"héllo 🚀 ✓\")";
+    }
+
+    @Override
+    public String invalidBytes() {
+        return "write(stdout, UInt8[0x61, 0xff, 0x62, 0x0a])\nflush(stdout)\nnothing";
+    }
+
+    @Override
+    public String bigOutput(int bytes) {
+        return "print(\"x\"^" + bytes + ")";
+    }
+
+    @Override
+    public String runtimeError() {
+        return "function explode()\n    error(\"boom\")\nend\n\nexplode()";
+    }
+
+    @Override
+    public String runtimeErrorType() {
+        return "ErrorException";
+    }
+
+    @Override
+    public String syntaxError() {
+        return "function broken(:\nend";
+    }
+
+    @Override
+    public String syntaxErrorType() {
+        return "Base.Meta.ParseError";
+    }
+
+    @Override
+    public String printThenSpin() {
+        return "println(\"before\"); flush(stdout)\nwhile true\nend";
+    }
+
+    @Override
+    public String printThenSleep(int seconds) {
+        return "println(\"started\"); flush(stdout)\nsleep(" + seconds + ")";
+    }
+
+    @Override
+    public String exitWith(int code) {
+        return "exit(" + code + ")";
+    }
+
+    @Override
+    public String abort() {
+        return "ccall(:abort, Cvoid, ())";
+    }
+
+    @Override
+    public String closeStdout() {
+        return "ccall(:close, Cint, (Cint,), 1)\n\"closed\"";
+    }
+
+    @Override
+    public String closeAllDescriptors() {
+        return "for fd in 1:1023\n    ccall(:close, Cint, (Cint,), fd)\nend";
+    }
+
+    @Override
+    public String writeGarbageEverywhere() {
+        return """
+                for fd in 3:63
+                    ccall(:write, Cssize_t, (Cint, Ptr{UInt8}, Csize_t), fd, "garbage\\n", 8)
+                end
+                """;
+    }
+
+    @Override
+    public String cLevelWrite() {
+        return "ccall(:puts, Cint, (Cstring,), \"from C\")\nnothing";
+    }
+
+    @Override
+    public String childProcessOutput() {
+        return "run(`echo from child`)\nnothing";
+    }
+
+    @Override
+    public String defineCarriedValue() {
+        return "carried_value = 41";
+    }
+
+    @Override
+    public String useCarriedValue() {
+        return "carried_value + 1";
+    }
+
+    @Override
+    public String defineFunctionUsingCarriedValue() {
+        return "answer() = carried_value + 1";
+    }
+
+    @Override
+    public String callAnswer() {
+        return "answer()";
+    }
+
+    @Override
+    public String startBackgroundSleeper() {
+        return "run(`sleep 1000`; wait=false)\nnothing";
+    }
+
+    @Override
+    public String countSleepers() {
+        return """
+                function sleepers()
+                    n = 0
+                    for pid in readdir("/proc")
+                        all(isdigit, pid) || continue
+                        cmd = try read("/proc/$pid/cmdline", String) catch; "" end
+                        strip(replace(cmd, '\\0' => ' ')) == "sleep 1000" && (n += 1)
+                    end
+                    n
+                end
+                sleepers()
+                """;
+    }
+
+    @Override
+    public String secretSightings(String secret, long workerPid) {
+        return """
+                function sightings(secret)
+                    n = count(kv -> occursin(secret, kv.first) || occursin(secret, kv.second), collect(ENV))
+                    paths = Set(["/proc/%d/environ", "/proc/1/environ"])
+                    for pid in readdir("/proc")
+                        all(isdigit, pid) && push!(paths, "/proc/$pid/environ")
+                    end
+                    for path in paths
+                        data = try read(path, String) catch; "" end
+                        occursin(secret, data) && (n += 1)
+                    end
+                    n
+                end
+                sightings(%s)
+                """.formatted(workerPid, juliaString(secret));
+    }
+
+    @Override
+    public String readFile(String path) {
+        return "try\n    println(read(" + juliaString(path) + ", String))\ncatch\n    println(\"unreadable\")\nend";
+    }
+
+    @Override
+    public String memoryBomb() {
+        return """
+                try
+                    zeros(UInt8, 64 * 1024^3)
+                catch
+                end
+                blocks = Vector{Vector{UInt8}}()
+                while true
+                    push!(blocks, ones(UInt8, 64 * 1024^2))
+                end
+                """;
+    }
+
+    @Override
+    public String forkBomb() {
+        return "run(`sh -c 'b() { b | b & }; b'`; wait=false)\nsleep(60)";
+    }
+
+    private static String juliaString(String s) {
+        return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("$", "\\$") + "\"";
+    }
+}

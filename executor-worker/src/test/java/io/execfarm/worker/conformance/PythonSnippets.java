@@ -1,0 +1,214 @@
+package io.execfarm.worker.conformance;
+
+final class PythonSnippets implements Snippets {
+
+    @Override
+    public String hello() {
+        return "print('hello, world')";
+    }
+
+    @Override
+    public String lastValue() {
+        return "x = 6\nx * 7";
+    }
+
+    @Override
+    public String noValue() {
+        return "y = 1";
+    }
+
+    @Override
+    public String interleaved() {
+        return """
+                import sys, time
+                print('one', flush=True); time.sleep(0.05)
+                print('two', file=sys.stderr, flush=True); time.sleep(0.05)
+                print('three', flush=True)
+                """;
+    }
+
+    @Override
+    public String manyLines(int n) {
+        return "for i in range(" + n + "):\n    print(i)";
+    }
+
+    @Override
+    public String unicode() {
+        return "print('héllo 🚀 ✓')";
+    }
+
+    @Override
+    public String invalidBytes() {
+        return "import os\nos.write(1, b'a\\xffb\\n')";
+    }
+
+    @Override
+    public String bigOutput(int bytes) {
+        return "import sys\nsys.stdout.write('x' * " + bytes + ")";
+    }
+
+    @Override
+    public String runtimeError() {
+        return "def explode():\n    raise RuntimeError('boom')\n\nexplode()";
+    }
+
+    @Override
+    public String runtimeErrorType() {
+        return "RuntimeError";
+    }
+
+    @Override
+    public String syntaxError() {
+        return "def broken(:\n    pass";
+    }
+
+    @Override
+    public String syntaxErrorType() {
+        return "SyntaxError";
+    }
+
+    @Override
+    public String printThenSpin() {
+        return "print('before', flush=True)\nwhile True:\n    pass";
+    }
+
+    @Override
+    public String printThenSleep(int seconds) {
+        return "import time\nprint('started', flush=True)\ntime.sleep(" + seconds + ")";
+    }
+
+    @Override
+    public String exitWith(int code) {
+        return "import os\nos._exit(" + code + ")";
+    }
+
+    @Override
+    public String abort() {
+        return "import os\nos.abort()";
+    }
+
+    @Override
+    public String closeStdout() {
+        return "import os\nos.close(1)\n'closed'";
+    }
+
+    @Override
+    public String closeAllDescriptors() {
+        return "import os\nos.closerange(1, 1024)";
+    }
+
+    @Override
+    public String writeGarbageEverywhere() {
+        return """
+                import os
+                for fd in range(3, 64):
+                    try:
+                        os.write(fd, b'garbage\\n')
+                    except OSError:
+                        pass
+                """;
+    }
+
+    @Override
+    public String cLevelWrite() {
+        return "import ctypes\nlibc = ctypes.CDLL(None)\nlibc.printf(b'from C\\n')\nNone";
+    }
+
+    @Override
+    public String childProcessOutput() {
+        return "import subprocess\nsubprocess.run(['echo', 'from child'])\nNone";
+    }
+
+    @Override
+    public String defineCarriedValue() {
+        return "carried_value = 41";
+    }
+
+    @Override
+    public String useCarriedValue() {
+        return "carried_value + 1";
+    }
+
+    @Override
+    public String defineFunctionUsingCarriedValue() {
+        return "def answer():\n    return carried_value + 1";
+    }
+
+    @Override
+    public String callAnswer() {
+        return "answer()";
+    }
+
+    @Override
+    public String startBackgroundSleeper() {
+        return "import subprocess\nsubprocess.Popen(['sleep', '1000'])\nNone";
+    }
+
+    @Override
+    public String countSleepers() {
+        return """
+                import os
+                count = 0
+                for pid in os.listdir('/proc'):
+                    if pid.isdigit():
+                        try:
+                            with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                                if f.read().replace(b'\\0', b' ').strip() == b'sleep 1000':
+                                    count += 1
+                        except OSError:
+                            pass
+                count
+                """;
+    }
+
+    @Override
+    public String secretSightings(String secret, long workerPid) {
+        return """
+                import os, glob
+                secret = %s
+                seen = sum(1 for k, v in os.environ.items() if secret in k or secret in v)
+                paths = set(glob.glob('/proc/[0-9]*/environ')) | {'/proc/%d/environ', '/proc/1/environ'}
+                for path in paths:
+                    try:
+                        with open(path, 'rb') as f:
+                            if secret.encode() in f.read():
+                                seen += 1
+                    except OSError:
+                        pass
+                seen
+                """.formatted(pythonString(secret), workerPid);
+    }
+
+    @Override
+    public String readFile(String path) {
+        return """
+                try:
+                    with open(%s) as f:
+                        print(f.read())
+                except OSError:
+                    print('unreadable')
+                """.formatted(pythonString(path));
+    }
+
+    @Override
+    public String memoryBomb() {
+        return """
+                try:
+                    huge = bytearray(64 * 1024**3)
+                except MemoryError:
+                    pass
+                blocks = []
+                while True:
+                    blocks.append(bytearray(64 * 1024**2))
+                """;
+    }
+
+    @Override
+    public String forkBomb() {
+        return "import subprocess, time\nsubprocess.Popen(['sh', '-c', 'b() { b | b & }; b'])\ntime.sleep(60)";
+    }
+
+    private static String pythonString(String s) {
+        return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'";
+    }
+}

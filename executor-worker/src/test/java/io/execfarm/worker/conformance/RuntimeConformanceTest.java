@@ -1,0 +1,510 @@
+package io.execfarm.worker.conformance;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.execfarm.contracts.Output;
+import io.execfarm.contracts.Result.Status;
+import io.execfarm.worker.pool.CancelSignal;
+import io.execfarm.worker.pool.Lease;
+import io.execfarm.worker.pool.PoolExecutor;
+import io.execfarm.worker.pool.PoolSettings;
+import io.execfarm.worker.pool.ProcessPool;
+import io.execfarm.worker.pool.ReusePolicy;
+import io.execfarm.worker.pool.RuntimeProcessSource;
+import io.execfarm.worker.pool.TimedOutcome;
+import io.execfarm.worker.runtime.ExecutionOutcome;
+import io.execfarm.worker.runtime.ExecutionSpec;
+import io.execfarm.worker.runtime.KnownRuntimes;
+import io.execfarm.worker.runtime.OutputSink;
+import io.execfarm.worker.runtime.RuntimeDefinition;
+import io.execfarm.worker.runtime.RuntimeLauncher;
+import io.execfarm.worker.runtime.RuntimeProcess;
+import io.execfarm.worker.runtime.RuntimeUnavailableException;
+import io.execfarm.worker.sandbox.Isolation;
+import io.execfarm.worker.sandbox.Sandbox;
+import io.execfarm.worker.sandbox.SandboxSettings;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * What every runtime must do, run against every runtime whose binary is on this machine, through
+ * the real pool, sandbox and driver. Python must be present; a missing Julia is reported loudly
+ * and its run is marked skipped, never passed.
+ */
+@ParameterizedClass(name = "{0}")
+@MethodSource("runtimes")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class RuntimeConformanceTest {
+
+    private static final long GIB = 1024L * 1024 * 1024;
+    private static final String TENANT = "tenant-a";
+    private static final String SECRET_VARIABLE = "EXECFARM_TEST_SECRET";
+
+    record RuntimeUnderTest(RuntimeDefinition definition, Snippets snippets, boolean required, Duration timeout) {
+        @Override
+        public String toString() {
+            return definition.name();
+        }
+    }
+
+    static Stream<RuntimeUnderTest> runtimes() {
+        RuntimeDefinition python = KnownRuntimes.python();
+        RuntimeDefinition julia = KnownRuntimes.julia();
+        return Stream.of(
+                // A low address-space limit makes the memory bomb fail fast.
+                new RuntimeUnderTest(withAddressSpace(python, GIB), new PythonSnippets(), true, Duration.ofSeconds(20)),
+                new RuntimeUnderTest(withAddressSpace(julia, 6 * GIB), new JuliaSnippets(), false, Duration.ofSeconds(90)));
+    }
+
+    @Parameter
+    RuntimeUnderTest runtime;
+
+    private Path workRoot;
+    private Sandbox sandbox;
+    private RuntimeLauncher launcher;
+    private ProcessPool<RuntimeProcess> pool;
+    private PoolExecutor executor;
+    private Snippets code;
+    /** Why this runtime cannot run here; every test then reports itself skipped with this reason. */
+    private String unavailable;
+
+    @BeforeParameterizedClassInvocation
+    void startPool(RuntimeUnderTest runtime) throws IOException {
+        workRoot = Files.createTempDirectory("execfarm-conformance-" + runtime.definition().name() + "-");
+        sandbox = Sandbox.create(new SandboxSettings(true, workRoot, 62000, 600, 64, 64L * 1024 * 1024, 256,
+                SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV));
+        try {
+            launcher = RuntimeLauncher.prepare(runtime.definition(), sandbox, new ObjectMapper());
+        } catch (RuntimeUnavailableException e) {
+            if (runtime.required()) {
+                fail("the " + runtime + " runtime is required on every machine: " + e.getMessage());
+            }
+            String name = runtime.definition().name().toUpperCase();
+            System.err.println("""
+
+                    ################################################################################
+                    ###  %s CONFORMANCE RUN SKIPPED
+                    ###  %s
+                    ###  Install Julia >= 1.10 (https://julialang.org/downloads/) and put `julia`
+                    ###  on PATH to run it; the worker image runs it on every build.
+                    ################################################################################
+                    """.formatted(name, e.getMessage()));
+            unavailable = name + " conformance run skipped: " + e.getMessage();
+            return;
+        }
+        System.err.printf("conformance: %s %s, sandbox isolation %s%n", runtime, launcher.version(), sandbox.isolation());
+        pool = new ProcessPool<>(runtime.definition().name(), new PoolSettings(2, 2, 2, 1000, 0, ReusePolicy.TENANT),
+                new RuntimeProcessSource(launcher));
+        pool.open();
+        executor = new PoolExecutor(pool, Duration.ofSeconds(120));
+        code = runtime.snippets();
+    }
+
+    @BeforeEach
+    void requireRuntime() {
+        Assumptions.assumeTrue(unavailable == null, () -> unavailable);
+    }
+
+    @AfterParameterizedClassInvocation
+    void closePool() throws IOException {
+        if (pool != null) {
+            pool.close();
+        }
+        if (workRoot != null) {
+            try (Stream<Path> paths = Files.walk(workRoot)) {
+                paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    @Test
+    void helloWorld() {
+        Run run = run(code.hello());
+        assertEquals(Status.OK, run.status(), run::describe);
+        assertEquals("hello, world\n", run.stdout());
+        assertEquals("", run.stderr());
+    }
+
+    @Test
+    void lastValueIsRenderedAndAStatementHasNone() {
+        Run value = run(code.lastValue());
+        assertEquals(Status.OK, value.status(), value::describe);
+        assertEquals("42", value.value());
+        Run none = run(code.noValue());
+        assertEquals(Status.OK, none.status(), none::describe);
+        assertNull(none.value());
+    }
+
+    @Test
+    void streamsKeepTheirOrder() {
+        Run run = run(code.interleaved());
+        assertEquals(Status.OK, run.status(), run::describe);
+        assertEquals(List.of(new Chunk(Output.Stream.STDOUT, "one\n"), new Chunk(Output.Stream.STDERR, "two\n"),
+                new Chunk(Output.Stream.STDOUT, "three\n")), run.merged());
+
+        Run lines = run(code.manyLines(5000));
+        StringBuilder expected = new StringBuilder();
+        for (int i = 0; i < 5000; i++) {
+            expected.append(i).append('\n');
+        }
+        assertEquals(expected.toString(), lines.stdout());
+    }
+
+    @Test
+    void unicodeSurvivesAndInvalidBytesBecomeReplacementCharacters() {
+        assertEquals("héllo 🚀 ✓\n", run(code.unicode()).stdout());
+        assertEquals("a\uFFFDb\n", run(code.invalidBytes()).stdout());
+    }
+
+    @Test
+    void outputBeyondTheLimitIsDroppedAndMarked() {
+        Run run = run(spec(code.bigOutput(2_000_000), null, 1000), TENANT);
+        assertEquals(Status.OK, run.status(), run::describe);
+        assertTrue(run.outcome().truncated(), "truncated flag");
+        int kept = run.stdout().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        assertTrue(kept <= 1000 && kept >= 900, "kept " + kept + " bytes of a 1000-byte budget");
+        assertTrue(run.stdout().chars().allMatch(c -> c == 'x'));
+        assertPoolHealthy();
+    }
+
+    @Test
+    void runtimeErrorCarriesTypeMessageAndBacktrace() {
+        Run run = run(code.runtimeError());
+        assertEquals(Status.ERROR, run.status(), run::describe);
+        assertEquals(code.runtimeErrorType(), run.outcome().error().type());
+        assertTrue(run.outcome().error().message().contains("boom"), run::describe);
+        assertNotNull(run.outcome().error().stacktrace());
+        assertTrue(run.outcome().error().stacktrace().contains("explode"), run::describe);
+        assertTrue(!run.outcome().error().stacktrace().contains("driver."),
+                () -> "the driver's own frames are trimmed: " + run.outcome().error().stacktrace());
+    }
+
+    @Test
+    void syntaxErrorIsAnError() {
+        Run run = run(code.syntaxError());
+        assertEquals(Status.ERROR, run.status(), run::describe);
+        assertEquals(code.syntaxErrorType(), run.outcome().error().type());
+        assertPoolHealthy();
+    }
+
+    @Test
+    void infiniteLoopTimesOutKeepsItsOutputAndIsReplaced() {
+        Run run = run(spec(code.printThenSpin(), null, 1 << 20, Duration.ofMillis(1500)), TENANT);
+        assertEquals(Status.TIMEOUT, run.status(), run::describe);
+        assertEquals("before\n", run.stdout());
+        assertPoolHealthy();
+    }
+
+    @Test
+    void cancelStopsARunningRequestAndKeepsItsOutput() throws Exception {
+        CancelSignal cancel = new CancelSignal();
+        CountDownLatch started = new CountDownLatch(1);
+        List<Chunk> chunks = new ArrayList<>();
+        CompletableFuture<TimedOutcome> outcome = CompletableFuture.supplyAsync(() -> {
+            try {
+                return executor.execute(spec(code.printThenSleep(60), null, 1 << 20), TENANT, (stream, text) -> {
+                    synchronized (chunks) {
+                        chunks.add(new Chunk(stream, text));
+                    }
+                    started.countDown();
+                }, cancel);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        assertTrue(started.await(runtime.timeout().toSeconds(), TimeUnit.SECONDS), "the request started");
+        cancel.cancel();
+        TimedOutcome done = outcome.get(30, TimeUnit.SECONDS);
+        assertEquals(Status.CANCELLED, done.outcome().status());
+        assertEquals(List.of(new Chunk(Output.Stream.STDOUT, "started\n")), chunks);
+        assertPoolHealthy();
+    }
+
+    @Test
+    void cancelBeforeStartMeansItNeverRuns() throws Exception {
+        CancelSignal cancel = new CancelSignal();
+        cancel.cancel();
+        TimedOutcome done = executor.execute(spec(code.hello(), null, 1 << 20), TENANT, OutputSink.DISCARD, cancel);
+        assertEquals(Status.CANCELLED, done.outcome().status());
+    }
+
+    @Test
+    void exitIsACrashOfThatRequestOnly() {
+        Run run = run(code.exitWith(3));
+        assertEquals(Status.CRASHED, run.status(), run::describe);
+        assertTrue(run.outcome().error().message().contains("exited with code 3"), run::describe);
+        assertPoolHealthy();
+    }
+
+    @Test
+    void abortIsACrashOfThatRequestOnly() {
+        Run run = run(code.abort());
+        assertEquals(Status.CRASHED, run.status(), run::describe);
+        assertPoolHealthy();
+    }
+
+    @Test
+    void closingStdoutHarmsNeitherTheRequestNorTheNext() throws Exception {
+        try (Held held = hold()) {
+            Run closed = held.run(code.closeStdout());
+            assertEquals(Status.OK, closed.status(), closed::describe);
+            Run next = held.run(code.cLevelWrite());
+            assertEquals(Status.OK, next.status(), next::describe);
+            assertEquals("from C\n", next.stdout(), "fd 1 works again in the next request");
+        }
+    }
+
+    @Test
+    void closingTheFrameChannelIsACrash() {
+        Run run = run(code.closeAllDescriptors());
+        assertEquals(Status.CRASHED, run.status(), run::describe);
+        assertPoolHealthy();
+    }
+
+    @Test
+    void garbageOnTheFrameChannelIsACrash() {
+        Run run = run(code.writeGarbageEverywhere());
+        assertEquals(Status.CRASHED, run.status(), run::describe);
+        assertPoolHealthy();
+    }
+
+    @Test
+    void cLevelWritesToFileDescriptorOneAreCaptured() {
+        Run run = run(code.cLevelWrite());
+        assertEquals(Status.OK, run.status(), run::describe);
+        assertEquals("from C\n", run.stdout());
+    }
+
+    @Test
+    void childProcessOutputIsCaptured() {
+        Run run = run(code.childProcessOutput());
+        assertEquals(Status.OK, run.status(), run::describe);
+        assertEquals("from child\n", run.stdout());
+    }
+
+    @Test
+    void requestsAreIsolatedOnTheSameProcess() throws Exception {
+        try (Held held = hold()) {
+            assertEquals(Status.OK, held.run(code.defineCarriedValue()).status());
+            Run next = held.run(code.useCarriedValue());
+            assertEquals(Status.ERROR, next.status(), "a fresh namespace per request: " + next.describe());
+
+            assertEquals(Status.OK, held.run(code.startBackgroundSleeper()).status());
+            Run count = held.run(code.countSleepers());
+            assertEquals("0", count.value(), "a child process does not outlive its request: " + count.describe());
+        }
+    }
+
+    @Test
+    void sessionNamespacesPersistAcrossRequests() throws Exception {
+        String session = "s-" + UUID.randomUUID();
+        try (Held held = hold()) {
+            assertEquals(Status.OK, held.run(code.defineCarriedValue(), session).status());
+            assertEquals(Status.OK, held.run(code.defineFunctionUsingCarriedValue(), session).status());
+            Run answer = held.run(code.callAnswer(), session);
+            assertEquals("42", answer.value(), answer::describe);
+            assertEquals(Status.ERROR, held.run(code.useCarriedValue()).status(), "outside the session it is unknown");
+            assertEquals("42", held.run(code.callAnswer(), session).value(), "and the session still has it");
+        }
+    }
+
+    @Test
+    void theWorkersSecretsAreInvisible() throws Exception {
+        String secret = System.getenv(SECRET_VARIABLE);
+        assertNotNull(secret, SECRET_VARIABLE + " must be set for this test (the build sets it)");
+        Run env = run(code.secretSightings(secret, ProcessHandle.current().pid()));
+        assertEquals(Status.OK, env.status(), env::describe);
+        assertEquals("0", env.value(), "places where user code saw the worker's secret");
+
+        Assumptions.assumeTrue(sandbox.isolation() == Isolation.NAMESPACES_AND_UID,
+                "files readable by the worker are unreadable to user code only with a uid of its own (isolation "
+                        + sandbox.isolation() + ")");
+        Path dir = Files.createTempDirectory("execfarm-secret-");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path file = Files.writeString(dir.resolve("credentials"), secret);
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+        try {
+            Run read = run(code.readFile(file.toString()));
+            assertEquals("unreadable\n", read.stdout(), read::describe);
+        } finally {
+            Files.delete(file);
+            Files.delete(dir);
+        }
+    }
+
+    @Test
+    void memoryBombIsContained() {
+        Run run = run(code.memoryBomb());
+        assertTrue(Set.of(Status.ERROR, Status.CRASHED).contains(run.status()), run::describe);
+        assertPoolHealthy();
+    }
+
+    @Test
+    void forkBombIsContained() throws Exception {
+        Assumptions.assumeTrue(sandbox.isolation() == Isolation.NAMESPACES_AND_UID,
+                "a fork bomb is bounded only where each process has a uid of its own (isolation "
+                        + sandbox.isolation() + ")");
+        long before = ProcessHandle.allProcesses().count();
+        Run run = run(spec(code.forkBomb(), null, 1 << 20, Duration.ofSeconds(3)), TENANT);
+        assertEquals(Status.TIMEOUT, run.status(), run::describe);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        long after = ProcessHandle.allProcesses().count();
+        while (after > before + 4 && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            after = ProcessHandle.allProcesses().count();
+        }
+        assertTrue(after <= before + 4, "processes before " + before + ", after " + after);
+        assertPoolHealthy();
+    }
+
+    // --- helpers ---------------------------------------------------------------------------------
+
+    private void assertPoolHealthy() {
+        Run run = run(code.hello());
+        assertEquals(Status.OK, run.status(), () -> "the pool still serves requests: " + run.describe());
+        assertEquals("hello, world\n", run.stdout());
+    }
+
+    private Run run(String source) {
+        return run(spec(source, null, 1 << 20), TENANT);
+    }
+
+    private Run run(ExecutionSpec spec, String tenant) {
+        Collector collector = new Collector();
+        try {
+            TimedOutcome timed = executor.execute(spec, tenant, collector, new CancelSignal());
+            return new Run(timed.outcome(), collector.chunks());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private ExecutionSpec spec(String source, String session, long maxOutputBytes) {
+        return spec(source, session, maxOutputBytes, runtime.timeout());
+    }
+
+    private static ExecutionSpec spec(String source, String session, long maxOutputBytes, Duration timeout) {
+        return new ExecutionSpec(UUID.randomUUID().toString(), source, session, maxOutputBytes, timeout);
+    }
+
+    /** One process kept for several requests, to observe what does and does not carry over. */
+    private Held hold() throws Exception {
+        return new Held(pool.acquire(TENANT, Duration.ofSeconds(120)));
+    }
+
+    private final class Held implements AutoCloseable {
+        private final Lease<RuntimeProcess> lease;
+
+        Held(Lease<RuntimeProcess> lease) {
+            this.lease = lease;
+        }
+
+        Run run(String source) {
+            return run(source, null);
+        }
+
+        Run run(String source, String session) {
+            Collector collector = new Collector();
+            ExecutionOutcome outcome = lease.process().execute(spec(source, session, 1 << 20), collector);
+            if (session == null) {
+                lease.process().killStragglers();
+            }
+            return new Run(outcome, collector.chunks());
+        }
+
+        @Override
+        public void close() {
+            pool.release(lease, lease.process().isAlive());
+        }
+    }
+
+    record Chunk(Output.Stream stream, String text) {
+    }
+
+    /** Chunks as received, merged where consecutive chunks share a stream (chunking is not behaviour). */
+    record Run(ExecutionOutcome outcome, List<Chunk> chunks) {
+        Status status() {
+            return outcome.status();
+        }
+
+        String value() {
+            return outcome.value();
+        }
+
+        String stdout() {
+            return text(Output.Stream.STDOUT);
+        }
+
+        String stderr() {
+            return text(Output.Stream.STDERR);
+        }
+
+        List<Chunk> merged() {
+            List<Chunk> merged = new ArrayList<>();
+            for (Chunk chunk : chunks) {
+                Chunk last = merged.isEmpty() ? null : merged.get(merged.size() - 1);
+                if (last != null && last.stream() == chunk.stream()) {
+                    merged.set(merged.size() - 1, new Chunk(chunk.stream(), last.text() + chunk.text()));
+                } else {
+                    merged.add(chunk);
+                }
+            }
+            return merged;
+        }
+
+        String describe() {
+            return outcome + " stdout=" + stdout() + " stderr=" + stderr();
+        }
+
+        private String text(Output.Stream stream) {
+            StringBuilder text = new StringBuilder();
+            chunks.stream().filter(c -> c.stream() == stream).forEach(c -> text.append(c.text()));
+            return text.toString();
+        }
+    }
+
+    private static final class Collector implements OutputSink {
+        private final List<Chunk> chunks = new ArrayList<>();
+
+        @Override
+        public synchronized void accept(Output.Stream stream, String text) {
+            chunks.add(new Chunk(stream, text));
+        }
+
+        synchronized List<Chunk> chunks() {
+            return List.copyOf(chunks);
+        }
+    }
+
+    private static RuntimeDefinition withAddressSpace(RuntimeDefinition d, long bytes) {
+        return new RuntimeDefinition(d.name(), d.binary(), d.flags(), d.driverResource(), d.warmUp(), bytes, d.env(),
+                d.startTimeout());
+    }
+}

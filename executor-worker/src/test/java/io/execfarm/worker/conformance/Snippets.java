@@ -1,0 +1,101 @@
+package io.execfarm.worker.conformance;
+
+/**
+ * The same behaviour written in each runtime's language. Every snippet's observable result (output,
+ * value, status) is defined by the suite, so any runtime that passes behaves the same for clients.
+ */
+interface Snippets {
+
+    /** Prints {@code hello, world} and a newline. */
+    String hello();
+
+    /** Ends with an expression whose value is the integer 42. */
+    String lastValue();
+
+    /** Ends with a statement or the runtime's "nothing": no value. */
+    String noValue();
+
+    /** stdout "one\n", stderr "two\n", stdout "three\n", each flushed, with pauses between them. */
+    String interleaved();
+
+    /** Prints 0 to n-1, one per line. */
+    String manyLines(int n);
+
+    /** Prints "héllo 🚀 ✓\n". */
+    String unicode();
+
+    /** Writes the bytes 'a', 0xFF, 'b', '\n' to file descriptor 1. */
+    String invalidBytes();
+
+    /** Prints {@code bytes} copies of 'x' and nothing else. */
+    String bigOutput(int bytes);
+
+    /** Defines a function named explode that fails with message "boom", and calls it. */
+    String runtimeError();
+
+    String runtimeErrorType();
+
+    String syntaxError();
+
+    String syntaxErrorType();
+
+    /** Prints "before\n", flushes, then loops forever burning CPU. */
+    String printThenSpin();
+
+    /** Prints "started\n", flushes, then sleeps. */
+    String printThenSleep(int seconds);
+
+    /** Ends the process with this exit code, at once. */
+    String exitWith(int code);
+
+    /** Kills the process with SIGABRT. */
+    String abort();
+
+    /** Closes file descriptor 1 and finishes normally. */
+    String closeStdout();
+
+    /** Closes every file descriptor from 1 to 1023, the frame channel included. */
+    String closeAllDescriptors();
+
+    /** Writes "garbage\n" to every file descriptor from 3 to 63 that accepts it. */
+    String writeGarbageEverywhere();
+
+    /** Writes "from C\n" to fd 1 through the C library (below the runtime's own streams). */
+    String cLevelWrite();
+
+    /** Runs `echo from child` as a child process. */
+    String childProcessOutput();
+
+    /** Assigns 41 to a global named carried_value. */
+    String defineCarriedValue();
+
+    /** carried_value + 1: 42 where it is defined, an error where it is not. */
+    String useCarriedValue();
+
+    /** Defines a function answer() returning carried_value + 1, in the session. */
+    String defineFunctionUsingCarriedValue();
+
+    /** Calls answer(). */
+    String callAnswer();
+
+    /** Starts `sleep 1000` in the background and returns at once. */
+    String startBackgroundSleeper();
+
+    /** The number of processes whose command line contains "sleep 1000" (as an integer value). */
+    String countSleepers();
+
+    /**
+     * The number of places where user code can see {@code secret}: its environment, and the
+     * environ file of every process it can open, including /proc/{workerPid}/environ.
+     */
+    String secretSightings(String secret, long workerPid);
+
+    /** Prints the content of a file, or "unreadable" when it cannot be read. */
+    String readFile(String path);
+
+    /** Allocates far more memory than the address-space limit, at once and then gradually. */
+    String memoryBomb();
+
+    /** Starts a shell fork bomb in the background, then sleeps. */
+    String forkBomb();
+}
