@@ -198,16 +198,6 @@ def flush_c_stdio():
         pass
 
 
-def reap_orphans():
-    # As PID 1 of its namespace the driver inherits orphaned grandchildren; without this their
-    # zombies would pile up. The worker has already killed whatever a finished request left behind.
-    try:
-        while os.waitpid(-1, os.WNOHANG)[0] > 0:
-            pass
-    except ChildProcessError:
-        pass
-
-
 def take_over_stdio():
     commands = os.fdopen(os.dup(0), "rb", buffering=0)
     channel = Channel(os.dup(1))
@@ -246,7 +236,6 @@ def main():
         command = json.loads(line)
         op = command.get("op")
         if op == "exec":
-            reap_orphans()
             restore_stdio(writers)
             session = command.get("session")
             pump.begin(command["id"], command["maxOutputBytes"])

@@ -29,6 +29,8 @@ public final class RuntimeProcess {
 
     /** A frame larger than this is a broken or hostile driver (values and chunks are cut far below it). */
     static final int MAX_FRAME_BYTES = 16 * 1024 * 1024;
+    /** How long killed stragglers get to disappear; SIGKILL normally takes microseconds. */
+    private static final Duration STRAGGLER_GRACE = Duration.ofSeconds(2);
 
     private final String runtime;
     private final Process process;
@@ -36,7 +38,10 @@ public final class RuntimeProcess {
     private final ObjectMapper json;
     private final OutputStream commands;
     private final BlockingQueue<DriverFrame> frames = new LinkedBlockingQueue<>();
+    /** The runtime itself. */
     private volatile ProcessHandle driver;
+    /** What kills the whole tree: the namespace init, or the runtime when there is no namespace. */
+    private volatile ProcessHandle root;
 
     private RuntimeProcess(String runtime, Process process, LaunchSpec launch, ObjectMapper json) {
         this.runtime = runtime;
@@ -71,7 +76,10 @@ public final class RuntimeProcess {
                     + (first == null ? "no frame within " + timeout.toMillis() + " ms" : describe(first)) + ")"
                     + started.stderrTail());
         }
-        started.driver = started.findDriver();
+        started.root = started.findRoot();
+        started.driver = started.launch.namespaced()
+                ? started.root.children().findFirst().orElse(started.root)
+                : started.root;
         return started;
     }
 
@@ -155,22 +163,45 @@ public final class RuntimeProcess {
         return poll(timeout.toNanos()) instanceof DriverFrame.Dropped;
     }
 
-    /** Kills whatever a finished request left running (child processes), leaving the driver. */
+    /**
+     * Kills whatever a finished request left running, orphans included, leaving the driver; returns
+     * once they are gone, so the next request cannot see them.
+     */
     public void killStragglers() {
+        ProcessHandle r = root;
         ProcessHandle d = driver;
-        if (d != null) {
-            d.descendants().forEach(ProcessHandle::destroyForcibly);
+        if (r == null) {
+            return;
+        }
+        List<ProcessHandle> stragglers = r.descendants().filter(h -> !h.equals(d)).toList();
+        stragglers.forEach(ProcessHandle::destroyForcibly);
+        long deadline = System.nanoTime() + STRAGGLER_GRACE.toNanos();
+        for (ProcessHandle straggler : stragglers) {
+            while (isRunning(straggler.pid()) && System.nanoTime() < deadline) {
+                Thread.onSpinWait();
+            }
+        }
+    }
+
+    /** Alive and not a zombie: a killed child stays a zombie until its parent reaps it, harmlessly. */
+    private static boolean isRunning(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            int afterName = stat.lastIndexOf(')');
+            return afterName > 0 && afterName + 2 < stat.length() && stat.charAt(afterName + 2) != 'Z';
+        } catch (IOException e) {
+            return false;
         }
     }
 
     /** Kills the process and everything it started. */
     public void kill() {
-        ProcessHandle d = driver;
+        ProcessHandle r = root;
         if (launch.namespaced()) {
-            // The driver is the init of its PID namespace: when it dies the kernel kills the rest, and
-            // the launcher's --kill-child takes the driver with it.
-            if (d != null) {
-                d.destroyForcibly();
+            // When a namespace's init dies the kernel kills everything in it; the launcher's
+            // --kill-child does the same if only the launcher is killed.
+            if (r != null) {
+                r.destroyForcibly();
             }
         } else {
             for (int round = 0; round < 3; round++) {
@@ -203,7 +234,7 @@ public final class RuntimeProcess {
         return 0;
     }
 
-    private ProcessHandle findDriver() {
+    private ProcessHandle findRoot() {
         if (!launch.namespaced()) {
             return process.toHandle();
         }

@@ -11,8 +11,8 @@ import java.util.Map;
  * @param environment  the complete environment; nothing else is inherited
  * @param workDir      the process's private working and HOME directory
  * @param stderrLog    where the process's original stderr goes (start-up errors), outside its reach
- * @param namespaced   whether the process is the init of its own PID namespace (so killing the
- *                     launcher kills the whole tree)
+ * @param namespaced   whether the launcher's child is the init of a PID namespace whose only
+ *                     child is the runtime (so killing the init kills the whole tree)
  */
 public record LaunchSpec(List<String> command, Map<String, String> environment, Path workDir, Path stderrLog,
         boolean namespaced) {

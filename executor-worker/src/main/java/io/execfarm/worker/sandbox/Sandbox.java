@@ -27,6 +27,15 @@ public final class Sandbox {
 
     private static final Logger LOG = Logger.getLogger(Sandbox.class);
 
+    /**
+     * PID 1 of each namespace: starts the runtime with the real stdin and waits for it. While it
+     * waits, sh reaps every orphan the namespace hands it, so drivers never reap (which could steal
+     * an exit status their runtime is waiting for). Its exit status is the runtime's. User code,
+     * running under another uid, cannot signal it.
+     */
+    private static final List<String> NAMESPACE_INIT = List.of("sh", "-c",
+            "exec 3<&0; \"$@\" <&3 3<&- & wait $!", "execfarm-init");
+
     private final SandboxSettings settings;
     private final Isolation isolation;
     private final boolean rlimits;
@@ -95,11 +104,15 @@ public final class Sandbox {
         switch (isolation) {
             case NAMESPACES_AND_UID -> {
                 command.addAll(List.of("unshare", "--pid", "--fork", "--kill-child", "--mount-proc"));
+                command.addAll(NAMESPACE_INIT);
                 command.addAll(List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups",
                         "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"));
             }
-            case USER_NAMESPACE -> command.addAll(List.of("unshare", "--user", "--map-root-user", "--pid", "--fork",
-                    "--kill-child", "--mount-proc"));
+            case USER_NAMESPACE -> {
+                command.addAll(List.of("unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child",
+                        "--mount-proc"));
+                command.addAll(NAMESPACE_INIT);
+            }
             case RLIMITS_ONLY, NONE -> { }
         }
         if (rlimits) {
