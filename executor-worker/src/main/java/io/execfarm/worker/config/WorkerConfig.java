@@ -1,8 +1,14 @@
 package io.execfarm.worker.config;
 
+import io.execfarm.worker.pool.ReusePolicy;
+import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithDefaults;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /** Settings of one worker instance, under {@code execfarm.worker}. */
@@ -19,4 +25,109 @@ public interface WorkerConfig {
     /** How long a finished result stays in Redis, answering GETs and redelivered requests. */
     @WithDefault("PT1H")
     Duration resultTtl();
+
+    /** Runtimes this worker serves. One whose interpreter cannot run here is skipped with a warning. */
+    @WithDefault("python,julia")
+    List<String> runtimes();
+
+    /** How long a request may wait for a process before it is rejected. */
+    @WithDefault("PT60S")
+    Duration acquireTimeout();
+
+    /** Per-runtime settings, keyed by runtime name; anything unset keeps execfarm's default for that runtime. */
+    @WithDefaults
+    Map<String, Runtime> runtime();
+
+    Sandbox sandbox();
+
+    interface Runtime {
+
+        /** The interpreter: a name found on the sandbox PATH, or an absolute path. */
+        Optional<String> binary();
+
+        /** Interpreter flags, replacing the defaults (Julia: -O, --compile, --sysimage, --heap-size-hint...). */
+        Optional<List<String>> flags();
+
+        /** Code run before a process counts as warm; replaces the default warm-up. */
+        Optional<String> warmUp();
+
+        /** Packages (Julia) or modules (Python) loaded into every process before the warm-up. */
+        Optional<List<String>> preload();
+
+        /** RLIMIT_AS of each process. */
+        Optional<MemorySize> addressSpace();
+
+        /** How long start-up plus warm-up may take. */
+        Optional<Duration> startTimeout();
+
+        /** Environment added for this runtime, e.g. JULIA_DEPOT_PATH. */
+        Map<String, String> env();
+
+        Pool pool();
+    }
+
+    interface Pool {
+
+        /** Most processes alive at once. */
+        @WithDefault("4")
+        int size();
+
+        /** Warm idle processes kept ready; pre-started at boot. */
+        @WithDefault("4")
+        int minIdle();
+
+        /** Processes started at the same time. */
+        @WithDefault("2")
+        int startParallelism();
+
+        /** A process is retired after this many requests. */
+        @WithDefault("1000")
+        int maxExecutions();
+
+        /** A process whose resident memory grew past this is retired after its request; 0 for no limit. */
+        @WithDefault("2G")
+        MemorySize maxResident();
+
+        /** Which requests a used process may run: always, tenant (only its tenant's) or never. */
+        @WithDefault("tenant")
+        ReusePolicy reuse();
+    }
+
+    interface Sandbox {
+
+        /** Off only for debugging: processes then run with the scrubbed environment alone. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Parent of the per-process directories; defaults to a directory under java.io.tmpdir. */
+        Optional<Path> workRoot();
+
+        /** When the worker is root, pool slot n runs as uid and gid uid-base + n. */
+        @WithDefault("61000")
+        int uidBase();
+
+        /** RLIMIT_CPU over a process's whole life; request timeouts end single requests. */
+        @WithDefault("3600")
+        long cpuSeconds();
+
+        /** RLIMIT_NPROC of each process (tasks of its uid), enforced where it has a uid of its own. */
+        @WithDefault("256")
+        int maxProcesses();
+
+        /** RLIMIT_FSIZE: the largest file user code may write. */
+        @WithDefault("64M")
+        MemorySize maxFileSize();
+
+        /** RLIMIT_NOFILE. */
+        @WithDefault("1024")
+        int openFiles();
+
+        /** The PATH user code sees. */
+        @WithDefault("/usr/local/bin:/usr/bin:/bin")
+        String path();
+
+        /** Worker environment variables passed to user code; nothing else is. */
+        @WithDefault("LANG,LC_ALL,LC_CTYPE,TZ")
+        List<String> passEnv();
+    }
 }

@@ -6,16 +6,35 @@ import io.execfarm.worker.runtime.ExecutionSpec;
 import io.execfarm.worker.runtime.OutputSink;
 import io.execfarm.worker.runtime.RuntimeProcess;
 import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
-/** Runs requests on a pool's processes: acquire, execute, clean up, release. Blocking; call it off the event loop. */
-public final class PoolExecutor {
+/**
+ * Runs requests on a pool's processes: acquire, execute, clean up, release. Blocking; call it off
+ * the event loop.
+ *
+ * <p>A request's outcome returns as soon as its driver reports it. Cleaning up after it (killing
+ * what it left running, checking the process's health) runs on a recycler thread, off the
+ * caller's critical path; the process goes back to the pool only after that, so the next request
+ * on it still never sees what this one left behind.
+ */
+public final class PoolExecutor implements AutoCloseable {
 
     private final ProcessPool<RuntimeProcess> pool;
     private final Duration acquireTimeout;
+    private final ExecutorService recycler;
 
     public PoolExecutor(ProcessPool<RuntimeProcess> pool, Duration acquireTimeout) {
         this.pool = pool;
         this.acquireTimeout = acquireTimeout;
+        AtomicInteger count = new AtomicInteger();
+        this.recycler = Executors.newCachedThreadPool(runnable -> {
+            Thread thread = new Thread(runnable, "execfarm-" + pool.name() + "-recycle-" + count.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        });
     }
 
     public ProcessPool<RuntimeProcess> pool() {
@@ -47,13 +66,28 @@ public final class PoolExecutor {
         } finally {
             cancel.unbind();
         }
+        long executed = System.nanoTime();
         boolean reusable = outcome.processSurvived();
-        if (reusable && spec.session() == null) {
-            // Child processes a request started must not outlive it and watch the next one.
-            process.killStragglers();
+        recycler.execute(() -> {
+            if (reusable && spec.session() == null) {
+                // Child processes a request started must not outlive it and watch the next one.
+                process.killStragglers();
+            }
+            pool.release(lease, reusable);
+        });
+        return new TimedOutcome(outcome, acquired - start, executed - acquired);
+    }
+
+    /** Lets pending clean-ups finish, then closes the pool. */
+    @Override
+    public void close() {
+        recycler.shutdown();
+        try {
+            recycler.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
-        pool.release(lease, reusable);
-        return new TimedOutcome(outcome, acquired - start, System.nanoTime() - acquired);
+        pool.close();
     }
 
     private static ExecutionOutcome cancelled() {

@@ -44,6 +44,18 @@ public final class KnownRuntimes {
                 16 * GIB, Map.of(), Duration.ofSeconds(180));
     }
 
+    /** Code that loads {@code packages} into a process of {@code runtime}, before its warm-up. */
+    public static String preload(String runtime, List<String> packages) {
+        if (packages.isEmpty()) {
+            return "";
+        }
+        return switch (runtime) {
+            case JULIA -> "using " + String.join(", ", packages) + "\n";
+            case PYTHON -> "import " + String.join(", ", packages) + "\n";
+            default -> throw new IllegalArgumentException("no preload syntax for runtime " + runtime);
+        };
+    }
+
     /** CPython >= 3.10, standard library only. -I ignores PYTHON* variables and the user site; -B writes no .pyc. */
     public static RuntimeDefinition python() {
         return new RuntimeDefinition(PYTHON, "python3", List.of("-u", "-I", "-B"), "drivers/python/driver.py",

@@ -66,6 +66,11 @@ public final class RuntimeLauncher {
         return definition.name();
     }
 
+    /** The interpreter processes run, as resolved inside the sandbox. */
+    public String interpreter() {
+        return command.get(0);
+    }
+
     /** The interpreter's version, as its driver reports it. */
     public String version() {
         return version;

@@ -146,6 +146,15 @@ public final class Sandbox {
         return new LaunchSpec(command, env, workDir, logDir.resolve(name + ".stderr"), namespaced);
     }
 
+    /** Deletes the work root, driver scripts and logs included; for worker shutdown, after every process is gone. */
+    public void close() {
+        try {
+            deleteTree(settings.workRoot());
+        } catch (IOException e) {
+            LOG.warnf("sandbox: could not delete the work root %s: %s", settings.workRoot(), e.getMessage());
+        }
+    }
+
     /** Deletes what a retired process left behind. Never follows links user code may have planted. */
     public void discard(LaunchSpec spec) {
         try {

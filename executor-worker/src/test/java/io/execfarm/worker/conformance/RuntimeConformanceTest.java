@@ -34,7 +34,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
@@ -85,7 +84,6 @@ class RuntimeConformanceTest {
     @Parameter
     RuntimeUnderTest runtime;
 
-    private Path workRoot;
     private Sandbox sandbox;
     private RuntimeLauncher launcher;
     private ProcessPool<RuntimeProcess> pool;
@@ -96,7 +94,7 @@ class RuntimeConformanceTest {
 
     @BeforeParameterizedClassInvocation
     void startPool(RuntimeUnderTest runtime) throws IOException {
-        workRoot = Files.createTempDirectory("execfarm-conformance-" + runtime.definition().name() + "-");
+        Path workRoot = Files.createTempDirectory("execfarm-conformance-" + runtime.definition().name() + "-");
         sandbox = Sandbox.create(new SandboxSettings(true, workRoot, 62000, 600, 64, 64L * 1024 * 1024, 256,
                 SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV));
         try {
@@ -132,15 +130,11 @@ class RuntimeConformanceTest {
     }
 
     @AfterParameterizedClassInvocation
-    void closePool() throws IOException {
-        if (pool != null) {
-            pool.close();
+    void closePool() {
+        if (executor != null) {
+            executor.close();
         }
-        if (workRoot != null) {
-            try (Stream<Path> paths = Files.walk(workRoot)) {
-                paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        sandbox.close();
     }
 
     @Test

@@ -1,0 +1,110 @@
+package io.execfarm.worker.pool;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.execfarm.worker.config.WorkerConfig;
+import io.execfarm.worker.runtime.KnownRuntimes;
+import io.execfarm.worker.runtime.RuntimeDefinition;
+import io.execfarm.worker.runtime.RuntimeLauncher;
+import io.execfarm.worker.runtime.RuntimeProcess;
+import io.execfarm.worker.runtime.RuntimeUnavailableException;
+import io.execfarm.worker.sandbox.Sandbox;
+import io.execfarm.worker.sandbox.SandboxSettings;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import org.jboss.logging.Logger;
+
+/**
+ * The worker's pools, one per runtime it can run, pre-started at boot. A configured runtime that
+ * cannot run here is kept out with its reason, for health and for clients asking for it.
+ */
+@ApplicationScoped
+public class Pools {
+
+    private static final Logger LOG = Logger.getLogger(Pools.class);
+
+    private final WorkerConfig config;
+    private final Map<String, PoolExecutor> executors = new LinkedHashMap<>();
+    private final Map<String, String> unavailable = new LinkedHashMap<>();
+    private Sandbox sandbox;
+
+    public Pools(WorkerConfig config) {
+        this.config = config;
+    }
+
+    void start(@Observes StartupEvent event) {
+        sandbox = Sandbox.create(sandboxSettings(config.sandbox()));
+        ObjectMapper json = new ObjectMapper();
+        for (String name : config.runtimes()) {
+            try {
+                RuntimeDefinition definition = definition(name, config.runtime().get(name));
+                RuntimeLauncher launcher = RuntimeLauncher.prepare(definition, sandbox, json);
+                ProcessPool<RuntimeProcess> pool = new ProcessPool<>(name, poolSettings(config.runtime().get(name).pool()),
+                        new RuntimeProcessSource(launcher));
+                pool.open();
+                executors.put(name, new PoolExecutor(pool, config.acquireTimeout()));
+                LOG.infof("%s %s: pool of %d opened", name, launcher.version(), pool.settings().size());
+            } catch (RuntimeUnavailableException | IllegalArgumentException e) {
+                unavailable.put(name, e.getMessage());
+                LOG.warnf("runtime %s is not served by this worker: %s", name, e.getMessage());
+            }
+        }
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        executors.values().forEach(PoolExecutor::close);
+        if (sandbox != null) {
+            sandbox.close();
+        }
+    }
+
+    public Optional<PoolExecutor> executor(String runtime) {
+        return Optional.ofNullable(executors.get(runtime));
+    }
+
+    /** Runtimes served, with their pools' current state. */
+    public Map<String, PoolStats> stats() {
+        Map<String, PoolStats> stats = new LinkedHashMap<>();
+        executors.forEach((name, executor) -> stats.put(name, executor.pool().stats()));
+        return stats;
+    }
+
+    /** Configured runtimes that cannot run here, with the reason. */
+    public Map<String, String> unavailable() {
+        return Map.copyOf(unavailable);
+    }
+
+    static RuntimeDefinition definition(String name, WorkerConfig.Runtime overrides) {
+        RuntimeDefinition base = KnownRuntimes.byName(name).orElseThrow(() -> new IllegalArgumentException(
+                "unknown runtime '" + name + "': execfarm ships drivers for " + KnownRuntimes.JULIA + " and "
+                        + KnownRuntimes.PYTHON));
+        String warmUp = KnownRuntimes.preload(name, overrides.preload().orElse(java.util.List.of()))
+                + overrides.warmUp().orElse(base.warmUp());
+        return new RuntimeDefinition(name,
+                overrides.binary().orElse(base.binary()),
+                overrides.flags().orElse(base.flags()),
+                base.driverResource(),
+                warmUp,
+                overrides.addressSpace().map(size -> size.asLongValue()).orElse(base.addressSpaceBytes()),
+                overrides.env().isEmpty() ? base.env() : overrides.env(),
+                overrides.startTimeout().orElse(base.startTimeout()));
+    }
+
+    static PoolSettings poolSettings(WorkerConfig.Pool pool) {
+        return new PoolSettings(pool.size(), pool.minIdle(), pool.startParallelism(), pool.maxExecutions(),
+                pool.maxResident().asLongValue(), pool.reuse());
+    }
+
+    static SandboxSettings sandboxSettings(WorkerConfig.Sandbox sandbox) {
+        Path workRoot = sandbox.workRoot().orElseGet(() -> Path.of(System.getProperty("java.io.tmpdir"),
+                "execfarm-worker-" + ProcessHandle.current().pid()));
+        return new SandboxSettings(sandbox.enabled(), workRoot, sandbox.uidBase(), sandbox.cpuSeconds(),
+                sandbox.maxProcesses(), sandbox.maxFileSize().asLongValue(), sandbox.openFiles(), sandbox.path(),
+                sandbox.passEnv());
+    }
+}

@@ -1,0 +1,254 @@
+package io.execfarm.worker.pool;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.execfarm.worker.pool.FakeProcessSource.Proc;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The pool's scheduling logic, on fake processes. */
+class ProcessPoolTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    private final FakeProcessSource source = new FakeProcessSource();
+    private ProcessPool<Proc> pool;
+
+    @AfterEach
+    void close() {
+        if (pool != null) {
+            pool.close();
+        }
+    }
+
+    private ProcessPool<Proc> open(int size, int minIdle, int maxExecutions, long maxResident, ReusePolicy reuse) {
+        pool = new ProcessPool<>("fake", new PoolSettings(size, minIdle, 2, maxExecutions, maxResident, reuse), source);
+        pool.open();
+        return pool;
+    }
+
+    private void awaitIdle(int idle) {
+        await().atMost(WAIT).until(() -> pool.stats().idle() == idle && pool.stats().starting() == 0);
+    }
+
+    @Test
+    void preStartsTheMinimumOfIdleProcessesAtOpen() {
+        open(4, 2, 100, 0, ReusePolicy.TENANT);
+        awaitIdle(2);
+        assertEquals(2, pool.stats().started());
+    }
+
+    @Test
+    void keepsTheMinimumIdleAfterAnAcquire() throws Exception {
+        open(4, 2, 100, 0, ReusePolicy.TENANT);
+        awaitIdle(2);
+        Lease<Proc> lease = pool.acquire("a", WAIT);
+        awaitIdle(2);
+        assertEquals(1, pool.stats().busy());
+        pool.release(lease, true);
+        awaitIdle(3);
+    }
+
+    @Test
+    void anAcquireNeverWaitsForARefillItCanAvoid() throws Exception {
+        open(4, 2, 100, 0, ReusePolicy.TENANT);
+        awaitIdle(2);
+        source.startPermits.drainPermits();
+        // Starts now block forever; the two warm processes must still be handed out.
+        Lease<Proc> first = pool.acquire("a", Duration.ofSeconds(2));
+        Lease<Proc> second = pool.acquire("a", Duration.ofSeconds(2));
+        assertNotSame(first.process(), second.process());
+        assertTrue(pool.stats().starting() > 0, "refills were started in the background");
+        source.startPermits.release(100);
+    }
+
+    @Test
+    void tenantPolicyNeverHandsOneTenantsProcessToAnother() throws Exception {
+        open(4, 1, 100, 0, ReusePolicy.TENANT);
+        awaitIdle(1);
+        Lease<Proc> a = pool.acquire("a", WAIT);
+        Proc usedByA = a.process();
+        pool.release(a, true);
+        Lease<Proc> b = pool.acquire("b", WAIT);
+        assertNotSame(usedByA, b.process(), "tenant b must get a fresh process");
+        Lease<Proc> again = pool.acquire("a", WAIT);
+        assertSame(usedByA, again.process(), "tenant a gets its warm process back");
+        pool.release(b, true);
+        pool.release(again, true);
+    }
+
+    @Test
+    void alwaysPolicySharesProcessesAcrossTenants() throws Exception {
+        open(1, 1, 100, 0, ReusePolicy.ALWAYS);
+        awaitIdle(1);
+        Lease<Proc> a = pool.acquire("a", WAIT);
+        Proc process = a.process();
+        pool.release(a, true);
+        Lease<Proc> b = pool.acquire("b", WAIT);
+        assertSame(process, b.process());
+        pool.release(b, true);
+    }
+
+    @Test
+    void neverPolicyRetiresEveryProcessAfterOneRequest() throws Exception {
+        open(2, 1, 100, 0, ReusePolicy.NEVER);
+        awaitIdle(1);
+        Lease<Proc> a = pool.acquire("a", WAIT);
+        Proc first = a.process();
+        pool.release(a, true);
+        Lease<Proc> next = pool.acquire("a", WAIT);
+        assertNotSame(first, next.process());
+        await().atMost(WAIT).until(() -> source.disposed().contains(first));
+        pool.release(next, true);
+    }
+
+    @Test
+    void whenEverySlotIsTakenTheColdestIdleProcessMakesRoomForAnotherTenant() throws Exception {
+        open(1, 1, 100, 0, ReusePolicy.TENANT);
+        awaitIdle(1);
+        Lease<Proc> a = pool.acquire("a", WAIT);
+        Proc usedByA = a.process();
+        pool.release(a, true);
+        Lease<Proc> b = pool.acquire("b", WAIT);
+        assertNotSame(usedByA, b.process());
+        assertTrue(source.disposed().contains(usedByA), "a's process was evicted");
+        pool.release(b, true);
+    }
+
+    @Test
+    void aProcessIsRetiredAfterItsMaximumOfExecutions() throws Exception {
+        open(2, 1, 3, 0, ReusePolicy.ALWAYS);
+        awaitIdle(1);
+        Proc process = null;
+        for (int i = 0; i < 3; i++) {
+            Lease<Proc> lease = pool.acquire("a", WAIT);
+            process = i == 0 ? lease.process() : process;
+            assertSame(process, lease.process());
+            pool.release(lease, true);
+        }
+        Proc worn = process;
+        await().atMost(WAIT).until(() -> source.disposed().contains(worn));
+    }
+
+    @Test
+    void aProcessThatGrewPastTheMemoryLimitIsRetired() throws Exception {
+        open(2, 1, 100, 1000, ReusePolicy.ALWAYS);
+        awaitIdle(1);
+        Lease<Proc> lease = pool.acquire("a", WAIT);
+        lease.process().resident = 5000;
+        pool.release(lease, true);
+        await().atMost(WAIT).until(() -> source.disposed().contains(lease.process()));
+        awaitIdle(1);
+    }
+
+    @Test
+    void aBrokenProcessIsReplaced() throws Exception {
+        open(2, 1, 100, 0, ReusePolicy.ALWAYS);
+        awaitIdle(1);
+        Lease<Proc> lease = pool.acquire("a", WAIT);
+        pool.release(lease, false);
+        await().atMost(WAIT).until(() -> source.disposed().contains(lease.process()));
+        awaitIdle(1);
+        assertEquals(1, pool.stats().retired());
+    }
+
+    @Test
+    void anIdleProcessThatDiedIsSkippedAndReplaced() throws Exception {
+        open(2, 1, 100, 0, ReusePolicy.ALWAYS);
+        awaitIdle(1);
+        Lease<Proc> lease = pool.acquire("a", WAIT);
+        Proc process = lease.process();
+        pool.release(lease, true);
+        process.alive = false;
+        Lease<Proc> next = pool.acquire("a", WAIT);
+        assertNotSame(process, next.process());
+        assertTrue(next.process().alive);
+        pool.release(next, true);
+    }
+
+    @Test
+    void acquireTimesOutWhenEveryProcessIsBusy() throws Exception {
+        open(2, 2, 100, 0, ReusePolicy.ALWAYS);
+        awaitIdle(2);
+        Lease<Proc> a = pool.acquire("a", WAIT);
+        Lease<Proc> b = pool.acquire("a", WAIT);
+        PoolTimeoutException e = assertThrows(PoolTimeoutException.class,
+                () -> pool.acquire("a", Duration.ofMillis(200)));
+        assertTrue(e.getMessage().contains("no fake process became available within 200 ms"), e.getMessage());
+        pool.release(a, true);
+        pool.release(b, true);
+    }
+
+    @Test
+    void aWaitingAcquireGetsTheNextReleasedProcess() throws Exception {
+        open(1, 1, 100, 0, ReusePolicy.ALWAYS);
+        awaitIdle(1);
+        Lease<Proc> held = pool.acquire("a", WAIT);
+        ExecutorService other = Executors.newSingleThreadExecutor();
+        try {
+            Future<Lease<Proc>> waiting = other.submit(() -> pool.acquire("a", WAIT));
+            await().atMost(WAIT).until(() -> pool.stats().waiting() == 1);
+            pool.release(held, true);
+            Lease<Proc> got = waiting.get(10, TimeUnit.SECONDS);
+            assertSame(held.process(), got.process());
+            pool.release(got, true);
+        } finally {
+            other.shutdownNow();
+        }
+    }
+
+    @Test
+    void failingStartsAreReportedAndRetriedWithBackoff() throws Exception {
+        source.failStarts = true;
+        open(2, 1, 100, 0, ReusePolicy.ALWAYS);
+        await().atMost(WAIT).until(() -> pool.stats().startFailures() >= 2);
+        PoolTimeoutException e = assertThrows(PoolTimeoutException.class,
+                () -> pool.acquire("a", Duration.ofMillis(300)));
+        assertTrue(e.getMessage().contains("fake runtime refuses to start"), e.getMessage());
+        long failures = pool.stats().startFailures();
+        Thread.sleep(300);
+        assertTrue(pool.stats().startFailures() - failures <= 2, "backoff keeps retries from spinning");
+        source.failStarts = false;
+        await().atMost(Duration.ofSeconds(40)).until(() -> pool.stats().idle() >= 1);
+    }
+
+    @Test
+    void slotsAreNeverSharedAndTheSizeIsNeverExceeded() throws Exception {
+        open(3, 3, 2, 0, ReusePolicy.TENANT);
+        awaitIdle(3);
+        ExecutorService clients = Executors.newFixedThreadPool(6);
+        try {
+            List<Future<?>> runs = new ArrayList<>();
+            for (int c = 0; c < 6; c++) {
+                String tenant = "t" + (c % 4);
+                runs.add(clients.submit(() -> {
+                    for (int i = 0; i < 30; i++) {
+                        Lease<Proc> lease = pool.acquire(tenant, WAIT);
+                        pool.release(lease, i % 7 != 0);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> run : runs) {
+                run.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            clients.shutdownNow();
+        }
+        assertFalse(source.slotClash(), "two live processes shared a slot");
+        assertTrue(source.maxAlive() <= 3, "alive at once: " + source.maxAlive());
+    }
+}
