@@ -6,8 +6,8 @@ public final class Protocol {
     /** The only wire version this build speaks. */
     public static final int VERSION = 1;
 
-    /** Kafka header naming why a record went to the dead-letter topic. */
-    public static final String DLQ_REASON_HEADER = "execfarm-dlq-reason";
+    /** Kafka header naming why a record went to the dead-letter topic (SmallRye's dead-letter strategy writes it). */
+    public static final String DLQ_REASON_HEADER = "dead-letter-reason";
 
     private Protocol() {
     }

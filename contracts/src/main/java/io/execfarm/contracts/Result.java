@@ -68,6 +68,11 @@ public record Result(
                 false, Timings.NONE, workerId, 1);
     }
 
+    /** The same result, as the answer to delivery number {@code attempt} of its request. */
+    public Result withAttempt(int attempt) {
+        return new Result(requestId, status, value, error, truncated, timings, workerId, attempt);
+    }
+
     @Override
     public String type() {
         return TYPE;

@@ -26,9 +26,16 @@ public interface WorkerConfig {
     @WithDefault("PT1H")
     Duration resultTtl();
 
-    /** Runtimes this worker serves. One whose interpreter cannot run here is skipped with a warning. */
-    @WithDefault("python,julia")
-    List<String> runtimes();
+    /** The most output a request may ask for ({@code limits.maxOutputBytes}); larger asks are lowered to it. */
+    @WithDefault("16M")
+    MemorySize maxOutputBytes();
+
+    /**
+     * How long a worker's claim on a running request lasts without renewal: after a hard stop, the
+     * time until another worker takes the request over.
+     */
+    @WithDefault("PT6S")
+    Duration claimTtl();
 
     /** How long a request may wait for a process before it is rejected. */
     @WithDefault("PT60S")
@@ -39,6 +46,33 @@ public interface WorkerConfig {
     Map<String, Runtime> runtime();
 
     Sandbox sandbox();
+
+    OutputBatch outputBatch();
+
+    Topics topics();
+
+    /** How output chunks become output events on the reply topic. */
+    interface OutputBatch {
+
+        /** Most characters in one output event. */
+        @WithDefault("32768")
+        int maxChars();
+
+        /** Longest a chunk waits for more output of its stream before it is published. */
+        @WithDefault("PT0.02S")
+        Duration linger();
+    }
+
+    /** The farm's topics, created at start-up when absent. */
+    interface Topics {
+
+        /** Partitions of the request and reply topics: the most useful consumers per runtime. */
+        @WithDefault("24")
+        int partitions();
+
+        @WithDefault("1")
+        short replicationFactor();
+    }
 
     interface Runtime {
 

@@ -12,7 +12,11 @@ import io.execfarm.worker.sandbox.SandboxSettings;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.annotation.Priority;
 import jakarta.enterprise.event.Observes;
+import jakarta.interceptor.Interceptor;
+import java.util.List;
+import org.eclipse.microprofile.config.Config;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -20,8 +24,11 @@ import java.util.Optional;
 import org.jboss.logging.Logger;
 
 /**
- * The worker's pools, one per runtime it can run, pre-started at boot. A configured runtime that
- * cannot run here is kept out with its reason, for health and for clients asking for it.
+ * The worker's pools, one per runtime it serves, pre-started at boot. A runtime is served when its
+ * request channel ({@code mp.messaging.incoming.requests-<runtime>.enabled}) is on: one switch
+ * decides both what the worker consumes and what it runs. A served runtime that cannot run here
+ * stops the boot, with the reason and the switch to turn it off, rather than consuming requests it
+ * cannot run while other workers could.
  */
 @ApplicationScoped
 public class Pools {
@@ -29,18 +36,25 @@ public class Pools {
     private static final Logger LOG = Logger.getLogger(Pools.class);
 
     private final WorkerConfig config;
+    private final Config channels;
     private final Map<String, PoolExecutor> executors = new LinkedHashMap<>();
     private final Map<String, String> unavailable = new LinkedHashMap<>();
     private Sandbox sandbox;
 
-    public Pools(WorkerConfig config) {
+    public Pools(WorkerConfig config, Config channels) {
         this.config = config;
+        this.channels = channels;
     }
 
-    void start(@Observes StartupEvent event) {
+    void start(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE + 1) StartupEvent event) {
         sandbox = Sandbox.create(sandboxSettings(config.sandbox()));
         ObjectMapper json = new ObjectMapper();
-        for (String name : config.runtimes()) {
+        for (String name : List.of(KnownRuntimes.JULIA, KnownRuntimes.PYTHON)) {
+            String channel = "mp.messaging.incoming.requests-" + name + ".enabled";
+            if (!channels.getOptionalValue(channel, Boolean.class).orElse(true)) {
+                unavailable.put(name, "not served by this worker (" + channel + "=false)");
+                continue;
+            }
             try {
                 RuntimeDefinition definition = definition(name, config.runtime().get(name));
                 RuntimeLauncher launcher = RuntimeLauncher.prepare(definition, sandbox, json);
@@ -50,8 +64,9 @@ public class Pools {
                 executors.put(name, new PoolExecutor(pool, config.acquireTimeout()));
                 LOG.infof("%s %s: pool of %d opened", name, launcher.version(), pool.settings().size());
             } catch (RuntimeUnavailableException | IllegalArgumentException e) {
-                unavailable.put(name, e.getMessage());
-                LOG.warnf("runtime %s is not served by this worker: %s", name, e.getMessage());
+                throw new IllegalStateException("this worker is configured to serve " + name + ", but " + e.getMessage()
+                        + " -- install it, or set " + channel + "=false (environment: EXECFARM_"
+                        + name.toUpperCase(java.util.Locale.ROOT) + "=false) to run without it", e);
             }
         }
     }
@@ -83,7 +98,7 @@ public class Pools {
         RuntimeDefinition base = KnownRuntimes.byName(name).orElseThrow(() -> new IllegalArgumentException(
                 "unknown runtime '" + name + "': execfarm ships drivers for " + KnownRuntimes.JULIA + " and "
                         + KnownRuntimes.PYTHON));
-        String warmUp = KnownRuntimes.preload(name, overrides.preload().orElse(java.util.List.of()))
+        String warmUp = KnownRuntimes.preload(name, overrides.preload().orElse(List.of()))
                 + overrides.warmUp().orElse(base.warmUp());
         return new RuntimeDefinition(name,
                 overrides.binary().orElse(base.binary()),

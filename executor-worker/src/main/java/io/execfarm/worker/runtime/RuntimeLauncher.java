@@ -86,7 +86,7 @@ public final class RuntimeLauncher {
         }
         RuntimeProcess process;
         try {
-            process = RuntimeProcess.start(definition.name(), launch, json, definition.startTimeout());
+            process = RuntimeProcess.start(definition.name(), launch, sandbox, json, definition.startTimeout());
         } catch (RuntimeStartException e) {
             sandbox.discard(launch);
             throw e;
@@ -141,7 +141,7 @@ public final class RuntimeLauncher {
                     .redirectErrorStream(true);
             builder.environment().clear();
             builder.environment().putAll(launch.environment());
-            Process process = builder.start();
+            Process process = sandbox.spawn(builder);
             byte[] out = process.getInputStream().readAllBytes();
             if (!process.waitFor(PROBE_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
                 process.destroyForcibly();

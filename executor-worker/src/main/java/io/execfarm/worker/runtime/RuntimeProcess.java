@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.execfarm.contracts.Result;
 import io.execfarm.worker.sandbox.LaunchSpec;
+import io.execfarm.worker.sandbox.Sandbox;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -52,8 +53,8 @@ public final class RuntimeProcess {
     }
 
     /** Starts the process and waits for its driver's ready frame. */
-    static RuntimeProcess start(String runtime, LaunchSpec launch, ObjectMapper json, Duration timeout)
-            throws RuntimeStartException {
+    static RuntimeProcess start(String runtime, LaunchSpec launch, Sandbox sandbox, ObjectMapper json,
+            Duration timeout) throws RuntimeStartException {
         Process process;
         try {
             ProcessBuilder builder = new ProcessBuilder(launch.command())
@@ -61,7 +62,7 @@ public final class RuntimeProcess {
                     .redirectError(ProcessBuilder.Redirect.to(launch.stderrLog().toFile()));
             builder.environment().clear();
             builder.environment().putAll(launch.environment());
-            process = builder.start();
+            process = sandbox.spawn(builder);
         } catch (IOException e) {
             throw new RuntimeStartException(runtime + ": cannot start " + launch.command().get(0) + ": " + e.getMessage(), e);
         }

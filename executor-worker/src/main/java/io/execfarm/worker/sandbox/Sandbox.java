@@ -14,6 +14,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jboss.logging.Logger;
@@ -39,13 +42,25 @@ public final class Sandbox {
     private final SandboxSettings settings;
     private final Isolation isolation;
     private final boolean rlimits;
+    private final boolean parentDeathSignal;
     private final Path logDir;
     private final AtomicLong serial = new AtomicLong();
+    /**
+     * Starts every process. PR_SET_PDEATHSIG fires when the *thread* that spawned a process ends,
+     * so all spawns come from this one thread, which lives as long as the sandbox.
+     */
+    private final ExecutorService spawner = Executors.newSingleThreadExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "execfarm-spawner");
+        thread.setDaemon(true);
+        return thread;
+    });
 
-    private Sandbox(SandboxSettings settings, Isolation isolation, boolean rlimits, Path logDir) {
+    private Sandbox(SandboxSettings settings, Isolation isolation, boolean rlimits, boolean parentDeathSignal,
+            Path logDir) {
         this.settings = settings;
         this.isolation = isolation;
         this.rlimits = rlimits;
+        this.parentDeathSignal = parentDeathSignal;
         this.logDir = logDir;
     }
 
@@ -66,8 +81,12 @@ public final class Sandbox {
             if (settings.enabled() && !rlimits) {
                 LOG.warn("sandbox: prlimit (util-linux) is not on PATH, so runtime processes run WITHOUT rlimits");
             }
+            boolean parentDeathSignal = onPath("setpriv");
+            if (!parentDeathSignal) {
+                LOG.warn("sandbox: setpriv (util-linux) is not on PATH, so runtime processes outlive a worker killed hard");
+            }
             LOG.infof("sandbox: isolation %s, rlimits %s, work root %s", isolation, rlimits ? "on" : "OFF", root);
-            return new Sandbox(settings, isolation, rlimits, logs);
+            return new Sandbox(settings, isolation, rlimits, parentDeathSignal, logs);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare the sandbox work root " + settings.workRoot(), e);
         }
@@ -101,6 +120,11 @@ public final class Sandbox {
         }
 
         List<String> command = new ArrayList<>();
+        if (parentDeathSignal) {
+            // A worker killed hard takes its processes with it: the launcher dies with the worker,
+            // and --kill-child (or, without namespaces, the same signal) takes the rest.
+            command.addAll(List.of("setpriv", "--pdeathsig", "KILL"));
+        }
         switch (isolation) {
             case NAMESPACES_AND_UID -> {
                 command.addAll(List.of("unshare", "--pid", "--fork", "--kill-child", "--mount-proc"));
@@ -146,8 +170,21 @@ public final class Sandbox {
         return new LaunchSpec(command, env, workDir, logDir.resolve(name + ".stderr"), namespaced);
     }
 
+    /** Starts a prepared process from the spawner thread. */
+    public Process spawn(ProcessBuilder builder) throws IOException {
+        try {
+            return spawner.submit(builder::start).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while starting a process", e);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        }
+    }
+
     /** Deletes the work root, driver scripts and logs included; for worker shutdown, after every process is gone. */
     public void close() {
+        spawner.shutdown();
         try {
             deleteTree(settings.workRoot());
         } catch (IOException e) {

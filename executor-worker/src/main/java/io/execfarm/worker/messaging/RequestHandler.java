@@ -1,0 +1,232 @@
+package io.execfarm.worker.messaging;
+
+import io.execfarm.contracts.ExecutionEvent;
+import io.execfarm.contracts.ExecutionRequest;
+import io.execfarm.contracts.MalformedMessageException;
+import io.execfarm.contracts.Result;
+import io.execfarm.contracts.Started;
+import io.execfarm.contracts.Topics;
+import io.execfarm.contracts.WireCodec;
+import io.execfarm.worker.cancel.CancelRegistry;
+import io.execfarm.worker.config.WorkerConfig;
+import io.execfarm.worker.config.WorkerId;
+import io.execfarm.worker.delivery.RequestLedger;
+import io.execfarm.worker.delivery.Retrying;
+import io.execfarm.worker.metrics.WorkerMetrics;
+import io.execfarm.worker.pool.CancelSignal;
+import io.execfarm.worker.pool.PoolExecutor;
+import io.execfarm.worker.pool.Pools;
+import io.execfarm.worker.pool.TimedOutcome;
+import io.execfarm.worker.runtime.ExecutionOutcome;
+import io.execfarm.worker.runtime.ExecutionSpec;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.smallrye.reactive.messaging.kafka.KafkaRecord;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/**
+ * Runs one request from Kafka to its result. Called on a worker thread (it blocks on the process
+ * and on Redis); returns the record's ack, so the offset is committed only after the result was
+ * acknowledged by the broker.
+ *
+ * <p>Delivery is at-least-once and a request runs once: every delivery is counted, the worker
+ * running a request holds a claim in Redis that it renews while the request runs, a worker that
+ * receives a claimed request waits for the claim to end (a hard-stopped worker's claim lapses within
+ * {@code claim-ttl}), and a request whose result is already in Redis is answered from there. A
+ * result is published once per request id: a redelivery of an answered request publishes nothing
+ * new; one answered but not yet published (the worker died in between) is published from Redis,
+ * with its attempt number.
+ */
+@ApplicationScoped
+public class RequestHandler {
+
+    private static final Logger LOG = Logger.getLogger(RequestHandler.class);
+    private static final Duration CLAIM_POLL = Duration.ofMillis(200);
+    private static final Duration PUBLISH_TIMEOUT = Duration.ofSeconds(30);
+
+    private final WireCodec codec;
+    private final Pools pools;
+    private final RequestLedger ledger;
+    private final EventPublisher events;
+    private final CancelRegistry cancels;
+    private final WorkerMetrics metrics;
+    private final WorkerConfig config;
+    private final String workerId;
+    private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(1, runnable -> {
+        Thread thread = new Thread(runnable, "execfarm-request-timer");
+        thread.setDaemon(true);
+        return thread;
+    });
+
+    public RequestHandler(WireCodec codec, Pools pools, RequestLedger ledger, EventPublisher events,
+            CancelRegistry cancels, WorkerMetrics metrics, WorkerConfig config, WorkerId workerId) {
+        this.codec = codec;
+        this.pools = pools;
+        this.ledger = ledger;
+        this.events = events;
+        this.cancels = cancels;
+        this.metrics = metrics;
+        this.config = config;
+        this.workerId = workerId.value();
+    }
+
+    void start(@Observes StartupEvent event) {
+        long every = config.claimTtl().toMillis() / 3;
+        timer.scheduleAtFixedRate(this::renewClaims, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        timer.shutdownNow();
+    }
+
+    public CompletionStage<Void> handle(String runtime, KafkaRecord<String, byte[]> record) {
+        ExecutionRequest request;
+        try {
+            request = codec.decodeRequest(record.getPayload());
+        } catch (MalformedMessageException e) {
+            return deadLetter(runtime, record, e.requestId().orElse(null), e.replyTo().orElse(null),
+                    "MalformedRequest", e.getMessage());
+        }
+        if (!request.runtime().equals(runtime)) {
+            return deadLetter(runtime, record, request.id(), request.replyTo(), "WrongRuntime",
+                    "a " + request.runtime() + " request was published to " + Topics.requests(runtime)
+                            + "; publish it to " + Topics.requests(request.runtime()));
+        }
+        run(runtime, request, record.getTimestamp());
+        return record.ack();
+    }
+
+    private void run(String runtime, ExecutionRequest request, Instant recordTime) {
+        String id = request.id();
+        int attempt = Retrying.call("counting a delivery of " + id, () -> ledger.countAttempt(id));
+        awaitClaim(id);
+        try {
+            var earlier = Retrying.call("reading the result of " + id, () -> ledger.result(id));
+            if (earlier.isPresent()) {
+                answerFromLedger(request, earlier.get(), attempt);
+                return;
+            }
+            Result result = execute(runtime, request, recordTime, attempt);
+            finish(request.replyTo(), result);
+        } finally {
+            Retrying.run("releasing the claim on " + id, () -> ledger.releaseClaim(id));
+        }
+    }
+
+    private Result execute(String runtime, ExecutionRequest request, Instant recordTime, int attempt) {
+        String id = request.id();
+        Instant submitted = request.submittedAt() != null ? request.submittedAt() : recordTime;
+        Instant taken = Instant.now();
+        long queuedMs = Math.max(0, Duration.between(submitted, taken).toMillis());
+        if (request.session() != null) {
+            return Result.rejected(id, workerId, "SessionsNotAvailable",
+                    "sessions are not available on this farm yet; send the request without 'session'");
+        }
+        PoolExecutor executor = pools.executor(runtime).orElse(null);
+        if (executor == null) {
+            return Result.rejected(id, workerId, "RuntimeUnavailable",
+                    "this worker cannot run " + runtime + ": " + pools.unavailable().get(runtime));
+        }
+        CancelSignal cancel = cancels.register(id);
+        try {
+            if (Retrying.call("reading the cancel mark of " + id, () -> ledger.isCancelled(id))) {
+                cancel.cancel();
+            }
+            if (cancel.isCancelled()) {
+                metrics.executed(runtime, Result.Status.CANCELLED, queuedMs, 0);
+                return new Result(id, Result.Status.CANCELLED, null,
+                        new Result.ErrorInfo("Cancelled", "cancelled before it started", null), false,
+                        new Result.Timings(queuedMs, 0, 0, queuedMs), workerId, attempt);
+            }
+            publishInOrder(request.replyTo(), new Started(id, workerId, queuedMs));
+            OutputBatcher output = new OutputBatcher(id, config.outputBatch().maxChars(), config.outputBatch().linger(),
+                    timer, event -> publishInOrder(request.replyTo(), event));
+            ExecutionSpec spec = new ExecutionSpec(id, request.code(), request.session(),
+                    Math.min(request.limits().maxOutputBytes(), config.maxOutputBytes().asLongValue()),
+                    Duration.ofMillis(request.timeoutMs()));
+            TimedOutcome timed = executor.execute(spec, request.tenant(), output, cancel);
+            output.flush();
+            ExecutionOutcome outcome = timed.outcome();
+            long acquireMs = TimeUnit.NANOSECONDS.toMillis(timed.acquireNanos());
+            long execMs = TimeUnit.NANOSECONDS.toMillis(timed.execNanos());
+            long totalMs = queuedMs + Duration.between(taken, Instant.now()).toMillis();
+            metrics.executed(runtime, outcome.status(), queuedMs, timed.execNanos());
+            return new Result(id, outcome.status(), outcome.value(), outcome.error(), outcome.truncated(),
+                    new Result.Timings(queuedMs, acquireMs, execMs, totalMs), workerId, attempt);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Result(id, Result.Status.CRASHED, null,
+                    new Result.ErrorInfo("WorkerStopping", "the worker stopped while running the request", null),
+                    false, Result.Timings.NONE, workerId, attempt);
+        } finally {
+            cancels.unregister(id);
+        }
+    }
+
+    /** Stores the result, publishes it and waits for the broker's acknowledgement. */
+    private void finish(String replyTo, Result result) {
+        Retrying.run("storing the result of " + result.requestId(), () -> ledger.storeResult(result));
+        Retrying.run("publishing the result of " + result.requestId(),
+                () -> events.publish(replyTo, result).await().atMost(PUBLISH_TIMEOUT));
+        Retrying.run("marking " + result.requestId() + " published", () -> ledger.markPublished(result.requestId()));
+    }
+
+    private void answerFromLedger(ExecutionRequest request, Result stored, int attempt) {
+        if (Retrying.call("reading whether " + request.id() + " was published", () -> ledger.isPublished(request.id()))) {
+            LOG.debugf("%s was delivered again (attempt %d) and is already answered", request.id(), attempt);
+            return;
+        }
+        LOG.infof("%s was answered but not published before; publishing it from Redis (attempt %d)", request.id(), attempt);
+        Result answer = stored.withAttempt(attempt);
+        Retrying.run("publishing the stored result of " + request.id(),
+                () -> events.publish(request.replyTo(), answer).await().atMost(PUBLISH_TIMEOUT));
+        Retrying.run("marking " + request.id() + " published", () -> ledger.markPublished(request.id()));
+    }
+
+    /** Waits while another worker holds the request; it either finishes it or its claim lapses. */
+    private void awaitClaim(String id) {
+        while (!Retrying.call("claiming " + id, () -> ledger.claim(id, workerId, config.claimTtl()))) {
+            try {
+                Thread.sleep(CLAIM_POLL.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the claim on " + id, e);
+            }
+        }
+    }
+
+    private CompletionStage<Void> deadLetter(String runtime, KafkaRecord<String, byte[]> record, String requestId,
+            String replyTo, String errorType, String reason) {
+        LOG.warnf("dead letter from %s partition %d (key %s): %s", record.getTopic(), record.getPartition(),
+                record.getKey(), reason);
+        metrics.deadLettered(runtime);
+        if (requestId != null && replyTo != null) {
+            Result rejected = Result.rejected(requestId, workerId, errorType, reason);
+            finish(replyTo, rejected);
+        }
+        return record.nack(new RejectedRecordException(reason));
+    }
+
+    private void publishInOrder(String replyTo, ExecutionEvent event) {
+        events.publish(replyTo, event).subscribe().with(
+                sent -> { },
+                failure -> LOG.errorf("could not publish %s event %s: %s", event.type(), event.requestId(),
+                        failure.getMessage()));
+    }
+
+    private void renewClaims() {
+        try {
+            ledger.renewClaims(cancels.held(), config.claimTtl());
+        } catch (RuntimeException e) {
+            LOG.warnf("could not renew claims: %s", e.getMessage());
+        }
+    }
+}

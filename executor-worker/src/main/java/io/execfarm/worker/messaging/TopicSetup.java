@@ -1,0 +1,75 @@
+package io.execfarm.worker.messaging;
+
+import io.execfarm.contracts.Topics;
+import io.execfarm.worker.config.WorkerConfig;
+import io.execfarm.worker.runtime.KnownRuntimes;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.annotation.Priority;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.interceptor.Interceptor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+/**
+ * Creates the farm's topics when absent, before any consumer subscribes (messaging starts at a
+ * later priority): a broker's auto-creation would make them with one partition, which would cap the
+ * useful consumers per runtime at one.
+ */
+@ApplicationScoped
+public class TopicSetup {
+
+    private static final Logger LOG = Logger.getLogger(TopicSetup.class);
+    /** A request may carry the maximum of code, escaped, plus its envelope. */
+    private static final String REQUEST_MAX_MESSAGE_BYTES = Integer.toString(8 * 1024 * 1024);
+
+    private final WorkerConfig config;
+    private final String bootstrap;
+
+    public TopicSetup(WorkerConfig config, @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrap) {
+        this.config = config;
+        this.bootstrap = bootstrap;
+    }
+
+    void create(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE) StartupEvent event)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        int partitions = config.topics().partitions();
+        short replication = config.topics().replicationFactor();
+        List<NewTopic> topics = new ArrayList<>();
+        for (String runtime : List.of(KnownRuntimes.JULIA, KnownRuntimes.PYTHON)) {
+            topics.add(new NewTopic(Topics.requests(runtime), partitions, replication)
+                    .configs(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, REQUEST_MAX_MESSAGE_BYTES)));
+        }
+        topics.add(new NewTopic(Topics.REPLIES, partitions, replication));
+        topics.add(new NewTopic(Topics.CONTROL, 1, replication));
+        topics.add(new NewTopic(Topics.DEAD_LETTERS, partitions, replication)
+                .configs(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, REQUEST_MAX_MESSAGE_BYTES)));
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+            Set<String> existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
+            List<NewTopic> missing = topics.stream().filter(t -> !existing.contains(t.name())).toList();
+            if (missing.isEmpty()) {
+                return;
+            }
+            try {
+                admin.createTopics(missing).all().get(60, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof TopicExistsException)) {
+                    throw e;
+                }
+            }
+            LOG.infof("created topics %s", missing.stream().map(NewTopic::name).toList());
+        }
+    }
+}

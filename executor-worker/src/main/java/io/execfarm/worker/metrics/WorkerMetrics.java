@@ -1,0 +1,86 @@
+package io.execfarm.worker.metrics;
+
+import io.execfarm.contracts.Result;
+import io.execfarm.worker.pool.PoolStats;
+import io.execfarm.worker.pool.Pools;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.annotation.Priority;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.interceptor.Interceptor;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.function.ToDoubleFunction;
+
+/** The worker's Prometheus metrics (at /q/metrics). */
+@ApplicationScoped
+public class WorkerMetrics {
+
+    private final MeterRegistry registry;
+    private final Pools pools;
+
+    public WorkerMetrics(MeterRegistry registry, Pools pools) {
+        this.registry = registry;
+        this.pools = pools;
+    }
+
+    /** Pool gauges, once the pools exist. */
+    void registerPools(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE + 10) StartupEvent event) {
+        pools.stats().keySet().forEach(runtime -> {
+            gauge(runtime, "starting", PoolStats::starting);
+            gauge(runtime, "idle", PoolStats::idle);
+            gauge(runtime, "busy", PoolStats::busy);
+            gauge(runtime, "retiring", PoolStats::retiring);
+            FunctionCounter.builder("execfarm.process.restarts", pools, p -> p.stats().get(runtime).retired())
+                    .description("Processes retired and replaced: worn out, grown too large, crashed, timed out or cancelled")
+                    .tag("runtime", runtime)
+                    .register(registry);
+            FunctionCounter.builder("execfarm.process.start.failures", pools,
+                            p -> p.stats().get(runtime).startFailures())
+                    .tag("runtime", runtime)
+                    .register(registry);
+        });
+    }
+
+    public void executed(String runtime, Result.Status status, long queuedMs, long execNanos) {
+        Counter.builder("execfarm.executions")
+                .description("Requests finished, by runtime and result status")
+                .tag("runtime", runtime)
+                .tag("status", status.name().toLowerCase(Locale.ROOT))
+                .register(registry)
+                .increment();
+        Timer.builder("execfarm.execution.time")
+                .description("Time on a process, from acquiring it to the outcome")
+                .tag("runtime", runtime)
+                .publishPercentileHistogram()
+                .register(registry)
+                .record(Duration.ofNanos(execNanos));
+        Timer.builder("execfarm.queue.wait")
+                .description("From submission to a worker taking the request")
+                .tag("runtime", runtime)
+                .publishPercentileHistogram()
+                .register(registry)
+                .record(Duration.ofMillis(queuedMs));
+    }
+
+    public void deadLettered(String runtime) {
+        Counter.builder("execfarm.dead.letters")
+                .description("Records sent to the dead-letter topic")
+                .tag("runtime", runtime)
+                .register(registry)
+                .increment();
+    }
+
+    private void gauge(String runtime, String state, ToDoubleFunction<PoolStats> value) {
+        Gauge.builder("execfarm.pool.processes", pools, p -> value.applyAsDouble(p.stats().get(runtime)))
+                .description("Processes of a runtime's pool, by state")
+                .tag("runtime", runtime)
+                .tag("state", state)
+                .register(registry);
+    }
+}

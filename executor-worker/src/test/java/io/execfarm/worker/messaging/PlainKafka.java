@@ -1,0 +1,116 @@
+package io.execfarm.worker.messaging;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/** Kafka as a client in another language sees it: plain clients, JSON written and read by hand. */
+final class PlainKafka implements AutoCloseable {
+
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private final String bootstrap;
+    private final KafkaProducer<String, byte[]> producer;
+
+    PlainKafka(String bootstrap) {
+        this.bootstrap = bootstrap;
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 8 * 1024 * 1024);
+        producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+    }
+
+    void send(String topic, String key, String json) {
+        send(topic, key, json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    void send(String topic, String key, byte[] value) {
+        try {
+            producer.send(new ProducerRecord<>(topic, key, value)).get();
+        } catch (Exception e) {
+            throw new IllegalStateException("could not send to " + topic, e);
+        }
+    }
+
+    /** A consumer of {@code topic} from its beginning, in a group of its own. */
+    KafkaConsumer<String, String> consumer(String topic) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID());
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer());
+        consumer.subscribe(List.of(topic));
+        return consumer;
+    }
+
+    /** Every event of request {@code id} up to and including its result. */
+    static List<JsonNode> eventsUntilResult(KafkaConsumer<String, String> consumer, String id, Duration timeout) {
+        List<JsonNode> events = new ArrayList<>();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(100))) {
+                if (!id.equals(record.key())) {
+                    continue;
+                }
+                JsonNode event = read(record.value());
+                events.add(event);
+                if ("result".equals(event.path("type").asText())) {
+                    return events;
+                }
+            }
+        }
+        return fail("no result for " + id + " within " + timeout + "; events so far: " + events);
+    }
+
+    /** Records on {@code consumer} during {@code window}, keyed by request id. */
+    static List<ConsumerRecord<String, String>> drain(KafkaConsumer<String, String> consumer, Duration window) {
+        List<ConsumerRecord<String, String>> records = new ArrayList<>();
+        long deadline = System.nanoTime() + window.toNanos();
+        while (System.nanoTime() < deadline) {
+            consumer.poll(Duration.ofMillis(100)).forEach(records::add);
+        }
+        return records;
+    }
+
+    static JsonNode read(String json) {
+        try {
+            return JSON.readTree(json);
+        } catch (Exception e) {
+            throw new IllegalStateException("not JSON: " + json, e);
+        }
+    }
+
+    static String request(String id, String code, String extraFields) {
+        return "{\"v\":1,\"id\":\"" + id + "\",\"runtime\":\"python\",\"code\":" + quote(code)
+                + (extraFields.isEmpty() ? "" : "," + extraFields) + "}";
+    }
+
+    static String quote(String s) {
+        try {
+            return JSON.writeValueAsString(s);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        producer.close();
+    }
+}

@@ -1,0 +1,257 @@
+package io.execfarm.worker.messaging;
+
+import static io.execfarm.worker.messaging.PlainKafka.eventsUntilResult;
+import static io.execfarm.worker.messaging.PlainKafka.request;
+import static io.restassured.RestAssured.given;
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.containsString;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.execfarm.localinfra.LocalInfraTestResource;
+import io.quarkus.redis.datasource.RedisDataSource;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.header.Header;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * One worker on a real broker and a real Redis, running real Python processes, driven by plain
+ * Kafka clients exactly as a user in another language would.
+ */
+@QuarkusTest
+@QuarkusTestResource(LocalInfraTestResource.class)
+class WorkerOnKafkaTest {
+
+    private static final String REQUESTS = "execfarm.requests.python";
+    private static final Duration WAIT = Duration.ofSeconds(60);
+
+    @ConfigProperty(name = "kafka.bootstrap.servers")
+    String bootstrap;
+
+    @Inject
+    RedisDataSource redis;
+
+    private PlainKafka kafka;
+    private String replies;
+    private KafkaConsumer<String, String> events;
+
+    @BeforeEach
+    void connect() {
+        kafka = new PlainKafka(bootstrap);
+        replies = "test.replies." + UUID.randomUUID();
+        events = kafka.consumer(replies);
+    }
+
+    @AfterEach
+    void disconnect() {
+        events.close();
+        kafka.close();
+    }
+
+    @Test
+    void eventsArriveInOrderWithGapFreeOutputAndTheResultLast() {
+        String id = UUID.randomUUID().toString();
+        kafka.send(REQUESTS, id, request(id, "import sys\nprint('hello')\nprint('oops', file=sys.stderr)\n6 * 7",
+                "\"replyTo\":\"" + replies + "\",\"tenant\":\"acme\""));
+
+        List<JsonNode> got = eventsUntilResult(events, id, WAIT);
+        assertEquals("started", got.get(0).get("type").asText(), got.toString());
+        JsonNode result = got.get(got.size() - 1);
+        assertEquals("ok", result.get("status").asText(), result.toString());
+        assertEquals("42", result.get("value").asText());
+        assertEquals(1, result.get("attempt").asInt());
+        assertEquals(got.get(0).get("workerId"), result.get("workerId"));
+        assertTrue(result.at("/timings/totalMs").asLong() >= result.at("/timings/execMs").asLong());
+
+        StringBuilder stdout = new StringBuilder();
+        StringBuilder stderr = new StringBuilder();
+        long seq = 0;
+        for (JsonNode event : got.subList(1, got.size() - 1)) {
+            assertEquals("output", event.get("type").asText());
+            assertEquals(seq++, event.get("seq").asLong(), "seq numbers have no gaps");
+            ("stdout".equals(event.get("stream").asText()) ? stdout : stderr).append(event.get("text").asText());
+        }
+        assertEquals("hello\n", stdout.toString());
+        assertEquals("oops\n", stderr.toString());
+
+        String stored = redis.value(String.class).get("execfarm:result:" + id);
+        assertEquals(result, PlainKafka.read(stored), "the result is kept in Redis");
+        long ttl = redis.key().ttl("execfarm:result:" + id);
+        assertTrue(ttl > 0 && ttl <= 3600, "the stored result expires; ttl " + ttl);
+    }
+
+    @Test
+    void outputIsBatchedIntoFewRecordsWithoutLosingOrder() {
+        String id = UUID.randomUUID().toString();
+        kafka.send(REQUESTS, id, request(id, "for i in range(3000):\n    print(i)", "\"replyTo\":\"" + replies + "\""));
+        List<JsonNode> got = eventsUntilResult(events, id, WAIT);
+        List<JsonNode> outputs = got.stream().filter(e -> "output".equals(e.get("type").asText())).toList();
+        StringBuilder text = new StringBuilder();
+        outputs.forEach(e -> text.append(e.get("text").asText()));
+        StringBuilder expected = new StringBuilder();
+        for (int i = 0; i < 3000; i++) {
+            expected.append(i).append('\n');
+        }
+        assertEquals(expected.toString(), text.toString());
+        assertTrue(outputs.size() <= 30, "3000 lines became " + outputs.size() + " records");
+    }
+
+    @Test
+    void garbageGoesToTheDeadLetterTopicAndTheConsumerCarriesOn() {
+        try (KafkaConsumer<String, String> deadLetters = kafka.consumer("execfarm.requests.dlq")) {
+            Map<String, byte[]> garbage = new HashMap<>();
+            garbage.put("g-not-json-" + UUID.randomUUID(), "this is not json".getBytes(StandardCharsets.UTF_8));
+            garbage.put("g-empty-" + UUID.randomUUID(), new byte[0]);
+            garbage.put("g-bytes-" + UUID.randomUUID(), new byte[] {(byte) 0xff, (byte) 0xfe, 0, 1});
+            garbage.put("g-truncated-" + UUID.randomUUID(), "{\"v\":1,\"id\":\"x\",\"code\":\"".getBytes(StandardCharsets.UTF_8));
+            String readableId = UUID.randomUUID().toString();
+            garbage.put(readableId, ("{\"v\":2,\"id\":\"" + readableId + "\",\"runtime\":\"python\",\"code\":\"1\",\"replyTo\":\""
+                    + replies + "\"}").getBytes(StandardCharsets.UTF_8));
+            String wrongRuntimeId = UUID.randomUUID().toString();
+            garbage.put(wrongRuntimeId, ("{\"v\":1,\"id\":\"" + wrongRuntimeId + "\",\"runtime\":\"julia\",\"code\":\"1\",\"replyTo\":\""
+                    + replies + "\"}").getBytes(StandardCharsets.UTF_8));
+            String oversizedId = UUID.randomUUID().toString();
+            garbage.put(oversizedId, request(oversizedId, "x".repeat((1 << 20) + 1), "\"replyTo\":\"" + replies + "\"")
+                    .getBytes(StandardCharsets.UTF_8));
+
+            List<String> valid = new ArrayList<>();
+            for (Map.Entry<String, byte[]> entry : garbage.entrySet()) {
+                String id = UUID.randomUUID().toString();
+                valid.add(id);
+                kafka.send(REQUESTS, id, request(id, "'ok-" + id + "'", "\"replyTo\":\"" + replies + "\""));
+                kafka.send(REQUESTS, entry.getKey(), entry.getValue());
+            }
+
+            Set<String> finished = new HashSet<>();
+            Map<String, JsonNode> rejected = new HashMap<>();
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while ((finished.size() < valid.size() || rejected.size() < 3) && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> r : events.poll(Duration.ofMillis(200))) {
+                    JsonNode event = PlainKafka.read(r.value());
+                    if (!"result".equals(event.get("type").asText())) {
+                        continue;
+                    }
+                    if ("ok".equals(event.get("status").asText())) {
+                        finished.add(r.key());
+                    } else {
+                        rejected.put(r.key(), event);
+                    }
+                }
+            }
+            assertEquals(new HashSet<>(valid), finished, "every valid request completed");
+            assertEquals(Set.of(readableId, wrongRuntimeId, oversizedId), rejected.keySet(),
+                    "a rejected result reaches every sender whose id and reply topic could be read");
+            assertTrue(rejected.get(readableId).at("/error/message").asText().contains("protocol version 2"));
+            assertTrue(rejected.get(wrongRuntimeId).at("/error/message").asText().contains("execfarm.requests.julia"));
+            assertTrue(rejected.get(oversizedId).at("/error/message").asText().contains("over the limit"));
+
+            Map<String, String> reasons = new HashMap<>();
+            long dlqDeadline = System.nanoTime() + WAIT.toNanos();
+            while (reasons.size() < garbage.size() && System.nanoTime() < dlqDeadline) {
+                for (ConsumerRecord<String, String> r : deadLetters.poll(Duration.ofMillis(200))) {
+                    Header reason = r.headers().lastHeader("dead-letter-reason");
+                    if (garbage.containsKey(r.key())) {
+                        assertNotNull(reason, "the reason travels in a header");
+                        reasons.put(r.key(), new String(reason.value(), StandardCharsets.UTF_8));
+                    }
+                }
+            }
+            assertEquals(garbage.keySet(), reasons.keySet(), "every garbage record is in the dead-letter topic");
+            assertTrue(reasons.values().stream().noneMatch(String::isBlank));
+        }
+        String after = UUID.randomUUID().toString();
+        kafka.send(REQUESTS, after, request(after, "'still consuming'", "\"replyTo\":\"" + replies + "\""));
+        assertEquals("'still consuming'", last(eventsUntilResult(events, after, WAIT)).get("value").asText());
+    }
+
+    @Test
+    void aCancelBeforeTheRequestStartsMeansItNeverRuns() {
+        String id = UUID.randomUUID().toString();
+        kafka.send("execfarm.control", id, "{\"v\":1,\"type\":\"cancel\",\"requestId\":\"" + id + "\"}");
+        await().atMost(WAIT).until(() -> redis.key().exists("execfarm:cancel:" + id));
+        kafka.send(REQUESTS, id, request(id, "print('must not run')", "\"replyTo\":\"" + replies + "\""));
+        List<JsonNode> got = eventsUntilResult(events, id, WAIT);
+        assertEquals(1, got.size(), "no started or output event: " + got);
+        assertEquals("cancelled", got.get(0).get("status").asText());
+    }
+
+    @Test
+    void aCancelDuringExecutionStopsItAndKeepsItsOutput() {
+        String id = UUID.randomUUID().toString();
+        kafka.send(REQUESTS, id, request(id, "import time\nprint('working', flush=True)\ntime.sleep(60)",
+                "\"replyTo\":\"" + replies + "\""));
+        List<JsonNode> seen = new ArrayList<>();
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (seen.stream().noneMatch(e -> "output".equals(e.get("type").asText())) && System.nanoTime() < deadline) {
+            for (ConsumerRecord<String, String> r : events.poll(Duration.ofMillis(100))) {
+                seen.add(PlainKafka.read(r.value()));
+            }
+        }
+        kafka.send("execfarm.control", id, "{\"v\":1,\"type\":\"cancel\",\"requestId\":\"" + id + "\"}");
+        List<JsonNode> rest = eventsUntilResult(events, id, Duration.ofSeconds(20));
+        assertEquals("cancelled", last(rest).get("status").asText(), rest.toString());
+        assertEquals("working\n", seen.stream().filter(e -> "output".equals(e.get("type").asText()))
+                .map(e -> e.get("text").asText()).reduce("", String::concat));
+    }
+
+    @Test
+    void aTimeoutEndsTheRequestWithItsOutput() {
+        String id = UUID.randomUUID().toString();
+        kafka.send(REQUESTS, id, request(id, "print('spinning', flush=True)\nwhile True:\n    pass",
+                "\"replyTo\":\"" + replies + "\",\"timeoutMs\":1000"));
+        List<JsonNode> got = eventsUntilResult(events, id, WAIT);
+        assertEquals("timeout", last(got).get("status").asText());
+        assertTrue(got.stream().anyMatch(e -> "spinning\n".equals(e.path("text").asText())));
+    }
+
+    @Test
+    void aRequestDeliveredTwiceRunsAndIsAnsweredOnce() {
+        String id = UUID.randomUUID().toString();
+        String body = request(id, "print('ran')\n'done'", "\"replyTo\":\"" + replies + "\"");
+        kafka.send(REQUESTS, id, body);
+        eventsUntilResult(events, id, WAIT);
+        kafka.send(REQUESTS, id, body);
+        await().atMost(WAIT).until(() -> "2".equals(redis.value(String.class).get("execfarm:attempts:" + id)));
+        List<ConsumerRecord<String, String>> later = PlainKafka.drain(events, Duration.ofSeconds(2));
+        assertFalse(later.stream().anyMatch(r -> id.equals(r.key())),
+                "the second delivery neither ran nor published again: " + later);
+    }
+
+    @Test
+    void healthAndMetricsDescribeTheWorker() {
+        given().when().get("/q/health/ready").then().statusCode(200)
+                .body(containsString("warm-processes"));
+        String id = UUID.randomUUID().toString();
+        kafka.send(REQUESTS, id, request(id, "1", "\"replyTo\":\"" + replies + "\""));
+        eventsUntilResult(events, id, WAIT);
+        given().when().get("/q/metrics").then().statusCode(200)
+                .body(containsString("execfarm_executions_total{"))
+                .body(containsString("execfarm_execution_time_seconds_bucket{"))
+                .body(containsString("execfarm_queue_wait_seconds_bucket{"))
+                .body(containsString("execfarm_pool_processes{runtime=\"python\",state=\"idle\"}"))
+                .body(containsString("execfarm_process_restarts_total{"));
+    }
+
+    private static JsonNode last(List<JsonNode> events) {
+        return events.get(events.size() - 1);
+    }
+}
