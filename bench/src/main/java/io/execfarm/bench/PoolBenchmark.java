@@ -72,7 +72,7 @@ public final class PoolBenchmark {
                         List.of("--startup-file=no", "-e", "println(1 + 1)")))) {
             out.append(benchmark(c, sandbox, warmRequests, coldRequests));
         }
-        Files.writeString(report, out.toString());
+        Report.replaceSection(report, "pool", out.toString());
         System.out.println(out);
         System.out.println("written to " + report);
         System.exit(0);

@@ -1,0 +1,138 @@
+package io.execfarm.worker.messaging;
+
+import static io.execfarm.worker.messaging.PlainKafka.eventsUntilResult;
+import static io.execfarm.worker.messaging.PlainKafka.request;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.execfarm.localinfra.LocalInfra;
+import io.execfarm.localinfra.WorkerProcess;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/** Two packaged workers in one consumer group, on a real broker and Redis. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class TwoWorkersIT {
+
+    private static final String REQUESTS = "execfarm.requests.python";
+    /** Fast takeover for the test: the broker's minimum session timeout, and a claim as short. */
+    private static final List<String> PROPERTIES = List.of(
+            "mp.messaging.incoming.requests-python.session.timeout.ms=6000",
+            "mp.messaging.incoming.requests-python.heartbeat.interval.ms=2000",
+            "execfarm.worker.claim-ttl=PT6S",
+            "execfarm.worker.runtime.python.pool.size=2",
+            "execfarm.worker.runtime.python.pool.min-idle=2");
+
+    private LocalInfra infra;
+    private PlainKafka kafka;
+    private final List<WorkerProcess> workers = new ArrayList<>();
+
+    @BeforeAll
+    void startWorkers() throws Exception {
+        infra = LocalInfra.startOrReuse();
+        kafka = new PlainKafka(infra.kafkaBootstrap());
+        workers.add(WorkerProcess.start("worker-a", infra, PROPERTIES));
+        workers.add(WorkerProcess.start("worker-b", infra, PROPERTIES));
+    }
+
+    @AfterAll
+    void stopWorkers() throws Exception {
+        for (WorkerProcess worker : workers) {
+            worker.close();
+        }
+        if (kafka != null) {
+            kafka.close();
+        }
+        if (infra != null) {
+            infra.close();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void twoHundredRequestsEachGetExactlyOneResultAndBothWorkersWork() {
+        String replies = "it.replies." + UUID.randomUUID();
+        try (KafkaConsumer<String, String> events = kafka.consumer(replies)) {
+            Set<String> ids = new HashSet<>();
+            for (int i = 0; i < 200; i++) {
+                String id = UUID.randomUUID().toString();
+                ids.add(id);
+                kafka.send(REQUESTS, id, request(id, "import time\ntime.sleep(0.02)\n" + i, "\"replyTo\":\"" + replies + "\""));
+            }
+            Map<String, List<JsonNode>> results = new HashMap<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
+            while (results.size() < ids.size() && System.nanoTime() < deadline) {
+                collectResults(events.poll(Duration.ofMillis(200)), results);
+            }
+            collectResults(PlainKafka.drain(events, Duration.ofSeconds(3)), results);
+
+            assertEquals(ids, results.keySet(), "every request got a result");
+            Set<String> byWorker = new HashSet<>();
+            for (Map.Entry<String, List<JsonNode>> entry : results.entrySet()) {
+                assertEquals(1, entry.getValue().size(), "exactly one result for " + entry.getKey() + ": " + entry.getValue());
+                JsonNode result = entry.getValue().get(0);
+                assertEquals("ok", result.get("status").asText(), result.toString());
+                byWorker.add(result.get("workerId").asText());
+            }
+            assertEquals(Set.of("worker-a", "worker-b"), byWorker, "both workers did work");
+        }
+    }
+
+    @Test
+    @Order(2)
+    void aRequestWhoseWorkerIsKilledHardCompletesOnTheOther() throws Exception {
+        String replies = "it.replies." + UUID.randomUUID();
+        try (KafkaConsumer<String, String> events = kafka.consumer(replies)) {
+            String id = UUID.randomUUID().toString();
+            kafka.send(REQUESTS, id, request(id, "import time\nprint('begun', flush=True)\ntime.sleep(4)\n'survived'",
+                    "\"replyTo\":\"" + replies + "\""));
+            String first = null;
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (first == null && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> r : events.poll(Duration.ofMillis(100))) {
+                    JsonNode event = PlainKafka.read(r.value());
+                    if (id.equals(r.key()) && "started".equals(event.get("type").asText())) {
+                        first = event.get("workerId").asText();
+                    }
+                }
+            }
+            String victim = first;
+            WorkerProcess running = workers.stream().filter(w -> w.id().equals(victim)).findFirst().orElseThrow();
+            running.kill();
+
+            List<JsonNode> after = eventsUntilResult(events, id, Duration.ofSeconds(120));
+            JsonNode result = after.get(after.size() - 1);
+            assertEquals("ok", result.get("status").asText(), after.toString());
+            assertEquals("'survived'", result.get("value").asText());
+            assertNotEquals(victim, result.get("workerId").asText(), "the other worker finished it");
+            assertTrue(result.get("attempt").asInt() >= 2, "the result says it was a redelivery: " + result);
+        }
+    }
+
+    private static void collectResults(Iterable<ConsumerRecord<String, String>> records, Map<String, List<JsonNode>> results) {
+        for (ConsumerRecord<String, String> r : records) {
+            JsonNode event = PlainKafka.read(r.value());
+            if ("result".equals(event.get("type").asText())) {
+                results.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(event);
+            }
+        }
+    }
+}
