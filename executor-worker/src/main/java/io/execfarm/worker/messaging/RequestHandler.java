@@ -19,6 +19,7 @@ import io.execfarm.worker.pool.Pools;
 import io.execfarm.worker.pool.TimedOutcome;
 import io.execfarm.worker.runtime.ExecutionOutcome;
 import io.execfarm.worker.runtime.ExecutionSpec;
+import io.execfarm.worker.threads.DaemonThreads;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.reactive.messaging.kafka.KafkaRecord;
@@ -60,11 +61,8 @@ public class RequestHandler {
     private final WorkerMetrics metrics;
     private final WorkerConfig config;
     private final String workerId;
-    private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(1, runnable -> {
-        Thread thread = new Thread(runnable, "execfarm-request-timer");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final ScheduledExecutorService timer =
+            Executors.newScheduledThreadPool(1, DaemonThreads.named("execfarm-request-timer"));
 
     public RequestHandler(WireCodec codec, Pools pools, RequestLedger ledger, EventPublisher events,
             CancelRegistry cancels, WorkerMetrics metrics, WorkerConfig config, WorkerId workerId) {

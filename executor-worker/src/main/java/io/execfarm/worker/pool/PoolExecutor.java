@@ -5,11 +5,11 @@ import io.execfarm.worker.runtime.ExecutionOutcome;
 import io.execfarm.worker.runtime.ExecutionSpec;
 import io.execfarm.worker.runtime.OutputSink;
 import io.execfarm.worker.runtime.RuntimeProcess;
+import io.execfarm.worker.threads.DaemonThreads;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Runs requests on a pool's processes: acquire, execute, clean up, release. Blocking; call it off
@@ -29,12 +29,7 @@ public final class PoolExecutor implements AutoCloseable {
     public PoolExecutor(ProcessPool<RuntimeProcess> pool, Duration acquireTimeout) {
         this.pool = pool;
         this.acquireTimeout = acquireTimeout;
-        AtomicInteger count = new AtomicInteger();
-        this.recycler = Executors.newCachedThreadPool(runnable -> {
-            Thread thread = new Thread(runnable, "execfarm-" + pool.name() + "-recycle-" + count.incrementAndGet());
-            thread.setDaemon(true);
-            return thread;
-        });
+        this.recycler = Executors.newCachedThreadPool(DaemonThreads.named("execfarm-" + pool.name() + "-recycle"));
     }
 
     public ProcessPool<RuntimeProcess> pool() {

@@ -1,6 +1,7 @@
 package io.execfarm.worker.pool;
 
 import io.execfarm.worker.runtime.RuntimeStartException;
+import io.execfarm.worker.threads.DaemonThreads;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -10,9 +11,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.jboss.logging.Logger;
 
 /**
@@ -57,8 +56,9 @@ public final class ProcessPool<P> implements AutoCloseable {
         this.name = name;
         this.settings = settings;
         this.source = source;
-        this.starters = Executors.newFixedThreadPool(settings.startParallelism(), threads("execfarm-" + name + "-start"));
-        this.retirers = Executors.newCachedThreadPool(threads("execfarm-" + name + "-retire"));
+        this.starters = Executors.newFixedThreadPool(settings.startParallelism(),
+                DaemonThreads.named("execfarm-" + name + "-start"));
+        this.retirers = Executors.newCachedThreadPool(DaemonThreads.named("execfarm-" + name + "-retire"));
     }
 
     public String name() {
@@ -306,14 +306,5 @@ public final class ProcessPool<P> implements AutoCloseable {
             refill();
             lock.notifyAll();
         }
-    }
-
-    private static ThreadFactory threads(String prefix) {
-        AtomicInteger count = new AtomicInteger();
-        return runnable -> {
-            Thread thread = new Thread(runnable, prefix + "-" + count.incrementAndGet());
-            thread.setDaemon(true);
-            return thread;
-        };
     }
 }

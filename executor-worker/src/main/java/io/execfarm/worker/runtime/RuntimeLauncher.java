@@ -136,12 +136,7 @@ public final class RuntimeLauncher {
             throw new RuntimeUnavailableException(definition.name() + ": cannot prepare a sandbox: " + e.getMessage());
         }
         try {
-            ProcessBuilder builder = new ProcessBuilder(launch.command())
-                    .directory(launch.workDir().toFile())
-                    .redirectErrorStream(true);
-            builder.environment().clear();
-            builder.environment().putAll(launch.environment());
-            Process process = sandbox.spawn(builder);
+            Process process = sandbox.spawn(launch, builder -> builder.redirectErrorStream(true));
             byte[] out = process.getInputStream().readAllBytes();
             if (!process.waitFor(PROBE_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
                 process.destroyForcibly();

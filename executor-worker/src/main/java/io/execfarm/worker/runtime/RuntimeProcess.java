@@ -57,12 +57,8 @@ public final class RuntimeProcess {
             Duration timeout) throws RuntimeStartException {
         Process process;
         try {
-            ProcessBuilder builder = new ProcessBuilder(launch.command())
-                    .directory(launch.workDir().toFile())
-                    .redirectError(ProcessBuilder.Redirect.to(launch.stderrLog().toFile()));
-            builder.environment().clear();
-            builder.environment().putAll(launch.environment());
-            process = sandbox.spawn(builder);
+            process = sandbox.spawn(launch,
+                    builder -> builder.redirectError(ProcessBuilder.Redirect.to(launch.stderrLog().toFile())));
         } catch (IOException e) {
             throw new RuntimeStartException(runtime + ": cannot start " + launch.command().get(0) + ": " + e.getMessage(), e);
         }

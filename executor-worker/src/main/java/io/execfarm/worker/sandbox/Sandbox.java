@@ -1,5 +1,6 @@
 package io.execfarm.worker.sandbox;
 
+import io.execfarm.worker.threads.DaemonThreads;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.FileVisitResult;
@@ -19,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
 import org.jboss.logging.Logger;
 
 /**
@@ -49,11 +51,7 @@ public final class Sandbox {
      * Starts every process. PR_SET_PDEATHSIG fires when the *thread* that spawned a process ends,
      * so all spawns come from this one thread, which lives as long as the sandbox.
      */
-    private final ExecutorService spawner = Executors.newSingleThreadExecutor(runnable -> {
-        Thread thread = new Thread(runnable, "execfarm-spawner");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final ExecutorService spawner = Executors.newSingleThreadExecutor(DaemonThreads.named("execfarm-spawner"));
 
     private Sandbox(SandboxSettings settings, Isolation isolation, boolean rlimits, boolean parentDeathSignal,
             Path logDir) {
@@ -170,8 +168,15 @@ public final class Sandbox {
         return new LaunchSpec(command, env, workDir, logDir.resolve(name + ".stderr"), namespaced);
     }
 
-    /** Starts a prepared process from the spawner thread. */
-    public Process spawn(ProcessBuilder builder) throws IOException {
+    /**
+     * Starts a prepared process from the spawner thread: its command, working directory and
+     * complete environment from {@code spec}; what {@code redirects} adds (stdout, stderr).
+     */
+    public Process spawn(LaunchSpec spec, UnaryOperator<ProcessBuilder> redirects) throws IOException {
+        ProcessBuilder builder = new ProcessBuilder(spec.command()).directory(spec.workDir().toFile());
+        builder.environment().clear();
+        builder.environment().putAll(spec.environment());
+        redirects.apply(builder);
         try {
             return spawner.submit(builder::start).get();
         } catch (InterruptedException e) {
