@@ -3,7 +3,7 @@ package io.execfarm.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.execfarm.localinfra.LocalInfra;
-import io.execfarm.localinfra.WorkerProcess;
+import io.execfarm.localinfra.AppProcess;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -45,7 +45,7 @@ public final class KafkaLatencyBenchmark {
         int requests = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
         Path report = Path.of("docs/benchmarks.md");
         try (LocalInfra infra = LocalInfra.startOrReuse();
-                WorkerProcess worker = WorkerProcess.start("bench-worker", infra, List.of(
+                AppProcess worker = AppProcess.worker("bench-worker", infra.kafkaBootstrap(), infra.redisUrl(), List.of(
                         "execfarm.worker.runtime.python.pool.size=" + POOL,
                         "execfarm.worker.runtime.python.pool.min-idle=" + POOL,
                         "quarkus.log.level=WARN"));

@@ -1,6 +1,7 @@
 package io.execfarm.worker.delivery;
 
 import io.execfarm.contracts.MalformedMessageException;
+import io.execfarm.contracts.RedisKeys;
 import io.execfarm.contracts.Result;
 import io.execfarm.contracts.WireCodec;
 import io.execfarm.worker.config.WorkerConfig;
@@ -41,14 +42,6 @@ public class RequestLedger {
         this.resultTtl = config.resultTtl();
     }
 
-    public static String resultKey(String requestId) {
-        return "execfarm:result:" + requestId;
-    }
-
-    public static String cancelKey(String requestId) {
-        return "execfarm:cancel:" + requestId;
-    }
-
     /** Counts a delivery of the request; returns its number, 1 for the first. */
     public int countAttempt(String requestId) {
         String key = "execfarm:attempts:" + requestId;
@@ -79,11 +72,11 @@ public class RequestLedger {
     }
 
     public void storeResult(Result result) {
-        bytes.setex(resultKey(result.requestId()), resultTtl.toSeconds(), codec.encode(result));
+        bytes.setex(RedisKeys.result(result.requestId()), resultTtl.toSeconds(), codec.encode(result));
     }
 
     public Optional<Result> result(String requestId) {
-        byte[] stored = bytes.get(resultKey(requestId));
+        byte[] stored = bytes.get(RedisKeys.result(requestId));
         if (stored == null) {
             return Optional.empty();
         }
@@ -104,11 +97,11 @@ public class RequestLedger {
     }
 
     public void markCancelled(String requestId) {
-        strings.setex(cancelKey(requestId), resultTtl.toSeconds(), "1");
+        strings.setex(RedisKeys.cancel(requestId), resultTtl.toSeconds(), "1");
     }
 
     public boolean isCancelled(String requestId) {
-        return keys.exists(cancelKey(requestId));
+        return keys.exists(RedisKeys.cancel(requestId));
     }
 
     private static String claimKey(String requestId) {

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.execfarm.localinfra.LocalInfra;
-import io.execfarm.localinfra.WorkerProcess;
+import io.execfarm.localinfra.AppProcess;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -43,19 +43,19 @@ class TwoWorkersIT {
 
     private LocalInfra infra;
     private PlainKafka kafka;
-    private final List<WorkerProcess> workers = new ArrayList<>();
+    private final List<AppProcess> workers = new ArrayList<>();
 
     @BeforeAll
     void startWorkers() throws Exception {
         infra = LocalInfra.startOrReuse();
         kafka = new PlainKafka(infra.kafkaBootstrap());
-        workers.add(WorkerProcess.start("worker-a", infra, PROPERTIES));
-        workers.add(WorkerProcess.start("worker-b", infra, PROPERTIES));
+        workers.add(AppProcess.worker("worker-a", infra.kafkaBootstrap(), infra.redisUrl(), PROPERTIES));
+        workers.add(AppProcess.worker("worker-b", infra.kafkaBootstrap(), infra.redisUrl(), PROPERTIES));
     }
 
     @AfterAll
     void stopWorkers() throws Exception {
-        for (WorkerProcess worker : workers) {
+        for (AppProcess worker : workers) {
             worker.close();
         }
         if (kafka != null) {
@@ -115,7 +115,7 @@ class TwoWorkersIT {
                 }
             }
             String victim = first;
-            WorkerProcess running = workers.stream().filter(w -> w.id().equals(victim)).findFirst().orElseThrow();
+            AppProcess running = workers.stream().filter(w -> w.id().equals(victim)).findFirst().orElseThrow();
             running.kill();
 
             List<JsonNode> after = eventsUntilResult(events, id, Duration.ofSeconds(120));

@@ -1,0 +1,57 @@
+package io.execfarm.dispatcher.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/** Settings of one dispatcher instance, under {@code execfarm.dispatcher}. */
+@ConfigMapping(prefix = "execfarm.dispatcher")
+public interface DispatcherConfig {
+
+    /**
+     * API keys and their tenants, as {@code key:tenant} entries ({@code EXECFARM_API_KEYS}). A
+     * request without a known key in {@code X-API-Key} is refused with 401, unless open mode is on.
+     */
+    @WithDefault("none")
+    List<String> apiKeys();
+
+    /** Development only: requests without a key are accepted as tenant {@code open-tenant}. */
+    @WithDefault("false")
+    boolean openMode();
+
+    /** The tenant of keyless requests in open mode. */
+    @WithDefault("dev")
+    String openTenant();
+
+    /** Executions a tenant may have in flight at once; more are refused with 429. */
+    @WithDefault("64")
+    int maxInFlightPerTenant();
+
+    /** Per-tenant exceptions to {@code max-in-flight-per-tenant}, by tenant. */
+    Map<String, Integer> tenantLimits();
+
+    /** The largest code accepted, in UTF-8 bytes. */
+    @WithDefault("1048576")
+    int maxCodeBytes();
+
+    /** Timeout of a request that does not name one. */
+    @WithDefault("PT30S")
+    Duration defaultTimeout();
+
+    /**
+     * How long a queued execution may wait for a worker to start it: {@code ?wait=true} answers 504
+     * after this when nothing started it, and in-flight accounting forgets it after timeout + this.
+     */
+    @WithDefault("PT30S")
+    Duration queueTimeout();
+
+    /** How long executions, their events and results are kept. */
+    @WithDefault("PT1H")
+    Duration retention();
+
+    /** How often live workers are looked up in Kafka (consumer group members). */
+    @WithDefault("PT2S")
+    Duration liveWorkersRefresh();
+}

@@ -1,0 +1,116 @@
+package io.execfarm.dispatcher.events;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.subscription.MultiEmitter;
+import io.vertx.mutiny.core.Vertx;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Follows one execution's events from a given index to its result, wherever they were stored:
+ * reads what Redis has, then reads again whenever a notification for the execution arrives (and
+ * once a second, in case a notification was missed). Ends after the result.
+ */
+@ApplicationScoped
+public class EventFollower {
+
+    /** An event and its index in the execution's event list: its SSE id. */
+    public record IndexedEvent(long index, String type, String json) {
+    }
+
+    private static final long FALLBACK_POLL_MS = 1000;
+
+    private final ExecutionStore store;
+    private final EventNotifier notifier;
+    private final Vertx vertx;
+    private final ObjectMapper json = new ObjectMapper();
+    private final AtomicInteger following = new AtomicInteger();
+
+    public EventFollower(ExecutionStore store, EventNotifier notifier, Vertx vertx) {
+        this.store = store;
+        this.notifier = notifier;
+        this.vertx = vertx;
+    }
+
+    /** Streams that are following now, for the SSE clients gauge. */
+    public int following() {
+        return following.get();
+    }
+
+    public Multi<IndexedEvent> follow(String requestId, long fromIndex) {
+        return Multi.createFrom().emitter(emitter -> new Follow(requestId, fromIndex, emitter).start());
+    }
+
+    private final class Follow {
+        private final String requestId;
+        private final MultiEmitter<? super IndexedEvent> emitter;
+        private final AtomicBoolean reading = new AtomicBoolean();
+        private final AtomicBoolean again = new AtomicBoolean();
+        private final Runnable wake = this::read;
+        private long next;
+        private long timer = -1;
+
+        Follow(String requestId, long fromIndex, MultiEmitter<? super IndexedEvent> emitter) {
+            this.requestId = requestId;
+            this.next = fromIndex;
+            this.emitter = emitter;
+        }
+
+        void start() {
+            following.incrementAndGet();
+            // Listen before the first read: an event stored in between still wakes this stream.
+            notifier.listen(requestId, wake);
+            timer = vertx.setPeriodic(FALLBACK_POLL_MS, id -> read());
+            emitter.onTermination(this::stop);
+            read();
+        }
+
+        private void stop() {
+            notifier.unlisten(requestId, wake);
+            if (timer >= 0) {
+                vertx.cancelTimer(timer);
+            }
+            following.decrementAndGet();
+        }
+
+        /** One read at a time; a wake-up during a read causes one more. */
+        private void read() {
+            if (!reading.compareAndSet(false, true)) {
+                again.set(true);
+                return;
+            }
+            store.events(requestId, next).subscribe().with(events -> {
+                boolean finished = false;
+                for (String event : events) {
+                    String type = typeOf(event);
+                    emitter.emit(new IndexedEvent(next++, type, event));
+                    if ("result".equals(type)) {
+                        finished = true;
+                        break;
+                    }
+                }
+                reading.set(false);
+                if (finished) {
+                    emitter.complete();
+                } else if (again.getAndSet(false)) {
+                    read();
+                }
+            }, failure -> {
+                reading.set(false);
+                emitter.fail(failure);
+            });
+        }
+
+        private String typeOf(String event) {
+            try {
+                JsonNode node = json.readTree(event);
+                return node.path("type").asText("unknown");
+            } catch (Exception e) {
+                return "unknown";
+            }
+        }
+    }
+}

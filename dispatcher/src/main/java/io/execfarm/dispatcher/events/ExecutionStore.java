@@ -1,0 +1,96 @@
+package io.execfarm.dispatcher.events;
+
+import io.execfarm.dispatcher.config.DispatcherConfig;
+import io.quarkus.redis.datasource.ReactiveRedisDataSource;
+import io.quarkus.redis.datasource.hash.ReactiveHashCommands;
+import io.quarkus.redis.datasource.list.ReactiveListCommands;
+import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.redis.client.Response;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Executions and their events in Redis, shared by every dispatcher instance.
+ *
+ * <p>{@code execfarm:execution:<id>} is a hash describing the submission. {@code execfarm:events:<id>}
+ * lists the request's events in order; an event's index is its SSE id. An event is appended once
+ * even when Kafka delivers it twice (its identity, type and seq, goes into
+ * {@code execfarm:eventids:<id>} in the same script), and each append is announced on the pub/sub
+ * channel {@link #NOTIFICATIONS} so live streams on every instance wake up.
+ */
+@ApplicationScoped
+public class ExecutionStore {
+
+    public static final String NOTIFICATIONS = "execfarm:events";
+
+    private static final String APPEND_ONCE = """
+            if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
+              redis.call('RPUSH', KEYS[1], ARGV[2])
+              redis.call('EXPIRE', KEYS[1], ARGV[3])
+              redis.call('EXPIRE', KEYS[2], ARGV[3])
+              redis.call('PUBLISH', ARGV[4], ARGV[5])
+              return 1
+            end
+            return 0
+            """;
+
+    private final ReactiveRedisDataSource redis;
+    private final ReactiveHashCommands<String, String, String> hashes;
+    private final ReactiveListCommands<String, String> lists;
+    private final long retentionSeconds;
+
+    public ExecutionStore(ReactiveRedisDataSource redis, DispatcherConfig config) {
+        this.redis = redis;
+        this.hashes = redis.hash(String.class);
+        this.lists = redis.list(String.class);
+        this.retentionSeconds = config.retention().toSeconds();
+    }
+
+    public Uni<Void> create(ExecutionRecord record) {
+        String key = executionKey(record.id());
+        Map<String, String> fields = new java.util.HashMap<>(Map.of(
+                "tenant", record.tenant(),
+                "runtime", record.runtime(),
+                "timeoutMs", Long.toString(record.timeoutMs()),
+                "submittedAt", record.submittedAt().toString()));
+        if (record.session() != null) {
+            fields.put("session", record.session());
+        }
+        return hashes.hset(key, fields)
+                .chain(() -> redis.key().expire(key, retentionSeconds))
+                .replaceWithVoid();
+    }
+
+    /** The execution, or null when unknown (never submitted here, or expired). */
+    public Uni<ExecutionRecord> find(String id) {
+        return hashes.hgetall(executionKey(id)).map(fields -> fields == null || fields.isEmpty() ? null
+                : new ExecutionRecord(id, fields.get("tenant"), fields.get("runtime"), fields.get("session"),
+                        Long.parseLong(fields.get("timeoutMs")), Instant.parse(fields.get("submittedAt"))));
+    }
+
+    /** Appends an event unless an event of the same identity is already there. */
+    public Uni<Boolean> appendOnce(String requestId, String identity, String json) {
+        return redis.execute("EVAL", APPEND_ONCE, "2", eventsKey(requestId), "execfarm:eventids:" + requestId,
+                        identity, json, Long.toString(retentionSeconds), NOTIFICATIONS, requestId)
+                .map(ExecutionStore::isOne);
+    }
+
+    /** Events from index {@code from} on, in order. */
+    public Uni<List<String>> events(String requestId, long from) {
+        return lists.lrange(eventsKey(requestId), from, -1);
+    }
+
+    private static String executionKey(String id) {
+        return "execfarm:execution:" + id;
+    }
+
+    private static String eventsKey(String id) {
+        return "execfarm:events:" + id;
+    }
+
+    private static boolean isOne(Response response) {
+        return response != null && response.toInteger() == 1;
+    }
+}

@@ -1,0 +1,16 @@
+package io.execfarm.dispatcher.http;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * An execution as {@code GET /v1/executions/{id}} and {@code ?wait=true} show it.
+ *
+ * @param status {@code queued}, {@code running}, or the result's status once finished
+ * @param result the {@code result} event, once there is one
+ * @param stdout the output so far, rebuilt from the output events
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record ExecutionView(String id, String runtime, String status, String submittedAt, String session,
+        JsonNode result, String stdout, String stderr, boolean truncated) {
+}

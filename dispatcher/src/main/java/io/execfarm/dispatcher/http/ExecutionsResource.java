@@ -1,0 +1,219 @@
+package io.execfarm.dispatcher.http;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.execfarm.contracts.ExecutionRequest;
+import io.execfarm.contracts.Limits;
+import io.execfarm.contracts.RedisKeys;
+import io.execfarm.contracts.Topics;
+import io.execfarm.dispatcher.config.DispatcherConfig;
+import io.execfarm.dispatcher.events.EventFollower;
+import io.execfarm.dispatcher.events.ExecutionRecord;
+import io.execfarm.dispatcher.events.ExecutionStore;
+import io.execfarm.dispatcher.messaging.FarmPublisher;
+import io.execfarm.dispatcher.messaging.LiveWorkers;
+import io.execfarm.dispatcher.tenancy.CurrentTenant;
+import io.execfarm.dispatcher.tenancy.InFlight;
+import io.quarkus.redis.datasource.ReactiveRedisDataSource;
+import io.smallrye.common.annotation.Blocking;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.NotNull;
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.Context;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.UriInfo;
+import jakarta.ws.rs.sse.OutboundSseEvent;
+import jakarta.ws.rs.sse.Sse;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.eclipse.microprofile.openapi.annotations.Operation;
+import org.jboss.resteasy.reactive.RestHeader;
+import org.jboss.resteasy.reactive.RestPath;
+import org.jboss.resteasy.reactive.RestQuery;
+import org.jboss.resteasy.reactive.RestResponse;
+
+/** API v1: submit, wait, look up, stream and cancel executions. Every call is scoped to the caller's tenant. */
+@Path("/v1/executions")
+@Produces(MediaType.APPLICATION_JSON)
+@Consumes(MediaType.APPLICATION_JSON)
+public class ExecutionsResource {
+
+    /** How long past its own timeout a ?wait=true call waits for a result before answering 504. */
+    private static final Duration WAIT_GRACE = Duration.ofSeconds(5);
+
+    private final CurrentTenant tenant;
+    private final DispatcherConfig config;
+    private final LiveWorkers liveWorkers;
+    private final InFlight inFlight;
+    private final ExecutionStore store;
+    private final EventFollower follower;
+    private final FarmPublisher publisher;
+    private final ReactiveRedisDataSource redis;
+    private final ObjectMapper json = new ObjectMapper();
+
+    public ExecutionsResource(CurrentTenant tenant, DispatcherConfig config, LiveWorkers liveWorkers, InFlight inFlight,
+            ExecutionStore store, EventFollower follower, FarmPublisher publisher, ReactiveRedisDataSource redis) {
+        this.tenant = tenant;
+        this.config = config;
+        this.liveWorkers = liveWorkers;
+        this.inFlight = inFlight;
+        this.store = store;
+        this.follower = follower;
+        this.publisher = publisher;
+        this.redis = redis;
+    }
+
+    @POST
+    @Operation(summary = "Submit code to run", description = "202 with the execution's id and Location; with "
+            + "wait=true, the finished execution and its output (504 if it does not finish within its timeout plus "
+            + "the queue timeout; it then continues and can be fetched).")
+    public Uni<RestResponse<Object>> submit(@Valid @NotNull(message = "a JSON body is required") SubmitRequest body,
+            @RestQuery boolean wait, @Context UriInfo uri) {
+        String owner = tenant.name();
+        if (body.code().getBytes(StandardCharsets.UTF_8).length > config.maxCodeBytes()) {
+            throw ProblemException.badField("code", "'code' is over the limit of " + config.maxCodeBytes() + " bytes of UTF-8");
+        }
+        if (!liveWorkers.runtimes().contains(body.runtime())) {
+            throw new ProblemException(Problem.of(400, "no-live-workers", "No workers for this runtime",
+                    "no live worker runs '" + body.runtime() + "'; runtimes with live workers: " + liveWorkers.runtimes())
+                    .withField("runtime").withRuntimes(List.copyOf(liveWorkers.runtimes())));
+        }
+        String id = UUID.randomUUID().toString();
+        long timeoutMs = body.timeoutMs() != null ? body.timeoutMs() : config.defaultTimeout().toMillis();
+        Instant now = Instant.now();
+        ExecutionRequest request = new ExecutionRequest(id, body.runtime(), body.code(), body.session(), owner,
+                timeoutMs, Topics.REPLIES, new Limits(body.maxOutputBytes() != null ? body.maxOutputBytes()
+                : Limits.DEFAULT_MAX_OUTPUT_BYTES), now);
+        Instant countsUntil = now.plusMillis(timeoutMs).plus(config.queueTimeout());
+        return inFlight.admit(owner, id, countsUntil).chain(admitted -> {
+            if (!admitted) {
+                throw new ProblemException(Problem.of(429, "too-many-in-flight", "Too many executions in flight",
+                        "tenant " + owner + " has " + inFlight.limit(owner) + " executions in flight, its limit; "
+                                + "retry when one finishes"), Map.of("Retry-After", "1"));
+            }
+            return store.create(new ExecutionRecord(id, owner, body.runtime(), body.session(), timeoutMs, now))
+                    .chain(() -> publisher.submit(request))
+                    .onFailure().call(() -> inFlight.release(owner, id))
+                    .onFailure().transform(failure -> new ProblemException(Problem.of(503, "broker-unavailable",
+                            "Could not queue the execution", "Kafka did not accept the request: " + failure.getMessage())));
+        }).chain(() -> {
+            URI location = uri.getBaseUriBuilder().path("v1/executions").path(id).build();
+            if (!wait) {
+                return Uni.createFrom().item(RestResponse.ResponseBuilder.<Object>create(RestResponse.Status.ACCEPTED,
+                        Map.of("id", id, "status", "queued", "events", location + "/events")).location(location).build());
+            }
+            Duration patience = Duration.ofMillis(timeoutMs).plus(config.queueTimeout()).plus(WAIT_GRACE);
+            return finished(id, patience).map(view -> RestResponse.ResponseBuilder.<Object>ok(view).location(location).build());
+        });
+    }
+
+    @GET
+    @Path("{id}")
+    @Operation(summary = "An execution's status, result and output so far")
+    public Uni<ExecutionView> get(@RestPath String id) {
+        return owned(id).chain(record -> store.events(id, 0).map(events -> view(record, events)));
+    }
+
+    @GET
+    @Path("{id}/events")
+    @Produces(MediaType.SERVER_SENT_EVENTS)
+    @Blocking
+    @Operation(summary = "Server-Sent Events: started, output..., result", description = "From the first event, "
+            + "or after the one named by Last-Event-ID; the stream ends after the result.")
+    public Multi<OutboundSseEvent> events(@RestPath String id, @RestHeader("Last-Event-ID") String lastEventId,
+            @Context Sse sse) {
+        owned(id).await().atMost(Duration.ofSeconds(10));
+        long from = 0;
+        if (lastEventId != null && !lastEventId.isBlank()) {
+            try {
+                from = Math.max(0, Long.parseLong(lastEventId.strip()) + 1);
+            } catch (NumberFormatException e) {
+                throw ProblemException.badField("Last-Event-ID", "Last-Event-ID must be the id of an event of this stream");
+            }
+        }
+        return follower.follow(id, from).map(event -> sse.newEventBuilder()
+                .id(Long.toString(event.index()))
+                .name(event.type())
+                .mediaType(MediaType.TEXT_PLAIN_TYPE)
+                .data(String.class, event.json())
+                .build());
+    }
+
+    @DELETE
+    @Path("{id}")
+    @Operation(summary = "Cancel an execution", description = "Before it starts it never runs; while it runs its "
+            + "process is stopped and the output so far kept. 409 when it already finished.")
+    public Uni<RestResponse<Object>> cancel(@RestPath String id) {
+        return owned(id).chain(record -> store.events(id, 0)).chain(events -> {
+            ExecutionView current = view(null, events);
+            if (current.result() != null) {
+                throw new ProblemException(Problem.of(409, "already-finished", "Already finished",
+                        "execution " + id + " already finished with status " + current.status()));
+            }
+            return redis.value(String.class).setex(RedisKeys.cancel(id), config.retention().toSeconds(), "1")
+                    .chain(() -> publisher.cancel(id))
+                    .map(sent -> RestResponse.ResponseBuilder.<Object>create(RestResponse.Status.ACCEPTED,
+                            Map.of("id", id, "status", "cancelling")).build());
+        });
+    }
+
+    private Uni<ExecutionRecord> owned(String id) {
+        String owner = tenant.name();
+        return store.find(id).map(record -> {
+            // Another tenant's execution is reported exactly like a missing one.
+            if (record == null || !record.tenant().equals(owner)) {
+                throw ProblemException.notFound(id);
+            }
+            return record;
+        });
+    }
+
+    private Uni<ExecutionView> finished(String id, Duration patience) {
+        return follower.follow(id, 0).map(EventFollower.IndexedEvent::json).collect().asList()
+                .ifNoItem().after(patience).failWith(() -> new ProblemException(Problem.of(504, "not-finished",
+                        "Not finished in time", "execution " + id + " did not finish within " + patience.toSeconds()
+                                + " s; it continues: GET /v1/executions/" + id)))
+                .chain(events -> store.find(id).map(record -> view(record, events)));
+    }
+
+    private ExecutionView view(ExecutionRecord record, List<String> events) {
+        StringBuilder stdout = new StringBuilder();
+        StringBuilder stderr = new StringBuilder();
+        JsonNode result = null;
+        boolean started = false;
+        for (String event : events) {
+            JsonNode node = parse(event);
+            switch (node.path("type").asText()) {
+                case "started" -> started = true;
+                case "output" -> ("stderr".equals(node.path("stream").asText()) ? stderr : stdout)
+                        .append(node.path("text").asText());
+                case "result" -> result = node;
+                default -> { }
+            }
+        }
+        String status = result != null ? result.path("status").asText() : started ? "running" : "queued";
+        return new ExecutionView(record != null ? record.id() : null, record != null ? record.runtime() : null, status,
+                record != null ? record.submittedAt().toString() : null, record != null ? record.session() : null,
+                result, stdout.toString(), stderr.toString(), result != null && result.path("truncated").asBoolean());
+    }
+
+    private JsonNode parse(String event) {
+        try {
+            return json.readTree(event);
+        } catch (Exception e) {
+            return json.createObjectNode();
+        }
+    }
+}

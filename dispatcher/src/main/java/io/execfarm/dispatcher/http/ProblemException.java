@@ -1,0 +1,37 @@
+package io.execfarm.dispatcher.http;
+
+import java.util.Map;
+
+/** Ends a request with a problem document and, optionally, extra response headers. */
+public final class ProblemException extends RuntimeException {
+
+    private final Problem problem;
+    private final Map<String, String> headers;
+
+    ProblemException(Problem problem) {
+        this(problem, Map.of());
+    }
+
+    ProblemException(Problem problem, Map<String, String> headers) {
+        super(problem.detail(), null, false, false);
+        this.problem = problem;
+        this.headers = headers;
+    }
+
+    Problem problem() {
+        return problem;
+    }
+
+    Map<String, String> headers() {
+        return headers;
+    }
+
+    static ProblemException badField(String field, String detail) {
+        return new ProblemException(Problem.of(400, "invalid-request", "Invalid request", detail).withField(field));
+    }
+
+    static ProblemException notFound(String id) {
+        return new ProblemException(Problem.of(404, "not-found", "No such execution",
+                "there is no execution " + id + " for this tenant (unknown, another tenant's, or expired)"));
+    }
+}

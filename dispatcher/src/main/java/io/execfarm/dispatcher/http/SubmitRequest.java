@@ -1,0 +1,28 @@
+package io.execfarm.dispatcher.http;
+
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
+
+/**
+ * {@code POST /v1/executions}.
+ *
+ * @param timeoutMs      wall-clock limit; the dispatcher's default when absent
+ * @param maxOutputBytes output kept; 1 MiB when absent
+ */
+public record SubmitRequest(
+        @NotBlank(message = "is required, e.g. \"julia\" or \"python\"")
+        @Pattern(regexp = "[a-z][a-z0-9_-]{0,31}", message = "must be a runtime name such as julia or python")
+        String runtime,
+        @NotNull(message = "is required (the code to run)")
+        String code,
+        @Pattern(regexp = "[A-Za-z0-9][A-Za-z0-9._:-]{0,127}",
+                message = "must be 1 to 128 of letters, digits, '.', '_', ':' or '-'")
+        String session,
+        @Min(value = 1, message = "must be at least 1") @Max(value = 3_600_000, message = "must be at most 3600000")
+        Long timeoutMs,
+        @Min(value = 0, message = "must not be negative") @Max(value = 67_108_864, message = "must be at most 67108864")
+        Long maxOutputBytes) {
+}

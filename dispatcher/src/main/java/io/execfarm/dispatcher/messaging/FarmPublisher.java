@@ -1,0 +1,44 @@
+package io.execfarm.dispatcher.messaging;
+
+import io.execfarm.contracts.Cancel;
+import io.execfarm.contracts.ExecutionRequest;
+import io.execfarm.contracts.Topics;
+import io.execfarm.contracts.WireCodec;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.reactive.messaging.MutinyEmitter;
+import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
+import jakarta.enterprise.context.ApplicationScoped;
+import org.eclipse.microprofile.reactive.messaging.Channel;
+import org.eclipse.microprofile.reactive.messaging.Message;
+
+/** Publishes requests to their runtime's topic and cancels to the control topic. */
+@ApplicationScoped
+public class FarmPublisher {
+
+    private final MutinyEmitter<byte[]> requests;
+    private final MutinyEmitter<byte[]> control;
+    private final WireCodec codec;
+
+    public FarmPublisher(@Channel("requests") MutinyEmitter<byte[]> requests,
+            @Channel("control") MutinyEmitter<byte[]> control, WireCodec codec) {
+        this.requests = requests;
+        this.control = control;
+        this.codec = codec;
+    }
+
+    /** Keyed by session when there is one, so one session's requests stay in order; completes on the broker's ack. */
+    public Uni<Void> submit(ExecutionRequest request) {
+        OutgoingKafkaRecordMetadata<String> metadata = OutgoingKafkaRecordMetadata.<String>builder()
+                .withTopic(Topics.requests(request.runtime()))
+                .withKey(request.kafkaKey())
+                .build();
+        return requests.sendMessage(Message.of(codec.encode(request)).addMetadata(metadata));
+    }
+
+    public Uni<Void> cancel(String requestId) {
+        OutgoingKafkaRecordMetadata<String> metadata = OutgoingKafkaRecordMetadata.<String>builder()
+                .withKey(requestId)
+                .build();
+        return control.sendMessage(Message.of(codec.encode(new Cancel(requestId))).addMetadata(metadata));
+    }
+}

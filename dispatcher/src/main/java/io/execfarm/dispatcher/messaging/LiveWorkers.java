@@ -1,0 +1,88 @@
+package io.execfarm.dispatcher.messaging;
+
+import io.execfarm.dispatcher.config.DispatcherConfig;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.ConsumerGroupListing;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+/**
+ * Which runtimes have live workers right now: a runtime is live when its consumer group
+ * {@code execfarm-workers-<runtime>} has members. Looked up in Kafka in the background, so a
+ * submission never waits for it.
+ */
+@ApplicationScoped
+public class LiveWorkers {
+
+    private static final Logger LOG = Logger.getLogger(LiveWorkers.class);
+    private static final String GROUP_PREFIX = "execfarm-workers-";
+
+    private final String bootstrap;
+    private final DispatcherConfig config;
+    private final ScheduledExecutorService refresher = Executors.newSingleThreadScheduledExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "execfarm-live-workers");
+        thread.setDaemon(true);
+        return thread;
+    });
+    private volatile Set<String> runtimes = Set.of();
+    private Admin admin;
+
+    public LiveWorkers(@ConfigProperty(name = "kafka.bootstrap.servers") String bootstrap, DispatcherConfig config) {
+        this.bootstrap = bootstrap;
+        this.config = config;
+    }
+
+    void start(@Observes StartupEvent event) {
+        admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5000,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10000));
+        long every = config.liveWorkersRefresh().toMillis();
+        refresher.scheduleWithFixedDelay(this::refresh, 0, every, TimeUnit.MILLISECONDS);
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        refresher.shutdownNow();
+        if (admin != null) {
+            admin.close();
+        }
+    }
+
+    /** Runtimes with at least one live worker, as of the last lookup. */
+    public Set<String> runtimes() {
+        return runtimes;
+    }
+
+    private void refresh() {
+        try {
+            List<String> groups = admin.listConsumerGroups().all().get(10, TimeUnit.SECONDS).stream()
+                    .map(ConsumerGroupListing::groupId)
+                    .filter(id -> id.startsWith(GROUP_PREFIX))
+                    .toList();
+            Set<String> live = new TreeSet<>();
+            if (!groups.isEmpty()) {
+                for (ConsumerGroupDescription group : admin.describeConsumerGroups(groups).all()
+                        .get(10, TimeUnit.SECONDS).values()) {
+                    if (!group.members().isEmpty()) {
+                        live.add(group.groupId().substring(GROUP_PREFIX.length()));
+                    }
+                }
+            }
+            runtimes = Set.copyOf(live);
+        } catch (Exception e) {
+            LOG.warnf("could not look up live workers (keeping the last answer %s): %s", runtimes, e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package io.execfarm.dispatcher.tenancy;
+
+import io.execfarm.dispatcher.config.DispatcherConfig;
+import io.quarkus.redis.datasource.ReactiveRedisDataSource;
+import io.smallrye.mutiny.Uni;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Instant;
+
+/**
+ * Executions in flight per tenant, shared by every instance: a sorted set of execution ids scored
+ * by the time after which an execution no longer counts (its timeout plus the queue timeout), so
+ * an execution whose result never came (a crashed worker, a lost dispatcher) stops counting on its
+ * own. Admission is one atomic script.
+ */
+@ApplicationScoped
+public class InFlight {
+
+    private static final String ADMIT = """
+            redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+            if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+              return 0
+            end
+            redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+            redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+            return 1
+            """;
+
+    private final ReactiveRedisDataSource redis;
+    private final DispatcherConfig config;
+
+    public InFlight(ReactiveRedisDataSource redis, DispatcherConfig config) {
+        this.redis = redis;
+        this.config = config;
+    }
+
+    public int limit(String tenant) {
+        return config.tenantLimits().getOrDefault(tenant, config.maxInFlightPerTenant());
+    }
+
+    /** Counts the execution against its tenant; false when the tenant is at its limit. */
+    public Uni<Boolean> admit(String tenant, String executionId, Instant countsUntil) {
+        return redis.execute("EVAL", ADMIT, "1", key(tenant), Long.toString(Instant.now().toEpochMilli()),
+                        Integer.toString(limit(tenant)), Long.toString(countsUntil.toEpochMilli()), executionId)
+                .map(response -> response != null && response.toInteger() == 1);
+    }
+
+    public Uni<Void> release(String tenant, String executionId) {
+        return redis.sortedSet(String.class).zrem(key(tenant), executionId).replaceWithVoid();
+    }
+
+    public Uni<Long> count(String tenant) {
+        return redis.sortedSet(String.class).zcount(key(tenant),
+                new io.quarkus.redis.datasource.sortedset.ScoreRange<>((double) Instant.now().toEpochMilli(),
+                        Double.POSITIVE_INFINITY));
+    }
+
+    private static String key(String tenant) {
+        return "execfarm:inflight:" + tenant;
+    }
+}

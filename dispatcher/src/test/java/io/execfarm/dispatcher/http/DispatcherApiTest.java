@@ -1,0 +1,221 @@
+package io.execfarm.dispatcher.http;
+
+import static io.restassured.RestAssured.given;
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.notNullValue;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.execfarm.localinfra.AppProcess;
+import io.execfarm.localinfra.LocalInfraTestResource;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import io.restassured.response.Response;
+import java.net.URL;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.eclipse.microprofile.config.ConfigProvider;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** The HTTP API against a real broker, Redis and a real worker running Python. */
+@QuarkusTest
+@QuarkusTestResource(LocalInfraTestResource.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class DispatcherApiTest {
+
+    private static final String KEY_A = "key-a";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TestHTTPResource("/")
+    URL base;
+
+    private AppProcess worker;
+
+    @BeforeAll
+    void startWorker() throws Exception {
+        var config = ConfigProvider.getConfig();
+        worker = AppProcess.worker("dispatcher-test-worker", config.getValue("kafka.bootstrap.servers", String.class),
+                config.getValue("quarkus.redis.hosts", String.class), List.of(
+                        "execfarm.worker.runtime.python.pool.size=2", "execfarm.worker.runtime.python.pool.min-idle=2"));
+        // The dispatcher sees a runtime as live once its worker group has members.
+        await().atMost(Duration.ofSeconds(60)).until(() -> submit(KEY_A, "{\"runtime\":\"python\",\"code\":\"1\"}")
+                .statusCode() == 202);
+    }
+
+    @AfterAll
+    void stopWorker() throws Exception {
+        if (worker != null) {
+            worker.close();
+        }
+    }
+
+    @Test
+    void submitAndWaitReturnsTheResultWithItsOutput() {
+        given().header("X-API-Key", KEY_A).contentType(ContentType.JSON)
+                .body("{\"runtime\":\"python\",\"code\":\"import sys\\nprint('hi')\\nprint('warn', file=sys.stderr)\\n6 * 7\"}")
+                .when().post("/v1/executions?wait=true")
+                .then().statusCode(200)
+                .header("Location", containsString("/v1/executions/"))
+                .body("status", equalTo("ok"))
+                .body("stdout", equalTo("hi\n"))
+                .body("stderr", equalTo("warn\n"))
+                .body("result.value", equalTo("42"))
+                .body("result.timings.totalMs", notNullValue());
+    }
+
+    @Test
+    void submitThenStreamDeliversEveryEventAndEndsAfterTheResult() throws Exception {
+        Response submitted = submit(KEY_A, "{\"runtime\":\"python\",\"code\":\"import time\\nfor i in range(3):\\n    print(i, flush=True)\\n    time.sleep(0.2)\\n'done'\"}");
+        assertEquals(202, submitted.statusCode());
+        String location = submitted.header("Location");
+        SseClient.Stream stream = SseClient.read(location + "/events", KEY_A, null, Duration.ofSeconds(60));
+        assertEquals(200, stream.status());
+        List<SseClient.Event> events = stream.events();
+        assertEquals("started", events.get(0).name());
+        assertEquals("result", events.get(events.size() - 1).name());
+        for (int i = 0; i < events.size(); i++) {
+            assertEquals(Integer.toString(i), events.get(i).id(), "event ids count from 0 without gaps");
+        }
+        StringBuilder stdout = new StringBuilder();
+        events.stream().filter(e -> "output".equals(e.name())).forEach(e -> stdout.append(json(e.data()).get("text").asText()));
+        assertEquals("0\n1\n2\n", stdout.toString());
+        assertEquals("'done'", json(events.get(events.size() - 1).data()).get("value").asText());
+    }
+
+    @Test
+    void aLateClientGetsTheWholeStreamAndAReconnectResumesAfterItsLastEvent() throws Exception {
+        Response done = given().header("X-API-Key", KEY_A).contentType(ContentType.JSON)
+                .body("{\"runtime\":\"python\",\"code\":\"print('a')\\nprint('b')\\n1\"}")
+                .post("/v1/executions?wait=true");
+        String location = done.header("Location");
+        SseClient.Stream late = SseClient.read(location + "/events", KEY_A, null, Duration.ofSeconds(30));
+        assertTrue(late.events().size() >= 3, "started, output, result: " + late.events());
+        assertEquals("result", late.events().get(late.events().size() - 1).name());
+
+        SseClient.Stream resumed = SseClient.read(location + "/events", KEY_A, "0", Duration.ofSeconds(30));
+        assertEquals(late.events().subList(1, late.events().size()), resumed.events(), "everything after event 0");
+    }
+
+    @Test
+    void getShowsStatusResultAndOutput() {
+        Response submitted = submit(KEY_A, "{\"runtime\":\"python\",\"code\":\"print('x')\\n2 + 2\"}");
+        String id = submitted.jsonPath().getString("id");
+        await().atMost(Duration.ofSeconds(30)).until(() -> "ok".equals(given().header("X-API-Key", KEY_A)
+                .get("/v1/executions/" + id).jsonPath().getString("status")));
+        given().header("X-API-Key", KEY_A).get("/v1/executions/" + id).then().statusCode(200)
+                .body("id", equalTo(id)).body("runtime", equalTo("python")).body("stdout", equalTo("x\n"))
+                .body("result.value", equalTo("4"));
+    }
+
+    @Test
+    void cancelStopsARunningInfiniteLoop() {
+        Response submitted = submit(KEY_A, "{\"runtime\":\"python\",\"code\":\"print('looping', flush=True)\\nwhile True:\\n    pass\",\"timeoutMs\":120000}");
+        String id = submitted.jsonPath().getString("id");
+        await().atMost(Duration.ofSeconds(30)).until(() -> "running".equals(given().header("X-API-Key", KEY_A)
+                .get("/v1/executions/" + id).jsonPath().getString("status")));
+        given().header("X-API-Key", KEY_A).delete("/v1/executions/" + id).then().statusCode(202)
+                .body("status", equalTo("cancelling"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> "cancelled".equals(given().header("X-API-Key", KEY_A)
+                .get("/v1/executions/" + id).jsonPath().getString("status")));
+        given().header("X-API-Key", KEY_A).get("/v1/executions/" + id).then().body("stdout", equalTo("looping\n"));
+        given().header("X-API-Key", KEY_A).delete("/v1/executions/" + id).then().statusCode(409)
+                .contentType("application/problem+json");
+    }
+
+    @Test
+    void withoutAKnownKeyThereIsNoService() {
+        given().contentType(ContentType.JSON).body("{\"runtime\":\"python\",\"code\":\"1\"}")
+                .post("/v1/executions").then().statusCode(401).contentType("application/problem+json")
+                .header("WWW-Authenticate", containsString("X-API-Key"));
+        given().header("X-API-Key", "not-a-key").get("/v1/executions/anything").then().statusCode(401);
+    }
+
+    @Test
+    void anotherTenantsExecutionLooksMissing() {
+        String id = submit(KEY_A, "{\"runtime\":\"python\",\"code\":\"1\"}").jsonPath().getString("id");
+        given().header("X-API-Key", "key-b").get("/v1/executions/" + id).then().statusCode(404)
+                .contentType("application/problem+json");
+        given().header("X-API-Key", "key-b").delete("/v1/executions/" + id).then().statusCode(404);
+        given().header("X-API-Key", KEY_A).get("/v1/executions/" + id).then().statusCode(200);
+    }
+
+    @Test
+    void aTenantOverItsInFlightLimitIsToldToRetry() {
+        Response first = submit("key-small", "{\"runtime\":\"python\",\"code\":\"import time\\ntime.sleep(5)\"}");
+        assertEquals(202, first.statusCode());
+        Response second = submit("key-small", "{\"runtime\":\"python\",\"code\":\"1\"}");
+        assertEquals(429, second.statusCode(), second.asString());
+        assertEquals("1", second.header("Retry-After"));
+        assertEquals("application/problem+json", second.contentType());
+        await().atMost(Duration.ofSeconds(40)).until(() -> submit("key-small", "{\"runtime\":\"python\",\"code\":\"1\"}")
+                .statusCode() == 202);
+    }
+
+    @Test
+    void invalidRequestsGetAProblemNamingTheField() {
+        problem("{\"code\":\"1\"}", "runtime");
+        problem("{\"runtime\":\"python\"}", "code");
+        problem("{\"runtime\":\"python\",\"code\":\"1\",\"timeoutMs\":0}", "timeoutMs");
+        problem("{\"runtime\":\"Py thon\",\"code\":\"1\"}", "runtime");
+        problem("{\"runtime\":\"python\",\"code\":\"1\",\"session\":\"a b\"}", "session");
+        problem("{\"runtime\":\"python\",\"code\":\"1\",\"timeoutMs\":\"soon\"}", "timeoutMs");
+        problem("{\"runtime\":\"python\",\"code\":\"" + "x".repeat((1 << 20) + 1) + "\"}", "code");
+        given().header("X-API-Key", KEY_A).contentType(ContentType.JSON).body("{not json")
+                .post("/v1/executions").then().statusCode(400).contentType("application/problem+json")
+                .body("title", equalTo("Unreadable request body"));
+    }
+
+    @Test
+    void aRuntimeWithoutLiveWorkersIsRefusedAtOnceWithTheRuntimesThatHaveSome() {
+        for (String runtime : List.of("julia", "cobol")) {
+            given().header("X-API-Key", KEY_A).contentType(ContentType.JSON)
+                    .body("{\"runtime\":\"" + runtime + "\",\"code\":\"1\"}").post("/v1/executions?wait=true")
+                    .then().statusCode(400).contentType("application/problem+json")
+                    .body("field", equalTo("runtime"))
+                    .body("runtimes", hasItem("python"))
+                    .body("detail", containsString(runtime));
+        }
+    }
+
+    @Test
+    void openApiHealthAndMetricsAreServed() {
+        given().get("/q/openapi").then().statusCode(200).body(containsString("/v1/executions/{id}/events"));
+        given().get("/q/health/ready").then().statusCode(200);
+        submit(KEY_A, "{\"runtime\":\"python\",\"code\":\"1\"}");
+        given().get("/q/metrics").then().statusCode(200)
+                .body(containsString("http_server_requests_seconds_bucket"))
+                .body(containsString("execfarm_sse_clients"))
+                .body(containsString("execfarm_tenant_in_flight{tenant=\"tenant-a\"}"));
+    }
+
+    private void problem(String body, String field) {
+        given().header("X-API-Key", KEY_A).contentType(ContentType.JSON).body(body)
+                .post("/v1/executions").then().statusCode(400).contentType("application/problem+json")
+                .body("status", equalTo(400)).body("field", equalTo(field));
+    }
+
+    private Response submit(String key, String body) {
+        // The injected URL, not RestAssured's defaults: those are set only once tests run, after @BeforeAll.
+        return given().baseUri(base.toString()).header("X-API-Key", key).contentType(ContentType.JSON).body(body)
+                .post("v1/executions");
+    }
+
+    private static JsonNode json(String text) {
+        try {
+            return JSON.readTree(text);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
