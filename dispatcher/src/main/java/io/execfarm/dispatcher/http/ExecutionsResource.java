@@ -146,7 +146,6 @@ public class ExecutionsResource {
         return follower.follow(id, from).map(event -> sse.newEventBuilder()
                 .id(Long.toString(event.index()))
                 .name(event.type())
-                .mediaType(MediaType.TEXT_PLAIN_TYPE)
                 .data(String.class, event.json())
                 .build());
     }

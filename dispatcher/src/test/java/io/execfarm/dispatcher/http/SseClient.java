@@ -49,6 +49,8 @@ final class SseClient {
                     id = line.substring(3).strip();
                 } else if (line.startsWith("event:")) {
                     name = line.substring(6).strip();
+                } else if (line.startsWith("content-type:")) {
+                    throw new IllegalStateException("a non-standard SSE field: " + line);
                 } else if (line.startsWith("data:")) {
                     data.append(line.substring(5).stripLeading());
                 }
