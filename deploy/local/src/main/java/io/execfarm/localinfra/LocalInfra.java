@@ -61,6 +61,64 @@ public final class LocalInfra implements AutoCloseable {
         return redisUrl;
     }
 
+    /** The parts of the pair that can be frozen to simulate an outage. */
+    public enum Component {
+        KAFKA("kafka.pid"), REDIS("redis.pid");
+
+        private final String pidFile;
+
+        Component(String pidFile) {
+            this.pidFile = pidFile;
+        }
+    }
+
+    /** Whether this pair was started here, so its processes can be paused. */
+    public boolean owned() {
+        return stateDir != null;
+    }
+
+    /**
+     * Freezes a component (SIGSTOP) for {@code duration}, then lets it go on (SIGCONT): to clients it
+     * is unreachable meanwhile, and nothing it holds is lost. Returns at once; the resume happens on
+     * a background thread.
+     */
+    public void pause(Component component, java.time.Duration duration) {
+        if (!owned()) {
+            throw new IllegalStateException("this pair was started elsewhere (KAFKA_BOOTSTRAP/REDIS_URL); it cannot be paused here");
+        }
+        try {
+            String pid = Files.readString(stateDir.resolve(component.pidFile)).strip();
+            signal("STOP", pid);
+            Thread resume = new Thread(() -> {
+                try {
+                    Thread.sleep(duration.toMillis());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } finally {
+                    signal("CONT", pid);
+                }
+            }, "execfarm-resume-" + component);
+            resume.setDaemon(true);
+            resume.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void signal(String signal, String pid) {
+        try {
+            Process kill = new ProcessBuilder("kill", "-" + signal, pid).inheritIO().start();
+            if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+                throw new IllegalStateException("kill -" + signal + " " + pid + " failed");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     @Override
     public void close() {
         if (stateDir != null) {

@@ -21,6 +21,12 @@ public class LocalInfraTestResource implements QuarkusTestResourceLifecycleManag
     }
 
     @Override
+    public void inject(TestInjector injector) {
+        injector.injectIntoFields(infra,
+                new TestInjector.AnnotatedAndMatchesType(InjectLocalInfra.class, LocalInfra.class));
+    }
+
+    @Override
     public void stop() {
         if (infra != null) {
             infra.close();

@@ -11,6 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.execfarm.localinfra.InjectLocalInfra;
+import io.execfarm.localinfra.LocalInfra;
 import io.execfarm.localinfra.LocalInfraTestResource;
 import io.quarkus.redis.datasource.RedisDataSource;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -30,6 +32,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.header.Header;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -49,6 +52,9 @@ class WorkerOnKafkaTest {
 
     @Inject
     RedisDataSource redis;
+
+    @InjectLocalInfra
+    LocalInfra infra;
 
     private PlainKafka kafka;
     private String replies;
@@ -237,6 +243,32 @@ class WorkerOnKafkaTest {
     }
 
     @Test
+    void aBrieflyUnreachableBrokerLosesNothing() {
+        Assumptions.assumeTrue(infra != null && infra.owned(), "needs a broker this test started itself");
+        String id = UUID.randomUUID().toString();
+        kafka.send(REQUESTS, id, request(id, "import time\nprint('before', flush=True)\ntime.sleep(1)\nprint('after')\n7",
+                "\"replyTo\":\"" + replies + "\""));
+        awaitEvent(id, "started");
+        infra.pause(LocalInfra.Component.KAFKA, Duration.ofSeconds(4));
+        List<JsonNode> rest = eventsUntilResult(events, id, WAIT);
+        assertEquals("ok", last(rest).get("status").asText(), rest.toString());
+        assertEquals("7", last(rest).get("value").asText());
+    }
+
+    @Test
+    void aBrieflyUnreachableRedisLosesNothing() {
+        Assumptions.assumeTrue(infra != null && infra.owned(), "needs a Redis this test started itself");
+        String id = UUID.randomUUID().toString();
+        infra.pause(LocalInfra.Component.REDIS, Duration.ofSeconds(4));
+        kafka.send(REQUESTS, id, request(id, "print('through')\n8", "\"replyTo\":\"" + replies + "\""));
+        List<JsonNode> got = eventsUntilResult(events, id, WAIT);
+        assertEquals("ok", last(got).get("status").asText(), got.toString());
+        assertEquals("8", last(got).get("value").asText());
+        assertEquals("8", PlainKafka.read(redis.value(String.class).get("execfarm:result:" + id)).get("value").asText(),
+                "the result reached Redis once it was back");
+    }
+
+    @Test
     void healthAndMetricsDescribeTheWorker() {
         given().when().get("/q/health/ready").then().statusCode(200)
                 .body(containsString("warm-processes"));
@@ -249,6 +281,18 @@ class WorkerOnKafkaTest {
                 .body(containsString("execfarm_queue_wait_seconds_bucket{"))
                 .body(containsString("execfarm_pool_processes{runtime=\"python\",state=\"idle\"}"))
                 .body(containsString("execfarm_process_restarts_total{"));
+    }
+
+    private void awaitEvent(String id, String type) {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            for (ConsumerRecord<String, String> r : events.poll(Duration.ofMillis(100))) {
+                if (id.equals(r.key()) && type.equals(PlainKafka.read(r.value()).get("type").asText())) {
+                    return;
+                }
+            }
+        }
+        throw new AssertionError("no " + type + " event for " + id);
     }
 
     private static JsonNode last(List<JsonNode> events) {

@@ -1,0 +1,12 @@
+package io.execfarm.localinfra;
+
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
+
+/** Marks a test field of type {@link LocalInfra} that {@link LocalInfraTestResource} fills. */
+@Retention(RetentionPolicy.RUNTIME)
+@Target(ElementType.FIELD)
+public @interface InjectLocalInfra {
+}
