@@ -20,8 +20,8 @@ final class JuliaSnippets implements Snippets {
     @Override
     public String interleaved() {
         return """
-                println(stdout, "one"); flush(stdout); sleep(0.05)
-                println(stderr, "two"); flush(stderr); sleep(0.05)
+                println(stdout, "one"); flush(stdout); sleep(0.2)
+                println(stderr, "two"); flush(stderr); sleep(0.2)
                 println(stdout, "three"); flush(stdout)
                 """;
     }

@@ -21,8 +21,8 @@ final class PythonSnippets implements Snippets {
     public String interleaved() {
         return """
                 import sys, time
-                print('one', flush=True); time.sleep(0.05)
-                print('two', file=sys.stderr, flush=True); time.sleep(0.05)
+                print('one', flush=True); time.sleep(0.2)
+                print('two', file=sys.stderr, flush=True); time.sleep(0.2)
                 print('three', flush=True)
                 """;
     }

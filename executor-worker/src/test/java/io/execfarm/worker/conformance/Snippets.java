@@ -15,7 +15,7 @@ interface Snippets {
     /** Ends with a statement or the runtime's "nothing": no value. */
     String noValue();
 
-    /** stdout "one\n", stderr "two\n", stdout "three\n", each flushed, with pauses between them. */
+    /** stdout "one\n", stderr "two\n", stdout "three\n", each flushed, 200 ms apart: streams are ordered across each other only for writes that far apart. */
     String interleaved();
 
     /** Prints 0 to n-1, one per line. */
