@@ -8,6 +8,7 @@ import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.redis.client.Response;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -50,7 +51,7 @@ public class ExecutionStore {
 
     public Uni<Void> create(ExecutionRecord record) {
         String key = executionKey(record.id());
-        Map<String, String> fields = new java.util.HashMap<>(Map.of(
+        Map<String, String> fields = new HashMap<>(Map.of(
                 "tenant", record.tenant(),
                 "runtime", record.runtime(),
                 "timeoutMs", Long.toString(record.timeoutMs()),

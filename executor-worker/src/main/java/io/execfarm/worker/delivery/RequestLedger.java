@@ -67,10 +67,6 @@ public class RequestLedger {
         keys.del(claimKey(requestId));
     }
 
-    public boolean isClaimed(String requestId) {
-        return keys.exists(claimKey(requestId));
-    }
-
     public void storeResult(Result result) {
         bytes.setex(RedisKeys.result(result.requestId()), resultTtl.toSeconds(), codec.encode(result));
     }

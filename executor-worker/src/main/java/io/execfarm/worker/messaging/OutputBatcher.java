@@ -73,9 +73,4 @@ final class OutputBatcher implements OutputSink {
         pending.setLength(0);
         pendingStream = null;
     }
-
-    /** How many events were published; the next one's seq. */
-    synchronized long published() {
-        return nextSeq;
-    }
 }

@@ -149,17 +149,6 @@ public final class RuntimeProcess {
         frames.add(new DriverFrame.CancelRequested(requestId));
     }
 
-    /** Forgets a session namespace held by this process. */
-    public boolean dropSession(String session, Duration timeout) {
-        try {
-            ObjectNode command = json.createObjectNode().put("op", "drop_session").put("session", session);
-            write(command);
-        } catch (IOException e) {
-            return false;
-        }
-        return poll(timeout.toNanos()) instanceof DriverFrame.Dropped;
-    }
-
     /**
      * Kills whatever a finished request left running, orphans included, leaving the driver; returns
      * once they are gone, so the next request cannot see them.
