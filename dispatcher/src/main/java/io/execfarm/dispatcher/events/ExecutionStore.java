@@ -64,6 +64,11 @@ public class ExecutionStore {
                 .replaceWithVoid();
     }
 
+    /** Forgets an execution that never made it to Kafka. */
+    public Uni<Void> delete(String id) {
+        return redis.key().del(executionKey(id)).replaceWithVoid();
+    }
+
     /** The execution, or null when unknown (never submitted here, or expired). */
     public Uni<ExecutionRecord> find(String id) {
         return hashes.hgetall(executionKey(id)).map(fields -> fields == null || fields.isEmpty() ? null

@@ -105,7 +105,7 @@ public class ExecutionsResource {
             }
             return store.create(new ExecutionRecord(id, owner, body.runtime(), body.session(), timeoutMs, now))
                     .chain(() -> publisher.submit(request))
-                    .onFailure().call(() -> inFlight.release(owner, id))
+                    .onFailure().call(() -> inFlight.release(owner, id).chain(() -> store.delete(id)))
                     .onFailure().transform(failure -> new ProblemException(Problem.of(503, "broker-unavailable",
                             "Could not queue the execution", "Kafka did not accept the request: " + failure.getMessage())));
         }).chain(() -> {

@@ -10,6 +10,7 @@ import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.kafka.KafkaRecord;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
 
@@ -49,6 +50,10 @@ public class ReplyConsumer {
                     .chain(execution -> execution == null ? Uni.createFrom().voidItem()
                             : inFlight.release(execution.tenant(), execution.id()));
         }
-        return stored.chain(() -> Uni.createFrom().completionStage(record.ack()));
+        // Redis briefly away: wait for it rather than lose an event that streams are waiting for.
+        return stored.onFailure().invoke(failure -> LOG.warnf("storing an event of %s failed, retrying: %s",
+                        event.requestId(), failure.getMessage()))
+                .onFailure().retry().withBackOff(Duration.ofMillis(100), Duration.ofSeconds(5)).indefinitely()
+                .chain(() -> Uni.createFrom().completionStage(record.ack()));
     }
 }

@@ -10,7 +10,7 @@ import java.time.Instant;
  * Executions in flight per tenant, shared by every instance: a sorted set of execution ids scored
  * by the time after which an execution no longer counts (its timeout plus the queue timeout), so
  * an execution whose result never came (a crashed worker, a lost dispatcher) stops counting on its
- * own. Admission is one atomic script.
+ * own. Admission is one atomic script; the set itself expires with its latest-counting member.
  */
 @ApplicationScoped
 public class InFlight {
@@ -21,7 +21,8 @@ public class InFlight {
               return 0
             end
             redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
-            redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+            local latest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+            redis.call('PEXPIREAT', KEYS[1], latest[2])
             return 1
             """;
 

@@ -12,7 +12,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.execfarm.localinfra.AppProcess;
+import io.execfarm.dispatcher.tenancy.InFlight;
+import io.execfarm.localinfra.InjectLocalInfra;
+import io.execfarm.localinfra.LocalInfra;
 import io.execfarm.localinfra.LocalInfraTestResource;
+import io.quarkus.redis.datasource.RedisDataSource;
+import jakarta.inject.Inject;
+import java.time.Instant;
+import org.junit.jupiter.api.Assumptions;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -39,6 +46,15 @@ class DispatcherApiTest {
 
     @TestHTTPResource("/")
     URL base;
+
+    @InjectLocalInfra
+    LocalInfra infra;
+
+    @Inject
+    InFlight inFlight;
+
+    @Inject
+    RedisDataSource redis;
 
     private AppProcess worker;
 
@@ -186,6 +202,30 @@ class DispatcherApiTest {
                     .body("runtimes", hasItem("python"))
                     .body("detail", containsString(runtime));
         }
+    }
+
+    @Test
+    void anExecutionCountsUntilItsOwnDeadlineWhateverIsAdmittedAfterIt() {
+        String tenant = "tenant-expiry-" + java.util.UUID.randomUUID();
+        Instant now = Instant.now();
+        assertTrue(inFlight.admit(tenant, "long", now.plusSeconds(600)).await().atMost(Duration.ofSeconds(5)));
+        assertTrue(inFlight.admit(tenant, "short", now.plusSeconds(2)).await().atMost(Duration.ofSeconds(5)));
+        long ttl = redis.key().pttl("execfarm:inflight:" + tenant);
+        assertTrue(ttl > 590_000, "the set lives as long as its longest member; pttl " + ttl);
+        assertEquals(2L, inFlight.count(tenant).await().atMost(Duration.ofSeconds(5)));
+    }
+
+    @Test
+    void aStreamSurvivesRedisBeingUnreachableForAWhile() throws Exception {
+        Assumptions.assumeTrue(infra != null && infra.owned(), "needs a Redis this test started itself");
+        Response submitted = submit(KEY_A, "{\"runtime\":\"python\",\"code\":\"import time\\nfor i in range(4):\\n    print(i, flush=True)\\n    time.sleep(0.5)\\n'end'\"}");
+        String location = submitted.header("Location");
+        infra.pause(LocalInfra.Component.REDIS, Duration.ofSeconds(3));
+        SseClient.Stream stream = SseClient.read(location + "/events", KEY_A, null, Duration.ofSeconds(60));
+        StringBuilder stdout = new StringBuilder();
+        stream.events().stream().filter(e -> "output".equals(e.name())).forEach(e -> stdout.append(json(e.data()).get("text").asText()));
+        assertEquals("0\n1\n2\n3\n", stdout.toString(), "no event was lost while Redis was away");
+        assertEquals("result", stream.events().get(stream.events().size() - 1).name());
     }
 
     @Test
