@@ -57,7 +57,7 @@ public final class KafkaLatencyBenchmark {
                     .append("), and the client, all on this machine.\n\n");
             out.append("Command: `bench/run kafka ").append(requests).append("`. Latency is from the client's ")
                     .append("send to the client reading the `result` event; the snippet is `1 + 1`.\n\n");
-            out.append("| concurrency | requests | p50 ms | p90 ms | p99 ms | max ms | worker-side exec p50 ms |\n");
+            out.append("| concurrency | requests | p50 ms | p90 ms | p99 ms | max ms | worker-side exec p50 (whole ms, from the result) |\n");
             out.append("|---:|---:|---:|---:|---:|---:|---:|\n");
             for (int concurrency : new int[] {1, 10}) {
                 Client.Outcome outcome = client.run(concurrency, requests);
