@@ -155,11 +155,11 @@ public class ExecutionsResource {
     @Operation(summary = "Cancel an execution", description = "Before it starts it never runs; while it runs its "
             + "process is stopped and the output so far kept. 409 when it already finished.")
     public Uni<RestResponse<Object>> cancel(@RestPath String id) {
-        return owned(id).chain(record -> store.events(id, 0)).chain(events -> {
-            ExecutionView current = view(null, events);
-            if (current.result() != null) {
+        // The worker stores the result before publishing it: one key says whether it finished.
+        return owned(id).chain(record -> redis.value(String.class).get(RedisKeys.result(id))).chain(stored -> {
+            if (stored != null) {
                 throw new ProblemException(Problem.of(409, "already-finished", "Already finished",
-                        "execution " + id + " already finished with status " + current.status()));
+                        "execution " + id + " already finished with status " + parse(stored).path("status").asText()));
             }
             return redis.value(String.class).setex(RedisKeys.cancel(id), config.retention().toSeconds(), "1")
                     .chain(() -> publisher.cancel(id))
@@ -203,8 +203,7 @@ public class ExecutionsResource {
             }
         }
         String status = result != null ? result.path("status").asText() : started ? "running" : "queued";
-        return new ExecutionView(record != null ? record.id() : null, record != null ? record.runtime() : null, status,
-                record != null ? record.submittedAt().toString() : null, record != null ? record.session() : null,
+        return new ExecutionView(record.id(), record.runtime(), status, record.submittedAt().toString(), record.session(),
                 result, stdout.toString(), stderr.toString(), result != null && result.path("truncated").asBoolean());
     }
 
