@@ -48,7 +48,7 @@ public class TopicSetup {
         int partitions = config.topics().partitions();
         short replication = config.topics().replicationFactor();
         List<NewTopic> topics = new ArrayList<>();
-        for (String runtime : List.of(KnownRuntimes.JULIA, KnownRuntimes.PYTHON)) {
+        for (String runtime : KnownRuntimes.NAMES) {
             topics.add(new NewTopic(Topics.requests(runtime), partitions, replication)
                     .configs(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, REQUEST_MAX_MESSAGE_BYTES)));
         }

@@ -19,6 +19,7 @@ import java.util.List;
 import org.eclipse.microprofile.config.Config;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import org.jboss.logging.Logger;
@@ -49,7 +50,7 @@ public class Pools {
     void start(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE + 1) StartupEvent event) {
         sandbox = Sandbox.create(sandboxSettings(config.sandbox()));
         ObjectMapper json = new ObjectMapper();
-        for (String name : List.of(KnownRuntimes.JULIA, KnownRuntimes.PYTHON)) {
+        for (String name : KnownRuntimes.NAMES) {
             String channel = "mp.messaging.incoming.requests-" + name + ".enabled";
             if (!channels.getOptionalValue(channel, Boolean.class).orElse(true)) {
                 unavailable.put(name, "not served by this worker (" + channel + "=false)");
@@ -66,7 +67,7 @@ public class Pools {
             } catch (RuntimeUnavailableException | IllegalArgumentException e) {
                 throw new IllegalStateException("this worker is configured to serve " + name + ", but " + e.getMessage()
                         + " -- install it, or set " + channel + "=false (environment: EXECFARM_"
-                        + name.toUpperCase(java.util.Locale.ROOT) + "=false) to run without it", e);
+                        + name.toUpperCase(Locale.ROOT) + "=false) to run without it", e);
             }
         }
     }

@@ -10,6 +10,8 @@ public final class KnownRuntimes {
 
     public static final String JULIA = "julia";
     public static final String PYTHON = "python";
+    /** Every runtime execfarm ships a driver for. */
+    public static final List<String> NAMES = List.of(JULIA, PYTHON);
 
     private static final long GIB = 1024L * 1024 * 1024;
 
