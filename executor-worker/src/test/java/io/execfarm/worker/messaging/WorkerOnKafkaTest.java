@@ -205,13 +205,7 @@ class WorkerOnKafkaTest {
         String id = UUID.randomUUID().toString();
         kafka.send(REQUESTS, id, request(id, "import time\nprint('working', flush=True)\ntime.sleep(60)",
                 "\"replyTo\":\"" + replies + "\""));
-        List<JsonNode> seen = new ArrayList<>();
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (seen.stream().noneMatch(e -> "output".equals(e.get("type").asText())) && System.nanoTime() < deadline) {
-            for (ConsumerRecord<String, String> r : events.poll(Duration.ofMillis(100))) {
-                seen.add(PlainKafka.read(r.value()));
-            }
-        }
+        List<JsonNode> seen = eventsUntil(id, "output");
         kafka.send("execfarm.control", id, "{\"v\":1,\"type\":\"cancel\",\"requestId\":\"" + id + "\"}");
         List<JsonNode> rest = eventsUntilResult(events, id, Duration.ofSeconds(20));
         assertEquals("cancelled", last(rest).get("status").asText(), rest.toString());
@@ -248,7 +242,7 @@ class WorkerOnKafkaTest {
         String id = UUID.randomUUID().toString();
         kafka.send(REQUESTS, id, request(id, "import time\nprint('before', flush=True)\ntime.sleep(1)\nprint('after')\n7",
                 "\"replyTo\":\"" + replies + "\""));
-        awaitEvent(id, "started");
+        eventsUntil(id, "started");
         infra.pause(LocalInfra.Component.KAFKA, Duration.ofSeconds(4));
         List<JsonNode> rest = eventsUntilResult(events, id, WAIT);
         assertEquals("ok", last(rest).get("status").asText(), rest.toString());
@@ -283,16 +277,23 @@ class WorkerOnKafkaTest {
                 .body(containsString("execfarm_process_restarts_total{"));
     }
 
-    private void awaitEvent(String id, String type) {
+    /** The request's events up to and including its first event of {@code type}. */
+    private List<JsonNode> eventsUntil(String id, String type) {
+        List<JsonNode> seen = new ArrayList<>();
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (System.nanoTime() < deadline) {
             for (ConsumerRecord<String, String> r : events.poll(Duration.ofMillis(100))) {
-                if (id.equals(r.key()) && type.equals(PlainKafka.read(r.value()).get("type").asText())) {
-                    return;
+                if (!id.equals(r.key())) {
+                    continue;
+                }
+                JsonNode event = PlainKafka.read(r.value());
+                seen.add(event);
+                if (type.equals(event.get("type").asText())) {
+                    return seen;
                 }
             }
         }
-        throw new AssertionError("no " + type + " event for " + id);
+        throw new AssertionError("no " + type + " event for " + id + "; saw " + seen);
     }
 
     private static JsonNode last(List<JsonNode> events) {
