@@ -15,4 +15,20 @@ public final class RedisKeys {
     public static String cancel(String requestId) {
         return "execfarm:cancel:" + requestId;
     }
+
+    /**
+     * A session's record, a hash of {@link SessionRecord.Field}s: created by the dispatcher, its
+     * counters kept by the worker that runs the session. It expires when the session does.
+     */
+    public static String session(String sessionId) {
+        return "execfarm:session:" + sessionId;
+    }
+
+    /**
+     * A session's history: the code of every request that ran to completion in it, in order, from
+     * which any worker can rebuild the session. Expires with {@link #session}.
+     */
+    public static String sessionHistory(String sessionId) {
+        return "execfarm:session:" + sessionId + ":history";
+    }
 }

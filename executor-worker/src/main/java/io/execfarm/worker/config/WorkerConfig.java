@@ -47,9 +47,30 @@ public interface WorkerConfig {
 
     Sandbox sandbox();
 
+    Session session();
+
     OutputBatch outputBatch();
 
     Topics topics();
+
+    /** How sessions are held on this worker; what a session may hold is set when it is created (dispatcher). */
+    interface Session {
+
+        /**
+         * Longest one snippet of a session's history may take when it is replayed to rebuild the
+         * session on a new process; a snippet that takes longer fails the rebuild.
+         */
+        @WithDefault("PT60S")
+        Duration replayTimeout();
+
+        /** A process pinned to a session that has seen no request for this long is retired (the session lives on). */
+        @WithDefault("PT10M")
+        Duration pinIdleTimeout();
+
+        /** How often pinned processes are checked for sessions that ended (deleted or expired). */
+        @WithDefault("PT5S")
+        Duration reapInterval();
+    }
 
     /** How output chunks become output events on the reply topic. */
     interface OutputBatch {
@@ -121,6 +142,13 @@ public interface WorkerConfig {
         /** A process whose resident memory grew past this is retired after its request; 0 for no limit. */
         @WithDefault("2G")
         MemorySize maxResident();
+
+        /**
+         * Most processes pinned to sessions at once; the least recently used is retired to make room.
+         * Defaults to size - 1, so one process is always left for requests without a session (a pool
+         * of one pins nothing: each session request then rebuilds its session on a fresh process).
+         */
+        Optional<Integer> maxPinned();
 
         /** Which requests a used process may run: always, tenant (only its tenant's) or never. */
         @WithDefault("tenant")

@@ -50,10 +50,13 @@ public class RequestLedger {
         return (int) attempt;
     }
 
-    /** Takes the request for {@code workerId} unless another worker holds it; true when taken (or already ours). */
-    public boolean claim(String requestId, String workerId, Duration ttl) {
-        String holder = strings.setGet(claimKey(requestId), workerId, new SetArgs().nx().px(ttl));
-        return holder == null || holder.equals(workerId);
+    /**
+     * Takes the request for {@code holder} (one delivery's token) unless another holds it; true when
+     * taken, or already held by {@code holder} (a retried call whose first answer was lost).
+     */
+    public boolean claim(String requestId, String holder, Duration ttl) {
+        String current = strings.setGet(claimKey(requestId), holder, new SetArgs().nx().px(ttl));
+        return current == null || current.equals(holder);
     }
 
     /** Keeps this worker's claims alive while their requests run. */

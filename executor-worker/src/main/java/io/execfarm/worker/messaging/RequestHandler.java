@@ -19,6 +19,9 @@ import io.execfarm.worker.pool.Pools;
 import io.execfarm.worker.pool.TimedOutcome;
 import io.execfarm.worker.runtime.ExecutionOutcome;
 import io.execfarm.worker.runtime.ExecutionSpec;
+import io.execfarm.worker.session.SessionProcesses;
+import io.execfarm.worker.session.SessionStore;
+import io.execfarm.worker.session.Sessions;
 import io.execfarm.worker.threads.DaemonThreads;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -27,6 +30,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -59,19 +63,21 @@ public class RequestHandler {
     private final EventPublisher events;
     private final CancelRegistry cancels;
     private final WorkerMetrics metrics;
+    private final Sessions sessions;
     private final WorkerConfig config;
     private final String workerId;
     private final ScheduledExecutorService timer =
             Executors.newScheduledThreadPool(1, DaemonThreads.named("execfarm-request-timer"));
 
     public RequestHandler(WireCodec codec, Pools pools, RequestLedger ledger, EventPublisher events,
-            CancelRegistry cancels, WorkerMetrics metrics, WorkerConfig config, WorkerId workerId) {
+            CancelRegistry cancels, WorkerMetrics metrics, Sessions sessions, WorkerConfig config, WorkerId workerId) {
         this.codec = codec;
         this.pools = pools;
         this.ledger = ledger;
         this.events = events;
         this.cancels = cancels;
         this.metrics = metrics;
+        this.sessions = sessions;
         this.config = config;
         this.workerId = workerId.value();
     }
@@ -124,14 +130,18 @@ public class RequestHandler {
         Instant submitted = request.submittedAt() != null ? request.submittedAt() : recordTime;
         Instant taken = Instant.now();
         long queuedMs = Math.max(0, Duration.between(submitted, taken).toMillis());
-        if (request.session() != null) {
-            return Result.rejected(id, workerId, "SessionsNotAvailable",
-                    "sessions are not available on this farm yet; send the request without 'session'");
-        }
         PoolExecutor executor = pools.executor(runtime).orElse(null);
         if (executor == null) {
             return Result.rejected(id, workerId, "RuntimeUnavailable",
                     "this worker cannot run " + runtime + ": " + pools.unavailable().get(runtime));
+        }
+        long snippets = 0;
+        if (request.session() != null) {
+            SessionStore.Opening opening = sessions.open(request);
+            if (opening instanceof SessionStore.Opening.Refused refused) {
+                return Result.rejected(id, workerId, refused.errorType(), refused.message());
+            }
+            snippets = ((SessionStore.Opening.Open) opening).snippets();
         }
         CancelSignal cancel = cancels.register(id);
         try {
@@ -140,8 +150,8 @@ public class RequestHandler {
             }
             if (cancel.isCancelled()) {
                 metrics.executed(runtime, Result.Status.CANCELLED, queuedMs, 0);
-                return new Result(id, Result.Status.CANCELLED, null,
-                        new Result.ErrorInfo("Cancelled", "cancelled before it started", null), false,
+                ExecutionOutcome cancelled = ExecutionOutcome.cancelledBeforeStart();
+                return new Result(id, cancelled.status(), null, cancelled.error(), false,
                         new Result.Timings(queuedMs, 0, 0, queuedMs), workerId, attempt);
             }
             publishInOrder(request.replyTo(), new Started(id, workerId, queuedMs));
@@ -150,15 +160,26 @@ public class RequestHandler {
             ExecutionSpec spec = new ExecutionSpec(id, request.code(), request.session(),
                     Math.min(request.limits().maxOutputBytes(), config.maxOutputBytes().asLongValue()),
                     Duration.ofMillis(request.timeoutMs()));
-            TimedOutcome timed = executor.execute(spec, request.tenant(), output, cancel);
+            SessionProcesses.Run sessionRun = null;
+            TimedOutcome timed;
+            if (request.session() == null) {
+                timed = executor.execute(spec, request.tenant(), output, cancel);
+            } else {
+                sessionRun = sessions.execute(request, snippets, spec, output, cancel);
+                timed = sessionRun.timed();
+            }
             output.flush();
             ExecutionOutcome outcome = timed.outcome();
             long acquireMs = TimeUnit.NANOSECONDS.toMillis(timed.acquireNanos());
             long execMs = TimeUnit.NANOSECONDS.toMillis(timed.execNanos());
             long totalMs = queuedMs + Duration.between(taken, Instant.now()).toMillis();
             metrics.executed(runtime, outcome.status(), queuedMs, timed.execNanos());
-            return new Result(id, outcome.status(), outcome.value(), outcome.error(), outcome.truncated(),
+            Result result = new Result(id, outcome.status(), outcome.value(), outcome.error(), outcome.truncated(),
                     new Result.Timings(queuedMs, acquireMs, execMs, totalMs), workerId, attempt);
+            if (sessionRun != null) {
+                sessions.record(request, sessionRun, result);
+            }
+            return result;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new Result(id, Result.Status.CRASHED, null,
@@ -189,9 +210,14 @@ public class RequestHandler {
         Retrying.run("marking " + request.id() + " published", () -> ledger.markPublished(request.id()));
     }
 
-    /** Waits while another worker holds the request; it either finishes it or its claim lapses. */
+    /**
+     * Waits while another delivery holds the request (another worker's, or this worker's own when a
+     * rebalance moved the partition between its consumers); it either finishes the request or its
+     * claim lapses.
+     */
     private void awaitClaim(String id) {
-        while (!Retrying.call("claiming " + id, () -> ledger.claim(id, workerId, config.claimTtl()))) {
+        String holder = workerId + "/" + UUID.randomUUID();
+        while (!Retrying.call("claiming " + id, () -> ledger.claim(id, holder, config.claimTtl()))) {
             try {
                 Thread.sleep(CLAIM_POLL.toMillis());
             } catch (InterruptedException e) {

@@ -15,6 +15,7 @@ import jakarta.enterprise.event.Observes;
 import jakarta.interceptor.Interceptor;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
 
 /** The worker's Prometheus metrics (at /q/metrics). */
@@ -66,6 +67,27 @@ public class WorkerMetrics {
                 .publishPercentileHistogram()
                 .register(registry)
                 .record(Duration.ofMillis(queuedMs));
+    }
+
+    /** A session was rebuilt on a new process (or caught up with another worker's requests) by replaying its history. */
+    public void sessionRebuilt(String runtime, long snippetsReplayed) {
+        Counter.builder("execfarm.session.rebuilds")
+                .description("Times a session was rebuilt or caught up by replaying its history")
+                .tag("runtime", runtime)
+                .register(registry)
+                .increment();
+        Counter.builder("execfarm.session.replayed.snippets")
+                .description("History entries replayed to rebuild sessions")
+                .tag("runtime", runtime)
+                .register(registry)
+                .increment(snippetsReplayed);
+    }
+
+    public void registerPinned(String runtime, Supplier<Number> pinned) {
+        Gauge.builder("execfarm.session.pinned.processes", pinned)
+                .description("Processes pinned to a session")
+                .tag("runtime", runtime)
+                .register(registry);
     }
 
     public void deadLettered(String runtime) {

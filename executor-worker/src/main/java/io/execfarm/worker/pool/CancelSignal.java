@@ -23,7 +23,7 @@ public final class CancelSignal {
     }
 
     /** Arranges for {@code action} to run on cancel; false (and nothing arranged) if already cancelled. */
-    synchronized boolean bind(Runnable action) {
+    public synchronized boolean bind(Runnable action) {
         if (cancelled) {
             return false;
         }
@@ -31,7 +31,7 @@ public final class CancelSignal {
         return true;
     }
 
-    synchronized void unbind() {
+    public synchronized void unbind() {
         onCancel = null;
     }
 }

@@ -40,7 +40,7 @@ public final class PoolExecutor implements AutoCloseable {
             throws InterruptedException {
         long start = System.nanoTime();
         if (cancel.isCancelled()) {
-            return new TimedOutcome(cancelled(), 0, 0);
+            return new TimedOutcome(ExecutionOutcome.cancelledBeforeStart(), 0, 0);
         }
         Lease<RuntimeProcess> lease;
         try {
@@ -53,7 +53,7 @@ public final class PoolExecutor implements AutoCloseable {
         RuntimeProcess process = lease.process();
         if (!cancel.bind(() -> process.cancel(spec.id()))) {
             pool.release(lease, true);
-            return new TimedOutcome(cancelled(), acquired - start, 0);
+            return new TimedOutcome(ExecutionOutcome.cancelledBeforeStart(), acquired - start, 0);
         }
         ExecutionOutcome outcome;
         try {
@@ -83,10 +83,5 @@ public final class PoolExecutor implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         pool.close();
-    }
-
-    private static ExecutionOutcome cancelled() {
-        return new ExecutionOutcome(Result.Status.CANCELLED, null,
-                new Result.ErrorInfo("Cancelled", "cancelled before it started", null), false, 0);
     }
 }

@@ -16,6 +16,11 @@ public record ExecutionOutcome(Result.Status status, String value, Result.ErrorI
         return new ExecutionOutcome(status, null, new Result.ErrorInfo(type, message, null), truncated, 0);
     }
 
+    /** A request cancelled before it reached a process. */
+    public static ExecutionOutcome cancelledBeforeStart() {
+        return failure(Result.Status.CANCELLED, "Cancelled", "cancelled before it started", false);
+    }
+
     /** Whether the process that produced this outcome may run another request. */
     public boolean processSurvived() {
         return status == Result.Status.OK || status == Result.Status.ERROR;

@@ -202,4 +202,34 @@ final class JuliaSnippets implements Snippets {
     private static String juliaString(String s) {
         return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("$", "\\$") + "\"";
     }
+
+    @Override
+    public String importModule() {
+        return "import Base64";
+    }
+
+    @Override
+    public String useImportedModule() {
+        return "length(Base64.base64encode(\"42\"))";
+    }
+
+    @Override
+    public String defineType() {
+        return "struct CarriedPoint\n    x::Int\nend";
+    }
+
+    @Override
+    public String useType() {
+        return "CarriedPoint(6).x * 7";
+    }
+
+    @Override
+    public String defineRandomToken() {
+        return "carried_token = string(rand(UInt64); base = 16, pad = 16)";
+    }
+
+    @Override
+    public String readToken() {
+        return "carried_token";
+    }
 }

@@ -211,4 +211,34 @@ final class PythonSnippets implements Snippets {
     private static String pythonString(String s) {
         return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'";
     }
+
+    @Override
+    public String importModule() {
+        return "import base64 as carried_b64";
+    }
+
+    @Override
+    public String useImportedModule() {
+        return "len(carried_b64.b64encode(b'42'))";
+    }
+
+    @Override
+    public String defineType() {
+        return "class CarriedPoint:\n    def __init__(self, x):\n        self.x = x";
+    }
+
+    @Override
+    public String useType() {
+        return "CarriedPoint(6).x * 7";
+    }
+
+    @Override
+    public String defineRandomToken() {
+        return "import os\ncarried_token = os.urandom(8).hex()";
+    }
+
+    @Override
+    public String readToken() {
+        return "carried_token";
+    }
 }

@@ -25,6 +25,7 @@ import io.execfarm.worker.runtime.RuntimeDefinition;
 import io.execfarm.worker.runtime.RuntimeLauncher;
 import io.execfarm.worker.runtime.RuntimeProcess;
 import io.execfarm.worker.runtime.RuntimeUnavailableException;
+import io.execfarm.worker.session.SessionProcesses;
 import io.execfarm.worker.sandbox.Isolation;
 import io.execfarm.worker.sandbox.Sandbox;
 import io.execfarm.worker.sandbox.SandboxSettings;
@@ -331,6 +332,59 @@ class RuntimeConformanceTest {
     }
 
     @Test
+    void aPinnedSessionKeepsVariablesFunctionsTypesAndImports() throws Exception {
+        try (SessionUnderTest session = new SessionUnderTest(new ArrayList<>())) {
+            session.define(code.defineCarriedValue(), code.defineFunctionUsingCarriedValue(), code.importModule(),
+                    code.defineType(), code.defineRandomToken());
+            assertEquals("42", session.run(code.callAnswer()).value());
+            assertEquals("4", session.run(code.useImportedModule()).value());
+            assertEquals("42", session.run(code.useType()).value());
+            String token = session.run(code.readToken()).value();
+            assertEquals(token, session.run(code.readToken()).value(), "the same process ran every request");
+            assertEquals(0, session.replayed, "nothing was replayed on the pinned path");
+            assertEquals(Status.ERROR, run(code.useCarriedValue()).status(), "a request without the session sees none of it");
+        }
+    }
+
+    @Test
+    void aSessionWhoseProcessDiesIsRebuiltFromItsHistory() throws Exception {
+        try (SessionUnderTest session = new SessionUnderTest(new ArrayList<>())) {
+            session.define(code.defineCarriedValue(), code.defineFunctionUsingCarriedValue(), code.importModule(),
+                    code.defineType(), code.defineRandomToken(), code.hello());
+            String token = session.run(code.readToken()).value();
+            int logged = session.history.size();
+
+            Run crash = session.run(code.exitWith(3));
+            assertEquals(Status.CRASHED, crash.status(), crash::describe);
+            Run answer = session.run(code.callAnswer());
+            assertEquals("42", answer.value(), answer::describe);
+            assertEquals("", answer.stdout(), "the replayed history's output is discarded");
+            assertEquals(logged, session.replayed, "the whole history was replayed on a fresh process");
+            assertEquals("4", session.run(code.useImportedModule()).value());
+            assertEquals("42", session.run(code.useType()).value());
+            assertTrue(!token.equals(session.run(code.readToken()).value()),
+                    "a different process: the replay computed a new token");
+
+            Run timeout = session.run(code.printThenSpin(), Duration.ofSeconds(2));
+            assertEquals(Status.TIMEOUT, timeout.status(), timeout::describe);
+            assertEquals("42", session.run(code.callAnswer()).value(), "rebuilt again after the timeout");
+        }
+    }
+
+    @Test
+    void aSessionMovesBetweenWorkersAndCatchesUpWithWhatRanElsewhere() throws Exception {
+        List<String> history = new ArrayList<>();
+        try (SessionUnderTest first = new SessionUnderTest(history); SessionUnderTest second = new SessionUnderTest(history)) {
+            first.define(code.defineCarriedValue(), code.defineFunctionUsingCarriedValue());
+            assertEquals("42", second.run(code.callAnswer()).value(), "the second worker rebuilt it");
+            second.define(code.defineType());
+            first.replayed = 0;
+            assertEquals("42", first.run(code.useType()).value(), "the first worker caught up with the second's request");
+            assertEquals(2, first.replayed, "only the tail it had not seen was replayed");
+        }
+    }
+
+    @Test
     void theWorkersSecretsAreInvisible() throws Exception {
         String secret = System.getenv(SECRET_VARIABLE);
         assertNotNull(secret, SECRET_VARIABLE + " must be set for this test (the build sets it)");
@@ -438,6 +492,52 @@ class RuntimeConformanceTest {
         @Override
         public void close() {
             pool.release(lease, lease.process().isAlive());
+        }
+    }
+
+    /**
+     * One session as a worker runs it: pinned processes from the pool, and a history that records
+     * every request that ran to completion, as the worker records it in Redis.
+     */
+    private final class SessionUnderTest implements AutoCloseable {
+        private final String id = "s-" + UUID.randomUUID();
+        private final List<String> history;
+        private final SessionProcesses processes;
+        long replayed;
+
+        SessionUnderTest(List<String> history) {
+            this.history = history;
+            this.processes = new SessionProcesses(pool, 1, Duration.ofSeconds(120), runtime.timeout(),
+                    (session, from, to) -> List.copyOf(history.subList((int) from, (int) to)));
+        }
+
+        void define(String... snippets) throws InterruptedException {
+            for (String snippet : snippets) {
+                Run run = run(snippet);
+                assertEquals(Status.OK, run.status(), run::describe);
+            }
+        }
+
+        Run run(String source) throws InterruptedException {
+            return run(source, runtime.timeout());
+        }
+
+        Run run(String source, Duration timeout) throws InterruptedException {
+            Collector collector = new Collector();
+            SessionProcesses.Run run = processes.execute(id, TENANT, history.size(), spec(source, id, 1 << 20, timeout),
+                    collector, new CancelSignal());
+            replayed += run.replayed();
+            ExecutionOutcome outcome = run.timed().outcome();
+            if (outcome.status() == Status.OK || outcome.status() == Status.ERROR) {
+                history.add(source);
+            }
+            processes.finish(run, history.size());
+            return new Run(outcome, collector.chunks());
+        }
+
+        @Override
+        public void close() {
+            processes.close();
         }
     }
 

@@ -78,6 +78,24 @@ interface Snippets {
     /** Calls answer(). */
     String callAnswer();
 
+    /** Imports the standard base64 module (Python) or Base64 package (Julia) under a name kept in the session. */
+    String importModule();
+
+    /** The length of the base64 encoding of the text "42", through the imported module: the integer 4. */
+    String useImportedModule();
+
+    /** Defines a type CarriedPoint with one integer field x. */
+    String defineType();
+
+    /** CarriedPoint(6).x * 7: the integer 42. */
+    String useType();
+
+    /** Assigns a random 16-digit hex string to carried_token: a replay computes a different one. */
+    String defineRandomToken();
+
+    /** The value of carried_token. */
+    String readToken();
+
     /** Starts `sleep 1000` in the background and returns at once. */
     String startBackgroundSleeper();
 
