@@ -95,6 +95,10 @@ public final class AppProcess implements AutoCloseable {
         return "http://127.0.0.1:" + port;
     }
 
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
     /** SIGKILL: no shutdown hook, no commit, no goodbye to the group. */
     public void kill() throws InterruptedException {
         process.destroyForcibly();

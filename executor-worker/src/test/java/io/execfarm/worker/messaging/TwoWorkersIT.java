@@ -98,6 +98,33 @@ class TwoWorkersIT {
 
     @Test
     @Order(2)
+    void aSessionWhoseWorkerIsKilledHardContinuesOnTheOther() throws Exception {
+        String replies = "it.replies." + UUID.randomUUID();
+        try (KafkaConsumer<String, String> events = kafka.consumer(replies);
+                TestSessions sessions = new TestSessions(infra.redisUrl())) {
+            String session = sessions.create("acme");
+            JsonNode defined = inSession(events, replies, session, SessionsOnKafkaTest.DEFINE);
+            assertEquals("ok", defined.get("status").asText(), defined.toString());
+            JsonNode before = inSession(events, replies, session, SessionsOnKafkaTest.USE);
+            String owner = before.get("workerId").asText();
+            assertEquals(owner, defined.get("workerId").asText(), "the partition's owner ran both");
+
+            workers.stream().filter(w -> w.id().equals(owner)).findFirst().orElseThrow().kill();
+            JsonNode after = inSession(events, replies, session, SessionsOnKafkaTest.USE);
+            assertEquals("ok", after.get("status").asText(), after.toString());
+            assertNotEquals(owner, after.get("workerId").asText(), "the other worker took the session over");
+            String used = before.get("value").asText();
+            String rebuilt = after.get("value").asText();
+            assertEquals(used.substring(0, 9), rebuilt.substring(0, 9), "everything defined is there: " + rebuilt);
+            assertNotEquals(used, rebuilt, "rebuilt by replay on the new owner: a new token");
+            assertEquals(rebuilt, inSession(events, replies, session, SessionsOnKafkaTest.USE).get("value").asText(),
+                    "and pinned there from then on");
+        }
+        workers.add(AppProcess.worker("worker-c", infra.kafkaBootstrap(), infra.redisUrl(), PROPERTIES));
+    }
+
+    @Test
+    @Order(3)
     void aRequestWhoseWorkerIsKilledHardCompletesOnTheOther() throws Exception {
         String replies = "it.replies." + UUID.randomUUID();
         try (KafkaConsumer<String, String> events = kafka.consumer(replies)) {
@@ -115,7 +142,7 @@ class TwoWorkersIT {
                 }
             }
             String victim = first;
-            AppProcess running = workers.stream().filter(w -> w.id().equals(victim)).findFirst().orElseThrow();
+            AppProcess running = workers.stream().filter(w -> w.id().equals(victim) && w.isAlive()).findFirst().orElseThrow();
             running.kill();
 
             List<JsonNode> after = eventsUntilResult(events, id, Duration.ofSeconds(120));
@@ -125,6 +152,14 @@ class TwoWorkersIT {
             assertNotEquals(victim, result.get("workerId").asText(), "the other worker finished it");
             assertTrue(result.get("attempt").asInt() >= 2, "the result says it was a redelivery: " + result);
         }
+    }
+
+    private JsonNode inSession(KafkaConsumer<String, String> events, String replies, String session, String code) {
+        String id = UUID.randomUUID().toString();
+        kafka.send(REQUESTS, session, request(id, code, "\"session\":\"" + session + "\",\"tenant\":\"acme\","
+                + "\"replyTo\":\"" + replies + "\""));
+        List<JsonNode> got = eventsUntilResult(events, id, Duration.ofSeconds(120));
+        return got.get(got.size() - 1);
     }
 
     private static void collectResults(Iterable<ConsumerRecord<String, String>> records, Map<String, List<JsonNode>> results) {

@@ -1,0 +1,247 @@
+package io.execfarm.worker.messaging;
+
+import static io.execfarm.worker.messaging.PlainKafka.eventsUntilResult;
+import static io.execfarm.worker.messaging.PlainKafka.quote;
+import static io.execfarm.worker.messaging.PlainKafka.request;
+import static io.restassured.RestAssured.given;
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.Matchers.containsString;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.execfarm.localinfra.LocalInfraTestResource;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Sessions on one worker, a real broker and a real Redis, driven by plain Kafka clients: what a
+ * session keeps, how it survives its process, who may use it, when it ends, how much it may hold,
+ * and the order of its requests.
+ */
+@QuarkusTest
+@QuarkusTestResource(LocalInfraTestResource.class)
+class SessionsOnKafkaTest {
+
+    private static final String REQUESTS = "execfarm.requests.python";
+    private static final Duration WAIT = Duration.ofSeconds(60);
+    private static final String OWNER = "acme";
+    /** Everything a session should keep: a variable, a function, a class, an import, and a token a replay would change. */
+    static final String DEFINE = """
+            carried_value = 41
+            def answer():
+                return carried_value + 1
+            class CarriedPoint:
+                def __init__(self, x):
+                    self.x = x
+            import base64 as carried_b64
+            import os
+            carried_token = os.urandom(8).hex()
+            print('defined')
+            """;
+    /** Uses all of it: "42 42 4 <token>". */
+    static final String USE = "f'{answer()} {CarriedPoint(6).x * 7} {len(carried_b64.b64encode(b\"42\"))} {carried_token}'";
+
+    @ConfigProperty(name = "kafka.bootstrap.servers")
+    String bootstrap;
+
+    @ConfigProperty(name = "quarkus.redis.hosts")
+    String redisUrl;
+
+    private PlainKafka kafka;
+    private TestSessions sessions;
+    private String replies;
+    private KafkaConsumer<String, String> events;
+
+    @BeforeEach
+    void connect() {
+        kafka = new PlainKafka(bootstrap);
+        sessions = new TestSessions(redisUrl);
+        replies = "test.replies." + UUID.randomUUID();
+        events = kafka.consumer(replies);
+    }
+
+    @AfterEach
+    void disconnect() {
+        events.close();
+        sessions.close();
+        kafka.close();
+    }
+
+    @Test
+    void aSessionKeepsVariablesFunctionsClassesAndImportsOnItsPinnedProcess() {
+        String session = sessions.create(OWNER);
+        JsonNode defined = run(session, OWNER, DEFINE);
+        assertEquals("ok", defined.get("status").asText(), defined.toString());
+        String first = value(run(session, OWNER, USE));
+        assertTrue(first.startsWith("'42 42 4 "), first);
+        assertEquals(first, value(run(session, OWNER, USE)), "the same process: the token is unchanged");
+        assertEquals("3", sessions.field(session, "snippets"), "every request that ran is in the history");
+    }
+
+    @Test
+    void aSessionSurvivesItsProcessCrashingAndTimingOut() {
+        String session = sessions.create(OWNER);
+        run(session, OWNER, DEFINE);
+        String before = value(run(session, OWNER, USE));
+
+        JsonNode crash = run(session, OWNER, "import os\nos._exit(3)");
+        assertEquals("crashed", crash.get("status").asText(), crash.toString());
+        String rebuilt = value(run(session, OWNER, USE));
+        assertEquals(before.substring(0, 9), rebuilt.substring(0, 9), "everything defined is back: " + rebuilt);
+        assertNotEquals(before, rebuilt, "on a new process: the replay drew a new token");
+
+        JsonNode timeout = run(session, OWNER, "while True:\n    pass", "\"timeoutMs\":1000");
+        assertEquals("timeout", timeout.get("status").asText(), timeout.toString());
+        assertTrue(value(run(session, OWNER, USE)).startsWith("'42 42 4 "), "rebuilt again after the timeout");
+        assertEquals("4", sessions.field(session, "snippets"), "what crashed or timed out is not in the history");
+    }
+
+    @Test
+    void anotherTenantCannotUseASessionNorTellThatItExists() {
+        String session = sessions.create(OWNER);
+        run(session, OWNER, DEFINE);
+        String before = value(run(session, OWNER, USE));
+
+        JsonNode intruder = run(session, "intruder", "carried_token");
+        assertEquals("rejected", intruder.get("status").asText(), intruder.toString());
+        String missing = "sess-" + UUID.randomUUID();
+        JsonNode nothing = run(missing, "intruder", "1");
+        assertEquals(nothing.at("/error/type"), intruder.at("/error/type"));
+        assertEquals(nothing.at("/error/message").asText().replace(missing, "<id>"),
+                intruder.at("/error/message").asText().replace(session, "<id>"), "indistinguishable from no session");
+        assertTrue(intruder.at("/error/message").asText().contains("does not exist"), intruder.toString());
+
+        assertEquals(before, value(run(session, OWNER, USE)), "the owner's session and process are untouched");
+
+        String julia = sessions.create(OWNER, "julia", Duration.ofMinutes(1), Duration.ofHours(1), 1 << 20);
+        JsonNode wrongRuntime = run(julia, OWNER, "1");
+        assertEquals("rejected", wrongRuntime.get("status").asText());
+        assertTrue(wrongRuntime.at("/error/message").asText().contains("is a julia session"), wrongRuntime.toString());
+    }
+
+    @Test
+    void aSessionEndsWhenIdleOrOldAndSaysSo() throws Exception {
+        String warmUp = UUID.randomUUID().toString();
+        kafka.send(REQUESTS, warmUp, request(warmUp, "1", "\"replyTo\":" + quote(replies)));
+        eventsUntilResult(events, warmUp, WAIT);
+
+        String idle = sessions.create(OWNER, "python", Duration.ofSeconds(2), Duration.ofHours(1), 1 << 20);
+        assertEquals("ok", run(idle, OWNER, "x = 1").get("status").asText());
+        Thread.sleep(2500);
+        JsonNode ended = run(idle, OWNER, "x");
+        assertEquals("rejected", ended.get("status").asText(), ended.toString());
+        assertEquals("SessionNotFound", ended.at("/error/type").asText());
+        assertTrue(ended.at("/error/message").asText().contains("idle timeout or maximum age"), ended.toString());
+        assertFalse(sessions.exists(idle), "its keys expired");
+
+        String old = sessions.create(OWNER, "python", Duration.ofMinutes(10), Duration.ofSeconds(3), 1 << 20);
+        assertEquals("ok", run(old, OWNER, "x = 1").get("status").asText());
+        Thread.sleep(3100);
+        assertEquals("SessionNotFound", run(old, OWNER, "x").at("/error/type").asText(), "use does not extend its maximum age");
+    }
+
+    @Test
+    void aSessionsHistoryIsBoundedAndTheRejectionStatesTheLimit() {
+        String session = sessions.create(OWNER, "python", Duration.ofMinutes(1), Duration.ofHours(1), 100);
+        String sixtyBytes = "a = '" + "x".repeat(54) + "'";
+        assertEquals(60, sixtyBytes.length());
+        assertEquals("ok", run(session, OWNER, sixtyBytes).get("status").asText());
+        JsonNode over = run(session, OWNER, sixtyBytes);
+        assertEquals("rejected", over.get("status").asText(), over.toString());
+        assertEquals("SessionHistoryFull", over.at("/error/type").asText());
+        assertTrue(over.at("/error/message").asText().contains("limit of 100 bytes"), over.toString());
+        assertEquals("60", value(run(session, OWNER, "len(a) + 6")), "a request that fits still runs");
+    }
+
+    @Test
+    void fiftyQuickRequestsToOneSessionRunInSubmissionOrder() {
+        String session = sessions.create(OWNER);
+        run(session, OWNER, "xs = []");
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            String id = UUID.randomUUID().toString();
+            ids.add(id);
+            kafka.send(REQUESTS, session, request(id, "xs.append(" + i + ")\nlen(xs)", fields(session, OWNER, "")));
+        }
+        Map<String, JsonNode> results = new HashMap<>();
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (results.size() < ids.size() && System.nanoTime() < deadline) {
+            for (ConsumerRecord<String, String> r : events.poll(Duration.ofMillis(100))) {
+                JsonNode event = PlainKafka.read(r.value());
+                if ("result".equals(event.get("type").asText())) {
+                    results.put(r.key(), event);
+                }
+            }
+        }
+        for (int i = 0; i < ids.size(); i++) {
+            JsonNode result = results.get(ids.get(i));
+            assertEquals(Integer.toString(i + 1), result == null ? null : result.get("value").asText(),
+                    "request " + i + " ran " + (i + 1) + "th: " + result);
+        }
+        StringBuilder expected = new StringBuilder("[");
+        for (int i = 0; i < 50; i++) {
+            expected.append(i == 0 ? "" : ", ").append(i);
+        }
+        assertEquals(expected.append(']').toString(), value(run(session, OWNER, "xs")));
+    }
+
+    @Test
+    void aRedeliveredSessionRequestIsAppliedOnce() {
+        String session = sessions.create(OWNER);
+        run(session, OWNER, "n = 0");
+        String id = UUID.randomUUID().toString();
+        String body = request(id, "n += 1\nn", fields(session, OWNER, ""));
+        kafka.send(REQUESTS, session, body);
+        assertEquals("1", eventsUntilResult(events, id, WAIT).stream().reduce((a, b) -> b).orElseThrow().get("value").asText());
+        kafka.send(REQUESTS, session, body);
+        assertEquals("1", value(run(session, OWNER, "n")), "the duplicate neither ran nor entered the history");
+        assertEquals("3", sessions.field(session, "snippets"));
+    }
+
+    @Test
+    void aDeletedSessionReleasesItsProcessAndRejectsRequests() {
+        String session = sessions.create(OWNER);
+        run(session, OWNER, "x = 1");
+        given().when().get("/q/metrics").then().body(containsString("execfarm_session_pinned_processes{runtime=\"python\"} 1.0"));
+        sessions.delete(session);
+        await().atMost(WAIT).untilAsserted(() -> given().when().get("/q/metrics").then()
+                .body(containsString("execfarm_session_pinned_processes{runtime=\"python\"} 0.0")));
+        assertEquals("SessionNotFound", run(session, OWNER, "x").at("/error/type").asText());
+    }
+
+    private JsonNode run(String session, String tenant, String code) {
+        return run(session, tenant, code, "");
+    }
+
+    private JsonNode run(String session, String tenant, String code, String extra) {
+        String id = UUID.randomUUID().toString();
+        kafka.send(REQUESTS, session, request(id, code, fields(session, tenant, extra)));
+        List<JsonNode> got = eventsUntilResult(events, id, WAIT);
+        return got.get(got.size() - 1);
+    }
+
+    private String fields(String session, String tenant, String extra) {
+        return "\"session\":" + quote(session) + ",\"tenant\":" + quote(tenant) + ",\"replyTo\":" + quote(replies)
+                + (extra.isEmpty() ? "" : "," + extra);
+    }
+
+    private static String value(JsonNode result) {
+        assertEquals("ok", result.get("status").asText(), result.toString());
+        return result.get("value").asText();
+    }
+}

@@ -1,0 +1,67 @@
+package io.execfarm.worker.messaging;
+
+import io.execfarm.contracts.RedisKeys;
+import io.execfarm.contracts.SessionRecord;
+import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.redis.client.Redis;
+import io.vertx.mutiny.redis.client.RedisAPI;
+import io.vertx.mutiny.redis.client.Response;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Sessions made in Redis the way the dispatcher makes them ({@code POST /v1/sessions}), for tests
+ * that drive workers through Kafka alone.
+ */
+final class TestSessions implements AutoCloseable {
+
+    private final Vertx vertx = Vertx.vertx();
+    private final Redis client;
+    private final RedisAPI redis;
+
+    TestSessions(String redisUrl) {
+        client = Redis.createClient(vertx, redisUrl);
+        redis = RedisAPI.api(client);
+    }
+
+    String create(String tenant) {
+        return create(tenant, "python", Duration.ofMinutes(30), Duration.ofHours(24), 1 << 20);
+    }
+
+    String create(String tenant, String runtime, Duration idleTimeout, Duration maxAge, long maxHistoryBytes) {
+        String id = "sess-" + UUID.randomUUID();
+        List<String> args = new ArrayList<>();
+        args.add(RedisKeys.session(id));
+        new SessionRecord(tenant, runtime, Instant.now(), idleTimeout, maxAge, maxHistoryBytes).fields()
+                .forEach((field, value) -> {
+                    args.add(field);
+                    args.add(value);
+                });
+        redis.hsetAndAwait(args);
+        redis.pexpireAndAwait(List.of(RedisKeys.session(id), Long.toString(idleTimeout.toMillis())));
+        return id;
+    }
+
+    /** A field of the session's record, or null. */
+    String field(String session, String field) {
+        Response value = redis.hgetAndAwait(RedisKeys.session(session), field);
+        return value == null ? null : value.toString();
+    }
+
+    boolean exists(String session) {
+        return redis.existsAndAwait(List.of(RedisKeys.session(session))).toInteger() == 1;
+    }
+
+    void delete(String session) {
+        redis.delAndAwait(List.of(RedisKeys.session(session), RedisKeys.sessionHistory(session)));
+    }
+
+    @Override
+    public void close() {
+        client.close();
+        vertx.closeAndAwait();
+    }
+}
