@@ -1,5 +1,6 @@
 package io.execfarm.dispatcher.config;
 
+import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.time.Duration;
@@ -54,4 +55,28 @@ public interface DispatcherConfig {
     /** How often live workers are looked up in Kafka (consumer group members). */
     @WithDefault("PT2S")
     Duration liveWorkersRefresh();
+
+    Sessions sessions();
+
+    /** What a session may be (POST /v1/sessions). */
+    interface Sessions {
+
+        /**
+         * A session no request has named for this long ends. Also the most a client may ask for
+         * ({@code idleTimeoutSeconds}); a client may ask for less.
+         */
+        @WithDefault("PT30M")
+        Duration idleTimeout();
+
+        /** A session ends this long after it was created, however much it is used. */
+        @WithDefault("PT24H")
+        Duration maxAge();
+
+        /**
+         * The most code a session's history may hold (UTF-8 bytes): what a worker replays to rebuild
+         * the session. A request that would take it over is rejected with the limit.
+         */
+        @WithDefault("4M")
+        MemorySize maxHistory();
+    }
 }

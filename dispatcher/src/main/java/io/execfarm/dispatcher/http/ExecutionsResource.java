@@ -12,6 +12,7 @@ import io.execfarm.dispatcher.events.ExecutionRecord;
 import io.execfarm.dispatcher.events.ExecutionStore;
 import io.execfarm.dispatcher.messaging.FarmPublisher;
 import io.execfarm.dispatcher.messaging.LiveWorkers;
+import io.execfarm.dispatcher.session.SessionStore;
 import io.execfarm.dispatcher.tenancy.CurrentTenant;
 import io.execfarm.dispatcher.tenancy.InFlight;
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
@@ -61,10 +62,12 @@ public class ExecutionsResource {
     private final EventFollower follower;
     private final FarmPublisher publisher;
     private final ReactiveRedisDataSource redis;
+    private final SessionStore sessions;
     private final ObjectMapper json = new ObjectMapper();
 
     public ExecutionsResource(CurrentTenant tenant, DispatcherConfig config, LiveWorkers liveWorkers, InFlight inFlight,
-            ExecutionStore store, EventFollower follower, FarmPublisher publisher, ReactiveRedisDataSource redis) {
+            ExecutionStore store, EventFollower follower, FarmPublisher publisher, ReactiveRedisDataSource redis,
+            SessionStore sessions) {
         this.tenant = tenant;
         this.config = config;
         this.liveWorkers = liveWorkers;
@@ -73,6 +76,7 @@ public class ExecutionsResource {
         this.follower = follower;
         this.publisher = publisher;
         this.redis = redis;
+        this.sessions = sessions;
     }
 
     @POST
@@ -86,9 +90,7 @@ public class ExecutionsResource {
             throw ProblemException.badField("code", "'code' is over the limit of " + config.maxCodeBytes() + " bytes of UTF-8");
         }
         if (!liveWorkers.runtimes().contains(body.runtime())) {
-            throw new ProblemException(Problem.of(400, "no-live-workers", "No workers for this runtime",
-                    "no live worker runs '" + body.runtime() + "'; runtimes with live workers: " + liveWorkers.runtimes())
-                    .withField("runtime").withRuntimes(List.copyOf(liveWorkers.runtimes())));
+            throw ProblemException.noLiveWorkers(body.runtime(), liveWorkers.runtimes());
         }
         String id = UUID.randomUUID().toString();
         long timeoutMs = body.timeoutMs() != null ? body.timeoutMs() : config.defaultTimeout().toMillis();
@@ -97,7 +99,7 @@ public class ExecutionsResource {
                 timeoutMs, Topics.REPLIES, new Limits(body.maxOutputBytes() != null ? body.maxOutputBytes()
                 : Limits.DEFAULT_MAX_OUTPUT_BYTES), now);
         Instant countsUntil = now.plusMillis(timeoutMs).plus(config.queueTimeout());
-        return inFlight.admit(owner, id, countsUntil).chain(admitted -> {
+        return checkSession(body, owner).chain(() -> inFlight.admit(owner, id, countsUntil)).chain(admitted -> {
             if (!admitted) {
                 throw new ProblemException(Problem.of(429, "too-many-in-flight", "Too many executions in flight",
                         "tenant " + owner + " has " + inFlight.limit(owner) + " executions in flight, its limit; "
@@ -166,6 +168,26 @@ public class ExecutionsResource {
                     .map(sent -> RestResponse.ResponseBuilder.<Object>create(RestResponse.Status.ACCEPTED,
                             Map.of("id", id, "status", "cancelling")).build());
         });
+    }
+
+    /**
+     * Refuses at once what the worker would reject: a session that is not the caller's (or not
+     * there) and one of another runtime. The worker checks again when the request runs.
+     */
+    private Uni<Void> checkSession(SubmitRequest body, String owner) {
+        if (body.session() == null) {
+            return Uni.createFrom().voidItem();
+        }
+        return sessions.find(body.session()).map(session -> {
+            if (session == null || !session.record().tenant().equals(owner)) {
+                throw ProblemException.sessionNotFound(body.session());
+            }
+            if (!session.record().runtime().equals(body.runtime())) {
+                throw ProblemException.badField("session", "session " + body.session() + " is a "
+                        + session.record().runtime() + " session; send it " + session.record().runtime() + " code");
+            }
+            return null;
+        }).replaceWithVoid();
     }
 
     private Uni<ExecutionRecord> owned(String id) {

@@ -229,6 +229,71 @@ class DispatcherApiTest {
     }
 
     @Test
+    void aSessionKeepsStateAcrossExecutionsUntilItIsDeleted() {
+        Response created = createSession(KEY_A, "{\"runtime\":\"python\"}");
+        assertEquals(201, created.statusCode(), created.asString());
+        String session = created.jsonPath().getString("id");
+        assertTrue(created.header("Location").endsWith("/v1/sessions/" + session));
+        assertEquals(0, created.jsonPath().getInt("snippets"));
+        assertEquals(1800, created.jsonPath().getInt("idleTimeoutSeconds"));
+
+        String define = "import math\ncarried = 41\ndef answer():\n    return carried + 1";
+        runInSession(session, define).then().statusCode(200).body("status", equalTo("ok"));
+        runInSession(session, "answer()").then().body("result.value", equalTo("42"));
+        runInSession(session, "math.isqrt(answer() * 42)").then().body("result.value", equalTo("42"));
+
+        given().header("X-API-Key", KEY_A).get("/v1/sessions/" + session).then().statusCode(200)
+                .body("runtime", equalTo("python"))
+                .body("snippets", equalTo(3))
+                .body("historyBytes", equalTo(define.length() + "answer()".length() + "math.isqrt(answer() * 42)".length()))
+                .body("lastUsedAt", notNullValue())
+                .body("expiresAt", notNullValue());
+
+        given().header("X-API-Key", KEY_A).delete("/v1/sessions/" + session).then().statusCode(204);
+        given().header("X-API-Key", KEY_A).get("/v1/sessions/" + session).then().statusCode(404)
+                .contentType("application/problem+json");
+        runInSession(session, "answer()").then().statusCode(404).body("type", containsString("session-not-found"));
+    }
+
+    @Test
+    void anotherTenantsSessionIsIndistinguishableFromNone() {
+        String session = createSession(KEY_A, "{\"runtime\":\"python\"}").jsonPath().getString("id");
+        String missing = java.util.UUID.randomUUID().toString();
+        for (String id : List.of(session, missing)) {
+            Response get = given().header("X-API-Key", "key-b").get("/v1/sessions/" + id);
+            assertEquals(404, get.statusCode());
+            assertEquals(get.jsonPath().getString("detail").replace(id, "<id>"),
+                    given().header("X-API-Key", "key-b").get("/v1/sessions/" + missing).jsonPath().getString("detail")
+                            .replace(missing, "<id>"));
+            given().header("X-API-Key", "key-b").delete("/v1/sessions/" + id).then().statusCode(404);
+            submit("key-b", "{\"runtime\":\"python\",\"session\":\"" + id + "\",\"code\":\"1\"}").then()
+                    .statusCode(404).body("type", containsString("session-not-found"));
+        }
+        given().header("X-API-Key", KEY_A).get("/v1/sessions/" + session).then().statusCode(200);
+    }
+
+    @Test
+    void badSessionRequestsAreRefusedWithTheReason() {
+        createSession(KEY_A, "{}").then().statusCode(400).body("field", equalTo("runtime"));
+        createSession(KEY_A, "{\"runtime\":\"cobol\"}").then().statusCode(400).body("type", containsString("no-live-workers"));
+        createSession(KEY_A, "{\"runtime\":\"python\",\"idleTimeoutSeconds\":999999}").then().statusCode(400)
+                .body("field", equalTo("idleTimeoutSeconds")).body("detail", containsString("at most 1800"));
+        createSession(KEY_A, "{\"runtime\":\"python\",\"idleTimeoutSeconds\":0}").then().statusCode(400)
+                .body("field", equalTo("idleTimeoutSeconds"));
+        createSession(KEY_A, "not json").then().statusCode(400);
+        given().contentType(ContentType.JSON).body("{\"runtime\":\"python\"}").post("/v1/sessions").then().statusCode(401);
+    }
+
+    @Test
+    void aSessionEndsAfterItsIdleTimeout() throws Exception {
+        String session = createSession(KEY_A, "{\"runtime\":\"python\",\"idleTimeoutSeconds\":2}").jsonPath().getString("id");
+        runInSession(session, "x = 1").then().statusCode(200).body("status", equalTo("ok"));
+        Thread.sleep(2500);
+        given().header("X-API-Key", KEY_A).get("/v1/sessions/" + session).then().statusCode(404);
+        runInSession(session, "x").then().statusCode(404).body("detail", containsString("idle timeout"));
+    }
+
+    @Test
     void openApiHealthAndMetricsAreServed() {
         given().get("/q/openapi").then().statusCode(200).body(containsString("/v1/executions/{id}/events"));
         given().get("/q/health/ready").then().statusCode(200);
@@ -249,6 +314,15 @@ class DispatcherApiTest {
         // The injected URL, not RestAssured's defaults: those are set only once tests run, after @BeforeAll.
         return given().baseUri(base.toString()).header("X-API-Key", key).contentType(ContentType.JSON).body(body)
                 .post("v1/executions");
+    }
+
+    private Response createSession(String key, String body) {
+        return given().header("X-API-Key", key).contentType(ContentType.JSON).body(body).post("/v1/sessions");
+    }
+
+    private Response runInSession(String session, String code) {
+        return given().header("X-API-Key", KEY_A).contentType(ContentType.JSON)
+                .body(Map.of("runtime", "python", "session", session, "code", code)).post("/v1/executions?wait=true");
     }
 
     private static JsonNode json(String text) {
