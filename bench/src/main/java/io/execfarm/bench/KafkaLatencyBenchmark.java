@@ -49,7 +49,7 @@ public final class KafkaLatencyBenchmark {
                         "execfarm.worker.runtime.python.pool.size=" + POOL,
                         "execfarm.worker.runtime.python.pool.min-idle=" + POOL,
                         "quarkus.log.level=WARN"));
-                Client client = new Client(infra.kafkaBootstrap())) {
+                BenchClient client = new BenchClient(infra.kafkaBootstrap())) {
             client.run(1, 200);
             StringBuilder out = new StringBuilder("## End to end through Kafka\n\n");
             out.append("Measured ").append(Instant.now()).append(" on ").append(Machine.describe())
@@ -60,7 +60,7 @@ public final class KafkaLatencyBenchmark {
             out.append("| concurrency | requests | p50 ms | p90 ms | p99 ms | max ms | worker-side exec p50 (whole ms, from the result) |\n");
             out.append("|---:|---:|---:|---:|---:|---:|---:|\n");
             for (int concurrency : new int[] {1, 10}) {
-                Client.Outcome outcome = client.run(concurrency, requests);
+                BenchClient.Outcome outcome = client.run(concurrency, requests);
                 Histogram h = outcome.latency();
                 out.append(String.format(Locale.ROOT, "| %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f |%n", concurrency,
                         h.getTotalCount(), ms(h, 50), ms(h, 90), ms(h, 99), h.getMaxValue() / 1000.0,
@@ -75,97 +75,5 @@ public final class KafkaLatencyBenchmark {
 
     private static double ms(Histogram h, double percentile) {
         return h.getValueAtPercentile(percentile) / 1000.0;
-    }
-
-    /** Plain Kafka clients; a poller thread completes each request's future when its result arrives. */
-    private static final class Client implements AutoCloseable {
-
-        record Outcome(Histogram latency, Histogram exec) {
-        }
-
-        private final KafkaProducer<String, String> producer;
-        private final KafkaConsumer<String, String> consumer;
-        private final String replies = "bench.replies." + UUID.randomUUID();
-        private final Map<String, CompletableFuture<JsonNode>> waiting = new ConcurrentHashMap<>();
-        private final AtomicBoolean running = new AtomicBoolean(true);
-        private final Thread poller;
-
-        Client(String bootstrap) {
-            Properties p = new Properties();
-            p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-            p.put(ProducerConfig.ACKS_CONFIG, "all");
-            p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
-            producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
-            Properties c = new Properties();
-            c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-            c.put(ConsumerConfig.GROUP_ID_CONFIG, "bench-" + UUID.randomUUID());
-            c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-            c.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 1);
-            consumer = new KafkaConsumer<>(c, new StringDeserializer(), new StringDeserializer());
-            consumer.subscribe(List.of(replies));
-            poller = new Thread(this::poll, "bench-poller");
-            poller.start();
-        }
-
-        Outcome run(int concurrency, int requests) throws Exception {
-            Histogram latency = new Histogram(60_000_000L, 3);
-            Histogram exec = new Histogram(60_000_000L, 3);
-            AtomicInteger left = new AtomicInteger(requests);
-            ExecutorService clients = Executors.newFixedThreadPool(concurrency);
-            for (int c = 0; c < concurrency; c++) {
-                clients.submit(() -> {
-                    while (left.getAndDecrement() > 0) {
-                        String id = UUID.randomUUID().toString();
-                        CompletableFuture<JsonNode> result = new CompletableFuture<>();
-                        waiting.put(id, result);
-                        long start = System.nanoTime();
-                        producer.send(new ProducerRecord<>("execfarm.requests.python", id,
-                                "{\"v\":1,\"id\":\"" + id + "\",\"runtime\":\"python\",\"code\":\"1 + 1\",\"replyTo\":\""
-                                        + replies + "\"}"));
-                        JsonNode event = result.get(60, TimeUnit.SECONDS);
-                        long micros = (System.nanoTime() - start) / 1000;
-                        if (!"ok".equals(event.path("status").asText())) {
-                            throw new IllegalStateException("request failed: " + event);
-                        }
-                        synchronized (latency) {
-                            latency.recordValue(micros);
-                            exec.recordValue(event.at("/timings/execMs").asLong() * 1000);
-                        }
-                    }
-                    return null;
-                });
-            }
-            clients.shutdown();
-            if (!clients.awaitTermination(30, TimeUnit.MINUTES)) {
-                throw new IllegalStateException("benchmark did not finish");
-            }
-            return new Outcome(latency, exec);
-        }
-
-        private void poll() {
-            while (running.get()) {
-                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(50))) {
-                    try {
-                        JsonNode event = JSON.readTree(r.value().getBytes(StandardCharsets.UTF_8));
-                        if ("result".equals(event.path("type").asText())) {
-                            CompletableFuture<JsonNode> f = waiting.remove(r.key());
-                            if (f != null) {
-                                f.complete(event);
-                            }
-                        }
-                    } catch (Exception e) {
-                        System.err.println("unreadable event: " + e.getMessage());
-                    }
-                }
-            }
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            running.set(false);
-            poller.join();
-            consumer.close();
-            producer.close();
-        }
     }
 }
