@@ -423,9 +423,6 @@ function main()
         op = get(command, "op", nothing)
         if op == "exec"
             run_request(command)
-        elseif op == "drop_session"
-            delete!(SESSIONS, command["session"])
-            send((ev = "dropped", session = command["session"]))
         else
             send((ev = "fault", message = "unknown op $(repr(op))"))
         end

@@ -135,9 +135,6 @@ class Evaluator:
             return self._fresh()
         return self._sessions.setdefault(session, self._fresh())
 
-    def drop(self, session):
-        self._sessions.pop(session, None)
-
     @staticmethod
     def _fresh():
         return {"__name__": "__main__", "__builtins__": builtins}
@@ -256,9 +253,6 @@ def main():
                 truncated = True
             channel.send({"ev": "done", "id": command["id"], "status": status, "value": value, "error": error,
                           "truncated": truncated, "evalMicros": eval_us})
-        elif op == "drop_session":
-            evaluator.drop(command["session"])
-            channel.send({"ev": "dropped", "session": command["session"]})
         else:
             channel.send({"ev": "fault", "message": "unknown op %r" % (op,)})
 

@@ -18,9 +18,14 @@ import java.util.Map;
 @ApplicationScoped
 public class SessionStore {
 
-    /** The record and its idle expiry in one step: a session never exists without an end. */
+    /**
+     * The record and its idle expiry in one step, so a session never exists without an end; its
+     * creation time is the Redis server's, the clock workers measure its age by.
+     */
     private static final String CREATE = """
             redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+            local t = redis.call('TIME')
+            redis.call('HSET', KEYS[1], 'createdAt', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
             redis.call('PEXPIRE', KEYS[1], ARGV[1])
             return 1
             """;

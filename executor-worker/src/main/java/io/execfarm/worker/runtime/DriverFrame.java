@@ -21,9 +21,6 @@ sealed interface DriverFrame {
             long evalMicros) implements DriverFrame {
     }
 
-    record Dropped(String session) implements DriverFrame {
-    }
-
     /** The channel reached end of file: the process exited or closed its stdout. */
     record Closed() implements DriverFrame {
     }
@@ -53,7 +50,6 @@ sealed interface DriverFrame {
                 case "done" -> new Done(text(node, "id"), status(text(node, "status")), nullableText(node, "value"),
                         error(node.get("error")), node.path("truncated").asBoolean(false),
                         node.path("evalMicros").asLong(0));
-                case "dropped" -> new Dropped(text(node, "session"));
                 default -> new Garbage("unknown frame type: " + excerpt(line));
             };
         } catch (IllegalArgumentException e) {

@@ -56,7 +56,7 @@ public class Sessions {
     void start(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE + 2) StartupEvent event) {
         pools.stats().keySet().forEach(runtime -> {
             var pool = pools.executor(runtime).orElseThrow().pool();
-            int maxPinned = config.runtime().get(runtime).pool().maxPinned().orElse(pool.settings().size() - 1);
+            int maxPinned = Math.max(0, config.runtime().get(runtime).pool().maxPinned().orElse(pool.settings().size() - 1));
             SessionProcesses processes = new SessionProcesses(pool, maxPinned, config.acquireTimeout(),
                     config.session().replayTimeout(),
                     (session, from, to) -> Retrying.call("reading the history of session " + session,

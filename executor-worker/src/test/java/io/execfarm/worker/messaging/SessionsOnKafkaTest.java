@@ -12,6 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.execfarm.localinfra.InjectLocalInfra;
+import io.execfarm.localinfra.LocalInfra;
 import io.execfarm.localinfra.LocalInfraTestResource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -25,6 +27,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -61,6 +64,9 @@ class SessionsOnKafkaTest {
 
     @ConfigProperty(name = "quarkus.redis.hosts")
     String redisUrl;
+
+    @InjectLocalInfra
+    LocalInfra infra;
 
     private PlainKafka kafka;
     private TestSessions sessions;
@@ -222,6 +228,17 @@ class SessionsOnKafkaTest {
         await().atMost(WAIT).untilAsserted(() -> given().when().get("/q/metrics").then()
                 .body(containsString("execfarm_session_pinned_processes{runtime=\"python\"} 0.0")));
         assertEquals("SessionNotFound", run(session, OWNER, "x").at("/error/type").asText());
+    }
+
+    @Test
+    void aBrieflyUnreachableRedisLosesNeitherTheRequestNorTheSession() {
+        Assumptions.assumeTrue(infra != null && infra.owned(), "needs a Redis this test started itself");
+        String session = sessions.create(OWNER);
+        run(session, OWNER, DEFINE);
+        String before = value(run(session, OWNER, USE));
+        infra.pause(LocalInfra.Component.REDIS, Duration.ofSeconds(3));
+        assertEquals(before, value(run(session, OWNER, USE)), "ran on the pinned process once Redis was back");
+        assertEquals("3", sessions.field(session, "snippets"), "and was recorded in the history once");
     }
 
     private JsonNode run(String session, String tenant, String code) {
