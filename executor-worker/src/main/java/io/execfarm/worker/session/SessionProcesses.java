@@ -34,10 +34,14 @@ import org.jboss.logging.Logger;
  */
 public final class SessionProcesses {
 
-    /** Reads a session's history: the code of snippets {@code from} (inclusive) to {@code to} (exclusive). */
-    @FunctionalInterface
+    /** Reads a session's history. */
     public interface History {
+
+        /** The code of entries {@code from} (inclusive) to {@code to} (exclusive). */
         List<String> snippets(String session, long from, long to);
+
+        /** How many entries it holds now. */
+        long length(String session);
     }
 
     /** A request's run in its session: the outcome, and the process to settle afterwards with {@link #finish}. */
@@ -69,6 +73,7 @@ public final class SessionProcesses {
     private final Object lock = new Object();
     /** In access order: the first idle pin is the least recently used. */
     private final Map<String, Pin> pins = new LinkedHashMap<>(16, 0.75f, true);
+    private boolean closed;
 
     public SessionProcesses(ProcessPool<RuntimeProcess> pool, int maxPinned, Duration acquireTimeout,
             Duration replayTimeout, History history) {
@@ -89,6 +94,10 @@ public final class SessionProcesses {
         long start = System.nanoTime();
         Pin pin = take(session, tenant);
         try {
+            if (pin.lease != null && pin.applied > snippets) {
+                // Another request of the session finished here while this one waited for it.
+                snippets = history.length(session);
+            }
             if (pin.lease == null || pin.applied > snippets || !pin.lease.process().isAlive()) {
                 // A history shorter than what the process applied is not the history it applied.
                 replace(pin);
@@ -134,7 +143,7 @@ public final class SessionProcesses {
         List<Lease<RuntimeProcess>> retire = new ArrayList<>();
         synchronized (lock) {
             pin.busy = false;
-            if (keep) {
+            if (keep && !closed) {
                 pin.applied = snippets;
                 pin.idleSince = System.nanoTime();
             } else {
@@ -182,12 +191,21 @@ public final class SessionProcesses {
         }
     }
 
-    /** Retires every pinned process; their sessions live on in Redis. */
+    /**
+     * Retires the idle pinned processes, and each busy one when its request finishes; the sessions
+     * live on in Redis.
+     */
     public void close() {
         List<Lease<RuntimeProcess>> retire = new ArrayList<>();
         synchronized (lock) {
-            pins.values().stream().filter(pin -> pin.lease != null).forEach(pin -> retire.add(pin.lease));
-            pins.clear();
+            closed = true;
+            for (Iterator<Pin> it = pins.values().iterator(); it.hasNext(); ) {
+                Pin pin = it.next();
+                if (!pin.busy) {
+                    it.remove();
+                    retire.add(pin.lease);
+                }
+            }
         }
         retire.forEach(lease -> pool.release(lease, false));
     }

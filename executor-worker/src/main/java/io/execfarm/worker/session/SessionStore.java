@@ -140,6 +140,10 @@ public class SessionStore {
         return lists.lrange(RedisKeys.sessionHistory(session), from, to - 1);
     }
 
+    public long historyLength(String session) {
+        return lists.llen(RedisKeys.sessionHistory(session));
+    }
+
     /** Those of {@code sessions} that no longer exist. */
     public Set<String> ended(Collection<String> sessions) {
         return sessions.stream().filter(session -> !keys.exists(RedisKeys.session(session))).collect(Collectors.toSet());

@@ -18,6 +18,7 @@ import jakarta.enterprise.event.Observes;
 import jakarta.interceptor.Interceptor;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -58,9 +59,19 @@ public class Sessions {
             var pool = pools.executor(runtime).orElseThrow().pool();
             int maxPinned = Math.max(0, config.runtime().get(runtime).pool().maxPinned().orElse(pool.settings().size() - 1));
             SessionProcesses processes = new SessionProcesses(pool, maxPinned, config.acquireTimeout(),
-                    config.session().replayTimeout(),
-                    (session, from, to) -> Retrying.call("reading the history of session " + session,
-                            () -> store.history(session, from, to)));
+                    config.session().replayTimeout(), new SessionProcesses.History() {
+                        @Override
+                        public List<String> snippets(String session, long from, long to) {
+                            return Retrying.call("reading the history of session " + session,
+                                    () -> store.history(session, from, to));
+                        }
+
+                        @Override
+                        public long length(String session) {
+                            return Retrying.call("reading the history of session " + session,
+                                    () -> store.historyLength(session));
+                        }
+                    });
             byRuntime.put(runtime, processes);
             metrics.registerPinned(runtime, processes::pinned);
         });

@@ -35,6 +35,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
@@ -385,6 +386,19 @@ class RuntimeConformanceTest {
     }
 
     @Test
+    void aRequestAdmittedWhileAnotherOfItsSessionRanSeesThatRequestsEffects() throws Exception {
+        try (SessionUnderTest session = new SessionUnderTest(Collections.synchronizedList(new ArrayList<>()))) {
+            session.define(code.defineCarriedValue());
+            CompletableFuture<Run> slow = CompletableFuture.supplyAsync(() -> session.runUnchecked(
+                    code.printThenSleep(1) + "\n" + code.defineFunctionUsingCarriedValue()));
+            Thread.sleep(300);
+            Run answer = session.run(code.callAnswer());
+            assertEquals(Status.OK, slow.get(60, TimeUnit.SECONDS).status());
+            assertEquals("42", answer.value(), () -> "it waited for the request before it: " + answer.describe());
+        }
+    }
+
+    @Test
     void theWorkersSecretsAreInvisible() throws Exception {
         String secret = System.getenv(SECRET_VARIABLE);
         assertNotNull(secret, SECRET_VARIABLE + " must be set for this test (the build sets it)");
@@ -508,7 +522,17 @@ class RuntimeConformanceTest {
         SessionUnderTest(List<String> history) {
             this.history = history;
             this.processes = new SessionProcesses(pool, 1, Duration.ofSeconds(120), runtime.timeout(),
-                    (session, from, to) -> List.copyOf(history.subList((int) from, (int) to)));
+                    new SessionProcesses.History() {
+                        @Override
+                        public List<String> snippets(String session, long from, long to) {
+                            return List.copyOf(history.subList((int) from, (int) to));
+                        }
+
+                        @Override
+                        public long length(String session) {
+                            return history.size();
+                        }
+                    });
         }
 
         void define(String... snippets) throws InterruptedException {
@@ -520,6 +544,15 @@ class RuntimeConformanceTest {
 
         Run run(String source) throws InterruptedException {
             return run(source, runtime.timeout());
+        }
+
+        Run runUnchecked(String source) {
+            try {
+                return run(source);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
         }
 
         Run run(String source, Duration timeout) throws InterruptedException {

@@ -118,6 +118,19 @@ class SessionsOnKafkaTest {
     }
 
     @Test
+    void aSessionEvictedToMakeRoomIsRebuiltWhenItsTurnComes() {
+        // The test pool has two processes, so one may be pinned: a second session takes it over.
+        String first = sessions.create(OWNER);
+        run(first, OWNER, DEFINE);
+        String before = value(run(first, OWNER, USE));
+        String second = sessions.create(OWNER);
+        assertEquals("ok", run(second, OWNER, DEFINE).get("status").asText());
+        String after = value(run(first, OWNER, USE));
+        assertEquals(before.substring(0, 9), after.substring(0, 9), "rebuilt: " + after);
+        assertNotEquals(before, after, "on a new process");
+    }
+
+    @Test
     void anotherTenantCannotUseASessionNorTellThatItExists() {
         String session = sessions.create(OWNER);
         run(session, OWNER, DEFINE);
