@@ -107,9 +107,7 @@ class SessionsOnKafkaTest {
 
         JsonNode crash = run(session, OWNER, "import os\nos._exit(3)");
         assertEquals("crashed", crash.get("status").asText(), crash.toString());
-        String rebuilt = value(run(session, OWNER, USE));
-        assertEquals(before.substring(0, 9), rebuilt.substring(0, 9), "everything defined is back: " + rebuilt);
-        assertNotEquals(before, rebuilt, "on a new process: the replay drew a new token");
+        assertRebuilt(before, value(run(session, OWNER, USE)));
 
         JsonNode timeout = run(session, OWNER, "while True:\n    pass", "\"timeoutMs\":1000");
         assertEquals("timeout", timeout.get("status").asText(), timeout.toString());
@@ -125,9 +123,7 @@ class SessionsOnKafkaTest {
         String before = value(run(first, OWNER, USE));
         String second = sessions.create(OWNER);
         assertEquals("ok", run(second, OWNER, DEFINE).get("status").asText());
-        String after = value(run(first, OWNER, USE));
-        assertEquals(before.substring(0, 9), after.substring(0, 9), "rebuilt: " + after);
-        assertNotEquals(before, after, "on a new process");
+        assertRebuilt(before, value(run(first, OWNER, USE)));
     }
 
     @Test
@@ -268,6 +264,15 @@ class SessionsOnKafkaTest {
     private String fields(String session, String tenant, String extra) {
         return "\"session\":" + quote(session) + ",\"tenant\":" + quote(tenant) + ",\"replyTo\":" + quote(replies)
                 + (extra.isEmpty() ? "" : "," + extra);
+    }
+
+    /**
+     * {@code after} is {@link #USE}'s value on a process that rebuilt the session: everything
+     * defined is there (the "42 42 4" prefix), and the token differs, since the replay drew it anew.
+     */
+    static void assertRebuilt(String before, String after) {
+        assertEquals(before.substring(0, 9), after.substring(0, 9), "everything defined is back: " + after);
+        assertNotEquals(before, after, "on a new process: the replay drew a new token");
     }
 
     private static String value(JsonNode result) {

@@ -1,0 +1,123 @@
+package io.execfarm.farm;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
+
+@Command(name = "demo", description = "Start the farm if it is not up, run the examples with live output, print a "
+        + "latency summary, and leave the farm up.")
+final class DemoCommand implements Callable<Integer> {
+
+    static final String JULIA_INSTALL = "Install Julia >= 1.10 (https://julialang.org/downloads/, or: curl -fsSL "
+            + "https://install.julialang.org | sh), then ./farm down && ./farm demo.";
+    private static final int WARM_REQUESTS = 20;
+    private static final int FRESH_PROCESSES = 10;
+    private static final String TRIVIAL = "1 + 1";
+
+    @ParentCommand
+    Farm farm;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!farm.state.isUp() && UpCommand.start(farm, 2) != 0) {
+            return 1;
+        }
+        boolean julia = Executables.onPath("julia");
+        if (!julia) {
+            farm.say("Julia is not installed here, so the Julia examples are skipped and the farm serves Python. "
+                    + JULIA_INSTALL);
+        }
+        DispatcherClient client = farm.client();
+        LiveRun live = new LiveRun(client, farm.out, farm.err);
+        LiveRun.Finished first = null;
+        String firstName = null;
+        for (Path example : examples()) {
+            String runtime = RunCommand.runtimeOf(example.toString());
+            if (runtime == null || (runtime.equals("julia") && !julia)) {
+                continue;
+            }
+            farm.out.println();
+            farm.out.println("── " + example.getFileName() + " (" + runtime + ") ──");
+            farm.out.flush();
+            LiveRun.Finished finished = live.run(runtime, Files.readString(example), null, null);
+            if (first == null) {
+                first = finished;
+                firstName = example.getFileName().toString();
+            }
+        }
+        farm.out.println();
+        farm.out.println("── latency on this machine (client-measured) ──");
+        if (first != null) {
+            farm.out.printf("  first request (%s)                    %8.1f ms%n", firstName, first.nanos() / 1e6);
+        }
+        summarize(client, "python", List.of(workersPython(), "-c", TRIVIAL), FRESH_PROCESSES);
+        if (julia) {
+            summarize(client, "julia", List.of("julia", "--startup-file=no", "-e", TRIVIAL), 3);
+        }
+        farm.out.println("  Python starts in tens of milliseconds, so for Python the farm's gain is what stays loaded");
+        farm.out.println("  (imports, sessions) and the scaling; Julia's start and JIT take seconds, which a warm process");
+        farm.out.println("  has already paid.");
+        farm.out.println();
+        farm.say("the farm is still up: ./farm run FILE runs code on it, ./farm status shows it, ./farm down stops it");
+        return 0;
+    }
+
+    /** Warm requests through the farm against a fresh interpreter per request, for the same snippet. */
+    private void summarize(DispatcherClient client, String runtime, List<String> fresh, int freshCount)
+            throws IOException, InterruptedException {
+        long[] warm = new long[WARM_REQUESTS];
+        for (int i = 0; i < warm.length; i++) {
+            long start = System.nanoTime();
+            JsonNode done = client.submitAndWait(runtime, TRIVIAL);
+            warm[i] = System.nanoTime() - start;
+            if (!"ok".equals(done.path("status").asText())) {
+                throw new IOException("a warm " + runtime + " request failed: " + done);
+            }
+        }
+        long[] cold = new long[freshCount];
+        for (int i = 0; i < cold.length; i++) {
+            long start = System.nanoTime();
+            Process process = new ProcessBuilder(fresh).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            process.waitFor();
+            cold[i] = System.nanoTime() - start;
+        }
+        double warmP50 = median(warm) / 1e6;
+        double coldP50 = median(cold) / 1e6;
+        farm.out.printf("  %-6s through the farm, p50 of %d          %8.1f ms   (HTTP, Kafka, a warm process)%n",
+                runtime, WARM_REQUESTS, warmP50);
+        farm.out.printf("  %-6s fresh process per request, p50 of %d %8.1f ms   (%s: what a naive executor pays)%n",
+                runtime, freshCount, coldP50, String.join(" ", fresh));
+    }
+
+    /** The interpreter the workers run: the first python3 on the sandbox's PATH (the worker's default). */
+    private static String workersPython() {
+        for (String dir : List.of("/usr/local/bin", "/usr/bin", "/bin")) {
+            Path candidate = Path.of(dir, "python3");
+            if (Files.isExecutable(candidate)) {
+                return candidate.toString();
+            }
+        }
+        return "python3";
+    }
+
+    private List<Path> examples() throws IOException {
+        try (Stream<Path> files = Files.list(farm.repoRoot.resolve("examples"))) {
+            return files.filter(Files::isRegularFile).sorted().toList();
+        }
+    }
+
+    static double median(long[] values) {
+        long[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+                : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2.0;
+    }
+}

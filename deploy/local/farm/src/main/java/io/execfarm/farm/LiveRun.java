@@ -1,0 +1,94 @@
+package io.execfarm.farm;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One execution with its output on the terminal as it streams in: stdout to stdout, stderr to
+ * stderr, then a line about the result. A Ctrl-C while it runs cancels it on the farm.
+ */
+final class LiveRun {
+
+    /** How a finished execution maps to an exit code. */
+    static int exitCode(String status) {
+        return switch (status) {
+            case "ok" -> 0;
+            case "timeout" -> 124;
+            case "rejected" -> 2;
+            case "cancelled" -> 130;
+            default -> 1;
+        };
+    }
+
+    /** What came of one execution, and how long it took from submission to its result. */
+    record Finished(JsonNode result, long nanos) {
+        String status() {
+            return result.path("status").asText("unknown");
+        }
+    }
+
+    private final DispatcherClient client;
+    private final PrintStream out;
+    private final PrintStream err;
+
+    LiveRun(DispatcherClient client, PrintStream out, PrintStream err) {
+        this.client = client;
+        this.out = out;
+        this.err = err;
+    }
+
+    Finished run(String runtime, String code, String session, Long timeoutMs) throws IOException, InterruptedException {
+        long start = System.nanoTime();
+        String execution = client.submit(runtime, code, session, timeoutMs);
+        AtomicBoolean finished = new AtomicBoolean();
+        Thread cancelOnInterrupt = new Thread(() -> {
+            if (!finished.get()) {
+                err.println();
+                err.println("farm: cancelling " + execution);
+                try {
+                    client.cancel(execution);
+                } catch (IOException | InterruptedException e) {
+                    err.println("farm: could not cancel: " + e.getMessage());
+                }
+            }
+        });
+        Runtime.getRuntime().addShutdownHook(cancelOnInterrupt);
+        try {
+            JsonNode result = client.follow(execution, event -> {
+                if ("output".equals(event.type())) {
+                    PrintStream stream = "stderr".equals(event.data().path("stream").asText()) ? err : out;
+                    stream.print(event.data().path("text").asText());
+                    stream.flush();
+                }
+            });
+            finished.set(true);
+            long nanos = System.nanoTime() - start;
+            describe(result, nanos);
+            return new Finished(result, nanos);
+        } finally {
+            finished.set(true);
+            try {
+                Runtime.getRuntime().removeShutdownHook(cancelOnInterrupt);
+            } catch (IllegalStateException e) {
+                // Shutting down already: the hook runs.
+            }
+        }
+    }
+
+    private void describe(JsonNode result, long nanos) {
+        out.flush();
+        if (result.hasNonNull("value")) {
+            err.println("=> " + result.get("value").asText());
+        }
+        JsonNode error = result.path("error");
+        if (error.isObject()) {
+            err.println("=> " + error.path("type").asText() + ": " + error.path("message").asText());
+        }
+        JsonNode timings = result.path("timings");
+        err.printf("   [%s in %.1f ms on %s: queued %d ms, process %d ms, ran %d ms]%n", result.path("status").asText(),
+                nanos / 1e6, result.path("workerId").asText("?"), timings.path("queuedMs").asLong(),
+                timings.path("acquireMs").asLong(), timings.path("execMs").asLong());
+    }
+}

@@ -1,0 +1,134 @@
+package io.execfarm.farm;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Starts and stops the farm's dispatcher and workers: packaged Quarkus applications, each a JVM of
+ * its own in a session of its own ({@code setsid}), so a Ctrl-C in the terminal that started them
+ * does not reach them and they outlive this command; {@code ./farm down} stops them.
+ */
+final class LocalApps {
+
+    /** The packaged applications this farm runs, and the variable that sets each one's HTTP port. */
+    enum App {
+        DISPATCHER("dispatcher", "DISPATCHER_PORT"),
+        WORKER("executor-worker", "WORKER_HTTP_PORT");
+
+        private final String module;
+        private final String portVariable;
+
+        App(String module, String portVariable) {
+            this.module = module;
+            this.portVariable = portVariable;
+        }
+
+        Path jar(Path repoRoot) {
+            return repoRoot.resolve(module).resolve("target/quarkus-app/quarkus-run.jar");
+        }
+    }
+
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(180);
+    private static final Duration STOP_GRACE = Duration.ofSeconds(15);
+
+    private final Path repoRoot;
+    private final FarmState state;
+    private final PrintStream progress;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    LocalApps(Path repoRoot, FarmState state, PrintStream progress) {
+        this.repoRoot = repoRoot;
+        this.state = state;
+        this.progress = progress;
+    }
+
+    /** Starts an application without waiting for it; its output goes to its log in the state directory. */
+    void start(String name, App app, Map<String, String> env) throws IOException {
+        Path jar = app.jar(repoRoot);
+        if (!Files.isRegularFile(jar)) {
+            throw new IOException(jar + " is missing; ./farm builds it when started from the repository");
+        }
+        int port = freePort();
+        ProcessBuilder builder = new ProcessBuilder("setsid", "java", "-Xmx512m", state.marker(), "-jar", jar.toString())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectErrorStream(true)
+                .redirectOutput(state.log(name).toFile());
+        builder.environment().putAll(env);
+        builder.environment().put(app.portVariable, Integer.toString(port));
+        Process process = builder.start();
+        state.recordApp(name, process.pid(), port);
+    }
+
+    /** Waits until the application's readiness check passes, printing a dot a second. */
+    void awaitReady(String name) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        HttpRequest ready = HttpRequest.newBuilder(URI.create(state.url(name) + "/q/health/ready"))
+                .timeout(Duration.ofSeconds(2)).build();
+        while (true) {
+            if (state.process(name).isEmpty()) {
+                throw new IOException(name + " exited during start-up:\n" + tail(state.log(name)));
+            }
+            try {
+                if (http.send(ready, HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                    progress.println(" " + name + " ready");
+                    return;
+                }
+            } catch (IOException e) {
+                // Not listening yet.
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException(name + " was not ready within " + READY_TIMEOUT.toSeconds() + " s:\n"
+                        + tail(state.log(name)));
+            }
+            progress.print('.');
+            progress.flush();
+            Thread.sleep(1000);
+        }
+    }
+
+    /** Stops an application: SIGTERM, then SIGKILL after a grace period. Returns its PID if it was running. */
+    Optional<Long> stop(String name) {
+        Optional<ProcessHandle> process = state.process(name);
+        process.ifPresent(handle -> {
+            handle.destroy();
+            try {
+                handle.onExit().get(STOP_GRACE.toSeconds(), TimeUnit.SECONDS);
+            } catch (Exception e) {
+                handle.destroyForcibly();
+            }
+        });
+        state.forgetApp(name);
+        return process.map(ProcessHandle::pid);
+    }
+
+    static String tail(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
+        } catch (IOException e) {
+            return "(no log at " + log + ")";
+        }
+    }
+
+    private static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException("no free port", e);
+        }
+    }
+}

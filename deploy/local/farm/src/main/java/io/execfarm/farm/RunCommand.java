@@ -1,0 +1,71 @@
+package io.execfarm.farm;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+@Command(name = "run", description = {"Run a file (or - for standard input) on the farm, streaming its output.",
+        "Exit status: 0 ok, 1 error (or crash), 124 timeout, 2 rejected, 130 cancelled."})
+final class RunCommand implements Callable<Integer> {
+
+    @ParentCommand
+    Farm farm;
+
+    @Option(names = "--runtime", description = "julia or python; by default from the file's extension (.jl, .py).")
+    String runtime;
+
+    @Option(names = "--session", description = "Run in this session (POST /v1/sessions creates one), or 'new' "
+            + "to start one and print its id.")
+    String session;
+
+    @Option(names = "--timeout-ms", description = "Wall-clock limit; the dispatcher's default (30 s) when absent.")
+    Long timeoutMs;
+
+    @Parameters(paramLabel = "FILE|-", description = "The code to run; - reads standard input.")
+    String file;
+
+    @Override
+    public Integer call() throws Exception {
+        String chosen = runtime != null ? runtime : runtimeOf(file);
+        if (chosen == null) {
+            farm.say("cannot tell the runtime of " + file + "; say --runtime julia or --runtime python");
+            return 2;
+        }
+        String code;
+        try {
+            code = "-".equals(file) ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8)
+                    : Files.readString(Path.of(file));
+        } catch (IOException e) {
+            farm.say("cannot read " + file + ": " + e.getMessage());
+            return 2;
+        }
+        DispatcherClient client = farm.client();
+        try {
+            String target = session;
+            if ("new".equals(session)) {
+                target = client.createSession(chosen);
+                farm.say("session " + target + " (pass --session " + target + " to run more code in it)");
+            }
+            return LiveRun.exitCode(new LiveRun(client, farm.out, farm.err).run(chosen, code, target, timeoutMs).status());
+        } catch (DispatcherClient.Refused refused) {
+            farm.say("rejected (" + refused.status + "): " + refused.getMessage());
+            return 2;
+        }
+    }
+
+    static String runtimeOf(String file) {
+        if (file.endsWith(".jl")) {
+            return "julia";
+        }
+        if (file.endsWith(".py")) {
+            return "python";
+        }
+        return null;
+    }
+}

@@ -1,0 +1,110 @@
+package io.execfarm.farm;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.stream.Collectors;
+import org.apache.kafka.common.errors.GroupIdNotFoundException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
+
+@Command(name = "status", description = "Workers and their pools per runtime, consumer lag, executions in flight.")
+final class StatusCommand implements Callable<Integer> {
+
+    @ParentCommand
+    Farm farm;
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    @Override
+    public Integer call() throws Exception {
+        if (farm.state.env().isEmpty()) {
+            farm.say("the farm is not up (./farm up)");
+            return 1;
+        }
+        Map<String, String> env = farm.state.env().orElseThrow();
+        boolean healthy = true;
+        farm.out.println("farm in " + farm.state.dir());
+        farm.out.println("  kafka       " + env.get("KAFKA_BOOTSTRAP"));
+        farm.out.println("  redis       " + env.get("REDIS_URL"));
+        for (String app : farm.state.apps()) {
+            var process = farm.state.process(app);
+            if (process.isEmpty()) {
+                healthy = false;
+                farm.out.printf("  %-11s NOT running (log: %s)%n", app, farm.state.log(app));
+                continue;
+            }
+            String metrics = metrics(app);
+            String detail = app.equals("dispatcher") ? inFlight(metrics) : pools(metrics);
+            farm.out.printf("  %-11s running, pid %d, %s%s%n", app, process.get().pid(), farm.state.url(app),
+                    detail.isEmpty() ? "" : "  " + detail);
+        }
+        try (WorkerGroups groups = new WorkerGroups(env.get("KAFKA_BOOTSTRAP"))) {
+            for (String runtime : List.of("python", "julia")) {
+                try {
+                    WorkerGroups.Group group = groups.describe(runtime);
+                    if (group.members() == 0 && group.lag() == 0) {
+                        continue;
+                    }
+                    farm.out.printf("  %-11s group %s, %d consumers, %d/%d partitions assigned, lag %d%n", runtime,
+                            group.state(), group.members(), group.assignedPartitions(), group.partitions(), group.lag());
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof GroupIdNotFoundException)) {
+                        healthy = false;
+                        farm.out.printf("  %-11s consumer group unavailable: %s%n", runtime, e.getCause().getMessage());
+                    }
+                }
+            }
+        }
+        return healthy ? 0 : 1;
+    }
+
+    /** "python: 2 idle, 1 busy (1 held by sessions), 0 starting" for each runtime the worker serves. */
+    static String pools(String metrics) {
+        Map<String, Map<String, Long>> byRuntime = new TreeMap<>();
+        for (PrometheusText.Sample sample : PrometheusText.samples(metrics, "execfarm_pool_processes")) {
+            byRuntime.computeIfAbsent(sample.labels().get("runtime"), r -> new TreeMap<>())
+                    .put(sample.labels().get("state"), (long) sample.value());
+        }
+        Map<String, Long> pinned = PrometheusText.samples(metrics, "execfarm_session_pinned_processes").stream()
+                .collect(Collectors.toMap(s -> s.labels().get("runtime"), s -> (long) s.value(), Long::sum));
+        return byRuntime.entrySet().stream().map(entry -> {
+            Map<String, Long> states = entry.getValue();
+            return entry.getKey() + ": " + states.getOrDefault("idle", 0L) + " idle, " + states.getOrDefault("busy", 0L)
+                    + " busy (" + pinned.getOrDefault(entry.getKey(), 0L) + " held by sessions), "
+                    + states.getOrDefault("starting", 0L) + " starting";
+        }).collect(Collectors.joining("; "));
+    }
+
+    /** "in flight: 3" summed over the tenants the dispatcher has seen. */
+    static String inFlight(String metrics) {
+        long total = PrometheusText.samples(metrics, "execfarm_tenant_in_flight").stream()
+                .mapToLong(s -> (long) s.value()).sum();
+        return "in flight: " + total;
+    }
+
+    static String metrics(HttpClient http, String url) {
+        try {
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(url + "/q/metrics"))
+                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+            return response.statusCode() == 200 ? response.body() : "";
+        } catch (IOException e) {
+            return "";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "";
+        }
+    }
+
+    private String metrics(String app) {
+        return metrics(http, farm.state.url(app));
+    }
+}

@@ -1,0 +1,87 @@
+package io.execfarm.farm;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.MemberDescription;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.GroupState;
+import org.apache.kafka.common.TopicPartition;
+
+/** The workers' consumer groups as Kafka sees them: one per runtime, {@code execfarm-workers-<runtime>}. */
+final class WorkerGroups implements AutoCloseable {
+
+    /** A runtime's group: its state, members, partitions assigned, and requests not yet consumed. */
+    record Group(String runtime, String state, int members, int assignedPartitions, int partitions, long lag) {
+
+        /** Every partition has an owner and no rebalance is under way. */
+        boolean settled() {
+            return "STABLE".equals(state) && partitions > 0 && assignedPartitions == partitions;
+        }
+    }
+
+    private static final long TIMEOUT_SECONDS = 10;
+
+    private final Admin admin;
+
+    WorkerGroups(String bootstrap) {
+        Properties properties = new Properties();
+        properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        properties.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5000);
+        properties.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10000);
+        this.admin = Admin.create(properties);
+    }
+
+    Group describe(String runtime) throws InterruptedException, ExecutionException, TimeoutException {
+        String groupId = "execfarm-workers-" + runtime;
+        String topic = "execfarm.requests." + runtime;
+        ConsumerGroupDescription group = admin.describeConsumerGroups(List.of(groupId)).all()
+                .get(TIMEOUT_SECONDS, TimeUnit.SECONDS).get(groupId);
+        int assigned = group.members().stream().map(MemberDescription::assignment)
+                .mapToInt(assignment -> (int) assignment.topicPartitions().stream()
+                        .filter(tp -> tp.topic().equals(topic)).count())
+                .sum();
+        var topics = admin.describeTopics(List.of(topic)).allTopicNames().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        int partitions = topics.containsKey(topic) ? topics.get(topic).partitions().size() : 0;
+        return new Group(runtime, group.groupState() == null ? GroupState.UNKNOWN.name() : group.groupState().name(),
+                group.members().size(), assigned, partitions, lag(groupId, topic, partitions));
+    }
+
+    /** Records on the runtime's topic that its group has not committed yet. */
+    private long lag(String groupId, String topic, int partitions)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(groupId)
+                .partitionsToOffsetAndMetadata().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+        Map<TopicPartition, OffsetSpec> earliest = new HashMap<>();
+        for (int p = 0; p < partitions; p++) {
+            latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
+            earliest.put(new TopicPartition(topic, p), OffsetSpec.earliest());
+        }
+        Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends = admin.listOffsets(latest).all()
+                .get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> starts = admin.listOffsets(earliest).all()
+                .get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        long lag = 0;
+        for (Map.Entry<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> end : ends.entrySet()) {
+            OffsetAndMetadata done = committed.get(end.getKey());
+            long from = done != null ? done.offset() : starts.get(end.getKey()).offset();
+            lag += Math.max(0, end.getValue().offset() - from);
+        }
+        return lag;
+    }
+
+    @Override
+    public void close() {
+        admin.close();
+    }
+}

@@ -1,0 +1,33 @@
+package io.execfarm.farm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import org.junit.jupiter.api.Test;
+
+class LiveRunTest {
+
+    @Test
+    void resultStatusesMapToTheDocumentedExitCodes() {
+        assertEquals(0, LiveRun.exitCode("ok"));
+        assertEquals(1, LiveRun.exitCode("error"));
+        assertEquals(1, LiveRun.exitCode("crashed"));
+        assertEquals(124, LiveRun.exitCode("timeout"));
+        assertEquals(2, LiveRun.exitCode("rejected"));
+        assertEquals(130, LiveRun.exitCode("cancelled"));
+    }
+
+    @Test
+    void theRuntimeComesFromTheFileExtension() {
+        assertEquals("julia", RunCommand.runtimeOf("examples/primes.jl"));
+        assertEquals("python", RunCommand.runtimeOf("job.py"));
+        assertNull(RunCommand.runtimeOf("-"));
+        assertNull(RunCommand.runtimeOf("notes.txt"));
+    }
+
+    @Test
+    void medianOfOddAndEvenCounts() {
+        assertEquals(2.0, DemoCommand.median(new long[] {3, 1, 2}));
+        assertEquals(2.5, DemoCommand.median(new long[] {4, 1, 3, 2}));
+    }
+}
