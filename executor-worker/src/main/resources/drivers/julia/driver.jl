@@ -431,10 +431,14 @@ end
 
 end # module
 
-if ARGS == ["--describe"]
-    # Asked once by the worker, inside the sandbox: the real interpreter and its version.
-    println(joinpath(Sys.BINDIR, Base.julia_exename()))
-    println(VERSION)
-else
-    ExecfarmDriver.main()
+# Run as a script it serves the protocol; included by another file (deploy/julia's tools) it only
+# defines the module.
+if abspath(PROGRAM_FILE) == @__FILE__
+    if ARGS == ["--describe"]
+        # Asked once by the worker, inside the sandbox: the real interpreter and its version.
+        println(joinpath(Sys.BINDIR, Base.julia_exename()))
+        println(VERSION)
+    else
+        ExecfarmDriver.main()
+    end
 end

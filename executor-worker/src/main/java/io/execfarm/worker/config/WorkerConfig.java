@@ -118,6 +118,14 @@ public interface WorkerConfig {
         /** Environment added for this runtime, e.g. JULIA_DEPOT_PATH. */
         Map<String, String> env();
 
+        /**
+         * Julia: every process records the method signatures it compiles ({@code --trace-compile})
+         * to a file of its own in this directory (made writable for the sandbox's uids). Recordings
+         * of real traffic are what {@code deploy/julia/build-sysimage.jl} builds the next sysimage
+         * from.
+         */
+        Optional<Path> traceCompileDir();
+
         Pool pool();
     }
 

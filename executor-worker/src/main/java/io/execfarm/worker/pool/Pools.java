@@ -15,6 +15,10 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.event.Observes;
 import jakarta.interceptor.Interceptor;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.List;
 import org.eclipse.microprofile.config.Config;
 import java.nio.file.Path;
@@ -101,14 +105,30 @@ public class Pools {
                         + KnownRuntimes.PYTHON));
         String warmUp = KnownRuntimes.preload(name, overrides.preload().orElse(List.of()))
                 + overrides.warmUp().orElse(base.warmUp());
+        List<String> flags = new ArrayList<>(overrides.flags().orElse(base.flags()));
+        overrides.traceCompileDir().ifPresent(dir -> flags.add(traceCompileFlag(name, dir)));
         return new RuntimeDefinition(name,
                 overrides.binary().orElse(base.binary()),
-                overrides.flags().orElse(base.flags()),
+                flags,
                 base.driverResource(),
                 warmUp,
                 overrides.addressSpace().map(size -> size.asLongValue()).orElse(base.addressSpaceBytes()),
                 overrides.env().isEmpty() ? base.env() : overrides.env(),
                 overrides.startTimeout().orElse(base.startTimeout()));
+    }
+
+    private static String traceCompileFlag(String runtime, Path dir) {
+        if (!runtime.equals(KnownRuntimes.JULIA)) {
+            throw new IllegalArgumentException("trace-compile-dir is for julia only, not " + runtime);
+        }
+        try {
+            Files.createDirectories(dir);
+            // Written by the sandbox's per-slot uids; sticky, so none can remove another's file.
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwt"));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot prepare trace-compile-dir " + dir + ": " + e.getMessage(), e);
+        }
+        return "--trace-compile=" + dir.resolve("trace-" + RuntimeLauncher.PROCESS_TOKEN + ".jl");
     }
 
     static PoolSettings poolSettings(WorkerConfig.Pool pool) {

@@ -27,6 +27,9 @@ public final class RuntimeLauncher {
     private final RuntimeDefinition definition;
     private final Sandbox sandbox;
     private final ObjectMapper json;
+    /** In a flag, replaced by a name unique to each process. */
+    public static final String PROCESS_TOKEN = "{process}";
+
     private final List<String> command;
     private final String version;
 
@@ -76,11 +79,17 @@ public final class RuntimeLauncher {
         return version;
     }
 
-    /** Starts a process for pool slot {@code slot} and runs the warm-up; blocks until it is warm. */
+    /**
+     * Starts a process for pool slot {@code slot} and runs the warm-up; blocks until it is warm. A
+     * flag's {@value #PROCESS_TOKEN} becomes a name unique to this process (slot and start time),
+     * e.g. for a file each process writes.
+     */
     public RuntimeProcess start(int slot) throws RuntimeStartException {
+        String processName = definition.name() + "-" + slot + "-" + System.currentTimeMillis();
+        List<String> started = command.stream().map(arg -> arg.replace(PROCESS_TOKEN, processName)).toList();
         LaunchSpec launch;
         try {
-            launch = sandbox.prepare(definition.name(), slot, command, definition.addressSpaceBytes(), definition.env());
+            launch = sandbox.prepare(definition.name(), slot, started, definition.addressSpaceBytes(), definition.env());
         } catch (IOException e) {
             throw new RuntimeStartException(definition.name() + ": cannot prepare a sandbox: " + e.getMessage(), e);
         }

@@ -70,17 +70,34 @@ class RuntimeConformanceTest {
     record RuntimeUnderTest(RuntimeDefinition definition, Snippets snippets, boolean required, Duration timeout) {
         @Override
         public String toString() {
-            return definition.name();
+            return definition.name() + definition.flags().stream().filter(f -> f.startsWith("--sysimage="))
+                    .map(f -> " (" + f + ")").findFirst().orElse("");
         }
     }
 
+    /**
+     * Python always, Julia wherever it is installed. The worker image's build sets
+     * {@code EXECFARM_REQUIRE_JULIA=true}, so a Julia that cannot run fails the build instead of
+     * being skipped, and {@code EXECFARM_JULIA_SYSIMAGE} to run Julia a second time on that sysimage.
+     */
     static Stream<RuntimeUnderTest> runtimes() {
         RuntimeDefinition python = KnownRuntimes.python();
-        RuntimeDefinition julia = KnownRuntimes.julia();
-        return Stream.of(
+        RuntimeDefinition julia = withAddressSpace(KnownRuntimes.julia(), 6 * GIB);
+        boolean requireJulia = Boolean.parseBoolean(System.getenv("EXECFARM_REQUIRE_JULIA"));
+        Stream<RuntimeUnderTest> always = Stream.of(
                 // A low address-space limit makes the memory bomb fail fast.
                 new RuntimeUnderTest(withAddressSpace(python, GIB), new PythonSnippets(), true, Duration.ofSeconds(20)),
-                new RuntimeUnderTest(withAddressSpace(julia, 6 * GIB), new JuliaSnippets(), false, Duration.ofSeconds(90)));
+                new RuntimeUnderTest(julia, new JuliaSnippets(), requireJulia, Duration.ofSeconds(90)));
+        String sysimage = System.getenv("EXECFARM_JULIA_SYSIMAGE");
+        if (sysimage == null || sysimage.isBlank()) {
+            return always;
+        }
+        List<String> flags = new ArrayList<>(julia.flags());
+        flags.add("--sysimage=" + sysimage);
+        RuntimeDefinition onSysimage = new RuntimeDefinition("julia", julia.binary(), flags, julia.driverResource(),
+                julia.warmUp(), julia.addressSpaceBytes(), julia.env(), julia.startTimeout());
+        return Stream.concat(always, Stream.of(new RuntimeUnderTest(onSysimage, new JuliaSnippets(), true,
+                Duration.ofSeconds(90))));
     }
 
     @Parameter

@@ -1,0 +1,96 @@
+package io.execfarm.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * docker-compose.yml and the Dockerfiles, checked without a Docker engine (none runs here; CI
+ * also runs {@code docker compose config} where the client has compose).
+ */
+class ComposeAndImagesTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Test
+    void theComposeClusterStartsInOrderAndScalesWorkers() throws IOException {
+        JsonNode compose = DeployFiles.documents(DeployFiles.root().resolve("docker-compose.yml")).get(0);
+        JsonNode services = compose.get("services");
+        Set<String> names = new HashSet<>();
+        services.fieldNames().forEachRemaining(names::add);
+        assertEquals(Set.of("kafka", "redis", "dispatcher", "worker"), names);
+        services.fields().forEachRemaining(service ->
+                assertFalse(service.getValue().at("/healthcheck/test").isMissingNode(), service.getKey() + " has a healthcheck"));
+        for (String app : List.of("dispatcher", "worker")) {
+            JsonNode service = services.get(app);
+            for (String dependency : List.of("kafka", "redis")) {
+                assertEquals("service_healthy", service.at("/depends_on/" + dependency + "/condition").asText(),
+                        app + " starts once " + dependency + " is healthy");
+            }
+            assertEquals("kafka:9092", service.at("/environment/KAFKA_BOOTSTRAP").asText(), app + " finds Kafka");
+            assertEquals("redis://redis:6379", service.at("/environment/REDIS_URL").asText(), app + " finds Redis");
+        }
+        JsonNode worker = services.get("worker");
+        assertTrue(worker.path("container_name").isMissingNode() && worker.path("ports").isMissingNode(),
+                "nothing stops `docker compose up --scale worker=4`");
+        assertEquals("deploy/worker/Dockerfile", worker.at("/build/dockerfile").asText());
+        assertTrue(services.at("/dispatcher/environment/EXECFARM_API_KEYS").asText().contains(":"),
+                "one API key is configured");
+    }
+
+    @Test
+    void theWorkerImageBuildsASysimageAndPassesConformanceToBuild() throws IOException {
+        String dockerfile = Files.readString(DeployFiles.root().resolve("deploy/worker/Dockerfile"));
+        assertTrue(dockerfile.contains("FROM julia:"), "Julia comes from the official image");
+        assertTrue(dockerfile.contains("build-sysimage.jl"), "a sysimage is built");
+        assertTrue(dockerfile.contains("trace-workload.sh"), "from a recorded workload");
+        assertTrue(dockerfile.contains("EXECFARM_REQUIRE_JULIA=true"), "a Julia that cannot run fails the build");
+        assertTrue(dockerfile.contains("EXECFARM_JULIA_SYSIMAGE="), "conformance runs on the sysimage too");
+        assertTrue(dockerfile.contains("COPY --from=conformance"),
+                "the final image depends on the conformance stage, so BuildKit cannot skip it");
+        assertTrue(Pattern.compile("(?m)^USER 10001$").matcher(dockerfile).find(), "non-root by default");
+        for (Path script : List.of(Path.of("deploy/julia/trace-workload.sh"), Path.of("deploy/julia/build-sysimage.jl"),
+                Path.of("deploy/julia/workload.jsonl"), Path.of("deploy/julia/packages.txt"),
+                Path.of("deploy/worker/application.properties"))) {
+            assertTrue(Files.isRegularFile(DeployFiles.root().resolve(script)), script + " exists");
+        }
+        assertCopiedPathsExist(dockerfile);
+        assertCopiedPathsExist(Files.readString(DeployFiles.root().resolve("deploy/dispatcher/Dockerfile")));
+    }
+
+    @Test
+    void theWorkloadIsDriverProtocol() throws IOException {
+        int requests = 0;
+        for (String line : Files.readAllLines(DeployFiles.root().resolve("deploy/julia/workload.jsonl"))) {
+            JsonNode command = JSON.readTree(line);
+            assertEquals("exec", command.get("op").asText(), line);
+            assertTrue(command.get("id").isTextual() && command.get("code").isTextual()
+                    && command.get("maxOutputBytes").isInt(), line);
+            requests++;
+        }
+        assertTrue(requests >= 5, "a workload worth recording");
+    }
+
+    /** Every repository path a COPY names must exist, or the build breaks where nobody tested it. */
+    private static void assertCopiedPathsExist(String dockerfile) {
+        Matcher copy = Pattern.compile("(?m)^COPY (?!--from)(?:--\\S+ )*(\\S+) \\S+$").matcher(dockerfile);
+        while (copy.find()) {
+            String source = copy.group(1);
+            if (!source.equals(".")) {
+                assertTrue(Files.exists(DeployFiles.root().resolve(source)), "COPY source " + source + " exists");
+            }
+        }
+    }
+}

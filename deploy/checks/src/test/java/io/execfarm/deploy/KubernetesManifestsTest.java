@@ -1,0 +1,192 @@
+package io.execfarm.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** Every manifest in deploy/k8s, parsed and held to the properties the farm's security and scaling rely on. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class KubernetesManifestsTest {
+
+    private final List<JsonNode> objects = new ArrayList<>();
+
+    @BeforeAll
+    void parseEveryManifest() throws IOException {
+        Path dir = DeployFiles.root().resolve("deploy/k8s");
+        List<Path> files;
+        try (Stream<Path> listing = Files.list(dir)) {
+            files = listing.filter(p -> p.toString().endsWith(".yaml")).sorted().toList();
+        }
+        assertFalse(files.isEmpty(), "manifests in " + dir);
+        for (Path file : files) {
+            for (JsonNode document : DeployFiles.documents(file)) {
+                assertTrue(document.hasNonNull("apiVersion") && document.hasNonNull("kind"),
+                        file + ": every document has apiVersion and kind: " + document);
+                objects.add(document);
+            }
+        }
+        JsonNode kustomization = only("Kustomization", null);
+        Set<String> listed = new HashSet<>();
+        kustomization.get("resources").forEach(r -> listed.add(r.asText()));
+        Set<String> present = new HashSet<>();
+        files.stream().map(f -> f.getFileName().toString()).filter(f -> !f.equals("kustomization.yaml")).forEach(present::add);
+        assertEquals(present, listed, "kustomization.yaml lists every manifest");
+    }
+
+    @Test
+    void everyPodRunsHardened() {
+        List<JsonNode> deployments = all("Deployment");
+        assertEquals(Set.of("dispatcher", "worker"), names(deployments));
+        for (JsonNode deployment : deployments) {
+            String name = deployment.at("/metadata/name").asText();
+            JsonNode pod = deployment.at("/spec/template/spec");
+            assertTrue(pod.at("/securityContext/runAsNonRoot").asBoolean(), name + ": runAsNonRoot");
+            assertTrue(pod.at("/securityContext/runAsUser").asInt() > 0, name + ": a non-root uid");
+            assertEquals("RuntimeDefault", pod.at("/securityContext/seccompProfile/type").asText(), name + ": seccomp");
+            assertFalse(pod.path("automountServiceAccountToken").asBoolean(true), name + ": no service account token");
+            assertFalse(pod.path("hostNetwork").asBoolean(false) || pod.path("hostPID").asBoolean(false), name);
+            for (JsonNode container : pod.get("containers")) {
+                String where = name + "/" + container.get("name").asText();
+                JsonNode security = container.get("securityContext");
+                assertNotNull(security, where + ": a securityContext");
+                assertTrue(security.path("readOnlyRootFilesystem").asBoolean(), where + ": read-only root filesystem");
+                assertFalse(security.path("allowPrivilegeEscalation").asBoolean(true), where + ": no privilege escalation");
+                assertFalse(security.path("privileged").asBoolean(false), where + ": not privileged");
+                assertTrue(textValues(security.at("/capabilities/drop")).contains("ALL"), where + ": drops all capabilities");
+                assertTrue(security.at("/capabilities/add").isMissingNode(), where + ": adds none");
+                assertTrue(container.at("/resources/limits/memory").isTextual(), where + ": a memory limit");
+                assertTrue(container.at("/resources/limits/cpu").isTextual(), where + ": a CPU limit");
+                assertEquals("/q/health/ready", container.at("/readinessProbe/httpGet/path").asText(), where + ": readiness");
+                assertEquals("/q/health/live", container.at("/livenessProbe/httpGet/path").asText(), where + ": liveness");
+            }
+        }
+    }
+
+    @Test
+    void theNamespaceEnforcesTheRestrictedPodSecurityStandard() {
+        JsonNode namespace = only("Namespace", "execfarm");
+        assertEquals("restricted", namespace.at("/metadata/labels/pod-security.kubernetes.io~1enforce").asText());
+        for (JsonNode object : objects) {
+            if (!Set.of("Namespace", "Kustomization").contains(object.get("kind").asText())) {
+                assertEquals("execfarm", object.at("/metadata/namespace").asText(),
+                        object.get("kind").asText() + " " + object.at("/metadata/name").asText() + " is namespaced");
+            }
+        }
+    }
+
+    @Test
+    void workersReachKafkaRedisAndDnsOnly() {
+        JsonNode policy = all("NetworkPolicy").stream()
+                .filter(p -> "worker".equals(p.at("/spec/podSelector/matchLabels/app.kubernetes.io~1name").asText()))
+                .findFirst().orElseThrow(() -> new AssertionError("a network policy selects the worker pods"));
+        assertTrue(textValues(policy.at("/spec/policyTypes")).contains("Egress"), "egress is restricted");
+        Set<String> allowed = new HashSet<>();
+        for (JsonNode rule : policy.at("/spec/egress")) {
+            assertFalse(rule.path("to").isEmpty(), "no egress rule allows every destination: " + rule);
+            for (JsonNode peer : rule.get("to")) {
+                assertTrue(peer.path("ipBlock").isMissingNode(), "no egress to IP blocks (the internet): " + rule);
+                String app = peer.at("/podSelector/matchLabels/app.kubernetes.io~1name").asText(
+                        peer.at("/podSelector/matchLabels/k8s-app").asText());
+                for (JsonNode port : rule.get("ports")) {
+                    allowed.add(app + ":" + port.get("port").asInt() + "/" + port.path("protocol").asText("TCP"));
+                }
+            }
+        }
+        assertEquals(Set.of("kafka:9092/TCP", "redis:6379/TCP", "kube-dns:53/UDP", "kube-dns:53/TCP"), allowed);
+    }
+
+    @Test
+    void secretsAndConfigReachTheRightPods() {
+        JsonNode secret = only("Secret", "execfarm-api-keys");
+        assertTrue(secret.at("/stringData/EXECFARM_API_KEYS").isTextual(), "the API keys secret holds EXECFARM_API_KEYS");
+        JsonNode config = only("ConfigMap", "execfarm");
+        assertTrue(config.at("/data/KAFKA_BOOTSTRAP").isTextual() && config.at("/data/REDIS_URL").isTextual());
+        assertEquals(Set.of("execfarm", "execfarm-api-keys"), envSources(only("Deployment", "dispatcher")));
+        assertEquals(Set.of("execfarm"), envSources(only("Deployment", "worker")),
+                "the worker, which runs hostile code, gets no secret");
+    }
+
+    @Test
+    void servicesAndDisruptionBudgetsSelectTheirPods() {
+        for (String app : List.of("dispatcher", "worker")) {
+            JsonNode podLabels = only("Deployment", app).at("/spec/template/metadata/labels");
+            JsonNode service = only("Service", app);
+            service.get("spec").get("selector").fields().forEachRemaining(label ->
+                    assertEquals(label.getValue().asText(), podLabels.path(label.getKey()).asText(), "service " + app));
+            JsonNode budget = only("PodDisruptionBudget", app);
+            budget.at("/spec/selector/matchLabels").fields().forEachRemaining(label ->
+                    assertEquals(label.getValue().asText(), podLabels.path(label.getKey()).asText(), "budget " + app));
+            assertTrue(budget.at("/spec/minAvailable").isInt() || budget.at("/spec/maxUnavailable").isInt(), app);
+        }
+    }
+
+    @Test
+    void kedaScalesWorkersOnTheLagOfEachRuntimesGroup() {
+        JsonNode scaled = only("ScaledObject", "worker");
+        assertEquals("worker", scaled.at("/spec/scaleTargetRef/name").asText());
+        assertTrue(scaled.at("/spec/maxReplicaCount").asInt() <= 24, "no more workers than request partitions");
+        assertTrue(scaled.at("/spec/minReplicaCount").asInt() >= 1, "a worker stays up to keep processes warm");
+        Set<String> groups = new HashSet<>();
+        for (JsonNode trigger : scaled.at("/spec/triggers")) {
+            assertEquals("kafka", trigger.get("type").asText());
+            String runtime = trigger.at("/metadata/topic").asText().replace("execfarm.requests.", "");
+            assertEquals("execfarm-workers-" + runtime, trigger.at("/metadata/consumerGroup").asText(),
+                    "each trigger watches the group that consumes its topic");
+            assertTrue(Integer.parseInt(trigger.at("/metadata/lagThreshold").asText()) > 0);
+            groups.add(trigger.at("/metadata/consumerGroup").asText());
+        }
+        assertEquals(Set.of("execfarm-workers-julia", "execfarm-workers-python"), groups);
+    }
+
+    private Set<String> envSources(JsonNode deployment) {
+        Set<String> sources = new HashSet<>();
+        for (JsonNode container : deployment.at("/spec/template/spec/containers")) {
+            for (JsonNode from : container.path("envFrom")) {
+                sources.add(from.has("secretRef") ? from.at("/secretRef/name").asText() : from.at("/configMapRef/name").asText());
+            }
+            for (JsonNode env : container.path("env")) {
+                if (!env.at("/valueFrom/secretKeyRef").isMissingNode()) {
+                    sources.add(env.at("/valueFrom/secretKeyRef/name").asText());
+                }
+            }
+        }
+        return sources;
+    }
+
+    private List<JsonNode> all(String kind) {
+        return objects.stream().filter(o -> kind.equals(o.get("kind").asText())).toList();
+    }
+
+    private JsonNode only(String kind, String name) {
+        List<JsonNode> matching = all(kind).stream()
+                .filter(o -> name == null || name.equals(o.at("/metadata/name").asText())).toList();
+        assertEquals(1, matching.size(), "one " + kind + (name == null ? "" : " named " + name));
+        return matching.get(0);
+    }
+
+    private static Set<String> names(List<JsonNode> objects) {
+        Set<String> names = new HashSet<>();
+        objects.forEach(o -> names.add(o.at("/metadata/name").asText()));
+        return names;
+    }
+
+    private static Set<String> textValues(JsonNode array) {
+        Set<String> values = new HashSet<>();
+        array.forEach(v -> values.add(v.asText()));
+        return values;
+    }
+}

@@ -1,0 +1,55 @@
+package io.execfarm.worker.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.execfarm.contracts.Result;
+import io.execfarm.worker.sandbox.Sandbox;
+import io.execfarm.worker.sandbox.SandboxSettings;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class RuntimeLauncherTest {
+
+    @Test
+    void eachProcessGetsItsOwnNameWhereAFlagAsksForIt() throws Exception {
+        RuntimeDefinition python = KnownRuntimes.python();
+        List<String> flags = new ArrayList<>(python.flags());
+        flags.addAll(List.of("-X", "execfarm_process=" + RuntimeLauncher.PROCESS_TOKEN));
+        RuntimeDefinition named = new RuntimeDefinition(python.name(), python.binary(), flags, python.driverResource(),
+                "", python.addressSpaceBytes(), python.env(), python.startTimeout());
+        Path workRoot = Files.createTempDirectory("execfarm-launcher-");
+        Sandbox sandbox = Sandbox.create(new SandboxSettings(true, workRoot, 63000, 60, 64, 1 << 20, 256,
+                SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV));
+        try {
+            RuntimeLauncher launcher = RuntimeLauncher.prepare(named, sandbox, new ObjectMapper());
+            RuntimeProcess first = launcher.start(0);
+            RuntimeProcess second = launcher.start(1);
+            try {
+                String a = name(first);
+                String b = name(second);
+                assertTrue(a.startsWith("'python-0-"), a);
+                assertTrue(b.startsWith("'python-1-"), b);
+                assertNotEquals(a, b);
+            } finally {
+                launcher.dispose(first);
+                launcher.dispose(second);
+            }
+        } finally {
+            sandbox.close();
+        }
+    }
+
+    private static String name(RuntimeProcess process) {
+        ExecutionOutcome outcome = process.execute(new ExecutionSpec("n", "import sys\nsys._xoptions['execfarm_process']",
+                null, 1 << 10, Duration.ofSeconds(10)), OutputSink.DISCARD);
+        assertEquals(Result.Status.OK, outcome.status(), outcome::toString);
+        return outcome.value();
+    }
+}
