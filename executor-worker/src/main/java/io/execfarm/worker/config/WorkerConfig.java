@@ -1,6 +1,7 @@
 package io.execfarm.worker.config;
 
 import io.execfarm.worker.pool.ReusePolicy;
+import io.execfarm.worker.sandbox.Isolation;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
@@ -168,6 +169,13 @@ public interface WorkerConfig {
         /** Off only for debugging: processes then run with the scrubbed environment alone. */
         @WithDefault("true")
         boolean enabled();
+
+        /**
+         * The strongest isolation to use: namespaces-and-uid (default) takes the strongest the
+         * machine allows; a weaker one pins it, e.g. to compare, or where namespaces misbehave.
+         */
+        @WithDefault("namespaces-and-uid")
+        Isolation isolation();
 
         /** Parent of the per-process directories; defaults to a directory under java.io.tmpdir. */
         Optional<Path> workRoot();

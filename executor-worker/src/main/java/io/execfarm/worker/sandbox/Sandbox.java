@@ -62,19 +62,30 @@ public final class Sandbox {
         this.logDir = logDir;
     }
 
+    /** A sandbox with the strongest isolation this machine allows. */
     public static Sandbox create(SandboxSettings settings) {
+        return create(settings, Isolation.NAMESPACES_AND_UID);
+    }
+
+    /** A sandbox with the strongest isolation this machine allows, but none stronger than {@code strongest}. */
+    public static Sandbox create(SandboxSettings settings, Isolation strongest) {
         try {
             Path root = Files.createDirectories(settings.workRoot());
             // Traversable by the sandbox uids (to reach their own directories and the drivers), not listable.
             Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx--x--x"));
             Path logs = Files.createDirectories(root.resolve("logs"));
             Files.setPosixFilePermissions(logs, PosixFilePermissions.fromString("rwx------"));
-            Isolation isolation = detect(settings);
+            Isolation isolation = detect(settings, strongest);
             boolean rlimits = settings.enabled() && onPath("prlimit");
             if (isolation != Isolation.NAMESPACES_AND_UID) {
                 LOG.warnf("sandbox: isolation is %s, weaker than %s: %s", isolation, Isolation.NAMESPACES_AND_UID,
-                        isolation == Isolation.NONE ? "disabled by configuration"
-                                : "run the worker as root in its container so runtime processes get their own uid and PID namespace");
+                        switch (isolation) {
+                            case NONE -> "disabled by configuration";
+                            case UID_ONLY -> "runtime processes get their own uid but share the PID namespace; grant "
+                                    + "the container CAP_SYS_ADMIN and namespace syscalls (or lift the configured limit)";
+                            default -> "run the worker as root in its container so runtime processes get their own "
+                                    + "uid and PID namespace";
+                        });
             }
             if (settings.enabled() && !rlimits) {
                 LOG.warn("sandbox: prlimit (util-linux) is not on PATH, so runtime processes run WITHOUT rlimits");
@@ -112,7 +123,7 @@ public final class Sandbox {
         Files.setPosixFilePermissions(workDir, PosixFilePermissions.fromString("rwx------"));
         Path tmp = Files.createDirectories(workDir.resolve("tmp"));
         int uid = settings.uidBase() + slot;
-        if (isolation == Isolation.NAMESPACES_AND_UID) {
+        if (ownUid()) {
             chown(workDir, uid);
             chown(tmp, uid);
         }
@@ -130,6 +141,14 @@ public final class Sandbox {
                 command.addAll(List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups",
                         "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"));
             }
+            case UID_ONLY -> {
+                command.addAll(List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups",
+                        "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"));
+                if (parentDeathSignal) {
+                    // The kernel clears the parent-death signal when the uid changes: set it again.
+                    command.addAll(List.of("setpriv", "--pdeathsig", "KILL"));
+                }
+            }
             case USER_NAMESPACE -> {
                 command.addAll(List.of("unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child",
                         "--mount-proc"));
@@ -146,7 +165,7 @@ public final class Sandbox {
             command.add("--fsize=" + settings.maxFileSizeBytes());
             command.add("--nofile=" + settings.openFiles());
             // RLIMIT_NPROC counts every task of the real uid; only a uid of its own makes it per process.
-            if (isolation == Isolation.NAMESPACES_AND_UID) {
+            if (ownUid()) {
                 command.add("--nproc=" + settings.maxProcesses());
             }
             command.add("--");
@@ -240,18 +259,33 @@ public final class Sandbox {
         view.setGroup(lookup.lookupPrincipalByGroupName(Integer.toString(uid)));
     }
 
-    private static Isolation detect(SandboxSettings settings) throws IOException {
+    /** Whether each process runs as a uid of its own (the worker is root). */
+    private boolean ownUid() {
+        return isolation == Isolation.NAMESPACES_AND_UID || isolation == Isolation.UID_ONLY;
+    }
+
+    private static Isolation detect(SandboxSettings settings, Isolation strongest) throws IOException {
         if (!settings.enabled()) {
             return Isolation.NONE;
         }
         boolean root = ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;
-        if (root && onPath("setpriv") && succeeds("unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "true")) {
+        boolean setpriv = root && onPath("setpriv");
+        if (allowed(Isolation.NAMESPACES_AND_UID, strongest) && setpriv
+                && succeeds("unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "true")) {
             return Isolation.NAMESPACES_AND_UID;
         }
-        if (succeeds("unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child", "--mount-proc", "true")) {
+        if (allowed(Isolation.UID_ONLY, strongest) && setpriv) {
+            return Isolation.UID_ONLY;
+        }
+        if (allowed(Isolation.USER_NAMESPACE, strongest)
+                && succeeds("unshare", "--user", "--map-root-user", "--pid", "--fork", "--kill-child", "--mount-proc", "true")) {
             return Isolation.USER_NAMESPACE;
         }
         return Isolation.RLIMITS_ONLY;
+    }
+
+    private static boolean allowed(Isolation candidate, Isolation strongest) {
+        return candidate.ordinal() >= strongest.ordinal();
     }
 
     private static boolean onPath(String program) {

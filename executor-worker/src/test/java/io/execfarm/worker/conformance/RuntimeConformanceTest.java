@@ -67,11 +67,19 @@ class RuntimeConformanceTest {
     private static final String TENANT = "tenant-a";
     private static final String SECRET_VARIABLE = "EXECFARM_TEST_SECRET";
 
-    record RuntimeUnderTest(RuntimeDefinition definition, Snippets snippets, boolean required, Duration timeout) {
+    /** @param strongest the strongest sandbox isolation to use (the machine may allow less) */
+    record RuntimeUnderTest(RuntimeDefinition definition, Snippets snippets, boolean required, Duration timeout,
+            Isolation strongest) {
+
+        RuntimeUnderTest(RuntimeDefinition definition, Snippets snippets, boolean required, Duration timeout) {
+            this(definition, snippets, required, timeout, Isolation.NAMESPACES_AND_UID);
+        }
+
         @Override
         public String toString() {
             return definition.name() + definition.flags().stream().filter(f -> f.startsWith("--sysimage="))
-                    .map(f -> " (" + f + ")").findFirst().orElse("");
+                    .map(f -> " (" + f + ")").findFirst().orElse("")
+                    + (strongest == Isolation.NAMESPACES_AND_UID ? "" : " (isolation at most " + strongest + ")");
         }
     }
 
@@ -87,7 +95,10 @@ class RuntimeConformanceTest {
         Stream<RuntimeUnderTest> always = Stream.of(
                 // A low address-space limit makes the memory bomb fail fast.
                 new RuntimeUnderTest(withAddressSpace(python, GIB), new PythonSnippets(), true, Duration.ofSeconds(20)),
-                new RuntimeUnderTest(julia, new JuliaSnippets(), requireJulia, Duration.ofSeconds(90)));
+                new RuntimeUnderTest(julia, new JuliaSnippets(), requireJulia, Duration.ofSeconds(90)),
+                // What a root worker in a container without namespace support gets (the image build).
+                new RuntimeUnderTest(withAddressSpace(python, GIB), new PythonSnippets(), true, Duration.ofSeconds(20),
+                        Isolation.UID_ONLY));
         String sysimage = System.getenv("EXECFARM_JULIA_SYSIMAGE");
         if (sysimage == null || sysimage.isBlank()) {
             return always;
@@ -113,9 +124,12 @@ class RuntimeConformanceTest {
 
     @BeforeParameterizedClassInvocation
     void startPool(RuntimeUnderTest runtime) throws IOException {
+        // One test instance serves every invocation: nothing may carry over from the previous runtime.
+        unavailable = null;
+        executor = null;
         Path workRoot = Files.createTempDirectory("execfarm-conformance-" + runtime.definition().name() + "-");
         sandbox = Sandbox.create(new SandboxSettings(true, workRoot, 62000, 600, 64, 64L * 1024 * 1024, 256,
-                SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV));
+                SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV), runtime.strongest());
         try {
             launcher = RuntimeLauncher.prepare(runtime.definition(), sandbox, new ObjectMapper());
         } catch (RuntimeUnavailableException e) {
@@ -423,7 +437,7 @@ class RuntimeConformanceTest {
         assertEquals(Status.OK, env.status(), env::describe);
         assertEquals("0", env.value(), "places where user code saw the worker's secret");
 
-        Assumptions.assumeTrue(sandbox.isolation() == Isolation.NAMESPACES_AND_UID,
+        Assumptions.assumeTrue(ownUid(),
                 "files readable by the worker are unreadable to user code only with a uid of its own (isolation "
                         + sandbox.isolation() + ")");
         Path dir = Files.createTempDirectory("execfarm-secret-");
@@ -448,7 +462,7 @@ class RuntimeConformanceTest {
 
     @Test
     void forkBombIsContained() throws Exception {
-        Assumptions.assumeTrue(sandbox.isolation() == Isolation.NAMESPACES_AND_UID,
+        Assumptions.assumeTrue(ownUid(),
                 "a fork bomb is bounded only where each process has a uid of its own (isolation "
                         + sandbox.isolation() + ")");
         long before = ProcessHandle.allProcesses().count();
@@ -465,6 +479,11 @@ class RuntimeConformanceTest {
     }
 
     // --- helpers ---------------------------------------------------------------------------------
+
+    /** Whether each process runs as a uid of its own, which file permissions and RLIMIT_NPROC need. */
+    private boolean ownUid() {
+        return sandbox.isolation() == Isolation.NAMESPACES_AND_UID || sandbox.isolation() == Isolation.UID_ONLY;
+    }
 
     private void assertPoolHealthy() {
         Run run = run(code.hello());
