@@ -258,8 +258,11 @@ class RuntimeConformanceTest {
                 return executor.execute(spec(code.printThenSleep(60), null, 1 << 20), TENANT, (stream, text) -> {
                     synchronized (chunks) {
                         chunks.add(new Chunk(stream, text));
+                        // A line may arrive in more than one chunk: cancel once all of it is here.
+                        if (new Run(null, chunks).stdout().equals("started\n")) {
+                            started.countDown();
+                        }
                     }
-                    started.countDown();
                 }, cancel);
             } catch (InterruptedException e) {
                 throw new IllegalStateException(e);
