@@ -102,8 +102,7 @@ class SessionsOnKafkaTest {
     @Test
     void aSessionSurvivesItsProcessCrashingAndTimingOut() {
         String session = sessions.create(OWNER);
-        run(session, OWNER, DEFINE);
-        String before = value(run(session, OWNER, USE));
+        String before = define(session);
 
         JsonNode crash = run(session, OWNER, "import os\nos._exit(3)");
         assertEquals("crashed", crash.get("status").asText(), crash.toString());
@@ -119,8 +118,7 @@ class SessionsOnKafkaTest {
     void aSessionEvictedToMakeRoomIsRebuiltWhenItsTurnComes() {
         // The test pool has two processes, so one may be pinned: a second session takes it over.
         String first = sessions.create(OWNER);
-        run(first, OWNER, DEFINE);
-        String before = value(run(first, OWNER, USE));
+        String before = define(first);
         String second = sessions.create(OWNER);
         assertEquals("ok", run(second, OWNER, DEFINE).get("status").asText());
         assertRebuilt(before, value(run(first, OWNER, USE)));
@@ -129,8 +127,7 @@ class SessionsOnKafkaTest {
     @Test
     void anotherTenantCannotUseASessionNorTellThatItExists() {
         String session = sessions.create(OWNER);
-        run(session, OWNER, DEFINE);
-        String before = value(run(session, OWNER, USE));
+        String before = define(session);
 
         JsonNode intruder = run(session, "intruder", "carried_token");
         assertEquals("rejected", intruder.get("status").asText(), intruder.toString());
@@ -243,11 +240,16 @@ class SessionsOnKafkaTest {
     void aBrieflyUnreachableRedisLosesNeitherTheRequestNorTheSession() {
         Assumptions.assumeTrue(infra != null && infra.owned(), "needs a Redis this test started itself");
         String session = sessions.create(OWNER);
-        run(session, OWNER, DEFINE);
-        String before = value(run(session, OWNER, USE));
+        String before = define(session);
         infra.pause(LocalInfra.Component.REDIS, Duration.ofSeconds(3));
         assertEquals(before, value(run(session, OWNER, USE)), "ran on the pinned process once Redis was back");
         assertEquals("3", sessions.field(session, "snippets"), "and was recorded in the history once");
+    }
+
+    /** Runs {@link #DEFINE} in the session, then {@link #USE}; returns what USE answered. */
+    private String define(String session) {
+        run(session, OWNER, DEFINE);
+        return value(run(session, OWNER, USE));
     }
 
     private JsonNode run(String session, String tenant, String code) {
