@@ -26,13 +26,15 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!farm.state.isUp() && UpCommand.start(farm, 2) != 0) {
+        boolean wasUp = farm.state.isUp();
+        if (!wasUp && UpCommand.start(farm, 2) != 0) {
             return 1;
         }
         boolean julia = Executables.onPath("julia");
         if (!julia) {
-            farm.say("Julia is not installed here, so the Julia examples are skipped and the farm serves Python. "
-                    + JULIA_INSTALL);
+            // Starting the farm said why and how to install it already.
+            farm.say("Julia is not installed here, so the Julia examples are skipped"
+                    + (wasUp ? " and the farm serves Python. " + JULIA_INSTALL : "."));
         }
         DispatcherClient client = farm.client();
         LiveRun live = new LiveRun(client, farm.out, farm.err);
