@@ -118,28 +118,39 @@ public class RequestHandler {
                 answerFromLedger(request, earlier.get(), attempt);
                 return;
             }
-            Result result = execute(runtime, request, recordTime, attempt);
-            finish(request.replyTo(), result);
+            Answer answer = execute(runtime, request, recordTime, attempt);
+            if (!answer.stored()) {
+                store(answer.result());
+            }
+            publish(request.replyTo(), answer.result());
         } finally {
             Retrying.run("releasing the claim on " + id, () -> ledger.releaseClaim(id));
         }
     }
 
-    private Result execute(String runtime, ExecutionRequest request, Instant recordTime, int attempt) {
+    /** A request's result, and whether it is in Redis already (a session request stores it with its history entry). */
+    private record Answer(Result result, boolean stored) {
+
+        static Answer unstored(Result result) {
+            return new Answer(result, false);
+        }
+    }
+
+    private Answer execute(String runtime, ExecutionRequest request, Instant recordTime, int attempt) {
         String id = request.id();
         Instant submitted = request.submittedAt() != null ? request.submittedAt() : recordTime;
         Instant taken = Instant.now();
         long queuedMs = Math.max(0, Duration.between(submitted, taken).toMillis());
         PoolExecutor executor = pools.executor(runtime).orElse(null);
         if (executor == null) {
-            return Result.rejected(id, workerId, "RuntimeUnavailable",
-                    "this worker cannot run " + runtime + ": " + pools.unavailable().get(runtime));
+            return Answer.unstored(Result.rejected(id, workerId, "RuntimeUnavailable",
+                    "this worker cannot run " + runtime + ": " + pools.unavailable().get(runtime)));
         }
         long snippets = 0;
         if (request.session() != null) {
             SessionStore.Opening opening = sessions.open(request);
             if (opening instanceof SessionStore.Opening.Refused refused) {
-                return Result.rejected(id, workerId, refused.errorType(), refused.message());
+                return Answer.unstored(Result.rejected(id, workerId, refused.errorType(), refused.message()));
             }
             snippets = ((SessionStore.Opening.Open) opening).snippets();
         }
@@ -151,8 +162,8 @@ public class RequestHandler {
             if (cancel.isCancelled()) {
                 metrics.executed(runtime, Result.Status.CANCELLED, queuedMs, 0);
                 ExecutionOutcome cancelled = ExecutionOutcome.cancelledBeforeStart();
-                return new Result(id, cancelled.status(), null, cancelled.error(), false,
-                        new Result.Timings(queuedMs, 0, 0, queuedMs), workerId, attempt);
+                return Answer.unstored(new Result(id, cancelled.status(), null, cancelled.error(), false,
+                        new Result.Timings(queuedMs, 0, 0, queuedMs), workerId, attempt));
             }
             publishInOrder(request.replyTo(), new Started(id, workerId, queuedMs));
             OutputBatcher output = new OutputBatcher(id, config.outputBatch().maxChars(), config.outputBatch().linger(),
@@ -176,23 +187,27 @@ public class RequestHandler {
             metrics.executed(runtime, outcome.status(), queuedMs, timed.execNanos());
             Result result = new Result(id, outcome.status(), outcome.value(), outcome.error(), outcome.truncated(),
                     new Result.Timings(queuedMs, acquireMs, execMs, totalMs), workerId, attempt);
-            if (sessionRun != null) {
-                sessions.record(request, sessionRun, result);
+            if (sessionRun == null) {
+                return Answer.unstored(result);
             }
-            return result;
+            sessions.record(request, sessionRun, result);
+            return new Answer(result, true);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return new Result(id, Result.Status.CRASHED, null,
+            return Answer.unstored(new Result(id, Result.Status.CRASHED, null,
                     new Result.ErrorInfo("WorkerStopping", "the worker stopped while running the request", null),
-                    false, Result.Timings.NONE, workerId, attempt);
+                    false, Result.Timings.NONE, workerId, attempt));
         } finally {
             cancels.unregister(id);
         }
     }
 
-    /** Stores the result, publishes it and waits for the broker's acknowledgement. */
-    private void finish(String replyTo, Result result) {
+    private void store(Result result) {
         Retrying.run("storing the result of " + result.requestId(), () -> ledger.storeResult(result));
+    }
+
+    /** Publishes a stored result, waits for the broker's acknowledgement, and marks it published. */
+    private void publish(String replyTo, Result result) {
         Retrying.run("publishing the result of " + result.requestId(),
                 () -> events.publish(replyTo, result).await().atMost(PUBLISH_TIMEOUT));
         Retrying.run("marking " + result.requestId() + " published", () -> ledger.markPublished(result.requestId()));
@@ -204,10 +219,7 @@ public class RequestHandler {
             return;
         }
         LOG.infof("%s was answered but not published before; publishing it from Redis (attempt %d)", request.id(), attempt);
-        Result answer = stored.withAttempt(attempt);
-        Retrying.run("publishing the stored result of " + request.id(),
-                () -> events.publish(request.replyTo(), answer).await().atMost(PUBLISH_TIMEOUT));
-        Retrying.run("marking " + request.id() + " published", () -> ledger.markPublished(request.id()));
+        publish(request.replyTo(), stored.withAttempt(attempt));
     }
 
     /**
@@ -234,7 +246,8 @@ public class RequestHandler {
         metrics.deadLettered(runtime);
         if (requestId != null && replyTo != null) {
             Result rejected = Result.rejected(requestId, workerId, errorType, reason);
-            finish(replyTo, rejected);
+            store(rejected);
+            publish(replyTo, rejected);
         }
         return record.nack(new RejectedRecordException(reason));
     }
