@@ -61,6 +61,17 @@ final class PlainKafka implements AutoCloseable {
 
     /** Every event of request {@code id} up to and including its result. */
     static List<JsonNode> eventsUntilResult(KafkaConsumer<String, String> consumer, String id, Duration timeout) {
+        return eventsUntil(consumer, id, "result", timeout);
+    }
+
+    /** The result event of request {@code id}. */
+    static JsonNode resultOf(KafkaConsumer<String, String> consumer, String id, Duration timeout) {
+        List<JsonNode> events = eventsUntilResult(consumer, id, timeout);
+        return events.get(events.size() - 1);
+    }
+
+    /** Every event of request {@code id} up to and including its first event of {@code type}. */
+    static List<JsonNode> eventsUntil(KafkaConsumer<String, String> consumer, String id, String type, Duration timeout) {
         List<JsonNode> events = new ArrayList<>();
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
@@ -70,12 +81,12 @@ final class PlainKafka implements AutoCloseable {
                 }
                 JsonNode event = read(record.value());
                 events.add(event);
-                if ("result".equals(event.path("type").asText())) {
+                if (type.equals(event.path("type").asText())) {
                     return events;
                 }
             }
         }
-        return fail("no result for " + id + " within " + timeout + "; events so far: " + events);
+        return fail("no " + type + " event for " + id + " within " + timeout + "; events so far: " + events);
     }
 
     /** Records on {@code consumer} during {@code window}, keyed by request id. */

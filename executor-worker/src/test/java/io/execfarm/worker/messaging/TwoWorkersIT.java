@@ -129,17 +129,8 @@ class TwoWorkersIT {
             String id = UUID.randomUUID().toString();
             kafka.send(REQUESTS, id, request(id, "import time\nprint('begun', flush=True)\ntime.sleep(4)\n'survived'",
                     "\"replyTo\":\"" + replies + "\""));
-            String first = null;
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (first == null && System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, String> r : events.poll(Duration.ofMillis(100))) {
-                    JsonNode event = PlainKafka.read(r.value());
-                    if (id.equals(r.key()) && "started".equals(event.get("type").asText())) {
-                        first = event.get("workerId").asText();
-                    }
-                }
-            }
-            String victim = first;
+            List<JsonNode> begun = PlainKafka.eventsUntil(events, id, "started", Duration.ofSeconds(60));
+            String victim = begun.get(begun.size() - 1).get("workerId").asText();
             AppProcess running = workers.stream().filter(w -> w.id().equals(victim) && w.isAlive()).findFirst().orElseThrow();
             running.kill();
 
@@ -156,8 +147,7 @@ class TwoWorkersIT {
         String id = UUID.randomUUID().toString();
         kafka.send(REQUESTS, session, request(id, code, "\"session\":\"" + session + "\",\"tenant\":\"acme\","
                 + "\"replyTo\":\"" + replies + "\""));
-        List<JsonNode> got = eventsUntilResult(events, id, Duration.ofSeconds(120));
-        return got.get(got.size() - 1);
+        return PlainKafka.resultOf(events, id, Duration.ofSeconds(120));
     }
 
     private static void collectResults(Iterable<ConsumerRecord<String, String>> records, Map<String, List<JsonNode>> results) {

@@ -205,7 +205,7 @@ class WorkerOnKafkaTest {
         String id = UUID.randomUUID().toString();
         kafka.send(REQUESTS, id, request(id, "import time\nprint('working', flush=True)\ntime.sleep(60)",
                 "\"replyTo\":\"" + replies + "\""));
-        List<JsonNode> seen = eventsUntil(id, "output");
+        List<JsonNode> seen = PlainKafka.eventsUntil(events, id, "output", WAIT);
         kafka.send("execfarm.control", id, "{\"v\":1,\"type\":\"cancel\",\"requestId\":\"" + id + "\"}");
         List<JsonNode> rest = eventsUntilResult(events, id, Duration.ofSeconds(20));
         assertEquals("cancelled", last(rest).get("status").asText(), rest.toString());
@@ -242,7 +242,7 @@ class WorkerOnKafkaTest {
         String id = UUID.randomUUID().toString();
         kafka.send(REQUESTS, id, request(id, "import time\nprint('before', flush=True)\ntime.sleep(1)\nprint('after')\n7",
                 "\"replyTo\":\"" + replies + "\""));
-        eventsUntil(id, "started");
+        PlainKafka.eventsUntil(events, id, "started", WAIT);
         infra.pause(LocalInfra.Component.KAFKA, Duration.ofSeconds(4));
         List<JsonNode> rest = eventsUntilResult(events, id, WAIT);
         assertEquals("ok", last(rest).get("status").asText(), rest.toString());
@@ -275,25 +275,6 @@ class WorkerOnKafkaTest {
                 .body(containsString("execfarm_queue_wait_seconds_bucket{"))
                 .body(containsString("execfarm_pool_processes{runtime=\"python\",state=\"idle\"}"))
                 .body(containsString("execfarm_process_restarts_total{"));
-    }
-
-    /** The request's events up to and including its first event of {@code type}. */
-    private List<JsonNode> eventsUntil(String id, String type) {
-        List<JsonNode> seen = new ArrayList<>();
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (System.nanoTime() < deadline) {
-            for (ConsumerRecord<String, String> r : events.poll(Duration.ofMillis(100))) {
-                if (!id.equals(r.key())) {
-                    continue;
-                }
-                JsonNode event = PlainKafka.read(r.value());
-                seen.add(event);
-                if (type.equals(event.get("type").asText())) {
-                    return seen;
-                }
-            }
-        }
-        throw new AssertionError("no " + type + " event for " + id + "; saw " + seen);
     }
 
     private static JsonNode last(List<JsonNode> events) {
