@@ -2,6 +2,8 @@ package io.execfarm.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.execfarm.contracts.Topics;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -10,12 +12,8 @@ import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.HdrHistogram.Histogram;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -25,20 +23,24 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
-/** A Python client on plain Kafka clients; a poller thread completes each request's future when its result arrives. */
+/**
+ * A client on plain Kafka clients, as a producer in any language would be: it publishes requests
+ * to {@code execfarm.requests.<runtime>} and reads results from a reply topic of its own; a poller
+ * thread completes each request's future when its result arrives.
+ */
 final class BenchClient implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    record Outcome(Histogram latency, Histogram exec) {
-    }
-
     private final KafkaProducer<String, String> producer;
     private final KafkaConsumer<String, String> consumer;
     private final String replies = "bench.replies." + UUID.randomUUID();
-    private final Map<String, CompletableFuture<JsonNode>> waiting = new ConcurrentHashMap<>();
+    private final Map<String, Pending> waiting = new ConcurrentHashMap<>();
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final Thread poller;
+
+    private record Pending(long sentNanos, long sentMillis, CompletableFuture<Reply> reply) {
+    }
 
     BenchClient(String bootstrap) {
         Properties p = new Properties();
@@ -60,10 +62,7 @@ final class BenchClient implements AutoCloseable {
     /** Sends one request and waits for its result event. */
     JsonNode call(String key, String requestJson) throws Exception {
         String id = JSON.readTree(requestJson).get("id").asText();
-        CompletableFuture<JsonNode> result = new CompletableFuture<>();
-        waiting.put(id, result);
-        producer.send(new ProducerRecord<>("execfarm.requests.python", key, requestJson));
-        return result.get(120, TimeUnit.SECONDS);
+        return send(Topics.requests("python"), id, key, null, requestJson).get(120, TimeUnit.SECONDS).result();
     }
 
     /** The topic results come back on: every request must name it as replyTo. */
@@ -71,50 +70,48 @@ final class BenchClient implements AutoCloseable {
         return replies;
     }
 
-    Outcome run(int concurrency, int requests) throws Exception {
-        Histogram latency = new Histogram(60_000_000L, 3);
-        Histogram exec = new Histogram(60_000_000L, 3);
-        AtomicInteger left = new AtomicInteger(requests);
-        ExecutorService clients = Executors.newFixedThreadPool(concurrency);
-        for (int c = 0; c < concurrency; c++) {
-            clients.submit(() -> {
-                while (left.getAndDecrement() > 0) {
-                    String id = UUID.randomUUID().toString();
-                    CompletableFuture<JsonNode> result = new CompletableFuture<>();
-                    waiting.put(id, result);
-                    long start = System.nanoTime();
-                    producer.send(new ProducerRecord<>("execfarm.requests.python", id,
-                            "{\"v\":1,\"id\":\"" + id + "\",\"runtime\":\"python\",\"code\":\"1 + 1\",\"replyTo\":\""
-                                    + replies + "\"}"));
-                    JsonNode event = result.get(60, TimeUnit.SECONDS);
-                    long micros = (System.nanoTime() - start) / 1000;
-                    if (!"ok".equals(event.path("status").asText())) {
-                        throw new IllegalStateException("request failed: " + event);
-                    }
-                    synchronized (latency) {
-                        latency.recordValue(micros);
-                        exec.recordValue(event.at("/timings/execMs").asLong() * 1000);
-                    }
+    /** Partitions of a runtime's request topic, for producers that spread requests evenly themselves. */
+    int partitions(String runtime) {
+        return producer.partitionsFor(Topics.requests(runtime)).size();
+    }
+
+    /**
+     * Publishes {@code code} as a request without a session, keyed by its id (as the dispatcher
+     * does) or, when {@code partition} is given, to that partition.
+     */
+    CompletableFuture<Reply> submit(String runtime, String code, Integer partition) {
+        String id = UUID.randomUUID().toString();
+        ObjectNode request = JSON.createObjectNode().put("v", 1).put("id", id).put("runtime", runtime)
+                .put("code", code).put("tenant", "bench").put("replyTo", replies);
+        return send(Topics.requests(runtime), id, id, partition, request.toString());
+    }
+
+    private CompletableFuture<Reply> send(String topic, String id, String key, Integer partition, String json) {
+        CompletableFuture<Reply> reply = new CompletableFuture<>();
+        waiting.put(id, new Pending(System.nanoTime(), System.currentTimeMillis(), reply));
+        producer.send(new ProducerRecord<>(topic, partition, key, json), (metadata, failure) -> {
+            if (failure != null) {
+                Pending pending = waiting.remove(id);
+                if (pending != null) {
+                    pending.reply().completeExceptionally(failure);
                 }
-                return null;
-            });
-        }
-        clients.shutdown();
-        if (!clients.awaitTermination(30, TimeUnit.MINUTES)) {
-            throw new IllegalStateException("benchmark did not finish");
-        }
-        return new Outcome(latency, exec);
+            }
+        });
+        return reply;
     }
 
     private void poll() {
         while (running.get()) {
             for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(50))) {
+                long receivedNanos = System.nanoTime();
+                long receivedMillis = System.currentTimeMillis();
                 try {
                     JsonNode event = JSON.readTree(r.value().getBytes(StandardCharsets.UTF_8));
                     if ("result".equals(event.path("type").asText())) {
-                        CompletableFuture<JsonNode> f = waiting.remove(r.key());
-                        if (f != null) {
-                            f.complete(event);
+                        Pending pending = waiting.remove(r.key());
+                        if (pending != null) {
+                            pending.reply().complete(new Reply(event, pending.sentNanos(), pending.sentMillis(),
+                                    pending.sentMillis(), receivedNanos, receivedMillis));
                         }
                     }
                 } catch (Exception e) {

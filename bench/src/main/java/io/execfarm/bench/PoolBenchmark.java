@@ -33,7 +33,7 @@ import org.HdrHistogram.Histogram;
  * Warm pool versus a fresh process per request, on the same trivial snippet, in one run.
  *
  * <p>Usage: {@code bench/run pool [warm-requests] [cold-requests]}; writes the pool section of
- * docs/benchmarks.md.
+ * docs/benchmarks-components.md.
  */
 public final class PoolBenchmark {
 
@@ -54,7 +54,7 @@ public final class PoolBenchmark {
     public static void main(String[] args) throws Exception {
         int warmRequests = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
         int coldRequests = args.length > 1 ? Integer.parseInt(args[1]) : 50;
-        Path report = Path.of(args.length > 2 ? args[2] : "docs/benchmarks.md");
+        Path report = Path.of(args.length > 2 ? args[2] : "docs/benchmarks-components.md");
         Path workRoot = Files.createTempDirectory("execfarm-bench-");
         Sandbox sandbox = Sandbox.create(new SandboxSettings(true, workRoot, 63000, 3600, 256, 64L << 20, 1024,
                 SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV));

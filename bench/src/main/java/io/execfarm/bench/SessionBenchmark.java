@@ -52,7 +52,7 @@ public final class SessionBenchmark {
 
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 30;
-        Path report = Path.of("docs/benchmarks.md");
+        Path report = Path.of("docs/benchmarks-components.md");
         Vertx vertx = Vertx.vertx();
         try (LocalInfra infra = LocalInfra.startOrReuse();
                 AppProcess worker = AppProcess.worker("bench-worker", infra.kafkaBootstrap(), infra.redisUrl(), List.of(

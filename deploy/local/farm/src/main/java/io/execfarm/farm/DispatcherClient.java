@@ -14,7 +14,7 @@ import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /** The dispatcher's HTTP API v1, as the farm's commands use it. */
-final class DispatcherClient {
+public final class DispatcherClient {
 
     /** The dispatcher refused a call: its problem document's detail, or the body it sent. */
     static final class Refused extends IOException {
@@ -36,7 +36,7 @@ final class DispatcherClient {
     private final String apiKey;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    DispatcherClient(String base, String apiKey) {
+    public DispatcherClient(String base, String apiKey) {
         this.base = base.endsWith("/") ? base.substring(0, base.length() - 1) : base;
         this.apiKey = apiKey;
     }
@@ -57,7 +57,7 @@ final class DispatcherClient {
     }
 
     /** Submits and waits for the finished execution (status, result, stdout, stderr). */
-    JsonNode submitAndWait(String runtime, String code) throws IOException, InterruptedException {
+    public JsonNode submitAndWait(String runtime, String code) throws IOException, InterruptedException {
         ObjectNode body = JSON.createObjectNode().put("runtime", runtime).put("code", code);
         HttpResponse<String> response = http.send(post("/v1/executions?wait=true", body),
                 HttpResponse.BodyHandlers.ofString());

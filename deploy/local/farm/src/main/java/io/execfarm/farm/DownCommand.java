@@ -1,6 +1,5 @@
 package io.execfarm.farm;
 
-import java.nio.file.Files;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParentCommand;
@@ -13,18 +12,7 @@ final class DownCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        stop(farm);
+        new LocalFarm(farm.repoRoot, farm.state, farm.err).down();
         return 0;
-    }
-
-    static void stop(Farm farm) throws Exception {
-        LocalApps apps = new LocalApps(farm.repoRoot, farm.state, farm.err);
-        for (String app : farm.state.apps()) {
-            apps.stop(app).ifPresent(pid -> farm.say("stopped " + app + " (pid " + pid + ")"));
-        }
-        if (Files.isDirectory(farm.state.infraDir())) {
-            new Infra(farm.repoRoot, farm.state.infraDir()).stop();
-        }
-        farm.state.forgetEnv();
     }
 }

@@ -1,0 +1,128 @@
+package io.execfarm.bench;
+
+import io.execfarm.farm.LocalFarm;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ./farm bench}: starts a farm of its own (its own broker, Redis, dispatcher and workers, in
+ * {@code .farm/bench}), measures latency, warm against cold, scaling and the overhead breakdown,
+ * writes the {@code farm} section of the benchmarks document and its charts, and stops the farm.
+ *
+ * <p>The farm grows during the run: one worker for the first throughput figure, a second started
+ * under a backlog (the takeover), the latency and warm/cold runs on two, then up to the plan's
+ * largest worker count.
+ */
+@Command(name = "farm bench", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Benchmark a farm this command starts itself; writes docs/benchmarks.md and its charts.")
+public final class FarmBenchmark implements Callable<Integer> {
+
+    @Option(names = "--quick", description = "A smoke run of every part, under a minute or two; writes to "
+            + "bench/target/quick unless --report says otherwise.")
+    boolean quick;
+
+    @Option(names = "--report", description = "The Markdown file whose farm section is replaced "
+            + "(default: docs/benchmarks.md, or bench/target/quick/benchmarks.md with --quick).")
+    Path report;
+
+    private final Path root;
+    private final Progress progress = new Progress(System.err);
+
+    FarmBenchmark(Path root) {
+        this.root = root;
+    }
+
+    public static void main(String[] args) {
+        System.setProperty("java.awt.headless", "true");
+        Path root = Path.of(System.getProperty("execfarm.repo.root", ".")).toAbsolutePath().normalize();
+        System.exit(new CommandLine(new FarmBenchmark(root)).execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Plan plan = quick ? Plan.QUICK : Plan.FULL;
+        Path file = report != null ? report.toAbsolutePath()
+                : root.resolve(quick ? "bench/target/quick/benchmarks.md" : "docs/benchmarks.md");
+        Path chartsDir = file.getParent().resolve("bench");
+        String command = "./farm bench" + (quick ? " --quick" : "");
+        Map<String, String> workerSettings = new LinkedHashMap<>();
+        workerSettings.put("EXECFARM_WORKER_RUNTIME_PYTHON_POOL_SIZE", Integer.toString(Plan.POOL));
+        workerSettings.put("EXECFARM_WORKER_RUNTIME_PYTHON_POOL_MIN_IDLE", Integer.toString(Plan.POOL));
+
+        LocalFarm farm = new LocalFarm(root, root.resolve(".farm/bench"), System.err);
+        AtomicBoolean stopped = new AtomicBoolean();
+        Runnable stop = () -> {
+            if (stopped.compareAndSet(false, true)) {
+                try {
+                    farm.down();
+                } catch (Exception e) {
+                    progress.say("could not stop the benchmark's farm: " + e.getMessage());
+                }
+            }
+        };
+        Runtime.getRuntime().addShutdownHook(new Thread(stop, "bench-farm-down"));
+        long started = System.nanoTime();
+        try {
+            farm.down();
+            List<Integer> sizes = plan.scalingWorkers();
+            progress.say(plan.name() + " plan; starting a farm of " + sizes.get(0) + " worker (" + Plan.POOL
+                    + " Python processes each) in " + root.resolve(".farm/bench"));
+            farm.up(sizes.get(0), workerSettings);
+            try (BenchClient kafka = new BenchClient(farm.env().get("KAFKA_BOOTSTRAP"))) {
+                ScalingBenchmark scaling = new ScalingBenchmark(kafka, farm, progress);
+                List<ScalingBenchmark.Throughput> throughputs = new ArrayList<>();
+                progress.say("[1/4] scaling: throughput on " + sizes.get(0) + " worker");
+                throughputs.add(scaling.throughput(sizes.get(0), plan.jobsPerPartition()));
+                progress.say("[2/4] scaling: a worker joins a backlog");
+                ScalingBenchmark.Takeover takeover = scaling.takeover(sizes.get(0), plan.takeoverJobsPerPartition(),
+                        workerSettings);
+                int workers = sizes.get(0) + 1;
+                if (sizes.contains(workers)) {
+                    throughputs.add(scaling.throughput(workers, plan.jobsPerPartition()));
+                }
+                progress.say("[3/4] latency and warm/cold on " + workers + " workers");
+                List<LatencyBenchmark.Level> latency = new LatencyBenchmark(kafka, farm.client(), progress).run(plan);
+                List<WarmColdBenchmark.Row> warmCold = new WarmColdBenchmark(kafka, farm.client(), progress).run(plan);
+                int latencyWorkers = workers;
+                for (int size : sizes) {
+                    if (size > workers) {
+                        progress.say("[4/4] scaling: growing the farm to " + size + " workers");
+                        scaling.growTo(size, workers, workerSettings);
+                        workers = size;
+                        throughputs.add(scaling.throughput(size, plan.jobsPerPartition()));
+                    }
+                }
+                List<Breakdown> breakdowns = latency.stream()
+                        .filter(l -> l.concurrency() == 1 || l.concurrency() == plan.concurrencies().get(
+                                plan.concurrencies().size() - 1))
+                        .map(Breakdown::of).toList();
+                Charts charts = new Charts(chartsDir);
+                Map<String, Path> chartFiles = new LinkedHashMap<>();
+                chartFiles.put("latency", charts.latency(latency));
+                chartFiles.put("scaling", charts.scaling(throughputs));
+                chartFiles.put("takeover", charts.takeover(takeover));
+                chartFiles.put("breakdown", charts.breakdown(breakdowns));
+                double minutes = (System.nanoTime() - started) / 60e9;
+                FarmReport.Results results = new FarmReport.Results(command, plan, minutes, latency, latencyWorkers,
+                        warmCold, throughputs, takeover, breakdowns, chartFiles);
+                String section = FarmReport.render(results, file.getParent());
+                Report.replaceSection(file, "farm", section);
+                System.out.println(section);
+                progress.say(String.format("wrote %s and %d charts in %s (%.1f minutes)", root.relativize(file),
+                        chartFiles.size(), root.relativize(chartsDir), minutes));
+            }
+        } finally {
+            progress.say("stopping the benchmark's farm");
+            stop.run();
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,178 @@
+package io.execfarm.bench;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.HdrHistogram.Histogram;
+
+/** The {@code farm} section of the benchmarks document: every figure of one {@code ./farm bench} run. */
+final class FarmReport {
+
+    /** Everything one run measured, and how. */
+    record Results(String command, Plan plan, double minutes, List<LatencyBenchmark.Level> latency,
+            int latencyWorkers, List<WarmColdBenchmark.Row> warmCold, List<ScalingBenchmark.Throughput> scaling,
+            ScalingBenchmark.Takeover takeover, List<Breakdown> breakdowns, Map<String, Path> charts) {
+    }
+
+    private FarmReport() {
+    }
+
+    static String render(Results r, Path reportDir) {
+        StringBuilder out = new StringBuilder();
+        out.append("## The farm end to end: `").append(r.command()).append("`\n\n");
+        out.append("Measured ").append(Instant.now().truncatedTo(ChronoUnit.SECONDS)).append(" on ")
+                .append(Machine.describe()).append(", by `").append(r.command()).append("` (").append(r.plan().name())
+                .append(" plan, ").append(f1(r.minutes())).append(" minutes). Everything ran on this one machine: a Kafka ")
+                .append("broker (24 partitions per request topic), Redis, a dispatcher, the workers (")
+                .append(Plan.POOL).append(" Python processes each) and the client.")
+                .append(WarmColdBenchmark.julia().isPresent() ? "" : " **Julia was not on PATH: Python only.**")
+                .append("\n\n");
+        goals(out, r);
+        latency(out, r, reportDir);
+        warmCold(out, r);
+        scaling(out, r, reportDir);
+        breakdown(out, r, reportDir);
+        return out.toString();
+    }
+
+    private static void goals(StringBuilder out, Results r) {
+        out.append("### Goals\n\n| goal | target | measured | |\n|---|---|---|---|\n");
+        LatencyBenchmark.Level kafka1 = level(r, LatencyBenchmark.Path.KAFKA, 1);
+        LatencyBenchmark.Level http1 = level(r, LatencyBenchmark.Path.HTTP, 1);
+        goal(out, "farm overhead at concurrency 1, p50 (latency less execution)", "≤ 5 ms",
+                ms(kafka1.overhead(), 50), ms(http1.overhead(), 50), 5);
+        goal(out, "farm overhead at concurrency 1, p99", "≤ 20 ms", ms(kafka1.overhead(), 99),
+                ms(http1.overhead(), 99), 20);
+        int top = r.plan().concurrencies().get(r.plan().concurrencies().size() - 1);
+        goal(out, "latency at concurrency " + top + ", p99", "≤ 100 ms",
+                ms(level(r, LatencyBenchmark.Path.KAFKA, top).latency(), 99),
+                ms(level(r, LatencyBenchmark.Path.HTTP, top).latency(), 99), 100);
+        ScalingBenchmark.Throughput last = r.scaling().get(r.scaling().size() - 1);
+        double efficiency = efficiency(r.scaling(), last);
+        out.append("| scaling efficiency at ").append(last.workers()).append(" workers | ≥ 90% | ")
+                .append(pct(efficiency)).append(" | ").append(efficiency >= 0.9 ? "met" : "**missed**").append(" |\n");
+        out.append("| warm/cold ratio (fresh process ÷ farm through Kafka, p50) | as large as the runtime allows | ")
+                .append(r.warmCold().stream().map(w -> w.snippet().runtime() + " " + w.snippet().name() + " "
+                        + f1(w.ratio()) + "×").collect(Collectors.joining("; "))).append(" | |\n\n");
+    }
+
+    private static void goal(StringBuilder out, String what, String target, double kafka, double http, double limit) {
+        out.append("| ").append(what).append(" | ").append(target).append(" | Kafka ").append(f1(kafka))
+                .append(" ms; HTTP ").append(f1(http)).append(" ms | Kafka ").append(kafka <= limit ? "met" : "**missed**")
+                .append("; HTTP ").append(http <= limit ? "met" : "**missed**").append(" |\n");
+    }
+
+    private static void latency(StringBuilder out, Results r, Path reportDir) {
+        out.append("### 1. Latency\n\n");
+        out.append("A trivial snippet (`").append(LatencyBenchmark.TRIVIAL).append("`) on a farm of ")
+                .append(r.latencyWorkers()).append(" workers. Each of *c* clients sends its next request when its last ")
+                .append("result arrived. **Kafka**: a plain producer publishes the request and a plain consumer reads ")
+                .append("the `result` event, as a client in any language would. **HTTP**: `POST /v1/executions?wait=true` ")
+                .append("to the dispatcher. Latency runs from the client's send to the client holding the result; ")
+                .append("overhead is that less the execution time the worker measured. After ")
+                .append(r.plan().warmUpRequests()).append(" warm-up requests per path.\n\n");
+        out.append("| path | concurrency | requests | requests/s | p50 ms | p90 ms | p99 ms | max ms | overhead p50 ms | overhead p99 ms |\n");
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (LatencyBenchmark.Level level : r.latency()) {
+            Histogram h = level.latency();
+            Histogram o = level.overhead();
+            out.append(String.format(Locale.ROOT, "| %s | %d | %d | %.0f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |%n",
+                    level.path().label, level.concurrency(), h.getTotalCount(), level.run().perSecond(), ms(h, 50),
+                    ms(h, 90), ms(h, 99), h.getMaxValue() / 1000.0, ms(o, 50), ms(o, 99)));
+        }
+        out.append("\n").append(image(r, "latency", reportDir)).append("\n\n");
+    }
+
+    private static void warmCold(StringBuilder out, Results r) {
+        out.append("### 2. Warm versus cold\n\n");
+        out.append("The same snippets on the farm's warm processes (one at a time, through each path) and in a fresh ")
+                .append("process per request, the way a naive executor runs them (`python3 -c CODE`, `julia -e CODE`), ")
+                .append("alternating in the same run. The ratio is fresh ÷ farm through Kafka, p50 against p50.\n\n");
+        out.append("| runtime | snippet | fresh process p50 ms | farm via Kafka p50 ms | farm via HTTP p50 ms | fresh ÷ farm |\n");
+        out.append("|---|---|---:|---:|---:|---:|\n");
+        for (WarmColdBenchmark.Row row : r.warmCold()) {
+            out.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f | %.1f | %.1f× |%n", row.snippet().runtime(),
+                    row.snippet().name(), ms(row.fresh(), 50), ms(row.kafka(), 50), ms(row.http(), 50), row.ratio()));
+        }
+        if (WarmColdBenchmark.julia().isEmpty()) {
+            out.append("\n**Julia rows are missing: `julia` was not on PATH on this machine.** The same command runs them ")
+                    .append("wherever Julia is installed; that is where the ratio is large (seconds of start-up and JIT).\n");
+        }
+        out.append("\n");
+    }
+
+    private static void scaling(StringBuilder out, Results r, Path reportDir) {
+        out.append("### 3. Scaling\n\n");
+        out.append("Jobs that wait (`time.sleep(0.1)`), so the machine's two cores are not the limit; each measurement ")
+                .append("publishes its whole backlog at once, spread evenly over the partitions, and ends when the last ")
+                .append("result arrived. Each worker runs ").append(Plan.POOL).append(" Python processes and as many ")
+                .append("consumers, so 1, 2 and 4 workers split the 24 partitions evenly. Efficiency is ")
+                .append("throughput(N) ÷ (N × throughput(1)).\n\n");
+        out.append("| workers | jobs | seconds | jobs/s | efficiency | jobs per worker |\n|---:|---:|---:|---:|---:|---|\n");
+        for (ScalingBenchmark.Throughput t : r.scaling()) {
+            out.append(String.format(Locale.ROOT, "| %d | %d | %.2f | %.1f | %s | %s |%n", t.workers(), t.jobs(),
+                    t.seconds(), t.perSecond(), pct(efficiency(r.scaling(), t)), t.perWorker()));
+        }
+        out.append(String.format(Locale.ROOT, "%nThe ceiling is %d processes × 10 jobs/s = %.0f jobs/s per worker.%n%n",
+                Plan.POOL, Plan.POOL / ScalingBenchmark.JOB_SECONDS));
+        out.append(image(r, "scaling", reportDir)).append("\n\n");
+        ScalingBenchmark.Takeover t = r.takeover();
+        out.append("**A new worker taking its share of a backlog.** ").append(t.workersBefore()).append(" worker")
+                .append(t.workersBefore() == 1 ? " was" : "s were").append(" draining a backlog of ").append(t.jobs())
+                .append(" jobs when ").append(t.worker()).append(" was started (a new JVM). It was ready after ")
+                .append(f1(t.ready())).append(" s, finished its first job after ").append(ScalingBenchmark.seconds(t.firstResult()))
+                .append(", and ran its share (at least 90% of 1/").append(t.workersBefore() + 1)
+                .append(" of the jobs finished in a one-second window) after ").append(ScalingBenchmark.seconds(t.share()))
+                .append(". In between, the consumer group rebalanced: Kafka moved partitions to the new consumers.\n\n");
+        out.append(image(r, "takeover", reportDir)).append("\n\n");
+    }
+
+    private static void breakdown(StringBuilder out, Results r, Path reportDir) {
+        out.append("### 4. Where the time goes\n\n");
+        out.append("Means per request, in ms, from each result's timings (whole milliseconds) and the client's clock, ")
+                .append("for the latency runs above. *To the farm*: HTTP and the dispatcher until it published the ")
+                .append("request (0 through Kafka). *Queued*: until a worker's consumer took it. *Worker bookkeeping*: ")
+                .append("the worker's steps around the run (delivery count, claim, result lookup, cancel check, the ")
+                .append("`started` event). *Acquire*: waiting for a warm process. *Exec*: the code. *Publish*: the ")
+                .append("result stored, published, acknowledged and read by the client (through HTTP, also by the ")
+                .append("dispatcher, stored in Redis and answered).\n\n");
+        out.append("| path | requests | to the farm | queued | worker bookkeeping | acquire | exec | publish | sum |\n");
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (Breakdown b : r.breakdowns()) {
+            out.append("| ").append(b.label()).append(" | ").append(b.requests());
+            b.parts().forEach(part -> out.append(" | ").append(String.format(Locale.ROOT, "%.2f", part)));
+            out.append(String.format(Locale.ROOT, " | %.2f |%n", b.total()));
+        }
+        out.append("\n").append(image(r, "breakdown", reportDir)).append("\n");
+    }
+
+    static double efficiency(List<ScalingBenchmark.Throughput> scaling, ScalingBenchmark.Throughput t) {
+        ScalingBenchmark.Throughput one = scaling.get(0);
+        return t.perSecond() / (t.workers() * one.perSecond() / one.workers());
+    }
+
+    private static LatencyBenchmark.Level level(Results r, LatencyBenchmark.Path path, int concurrency) {
+        return r.latency().stream().filter(l -> l.path() == path && l.concurrency() == concurrency).findFirst()
+                .orElseThrow();
+    }
+
+    private static String image(Results r, String name, Path reportDir) {
+        return "![" + name + "](" + reportDir.relativize(r.charts().get(name)) + ")";
+    }
+
+    private static double ms(Histogram h, double percentile) {
+        return h.getValueAtPercentile(percentile) / 1000.0;
+    }
+
+    private static String f1(double value) {
+        return String.format(Locale.ROOT, "%.1f", value);
+    }
+
+    private static String pct(double value) {
+        return String.format(Locale.ROOT, "%.0f%%", value * 100);
+    }
+}

@@ -1,0 +1,29 @@
+package io.execfarm.bench;
+
+import java.util.List;
+
+/**
+ * How much work each part of {@code ./farm bench} does. The full plan gives stable percentiles on
+ * this machine in about ten minutes; the quick one only proves every part still works.
+ *
+ * @param latencyRequests requests per concurrency level, for each of {@link #concurrencies}
+ * @param scalingWorkers the worker counts whose throughput is measured, in the order the farm grows
+ * @param jobsPerPartition sleep-bound jobs per request partition in each throughput measurement
+ * @param takeoverJobsPerPartition jobs per partition in the backlog a new worker joins
+ * @param warmColdRepeats requests per snippet through the farm, and fresh processes per snippet
+ */
+record Plan(String name, List<Integer> concurrencies, List<Integer> latencyRequests, int warmUpRequests,
+        List<Integer> scalingWorkers, int jobsPerPartition, int takeoverJobsPerPartition, int warmColdRepeats) {
+
+    /** Python processes per worker: 24 partitions split evenly over 3, 6 and 12 consumers. */
+    static final int POOL = 3;
+
+    static final Plan FULL = new Plan("full", List.of(1, 10, 50), List.of(1000, 2000, 4000), 200,
+            List.of(1, 2, 4), 24, 30, 20);
+    static final Plan QUICK = new Plan("quick", List.of(1, 10, 50), List.of(30, 60, 150), 20,
+            List.of(1, 2), 2, 4, 3);
+
+    int requestsAt(int concurrency) {
+        return latencyRequests.get(concurrencies.indexOf(concurrency));
+    }
+}

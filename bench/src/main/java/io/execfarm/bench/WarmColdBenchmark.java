@@ -1,0 +1,125 @@
+package io.execfarm.bench;
+
+import io.execfarm.farm.DispatcherClient;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The same snippets on the farm's warm processes and on a fresh runtime process per request, the
+ * way a naive executor runs them ({@code python3 -c CODE}, {@code julia -e CODE}), in one run.
+ */
+final class WarmColdBenchmark {
+
+    /** A snippet, and the command a naive executor would run it with (the code is its last argument). */
+    record Snippet(String runtime, String name, String code) {
+    }
+
+    /** Client-measured latencies of one snippet: through the farm by each path, and in fresh processes. */
+    record Row(Snippet snippet, Histogram kafka, Histogram http, Histogram fresh) {
+
+        /** How many times longer a fresh process takes than the farm through Kafka (p50 against p50). */
+        double ratio() {
+            return fresh.getValueAtPercentile(50) / (double) kafka.getValueAtPercentile(50);
+        }
+    }
+
+    static final List<Snippet> PYTHON = List.of(
+            new Snippet("python", "trivial expression", "1 + 1"),
+            new Snippet("python", "parse and summarise JSON", "import json, statistics\n"
+                    + "statistics.mean(json.loads(json.dumps(list(range(1000)))))"),
+            new Snippet("python", "import a stack of modules", "import asyncio, decimal, email.mime.text, "
+                    + "http.client, xml.dom.minidom, unittest, argparse\nlen(dir(asyncio))"),
+            new Snippet("python", "compute for a while", "sum(i * i for i in range(200000))"));
+    static final List<Snippet> JULIA = List.of(
+            new Snippet("julia", "trivial expression", "1 + 1"),
+            new Snippet("julia", "linear algebra", "using LinearAlgebra; det(rand(50, 50)) isa Float64"),
+            new Snippet("julia", "statistics on random data", "using Statistics; round(mean(rand(10^5)); digits=1)"),
+            new Snippet("julia", "compute for a while", "sum(x^2 for x in 1:10^7)"));
+
+    private final BenchClient kafka;
+    private final DispatcherClient http;
+    private final Progress progress;
+
+    WarmColdBenchmark(BenchClient kafka, DispatcherClient http, Progress progress) {
+        this.kafka = kafka;
+        this.http = http;
+        this.progress = progress;
+    }
+
+    /** Where julia is, if it is on PATH: the farm serves Julia only then. */
+    static Optional<Path> julia() {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
+            Path candidate = Path.of(dir.isEmpty() ? "." : dir, "julia");
+            if (Files.isExecutable(candidate)) {
+                return Optional.of(candidate);
+            }
+        }
+        return Optional.empty();
+    }
+
+    List<Row> run(Plan plan) throws Exception {
+        List<Snippet> snippets = new ArrayList<>(PYTHON);
+        if (julia().isPresent()) {
+            snippets.addAll(JULIA);
+        } else {
+            progress.say("julia is NOT on PATH: the warm/cold comparison covers Python only; the JULIA rows are "
+                    + "MISSING from this run");
+        }
+        List<Row> rows = new ArrayList<>();
+        for (Snippet snippet : snippets) {
+            // Fresh Julia processes take seconds each; a few give a stable median.
+            int fresh = snippet.runtime().equals("julia") ? Math.min(plan.warmColdRepeats(), 5) : plan.warmColdRepeats();
+            Progress.Counter counter = progress.count(snippet.runtime() + ", " + snippet.name() + ": "
+                    + plan.warmColdRepeats() + " through Kafka, " + plan.warmColdRepeats() + " through HTTP, " + fresh
+                    + " fresh processes", 2 * plan.warmColdRepeats() + fresh);
+            kafka.submit(snippet.runtime(), snippet.code(), null).get(5, TimeUnit.MINUTES).requireOk();
+            Histogram viaKafka = histogram();
+            Histogram viaHttp = histogram();
+            Histogram cold = histogram();
+            for (int i = 0; i < plan.warmColdRepeats(); i++) {
+                viaKafka.recordValue(kafka.submit(snippet.runtime(), snippet.code(), null)
+                        .get(5, TimeUnit.MINUTES).requireOk().latencyMicros());
+                counter.tick();
+                viaHttp.recordValue(HttpCall.run(http, snippet.runtime(), snippet.code()).requireOk().latencyMicros());
+                counter.tick();
+            }
+            for (int i = 0; i < fresh; i++) {
+                cold.recordValue(freshProcess(snippet));
+                counter.tick();
+            }
+            Row row = new Row(snippet, viaKafka, viaHttp, cold);
+            counter.end(String.format("fresh p50 %.1f ms, farm p50 %.1f ms (Kafka): %.1f×",
+                    cold.getValueAtPercentile(50) / 1000.0, viaKafka.getValueAtPercentile(50) / 1000.0, row.ratio()));
+            rows.add(row);
+        }
+        return rows;
+    }
+
+    static List<String> freshCommand(Snippet snippet) {
+        return snippet.runtime().equals("julia")
+                ? List.of("julia", "--startup-file=no", "--history-file=no", "-e", snippet.code())
+                : List.of("python3", "-c", snippet.code());
+    }
+
+    /** Runs the snippet in a new process and waits for it to exit; microseconds from start to exit. */
+    private static long freshProcess(Snippet snippet) throws Exception {
+        long start = System.nanoTime();
+        Process process = new ProcessBuilder(freshCommand(snippet)).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        if (!process.waitFor(5, TimeUnit.MINUTES) || process.exitValue() != 0) {
+            process.destroyForcibly();
+            throw new IllegalStateException("a fresh process failed: " + String.join(" ", freshCommand(snippet)));
+        }
+        return (System.nanoTime() - start) / 1000;
+    }
+
+    private static Histogram histogram() {
+        return new Histogram(600_000_000L, 3);
+    }
+}

@@ -1,0 +1,228 @@
+package io.execfarm.farm;
+
+import java.io.PrintStream;
+import java.net.http.HttpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A local farm driven from code: what {@code ./farm up} and {@code down} do, and growing a running
+ * farm by one worker at a time (the benchmarks measure how a new worker takes its share). Progress
+ * goes to the given stream, as the commands print it.
+ */
+public final class LocalFarm {
+
+    private static final Duration SETTLE_TIMEOUT = Duration.ofSeconds(120);
+    private static final int WARM_UP_REQUESTS = 30;
+
+    private final Path repoRoot;
+    private final FarmState state;
+    private final PrintStream progress;
+    private final LocalApps apps;
+
+    public LocalFarm(Path repoRoot, Path stateDir, PrintStream progress) {
+        this(repoRoot, new FarmState(stateDir), progress);
+    }
+
+    LocalFarm(Path repoRoot, FarmState state, PrintStream progress) {
+        this.repoRoot = repoRoot;
+        this.state = state;
+        this.progress = progress;
+        this.apps = new LocalApps(repoRoot, state, progress);
+    }
+
+    public boolean isUp() {
+        return state.isUp();
+    }
+
+    /**
+     * Starts the broker, Redis, a dispatcher and {@code workers} workers, each with
+     * {@code workerSettings} added to its environment (Quarkus reads
+     * {@code EXECFARM_WORKER_RUNTIME_PYTHON_POOL_SIZE} as {@code execfarm.worker.runtime.python.pool.size});
+     * returns when all are ready, the pools are warm, every runtime group is settled and the request
+     * path has been warmed.
+     */
+    public void up(int workers, Map<String, String> workerSettings) throws Exception {
+        if (!Executables.onPath("julia")) {
+            say("julia is NOT on PATH: the workers serve Python only. " + DemoCommand.JULIA_INSTALL);
+        }
+        Map<String, String> infra = new Infra(repoRoot, state.infraDir()).start();
+        String apiKey = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
+        Map<String, String> dispatcherEnv = new LinkedHashMap<>(infra);
+        dispatcherEnv.put("EXECFARM_API_KEYS", apiKey + ":local");
+        apps.start("dispatcher", LocalApps.App.DISPATCHER, dispatcherEnv);
+        for (int i = 1; i <= workers; i++) {
+            apps.start("worker-" + i, LocalApps.App.WORKER, workerEnv(infra, i, workerSettings));
+        }
+        say("starting a dispatcher and " + workers + " worker" + (workers == 1 ? "" : "s") + " (logs in "
+                + state.dir() + ")");
+        for (String app : state.apps()) {
+            apps.awaitReady(app);
+        }
+        String bootstrap = infra.get("KAFKA_BOOTSTRAP");
+        awaitWarm();
+        awaitSettled(bootstrap);
+        Map<String, String> env = new LinkedHashMap<>(infra);
+        env.put("DISPATCHER_URL", state.url("dispatcher"));
+        env.put("EXECFARM_API_KEY", apiKey);
+        warmRequestPath(new DispatcherClient(state.url("dispatcher"), apiKey));
+        state.writeEnv(env);
+        say("up: dispatcher at " + state.url("dispatcher") + ", " + workers + " worker" + (workers == 1 ? "" : "s")
+                + " serving " + String.join(" and ", runtimes()));
+    }
+
+    /**
+     * Starts one more worker on a running farm and returns its name at once, without waiting for
+     * it: {@link #awaitReady} and {@link #awaitSettled} wait.
+     */
+    public String addWorker(Map<String, String> workerSettings) throws Exception {
+        Map<String, String> env = env();
+        Map<String, String> infra = Map.of("KAFKA_BOOTSTRAP", env.get("KAFKA_BOOTSTRAP"),
+                "REDIS_URL", env.get("REDIS_URL"));
+        int number = state.workers().size() + 1;
+        String name = "worker-" + number;
+        apps.start(name, LocalApps.App.WORKER, workerEnv(infra, number, workerSettings));
+        return name;
+    }
+
+    public void awaitReady(String app) throws Exception {
+        apps.awaitReady(app);
+    }
+
+    /**
+     * Waits until no worker is still starting pool processes: on a small machine those starts
+     * compete with the first requests for the CPU.
+     */
+    public void awaitWarm() throws InterruptedException {
+        progress.print("farm: waiting for the pools to warm up ");
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        long deadline = System.nanoTime() + SETTLE_TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            boolean starting = false;
+            for (String worker : state.workers()) {
+                String metrics = StatusCommand.metrics(http, state.url(worker));
+                starting |= metrics.isEmpty() || PrometheusText.samples(metrics, "execfarm_pool_processes").stream()
+                        .anyMatch(s -> "starting".equals(s.labels().get("state")) && s.value() > 0);
+            }
+            if (!starting) {
+                progress.println(" warm");
+                return;
+            }
+            dot();
+            Thread.sleep(500);
+        }
+        progress.println(" still starting after " + SETTLE_TIMEOUT.toSeconds() + " s; going on");
+    }
+
+    /**
+     * Waits until each runtime's worker group owns every partition with no rebalance under way, so
+     * the next request is not held up by workers still joining.
+     */
+    public void awaitSettled() throws Exception {
+        awaitSettled(env().get("KAFKA_BOOTSTRAP"));
+    }
+
+    /** KAFKA_BOOTSTRAP, REDIS_URL, DISPATCHER_URL and EXECFARM_API_KEY of the running farm. */
+    public Map<String, String> env() {
+        return state.env().filter(e -> state.isUp())
+                .orElseThrow(() -> new IllegalStateException("the farm in " + state.dir() + " is not up"));
+    }
+
+    public DispatcherClient client() {
+        Map<String, String> env = env();
+        return new DispatcherClient(env.get("DISPATCHER_URL"), env.get("EXECFARM_API_KEY"));
+    }
+
+    /** Stops every application this farm started, then the broker and Redis. */
+    public void down() throws Exception {
+        for (String app : state.apps()) {
+            apps.stop(app).ifPresent(pid -> say("stopped " + app + " (pid " + pid + ")"));
+        }
+        if (Files.isDirectory(state.infraDir())) {
+            new Infra(repoRoot, state.infraDir()).stop();
+        }
+        state.forgetEnv();
+    }
+
+    private void awaitSettled(String bootstrap) throws Exception {
+        progress.print("farm: waiting for the workers to share the request partitions ");
+        long deadline = System.nanoTime() + SETTLE_TIMEOUT.toNanos();
+        try (WorkerGroups groups = new WorkerGroups(bootstrap)) {
+            for (String runtime : runtimes()) {
+                while (true) {
+                    String last;
+                    try {
+                        WorkerGroups.Group group = groups.describe(runtime);
+                        if (group.settled()) {
+                            break;
+                        }
+                        last = group.toString();
+                    } catch (Exception e) {
+                        last = e.getMessage();
+                    }
+                    if (System.nanoTime() > deadline) {
+                        progress.println();
+                        throw new IllegalStateException("the " + runtime + " workers did not settle within "
+                                + SETTLE_TIMEOUT.toSeconds() + " s (" + last + ")");
+                    }
+                    dot();
+                    Thread.sleep(500);
+                }
+            }
+        }
+        progress.println(" settled");
+    }
+
+    /**
+     * Sends trivial requests through the whole path until it is warm: the first request on each
+     * JVM, connection and partition costs up to a second or two (class loading, JIT, connections,
+     * the first fetch of each partition), which a user's first request should not pay. Reported,
+     * not hidden.
+     */
+    private void warmRequestPath(DispatcherClient client) throws Exception {
+        progress.print("farm: warming the request path ");
+        long first = 0;
+        long last = 0;
+        for (int i = 0; i < WARM_UP_REQUESTS; i++) {
+            long start = System.nanoTime();
+            client.submitAndWait("python", "None");
+            last = System.nanoTime() - start;
+            first = i == 0 ? last : first;
+            dot();
+        }
+        progress.printf(" %d requests, the first took %.0f ms, the last %.0f ms%n", WARM_UP_REQUESTS, first / 1e6,
+                last / 1e6);
+    }
+
+    private static Map<String, String> workerEnv(Map<String, String> infra, int number, Map<String, String> settings) {
+        Map<String, String> env = new LinkedHashMap<>(infra);
+        env.put("EXECFARM_JULIA", Boolean.toString(Executables.onPath("julia")));
+        env.put("EXECFARM_WORKER_ID", "worker-" + number);
+        env.putAll(settings);
+        return env;
+    }
+
+    private static List<String> runtimes() {
+        List<String> runtimes = new ArrayList<>(List.of("python"));
+        if (Executables.onPath("julia")) {
+            runtimes.add("julia");
+        }
+        return runtimes;
+    }
+
+    private void dot() {
+        progress.print('.');
+        progress.flush();
+    }
+
+    private void say(String message) {
+        progress.println("farm: " + message);
+    }
+}
