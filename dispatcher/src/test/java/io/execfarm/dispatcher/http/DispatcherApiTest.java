@@ -26,9 +26,15 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.response.Response;
 import java.net.URL;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -176,6 +182,22 @@ class DispatcherApiTest {
         assertEquals("application/problem+json", second.contentType());
         await().atMost(Duration.ofSeconds(40)).until(() -> submit("key-small", "{\"runtime\":\"python\",\"code\":\"1\"}")
                 .statusCode() == 202);
+    }
+
+    /** ./farm bench found 50 concurrent waiting calls answered 500 when Redis's client pool queue overflowed. */
+    @Test
+    void aBurstOfWaitingCallsWithinTheTenantsLimitIsAllAnswered() throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        HttpRequest request = HttpRequest.newBuilder(base.toURI().resolve("v1/executions?wait=true"))
+                .header("X-API-Key", KEY_A).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"runtime\":\"python\",\"code\":\"6 * 7\"}")).build();
+        List<CompletableFuture<HttpResponse<String>>> calls = IntStream.range(0, 60)
+                .mapToObj(i -> http.sendAsync(request, HttpResponse.BodyHandlers.ofString())).toList();
+        for (CompletableFuture<HttpResponse<String>> call : calls) {
+            HttpResponse<String> response = call.get(120, TimeUnit.SECONDS);
+            assertEquals(200, response.statusCode(), response.body().substring(0, Math.min(300, response.body().length())));
+            assertEquals("42", JSON.readTree(response.body()).at("/result/value").asText());
+        }
     }
 
     @Test
