@@ -86,6 +86,15 @@ final class BenchClient implements AutoCloseable {
         return send(Topics.requests(runtime), id, id, partition, request.toString());
     }
 
+    /**
+     * One record through the broker to this client's own consumer, no worker involved: what a
+     * single Kafka hop costs on this machine. A request makes two (the request, its result).
+     */
+    Reply hop() throws Exception {
+        String id = "hop-" + UUID.randomUUID();
+        return send(replies, id, id, null, "{\"type\":\"result\",\"status\":\"ok\"}").get(30, TimeUnit.SECONDS);
+    }
+
     private CompletableFuture<Reply> send(String topic, String id, String key, Integer partition, String json) {
         CompletableFuture<Reply> reply = new CompletableFuture<>();
         waiting.put(id, new Pending(System.nanoTime(), System.currentTimeMillis(), reply));

@@ -89,7 +89,7 @@ public final class FarmBenchmark implements Callable<Integer> {
                     throughputs.add(scaling.throughput(workers, plan.jobsPerPartition()));
                 }
                 progress.say("[3/4] latency and warm/cold on " + workers + " workers");
-                List<LatencyBenchmark.Level> latency = new LatencyBenchmark(kafka, farm.client(), progress).run(plan);
+                LatencyBenchmark.Results latency = new LatencyBenchmark(kafka, farm.client(), progress).run(plan);
                 List<WarmColdBenchmark.Row> warmCold = new WarmColdBenchmark(kafka, farm.client(), progress).run(plan);
                 int latencyWorkers = workers;
                 for (int size : sizes) {
@@ -100,13 +100,13 @@ public final class FarmBenchmark implements Callable<Integer> {
                         throughputs.add(scaling.throughput(size, plan.jobsPerPartition()));
                     }
                 }
-                List<Breakdown> breakdowns = latency.stream()
+                List<Breakdown> breakdowns = latency.levels().stream()
                         .filter(l -> l.concurrency() == 1 || l.concurrency() == plan.concurrencies().get(
                                 plan.concurrencies().size() - 1))
                         .map(Breakdown::of).toList();
                 Charts charts = new Charts(chartsDir);
                 Map<String, Path> chartFiles = new LinkedHashMap<>();
-                chartFiles.put("latency", charts.latency(latency));
+                chartFiles.put("latency", charts.latency(latency.levels()));
                 chartFiles.put("scaling", charts.scaling(throughputs));
                 chartFiles.put("takeover", charts.takeover(takeover));
                 chartFiles.put("breakdown", charts.breakdown(breakdowns));

@@ -13,7 +13,7 @@ import org.HdrHistogram.Histogram;
 final class FarmReport {
 
     /** Everything one run measured, and how. */
-    record Results(String command, Plan plan, double minutes, List<LatencyBenchmark.Level> latency,
+    record Results(String command, Plan plan, double minutes, LatencyBenchmark.Results latency,
             int latencyWorkers, List<WarmColdBenchmark.Row> warmCold, List<ScalingBenchmark.Throughput> scaling,
             ScalingBenchmark.Takeover takeover, List<Breakdown> breakdowns, Map<String, Path> charts) {
     }
@@ -75,9 +75,15 @@ final class FarmReport {
                 .append("to the dispatcher. Latency runs from the client's send to the client holding the result; ")
                 .append("overhead is that less the execution time the worker measured. After ")
                 .append(r.plan().warmUpRequests()).append(" warm-up requests per path.\n\n");
+        Histogram hop = r.latency().hop();
+        out.append(String.format(Locale.ROOT, "For scale: one Kafka hop on this broker (a record produced and consumed "
+                + "by the benchmark's own clients, no worker) takes p50 %.1f ms, p99 %.1f ms (%d records). A request "
+                + "makes two hops, the request and its result, so about %.1f ms of any Kafka-path latency here is the "
+                + "broker's and the clients', whatever the farm does.%n%n", ms(hop, 50), ms(hop, 99), hop.getTotalCount(),
+                2 * ms(hop, 50)));
         out.append("| path | concurrency | requests | requests/s | p50 ms | p90 ms | p99 ms | max ms | overhead p50 ms | overhead p99 ms |\n");
         out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-        for (LatencyBenchmark.Level level : r.latency()) {
+        for (LatencyBenchmark.Level level : r.latency().levels()) {
             Histogram h = level.latency();
             Histogram o = level.overhead();
             out.append(String.format(Locale.ROOT, "| %s | %d | %d | %.0f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |%n",
@@ -90,7 +96,8 @@ final class FarmReport {
     private static void warmCold(StringBuilder out, Results r) {
         out.append("### 2. Warm versus cold\n\n");
         out.append("The same snippets on the farm's warm processes (one at a time, through each path) and in a fresh ")
-                .append("process per request, the way a naive executor runs them (`python3 -c CODE`, `julia -e CODE`), ")
+                .append("process per request, the way a naive executor runs them (`").append(WarmColdBenchmark.python())
+                .append(" -c CODE`, `julia -e CODE`), ")
                 .append("alternating in the same run. The ratio is fresh ÷ farm through Kafka, p50 against p50.\n\n");
         out.append("| runtime | snippet | fresh process p50 ms | farm via Kafka p50 ms | farm via HTTP p50 ms | fresh ÷ farm |\n");
         out.append("|---|---|---:|---:|---:|---:|\n");
@@ -156,7 +163,7 @@ final class FarmReport {
     }
 
     private static LatencyBenchmark.Level level(Results r, LatencyBenchmark.Path path, int concurrency) {
-        return r.latency().stream().filter(l -> l.path() == path && l.concurrency() == concurrency).findFirst()
+        return r.latency().levels().stream().filter(l -> l.path() == path && l.concurrency() == concurrency).findFirst()
                 .orElseThrow();
     }
 

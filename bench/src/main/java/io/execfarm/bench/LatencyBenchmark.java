@@ -45,7 +45,7 @@ final class LatencyBenchmark {
             return path.label + " c=" + concurrency;
         }
 
-        private static Histogram histogram() {
+        static Histogram histogram() {
             return new Histogram(600_000_000L, 3);
         }
     }
@@ -60,12 +60,26 @@ final class LatencyBenchmark {
         this.progress = progress;
     }
 
-    List<Level> run(Plan plan) throws Exception {
+    /** The levels, and one bare Kafka hop's latency on the same broker, for reference. */
+    record Results(List<Level> levels, Histogram hop) {
+    }
+
+    Results run(Plan plan) throws Exception {
+        int hops = plan.requestsAt(1);
+        Progress.Counter hopCounter = progress.count("one Kafka hop (produce to consume, no worker), " + hops
+                + " times", hops);
+        Histogram hop = Level.histogram();
+        for (int i = 0; i < hops; i++) {
+            hop.recordValue(kafka.hop().latencyMicros());
+            hopCounter.tick();
+        }
+        hopCounter.end(String.format("p50 %.1f ms", hop.getValueAtPercentile(50) / 1000.0));
         List<Level> levels = new ArrayList<>();
         for (Path path : Path.values()) {
+            // Fresh JVMs run the path interpreted at first; this many requests get it compiled.
             Progress.Counter warmUp = progress.count(path.label + ", warm-up, " + plan.warmUpRequests()
-                    + " requests", plan.warmUpRequests());
-            ClosedLoop.run(1, plan.warmUpRequests(), call(path), warmUp);
+                    + " requests, 10 at a time", plan.warmUpRequests());
+            ClosedLoop.run(10, plan.warmUpRequests(), call(path), warmUp);
             warmUp.end("done");
             for (int concurrency : plan.concurrencies()) {
                 int requests = plan.requestsAt(concurrency);
@@ -79,7 +93,7 @@ final class LatencyBenchmark {
                 levels.add(level);
             }
         }
-        return levels;
+        return new Results(levels, hop);
     }
 
     private ClosedLoop.Call call(Path path) {

@@ -18,9 +18,9 @@ record Plan(String name, List<Integer> concurrencies, List<Integer> latencyReque
     /** Python processes per worker: 24 partitions split evenly over 3, 6 and 12 consumers. */
     static final int POOL = 3;
 
-    static final Plan FULL = new Plan("full", List.of(1, 10, 50), List.of(1000, 2000, 4000), 200,
+    static final Plan FULL = new Plan("full", List.of(1, 10, 50), List.of(1000, 2000, 4000), 3000,
             List.of(1, 2, 4), 24, 30, 20);
-    static final Plan QUICK = new Plan("quick", List.of(1, 10, 50), List.of(30, 60, 150), 20,
+    static final Plan QUICK = new Plan("quick", List.of(1, 10, 50), List.of(30, 60, 150), 100,
             List.of(1, 2), 2, 4, 3);
 
     int requestsAt(int concurrency) {

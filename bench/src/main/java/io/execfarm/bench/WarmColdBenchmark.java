@@ -104,7 +104,21 @@ final class WarmColdBenchmark {
     static List<String> freshCommand(Snippet snippet) {
         return snippet.runtime().equals("julia")
                 ? List.of("julia", "--startup-file=no", "--history-file=no", "-e", snippet.code())
-                : List.of("python3", "-c", snippet.code());
+                : List.of(python(), "-c", snippet.code());
+    }
+
+    /**
+     * The interpreter the workers run: the first python3 on the sandbox's PATH. Not the caller's
+     * PATH, where a version manager's shim (pyenv's is a shell script) would add its own start-up.
+     */
+    static String python() {
+        for (String dir : List.of("/usr/local/bin", "/usr/bin", "/bin")) {
+            Path candidate = Path.of(dir, "python3");
+            if (Files.isExecutable(candidate)) {
+                return candidate.toString();
+            }
+        }
+        return "python3";
     }
 
     /** Runs the snippet in a new process and waits for it to exit; microseconds from start to exit. */

@@ -110,6 +110,8 @@ public class RequestHandler {
 
     private void run(String runtime, ExecutionRequest request, Instant recordTime) {
         String id = request.id();
+        // Taken now: the ledger's bookkeeping below is the worker's time, not the queue's.
+        Instant taken = Instant.now();
         int attempt = Retrying.call("counting a delivery of " + id, () -> ledger.countAttempt(id));
         awaitClaim(id);
         try {
@@ -118,7 +120,7 @@ public class RequestHandler {
                 answerFromLedger(request, earlier.get(), attempt);
                 return;
             }
-            Answer answer = execute(runtime, request, recordTime, attempt);
+            Answer answer = execute(runtime, request, recordTime, taken, attempt);
             if (!answer.stored()) {
                 store(answer.result());
             }
@@ -136,10 +138,9 @@ public class RequestHandler {
         }
     }
 
-    private Answer execute(String runtime, ExecutionRequest request, Instant recordTime, int attempt) {
+    private Answer execute(String runtime, ExecutionRequest request, Instant recordTime, Instant taken, int attempt) {
         String id = request.id();
         Instant submitted = request.submittedAt() != null ? request.submittedAt() : recordTime;
-        Instant taken = Instant.now();
         long queuedMs = Math.max(0, Duration.between(submitted, taken).toMillis());
         PoolExecutor executor = pools.executor(runtime).orElse(null);
         if (executor == null) {
