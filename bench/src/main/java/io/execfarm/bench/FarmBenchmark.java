@@ -33,10 +33,14 @@ public final class FarmBenchmark implements Callable<Integer> {
             + "(default: docs/benchmarks.md, or bench/target/quick/benchmarks.md with --quick).")
     Path report;
 
+    @Option(names = "--state-dir", description = "Where the benchmark's farm keeps its state and logs "
+            + "(default: .farm/bench).")
+    Path stateDir;
+
     private final Path root;
     private final Progress progress = new Progress(System.err);
 
-    FarmBenchmark(Path root) {
+    public FarmBenchmark(Path root) {
         this.root = root;
     }
 
@@ -57,7 +61,8 @@ public final class FarmBenchmark implements Callable<Integer> {
         workerSettings.put("EXECFARM_WORKER_RUNTIME_PYTHON_POOL_SIZE", Integer.toString(Plan.POOL));
         workerSettings.put("EXECFARM_WORKER_RUNTIME_PYTHON_POOL_MIN_IDLE", Integer.toString(Plan.POOL));
 
-        LocalFarm farm = new LocalFarm(root, root.resolve(".farm/bench"), System.err);
+        Path farmDir = stateDir != null ? stateDir.toAbsolutePath() : root.resolve(".farm/bench");
+        LocalFarm farm = new LocalFarm(root, farmDir, System.err);
         AtomicBoolean stopped = new AtomicBoolean();
         Runnable stop = () -> {
             if (stopped.compareAndSet(false, true)) {
@@ -74,7 +79,7 @@ public final class FarmBenchmark implements Callable<Integer> {
             farm.down();
             List<Integer> sizes = plan.scalingWorkers();
             progress.say(plan.name() + " plan; starting a farm of " + sizes.get(0) + " worker (" + Plan.POOL
-                    + " Python processes each) in " + root.resolve(".farm/bench"));
+                    + " Python processes each) in " + farmDir);
             farm.up(sizes.get(0), workerSettings);
             try (BenchClient kafka = new BenchClient(farm.env().get("KAFKA_BOOTSTRAP"))) {
                 ScalingBenchmark scaling = new ScalingBenchmark(kafka, farm, progress);

@@ -116,7 +116,9 @@ final class FarmReport {
         out.append("### 3. Scaling\n\n");
         out.append("Jobs that wait (`time.sleep(0.1)`), so the machine's two cores are not the limit; each measurement ")
                 .append("publishes its whole backlog at once, spread evenly over the partitions, and ends when the last ")
-                .append("result arrived. Each worker runs ").append(Plan.POOL).append(" Python processes and as many ")
+                .append("result arrived; before it, 400 trivial requests per worker get every worker's request path ")
+                .append("compiled (a worker started moments ago otherwise spends the CPU the others need on its JIT). ")
+                .append("Each worker runs ").append(Plan.POOL).append(" Python processes and as many ")
                 .append("consumers, so 1, 2 and 4 workers split the 24 partitions evenly. Efficiency is ")
                 .append("throughput(N) ÷ (N × throughput(1)).\n\n");
         out.append("| workers | jobs | seconds | jobs/s | efficiency | jobs per worker |\n|---:|---:|---:|---:|---:|---|\n");

@@ -5,9 +5,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * docs/benchmarks.md: each benchmark owns one section between {@code <!-- bench:NAME -->} and
- * {@code <!-- /bench:NAME -->}, and replaces only that, so figures from different runs stay apart
- * and each says which run it came from.
+ * The benchmark documents (docs/benchmarks.md, docs/benchmarks-components.md): each benchmark owns
+ * one section between {@code <!-- bench:NAME -->} and {@code <!-- /bench:NAME -->}, and replaces
+ * only that, so figures from different runs stay apart, each says which run it came from, and the
+ * text around them is kept.
  */
 final class Report {
 

@@ -54,6 +54,14 @@ final class ScalingBenchmark {
     }
 
     Throughput throughput(int workers, int jobsPerPartition) throws Exception {
+        // A worker started moments ago runs interpreted and compiling, which on two cores takes the
+        // CPU the others need; these requests get every worker's request path compiled first.
+        int warmUp = 400 * workers;
+        Progress.Counter warming = progress.count("warming " + workers + " worker" + (workers == 1 ? "" : "s") + " with "
+                + warmUp + " trivial requests", warmUp);
+        ClosedLoop.run(20, warmUp, () -> kafka.submit("python", LatencyBenchmark.TRIVIAL, null)
+                .get(60, TimeUnit.SECONDS), warming);
+        warming.end("done");
         int jobs = jobsPerPartition * kafka.partitions("python");
         Progress.Counter counter = progress.count(workers + " worker" + (workers == 1 ? "" : "s") + ", a backlog of "
                 + jobs + " jobs of 100 ms", jobs);

@@ -1,0 +1,56 @@
+package io.execfarm.bench;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * {@code ./farm bench --quick} end to end: a real farm starts, every part of the benchmark runs
+ * against it, the report and its charts are written, and the farm is stopped. It checks that the
+ * benchmark works, never how fast anything was.
+ */
+class FarmBenchmarkIT {
+
+    private static final byte[] PNG = {(byte) 0x89, 'P', 'N', 'G'};
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aQuickRunWritesEveryPartOfTheReportWithItsChartsAndStopsItsFarm() throws Exception {
+        Path root = Path.of(System.getProperty("execfarm.repo.root", "..")).toAbsolutePath().normalize();
+        Path report = dir.resolve("benchmarks.md");
+        Path state = dir.resolve("farm");
+
+        int exit = new CommandLine(new FarmBenchmark(root)).execute("--quick", "--report", report.toString(),
+                "--state-dir", state.toString());
+
+        assertEquals(0, exit);
+        String text = Files.readString(report);
+        for (String part : List.of("<!-- bench:farm -->", "### Goals", "### 1. Latency", "### 2. Warm versus cold",
+                "### 3. Scaling", "### 4. Where the time goes", "| Kafka | 50 |", "| HTTP | 50 |",
+                "| python | trivial expression |", "A new worker taking its share", "| 2 | 48 |")) {
+            assertTrue(text.contains(part), "the report lacks " + part + ":\n" + text);
+        }
+        assertFalse(text.contains("NaN"), text);
+        for (String chart : List.of("latency", "scaling", "takeover", "breakdown")) {
+            Path png = dir.resolve("bench").resolve(chart + ".png");
+            assertTrue(text.contains("](bench/" + chart + ".png)"), "the report does not show " + chart);
+            byte[] bytes = Files.readAllBytes(png);
+            assertArrayEquals(PNG, Arrays.copyOf(bytes, 4), chart + ".png is not a PNG");
+        }
+        try (var files = Files.list(state)) {
+            assertTrue(files.noneMatch(f -> f.toString().endsWith(".pid")), "an application is still recorded as running");
+        }
+        assertFalse(Files.exists(state.resolve("env")), "the farm is still recorded as up");
+    }
+}
