@@ -95,7 +95,8 @@ public final class FarmBenchmark implements Callable<Integer> {
                 }
                 progress.say("[3/4] latency and warm/cold on " + workers + " workers");
                 LatencyBenchmark.Results latency = new LatencyBenchmark(kafka, farm.client(), progress).run(plan);
-                List<WarmColdBenchmark.Row> warmCold = new WarmColdBenchmark(kafka, farm.client(), progress).run(plan);
+                List<WarmColdBenchmark.Row> warmCold = new WarmColdBenchmark(kafka, farm.client(), progress,
+                        farm.runtimes().contains("julia")).run(plan);
                 int latencyWorkers = workers;
                 for (int size : sizes) {
                     if (size > workers) {
@@ -106,8 +107,7 @@ public final class FarmBenchmark implements Callable<Integer> {
                     }
                 }
                 List<Breakdown> breakdowns = latency.levels().stream()
-                        .filter(l -> l.concurrency() == 1 || l.concurrency() == plan.concurrencies().get(
-                                plan.concurrencies().size() - 1))
+                        .filter(l -> l.concurrency() == 1 || l.concurrency() == plan.highestConcurrency())
                         .map(Breakdown::of).toList();
                 Charts charts = new Charts(chartsDir);
                 Map<String, Path> chartFiles = new LinkedHashMap<>();

@@ -29,7 +29,7 @@ final class FarmReport {
                 .append(" plan, ").append(f1(r.minutes())).append(" minutes). Everything ran on this one machine: a Kafka ")
                 .append("broker (24 partitions per request topic), Redis, a dispatcher, the workers (")
                 .append(Plan.POOL).append(" Python processes each) and the client.")
-                .append(WarmColdBenchmark.julia().isPresent() ? "" : " **Julia was not on PATH: Python only.**")
+                .append(WarmColdBenchmark.coversJulia(r.warmCold()) ? "" : " **Julia was not on PATH: Python only.**")
                 .append("\n\n");
         goals(out, r);
         latency(out, r, reportDir);
@@ -47,7 +47,7 @@ final class FarmReport {
                 ms(kafka1.overhead(), 50), ms(http1.overhead(), 50), 5);
         goal(out, "farm overhead at concurrency 1, p99", "≤ 20 ms", ms(kafka1.overhead(), 99),
                 ms(http1.overhead(), 99), 20);
-        int top = r.plan().concurrencies().get(r.plan().concurrencies().size() - 1);
+        int top = r.plan().highestConcurrency();
         goal(out, "latency at concurrency " + top + ", p99", "≤ 100 ms",
                 ms(level(r, LatencyBenchmark.Path.KAFKA, top).latency(), 99),
                 ms(level(r, LatencyBenchmark.Path.HTTP, top).latency(), 99), 100);
@@ -105,7 +105,7 @@ final class FarmReport {
             out.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f | %.1f | %.1f× |%n", row.snippet().runtime(),
                     row.snippet().name(), ms(row.fresh(), 50), ms(row.kafka(), 50), ms(row.http(), 50), row.ratio()));
         }
-        if (WarmColdBenchmark.julia().isEmpty()) {
+        if (!WarmColdBenchmark.coversJulia(r.warmCold())) {
             out.append("\n**Julia rows are missing: `julia` was not on PATH on this machine.** The same command runs them ")
                     .append("wherever Julia is installed; that is where the ratio is large (seconds of start-up and JIT).\n");
         }

@@ -23,6 +23,10 @@ record Plan(String name, List<Integer> concurrencies, List<Integer> latencyReque
     static final Plan QUICK = new Plan("quick", List.of(1, 10, 50), List.of(30, 60, 150), 100,
             List.of(1, 2), 2, 4, 3);
 
+    int highestConcurrency() {
+        return concurrencies.get(concurrencies.size() - 1);
+    }
+
     int requestsAt(int concurrency) {
         return latencyRequests.get(concurrencies.indexOf(concurrency));
     }

@@ -1,12 +1,10 @@
 package io.execfarm.bench;
 
 import io.execfarm.farm.DispatcherClient;
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
 
@@ -45,27 +43,24 @@ final class WarmColdBenchmark {
     private final BenchClient kafka;
     private final DispatcherClient http;
     private final Progress progress;
+    private final boolean julia;
 
-    WarmColdBenchmark(BenchClient kafka, DispatcherClient http, Progress progress) {
+    /** {@code julia}: whether the farm serves Julia (it does where {@code julia} is on PATH). */
+    WarmColdBenchmark(BenchClient kafka, DispatcherClient http, Progress progress, boolean julia) {
         this.kafka = kafka;
         this.http = http;
         this.progress = progress;
+        this.julia = julia;
     }
 
-    /** Where julia is, if it is on PATH: the farm serves Julia only then. */
-    static Optional<Path> julia() {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(File.pathSeparator)) {
-            Path candidate = Path.of(dir.isEmpty() ? "." : dir, "julia");
-            if (Files.isExecutable(candidate)) {
-                return Optional.of(candidate);
-            }
-        }
-        return Optional.empty();
+    /** Whether these rows measured Julia. */
+    static boolean coversJulia(List<Row> rows) {
+        return rows.stream().anyMatch(row -> row.snippet().runtime().equals("julia"));
     }
 
     List<Row> run(Plan plan) throws Exception {
         List<Snippet> snippets = new ArrayList<>(PYTHON);
-        if (julia().isPresent()) {
+        if (julia) {
             snippets.addAll(JULIA);
         } else {
             progress.say("julia is NOT on PATH: the warm/cold comparison covers Python only; the JULIA rows are "

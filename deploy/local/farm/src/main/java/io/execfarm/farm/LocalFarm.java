@@ -26,6 +26,7 @@ public final class LocalFarm {
     private final FarmState state;
     private final PrintStream progress;
     private final LocalApps apps;
+    private final boolean julia = Executables.onPath("julia");
 
     public LocalFarm(Path repoRoot, Path stateDir, PrintStream progress) {
         this(repoRoot, new FarmState(stateDir), progress);
@@ -38,10 +39,6 @@ public final class LocalFarm {
         this.apps = new LocalApps(repoRoot, state, progress);
     }
 
-    public boolean isUp() {
-        return state.isUp();
-    }
-
     /**
      * Starts the broker, Redis, a dispatcher and {@code workers} workers, each with
      * {@code workerSettings} added to its environment (Quarkus reads
@@ -50,7 +47,7 @@ public final class LocalFarm {
      * path has been warmed.
      */
     public void up(int workers, Map<String, String> workerSettings) throws Exception {
-        if (!Executables.onPath("julia")) {
+        if (!julia) {
             say("julia is NOT on PATH: the workers serve Python only. " + DemoCommand.JULIA_INSTALL);
         }
         Map<String, String> infra = new Infra(repoRoot, state.infraDir()).start();
@@ -201,17 +198,18 @@ public final class LocalFarm {
                 last / 1e6);
     }
 
-    private static Map<String, String> workerEnv(Map<String, String> infra, int number, Map<String, String> settings) {
+    private Map<String, String> workerEnv(Map<String, String> infra, int number, Map<String, String> settings) {
         Map<String, String> env = new LinkedHashMap<>(infra);
-        env.put("EXECFARM_JULIA", Boolean.toString(Executables.onPath("julia")));
+        env.put("EXECFARM_JULIA", Boolean.toString(julia));
         env.put("EXECFARM_WORKER_ID", "worker-" + number);
         env.putAll(settings);
         return env;
     }
 
-    private static List<String> runtimes() {
+    /** The runtimes this farm's workers serve: Python, and Julia when {@code julia} is on PATH. */
+    public List<String> runtimes() {
         List<String> runtimes = new ArrayList<>(List.of("python"));
-        if (Executables.onPath("julia")) {
+        if (julia) {
             runtimes.add("julia");
         }
         return runtimes;
