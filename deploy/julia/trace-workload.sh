@@ -7,7 +7,7 @@ driver=$1
 out=$2
 shift 2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-julia --startup-file=no --history-file=no --color=no --threads=1 "$@" --trace-compile="$out" "$driver" \
+julia --startup-file=no --history-file=no --color=no --threads=2 "$@" --trace-compile="$out" "$driver" \
   < "$here/workload.jsonl" > "$out.frames"
 # Every request must have been answered, or the recording missed the paths that failed.
 answered=$(grep -c '"ev":"done"' "$out.frames" || true)

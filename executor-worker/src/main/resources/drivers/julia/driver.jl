@@ -1,22 +1,41 @@
-# execfarm driver for Julia >= 1.10 (Base only).
+# execfarm driver for Julia 1.5 and later (Base and the standard library only).
 #
 # Protocol (docs/driver-protocol.md): commands arrive as JSON lines on the original stdin; frames
 # leave as JSON lines on the original stdout. Both move to private descriptors before any user code
-# runs: fd 0 becomes /dev/null, and fds 1 and 2 become pipes whose bytes two tasks forward as
-# "output" frames, so writes from C libraries (ccall) and child processes are captured too, and user
-# code cannot write into the frame channel by printing.
+# runs: fd 0 becomes /dev/null, and for each request fds 1 and 2 become two fresh in-memory files
+# (memfd) that the driver reads and forwards as "output" frames. Writes from C libraries (ccall)
+# and child processes land there too, and user code cannot write into the frame channel by printing.
 #
-# Everything runs on one thread (start Julia with --threads=1): every wait here is a libuv wait that
-# yields to the output tasks, so nothing blocks them except user code that never yields.
+# Why files and a thread: a pipe must be drained while user code runs, or a large C-level write
+# blocks (or, libuv having made the pipe non-blocking, loses bytes), and Julia tasks cannot drain it
+# while user code computes without yielding. A write to a file never blocks and never loses bytes.
+# The driver reads the files from its own offsets on a thread of its own (thread 2: start Julia with
+# --threads=2), every 20 ms and once more when the request returns, so output streams live and what
+# a request printed before a timeout has already reached the worker. That thread waits in GC-safe
+# regions, so it never holds up user code's garbage collections.
+#
+# Where Julia versions differ the code branches on VERSION, in small helpers marked "1.5".
 
 module ExecfarmDriver
+
+import REPL
+using Logging
 
 const MAX_TRACE_CHARS = 16 * 1024
 # A rendered value longer than this is cut; the output budget of the request applies too.
 const MAX_VALUE_CHARS = 1024 * 1024
+# The most text in one output frame (bytes of UTF-8).
+const MAX_CHUNK_BYTES = 32 * 1024
+# How often the forwarding thread reads what the running request wrote.
+const FORWARD_INTERVAL_MICROS = UInt32(20_000)
 const F_DUPFD_CLOEXEC = Cint(1030)
-# How long the end-of-request marker may take to come through the output pipes.
-const SYNC_TIMEOUT_SECONDS = 5.0
+const F_GETFL = Cint(3)
+const F_SETFL = Cint(4)
+const O_NONBLOCK = Cint(0o4000)
+const MFD_CLOEXEC = Cuint(1)
+const O_RDWR = Cint(0o2)
+const O_CLOEXEC = Cint(0o2000000)
+const FALLOC_PUNCH_HOLE = Cint(0x03)   # FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
 
 # ---------------------------------------------------------------------------------------------
 # JSON: only what the protocol needs.
@@ -157,70 +176,150 @@ function parse_string(b, i)
 end
 
 # ---------------------------------------------------------------------------------------------
-# The frame channel.
+# Descriptors.
 
-const CHANNEL = Ref{IO}()
-const CHANNEL_LOCK = ReentrantLock()
+function check(result, what)
+    result < 0 && error(what, ": ", Libc.strerror())
+    return result
+end
+
+dup_private(fd::Integer) = check(ccall(:fcntl, Cint, (Cint, Cint, Cint...), fd, F_DUPFD_CLOEXEC, 3), "dup of fd $fd")
+
+"""Makes the open file behind `fd` blocking again: libuv made the worker's pipes non-blocking when
+Julia wrapped them as stdin and stdout, and the driver's reads and writes on them are plain calls."""
+function set_blocking(fd::Integer)
+    flags = check(ccall(:fcntl, Cint, (Cint, Cint, Cint...), fd, F_GETFL, 0), "fcntl F_GETFL")
+    check(ccall(:fcntl, Cint, (Cint, Cint, Cint...), fd, F_SETFL, flags & ~O_NONBLOCK), "fcntl F_SETFL")
+    return fd
+end
+dup2(from::Integer, to::Integer) = check(ccall(:dup2, Cint, (Cint, Cint), from, to), "dup2 $from -> $to")
+close_fd(fd::Integer) = ccall(:close, Cint, (Cint,), fd)
+
+"""Runs a blocking system call in a GC-safe region: another thread's garbage collection need not
+wait for it. `f` must not touch Julia objects other than the arrays it was given."""
+function gc_safe(f)
+    state = ccall(:jl_gc_safe_enter, Int8, ())
+    try
+        return f()
+    finally
+        ccall(:jl_gc_safe_leave, Cvoid, (Int8,), state)
+    end
+end
+
+"""Reads newline-terminated commands from a descriptor, waiting GC-safe."""
+struct CommandReader
+    fd::Cint
+    buffer::Vector{UInt8}
+    pending::Vector{UInt8}
+end
+
+CommandReader(fd) = CommandReader(fd, Vector{UInt8}(undef, 64 * 1024), UInt8[])
+
+"""The next command line, or nothing at end of input."""
+function next_line!(r::CommandReader)
+    while true
+        newline = findfirst(==(0x0a), r.pending)
+        if newline !== nothing
+            line = String(r.pending[1:newline-1])
+            deleteat!(r.pending, 1:newline)
+            return line
+        end
+        buffer = r.buffer
+        n = gc_safe(() -> ccall(:read, Cssize_t, (Cint, Ptr{UInt8}, Csize_t), r.fd, buffer, length(buffer)))
+        if n < 0
+            Libc.errno() == Libc.EINTR && continue
+            error("reading commands: ", Libc.strerror())
+        end
+        n == 0 && return nothing
+        append!(r.pending, view(buffer, 1:n))
+    end
+end
+
+"""The frame channel, the command reader and the log: private copies of fds 1, 0 and 2 as the worker gave them."""
+mutable struct Channels
+    frames::IO
+    commands::CommandReader
+    log_fd::Cint
+    devnull_fd::Cint
+end
+
+const CHANNELS = Ref{Channels}()
+
+# Guards the frame channel, the request state and the captures, shared by the main thread and the
+# forwarding thread.
+const LOCK = ReentrantLock()
 
 function send(frame::NamedTuple)
     buf = IOBuffer()
     json(buf, frame)
     write(buf, '\n')
-    bytes = take!(buf)
-    lock(CHANNEL_LOCK) do
-        write(CHANNEL[], bytes)
+    lock(LOCK) do
+        io = CHANNELS[].frames
+        write(io, take!(buf))
+        flush(io)
     end
     nothing
 end
 
-function dup_private(fd::Integer)
-    new_fd = ccall(:fcntl, Cint, (Cint, Cint, Cint...), fd, F_DUPFD_CLOEXEC, 3)
-    new_fd < 0 && error("cannot duplicate file descriptor $fd: ", Libc.strerror())
-    return new_fd
+"""Writes a line to the process's original stderr, which the worker keeps in a log outside user code's reach."""
+function diagnose(message::AbstractString)
+    text = "execfarm driver: " * message * "\n"
+    ccall(:write, Cssize_t, (Cint, Ptr{UInt8}, Csize_t), CHANNELS[].log_fd, text, sizeof(text))
+    nothing
 end
 
 # ---------------------------------------------------------------------------------------------
-# The request being run, and the tasks forwarding its output.
+# Output capture.
+
+"""One of the request's two streams: fd 1 or 2 pointed at a fresh in-memory file, read from `offset`."""
+mutable struct Capture
+    name::String
+    unix_fd::Cint
+    file::Cint            # the driver's own descriptor of the in-memory file; -1 between requests
+    offset::Int64
+    pending::Vector{UInt8}   # the start of a UTF-8 character whose rest has not been written yet
+end
 
 mutable struct RequestState
     id::Union{Nothing,String}
     budget::Int
     truncated::Bool
-    marker::Union{Nothing,Vector{UInt8}}
-    synced::Union{Nothing,Channel{String}}
 end
 
-const STATE = RequestState(nothing, 0, false, nothing, nothing)
+const STATE = RequestState(nothing, 0, false)
+const CAPTURES = [Capture("stdout", 1, -1, 0, UInt8[]), Capture("stderr", 2, -1, 0, UInt8[])]
+const READ_BUFFER = Vector{UInt8}(undef, 64 * 1024)
 
-mutable struct Pump
-    name::String
-    unix_fd::Cint
-    redirect::Function
-    reader::IO            # the read end of the pipe behind fd 1 or 2
-    writer::IO            # what user code gets as stdout or stderr
-    private_fd::Cint      # a write end of that pipe only the driver holds: keeps it open whatever user code closes
-    keeper::IO            # a stream on private_fd, for the end-of-request marker
-    pending::Vector{UInt8}
-end
-
-const PUMPS = Pump[]
-# The stdio objects Julia started with still wrap fds 0, 1 and 2; were they finalized, fds the
-# driver now uses would be closed under it.
-const ORIGINAL_STDIO = Any[]
-
-function take_over(name, unix_fd, redirect)
-    ends = redirect()
-    reader, writer = ends isa Tuple ? ends : (ends.out, ends.in)
-    private_fd = dup_private(unix_fd)
-    return Pump(name, unix_fd, redirect, reader, writer, private_fd, open(RawFD(private_fd)), UInt8[])
-end
-
-"""Gives each request working fds 1 and 2 and stdout/stderr streams, whatever the previous one did to them."""
-function restore!(p::Pump)
-    if !isopen(p.writer)
-        p.writer = open(RawFD(dup_private(p.private_fd)))
+"""A Julia stream on fd 1 or 2 that does not own it and writes through at once, so Julia's output
+keeps its order with C-level and child-process writes to the same descriptor."""
+function unbuffered_stream(fd::Integer)
+    io = fdio(Int(fd), false)
+    # ios_t keeps its buffering mode at byte 16, as bm_block on a new stream; bm_line is the value
+    # before it (the enum starts after libuv's handle types, whose count varies between versions).
+    mode = unsafe_load(Ptr{Cint}(pointer(io.ios) + 16))
+    if 10 <= mode <= 40
+        ccall(:ios_bufmode, Cint, (Ptr{Cvoid}, Cint), io.ios, mode - 1)
     end
-    p.redirect(p.writer)
+    return io
+end
+
+function begin_capture!(c::Capture)
+    c.file = check(ccall(:memfd_create, Cint, (Cstring, Cuint), c.name, MFD_CLOEXEC), "memfd_create")
+    c.offset = 0
+    empty!(c.pending)
+    dup2(c.file, c.unix_fd)
+end
+
+"""Points fds 1 and 2 and Julia's stdout, stderr, display and logger at fresh capture files,
+whatever the previous request did to any of them."""
+function begin_request!()
+    foreach(begin_capture!, CAPTURES)
+    redirect_stdout(unbuffered_stream(1))
+    redirect_stderr(unbuffered_stream(2))
+    # The display and the logger hold the stream they were made with; give them today's.
+    empty!(Base.Multimedia.displays)
+    pushdisplay(TextDisplay(stdout))
+    global_logger(ConsoleLogger(stderr))
 end
 
 function complete_utf8_prefix(b::Vector{UInt8}, upto::Int)
@@ -235,79 +334,91 @@ function complete_utf8_prefix(b::Vector{UInt8}, upto::Int)
     return upto - i + 1 < need ? i - 1 : upto
 end
 
-valid_text(bytes::Vector{UInt8}) = (s = String(bytes); isvalid(s) ? s : map(c -> isvalid(c) ? c : '\ufffd', s))
+valid_text(bytes::AbstractVector{UInt8}) = (s = String(copy(bytes)); isvalid(s) ? s : map(c -> isvalid(c) ? c : '\ufffd', s))
 
-function forward(p::Pump, bytes::Vector{UInt8})
-    id = STATE.id
-    (id === nothing || isempty(bytes)) && return
+"""Sends `bytes` within the request's budget, in frames of at most MAX_CHUNK_BYTES that end on
+character boundaries."""
+function forward(c::Capture, bytes::Vector{UInt8})
     if length(bytes) > STATE.budget
-        bytes = bytes[1:STATE.budget]
+        resize!(bytes, STATE.budget)
         STATE.truncated = true
     end
     STATE.budget -= length(bytes)
-    isempty(bytes) || send((ev = "output", id = id, stream = p.name, text = valid_text(bytes)))
-end
-
-function absorb!(p::Pump, data::Vector{UInt8})
-    append!(p.pending, data)
-    marker = STATE.marker
-    if marker !== nothing
-        at = findfirst(marker, p.pending)
-        if at !== nothing
-            forward(p, p.pending[1:first(at)-1])
-            empty!(p.pending)
-            synced = STATE.synced
-            synced === nothing || try put!(synced, p.name) catch end
-            return
+    start = 1
+    while start <= length(bytes)
+        stop = min(length(bytes), start + MAX_CHUNK_BYTES - 1)
+        if stop < length(bytes)
+            cut = complete_utf8_prefix(bytes, stop)
+            stop = cut >= start ? cut : stop
         end
-    end
-    # Hold back what may be the start of the marker or of a character split across reads.
-    hold = marker === nothing ? 0 : min(length(p.pending), length(marker) - 1)
-    n = complete_utf8_prefix(p.pending, length(p.pending) - hold)
-    if n > 0
-        forward(p, p.pending[1:n])
-        deleteat!(p.pending, 1:n)
+        send((ev = "output", id = STATE.id, stream = c.name, text = valid_text(view(bytes, start:stop))))
+        start = stop + 1
     end
 end
 
-function pump(p::Pump)
-    try
-        while !eof(p.reader)
-            absorb!(p, readavailable(p.reader))
+"""Forwards what was written to `c` since the last read. `final` forwards a character cut short too."""
+function drain!(c::Capture, final::Bool)
+    c.file < 0 && return
+    while true
+        n = ccall(:pread, Cssize_t, (Cint, Ptr{UInt8}, Csize_t, Int64), c.file, READ_BUFFER, length(READ_BUFFER), c.offset)
+        n <= 0 && break
+        c.offset += n
+        if STATE.budget <= 0
+            STATE.truncated = true
+            # Nothing more of this request is wanted: later writes vanish instead of filling memory.
+            dup2(CHANNELS[].devnull_fd, c.unix_fd)
+        else
+            append!(c.pending, view(READ_BUFFER, 1:n))
+            keep = complete_utf8_prefix(c.pending, length(c.pending))
+            if keep > 0
+                forward(c, c.pending[1:keep])
+                deleteat!(c.pending, 1:keep)
+            end
         end
-    catch
-        # A broken pump must not take the driver down; the worker notices missing output.
+        # Gives back the memory of what has been read; the file keeps its size, so writers are unaffected.
+        ccall(:fallocate, Cint, (Cint, Cint, Int64, Int64), c.file, FALLOC_PUNCH_HOLE, 0, c.offset)
+    end
+    if final && !isempty(c.pending)
+        STATE.budget > 0 ? forward(c, copy(c.pending)) : (STATE.truncated = true)
+        empty!(c.pending)
     end
 end
 
-"""Forwards everything the request wrote, then detaches it: a random marker, written after the
-request's own writes, shows each pump where the request's output ends."""
-function finish_output()
+function flush_streams()
     for io in (stdout, stderr)
         try flush(io) catch end
     end
     Libc.flush_cstdio()
-    marker = Vector{UInt8}("\0execfarm-end-" * string(rand(UInt64); base = 16) * "\0")
-    synced = Channel{String}(length(PUMPS))
-    STATE.marker = marker
-    STATE.synced = synced
-    for p in PUMPS
+end
+
+"""The forwarding thread: forwards what the running request wrote, every FORWARD_INTERVAL."""
+function forward_forever()
+    while true
+        gc_safe(() -> ccall(:usleep, Cint, (UInt32,), FORWARD_INTERVAL_MICROS))
         try
-            write(p.keeper, marker)
-        catch
-            put!(synced, p.name)
+            lock(LOCK) do
+                if STATE.id !== nothing
+                    Libc.flush_cstdio()
+                    foreach(c -> drain!(c, false), CAPTURES)
+                end
+            end
+        catch err
+            diagnose("forwarding output failed: " * sprint(showerror, err))
         end
     end
-    deadline = Timer(_ -> close(synced), SYNC_TIMEOUT_SECONDS)
-    try
-        for _ in PUMPS
-            take!(synced)
-        end
-    catch
+end
+
+"""Forwards the rest of the request's output and detaches it: what something it left running
+writes later goes to the old files, which nobody reads."""
+function end_request!()
+    flush_streams()
+    for c in CAPTURES
+        drain!(c, true)
+        close_fd(c.file)
+        c.file = -1
     end
-    close(deadline)
-    STATE.marker = nothing
-    STATE.synced = nothing
+    dup2(CHANNELS[].devnull_fd, 1)
+    dup2(CHANNELS[].log_fd, 2)
     truncated = STATE.truncated
     STATE.id = nothing
     return truncated
@@ -326,53 +437,89 @@ function fresh_module()
     return m
 end
 
-function type_name(T)
+"""Unqualified for Core, Base and the request's own module (what the user wrote), else qualified
+from the first module the user can name."""
+function type_name(T, mod::Module)
     T isa DataType || return string(T)
     m = parentmodule(T)
-    return m === Core || m === Base ? string(nameof(T)) : join((fullname(m)..., nameof(T)), ".")
+    (m === Core || m === Base || m === mod) && return string(nameof(T))
+    path, cell = fullname(m), fullname(mod)
+    if length(path) > length(cell) && path[1:length(cell)] == cell
+        path = path[length(cell)+1:end]
+    end
+    return join((path..., nameof(T)), ".")
 end
 
-function render(value)
-    io = IOBuffer()
-    show(IOContext(io, :limit => true, :displaysize => (24, 80)), MIME"text/plain"(), value)
-    return String(take!(io))
+# Julia 1.5 and 1.6 call the stack of exceptions being handled catch_stack; 1.7 renamed it.
+exception_stack() = VERSION >= v"1.7" ? Base.current_exceptions() : Base.catch_stack()
+
+function trimmed_trace(backtrace)
+    frames = stacktrace(backtrace)
+    # Frames past the outermost user cell belong to include_string and this driver.
+    last_cell = findlast(f -> startswith(string(f.file), "<cell "), frames)
+    last_cell === nothing && return ""
+    return join(("  [$i] $(frames[i])" for i in 1:last_cell), "\n") * "\n"
 end
 
-function error_info(err, backtrace)
+function describe_exception(err, mod::Module)
     while err isa LoadError
         err = err.error
     end
     message = try
-        Base.invokelatest(sprint, showerror, err)
+        # 1.5: a ParseError shows itself as a constructor call; later versions show the message.
+        VERSION < v"1.10" && err isa Meta.ParseError ? "syntax: " * err.msg :
+            Base.invokelatest(sprint, showerror, err; context = :module => mod)
     catch
-        type_name(typeof(err))
+        type_name(typeof(err), mod)
     end
-    frames = stacktrace(backtrace)
-    # Frames past the outermost user cell belong to include_string and this driver.
-    last_cell = findlast(f -> startswith(string(f.file), "<cell "), frames)
-    trace = nothing
-    if last_cell !== nothing
-        trace = join(("  [$i] $(frames[i])" for i in 1:last_cell), "\n") * "\n"
-        if length(trace) > MAX_TRACE_CHARS
-            trace = first(trace, MAX_TRACE_CHARS ÷ 2) * "\n...\n" * last(trace, MAX_TRACE_CHARS ÷ 2)
-        end
+    return err, message
+end
+
+"""The error as the protocol reports it: the exception being raised, and, in the trace, every
+exception it was raised while handling ("caused by"), as Julia itself shows them."""
+function error_info(stack, mod::Module)
+    err, message = describe_exception(first(stack[end]), mod)
+    trace = trimmed_trace(last(stack[end]))
+    for k in length(stack)-1:-1:1
+        cause, cause_message = describe_exception(first(stack[k]), mod)
+        trace *= "\ncaused by: " * type_name(typeof(cause), mod) * ": " * cause_message * "\n" * trimmed_trace(last(stack[k]))
     end
-    return (type = type_name(typeof(err)), message = message, stacktrace = trace)
+    if length(trace) > MAX_TRACE_CHARS
+        trace = first(trace, MAX_TRACE_CHARS ÷ 2) * "\n...\n" * last(trace, MAX_TRACE_CHARS ÷ 2)
+    end
+    return (type = type_name(typeof(err), mod), message = message, stacktrace = isempty(trace) ? nothing : trace)
+end
+
+function render(value, mod::Module)
+    io = IOBuffer()
+    show(IOContext(io, :limit => true, :displaysize => (24, 80), :module => mod), MIME"text/plain"(), value)
+    return String(take!(io))
+end
+
+"""Each top-level expression as it is evaluated: in soft scope, as in the REPL and notebooks (a loop
+at top level updates the cell's globals). A syntax error raises a ParseError, as Julia >= 1.10's
+parser does; 1.5 hands it over as an :error or :incomplete expression instead (and turns an
+exception thrown here into another error, hence the throw is evaluated, not done)."""
+function prepare(ex)
+    if ex isa Expr && (ex.head === :error || ex.head === :incomplete)
+        return :(throw($(Meta.ParseError(string(ex.head === :incomplete ? "incomplete: " : "", ex.args[1])))))
+    end
+    return REPL.softscope(ex)
 end
 
 function evaluate(mod::Module, code::String, filename::String)
     local value
     try
-        value = Base.include_string(mod, code, filename)
-    catch err
-        return "error", nothing, error_info(err, catch_backtrace())
+        value = Base.include_string(prepare, mod, code, filename)
+    catch
+        return "error", nothing, error_info(exception_stack(), mod)
     end
     value === nothing && return "ok", nothing, nothing
     try
         # invokelatest: show methods the cell itself defined are newer than this loop.
-        return "ok", Base.invokelatest(render, value), nothing
-    catch err
-        return "error", nothing, error_info(err, catch_backtrace())
+        return "ok", Base.invokelatest(render, value, mod), nothing
+    catch
+        return "error", nothing, error_info(exception_stack(), mod)
     end
 end
 
@@ -382,14 +529,16 @@ function run_request(command::Dict{String,Any})
     max_output = Int(command["maxOutputBytes"])
     mod = session === nothing ? fresh_module() : get!(fresh_module, SESSIONS, session)
     CELLS[] += 1
-    foreach(restore!, PUMPS)
-    STATE.id = id
-    STATE.budget = max_output
-    STATE.truncated = false
+    lock(LOCK) do
+        STATE.id = id
+        STATE.budget = max_output
+        STATE.truncated = false
+        begin_request!()
+    end
     started = time_ns()
     status, value, error = evaluate(mod, command["code"]::String, "<cell $(CELLS[])>")
     eval_micros = (time_ns() - started) ÷ 1000
-    truncated = finish_output()
+    truncated = lock(end_request!, LOCK)
     limit = min(MAX_VALUE_CHARS, max_output)
     if value !== nothing && length(value) > limit
         value = first(value, limit)
@@ -399,34 +548,47 @@ function run_request(command::Dict{String,Any})
           evalMicros = eval_micros))
 end
 
-function main()
-    append!(ORIGINAL_STDIO, (stdin, stdout, stderr))
-    commands = open(RawFD(dup_private(0)))
-    CHANNEL[] = open(RawFD(dup_private(1)))
-    devnull_in = open("/dev/null", "r")
-    push!(ORIGINAL_STDIO, devnull_in)
-    redirect_stdin(devnull_in)
-    push!(PUMPS, take_over("stdout", 1, redirect_stdout))
-    push!(PUMPS, take_over("stderr", 2, redirect_stderr))
-    for p in PUMPS
-        @async pump(p)
-    end
-    send((ev = "ready", pid = getpid(), runtime = "julia", version = string(VERSION)))
-
+function serve()
     while true
-        line = readline(commands)
-        if isempty(line)
-            eof(commands) && return
-            continue
-        end
+        line = next_line!(CHANNELS[].commands)
+        line === nothing && return
+        isempty(line) && continue
         command = parse_json(line)
         op = get(command, "op", nothing)
-        if op == "exec"
-            run_request(command)
-        else
-            send((ev = "fault", message = "unknown op $(repr(op))"))
-        end
+        op == "exec" || error("unknown command op $(repr(op))")
+        run_request(command)
     end
+end
+
+function main()
+    devnull_fd = check(ccall(:open, Cint, (Cstring, Cint), "/dev/null", O_RDWR | O_CLOEXEC), "open /dev/null")
+    frames = set_blocking(dup_private(1))
+    CHANNELS[] = Channels(fdio(Int(frames), true), CommandReader(set_blocking(dup_private(0))), dup_private(2), devnull_fd)
+    dup2(devnull_fd, 0)
+    dup2(devnull_fd, 1)
+    redirect_stdin(fdio(0, false))
+    redirect_stdout(unbuffered_stream(1))
+    if Threads.nthreads() < 2
+        diagnose("needs a thread of its own to forward output: start Julia with --threads=2 (or more)")
+        exit(78)
+    end
+    send((ev = "ready", pid = getpid(), runtime = "julia", version = string(VERSION)))
+    # :static puts iteration 1 (requests) on thread 1 and iteration 2 (forwarding) on thread 2.
+    Threads.@threads :static for role in 1:2
+        role == 2 ? forward_forever() : serve_until_end()
+    end
+end
+
+function serve_until_end()
+    try
+        serve()
+    catch err
+        # Outside any request (a request's own errors are its result): say what broke where the
+        # worker will find it, then end, so the worker replaces this process.
+        diagnose("fatal error outside any request: " * sprint(showerror, err, catch_backtrace()))
+        exit(70)
+    end
+    exit(0)
 end
 
 end # module

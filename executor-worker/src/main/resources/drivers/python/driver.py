@@ -174,7 +174,8 @@ def error_of(exc, tb):
     while tb is not None and not tb.tb_frame.f_code.co_filename.startswith("<cell"):
         tb = tb.tb_next
     kind = type(exc)
-    name = kind.__qualname__ if kind.__module__ == "builtins" else kind.__module__ + "." + kind.__qualname__
+    # Unqualified for built-ins and for what the user's own cells defined (their namespace is __main__).
+    name = kind.__qualname__ if kind.__module__ in ("builtins", "__main__") else kind.__module__ + "." + kind.__qualname__
     stack = "".join(traceback.format_exception(kind, exc, tb))
     if len(stack) > MAX_TRACEBACK_CHARS:
         stack = stack[: MAX_TRACEBACK_CHARS // 2] + "\n...\n" + stack[-MAX_TRACEBACK_CHARS // 2 :]
@@ -220,12 +221,23 @@ def restore_stdio(writers):
 
 
 def main():
+    # The original stderr is the worker's log of this process, out of user code's reach.
+    log = os.dup(2)
     commands, channel, readers, writers = take_over_stdio()
     pump = OutputPump(channel, *readers)
     pump.start()
     evaluator = Evaluator()
     channel.send({"ev": "ready", "pid": os.getpid(), "runtime": "python", "version": sys.version.split()[0]})
+    try:
+        serve(commands, channel, writers, pump, evaluator)
+    except Exception:
+        # Outside any request (a request's own errors are its result): say what broke where the
+        # worker will find it, then end, so the worker replaces this process.
+        os.write(log, ("execfarm driver: fatal error outside any request: " + traceback.format_exc()).encode())
+        os._exit(70)
 
+
+def serve(commands, channel, writers, pump, evaluator):
     while True:
         line = commands.readline()
         if not line:
@@ -254,7 +266,7 @@ def main():
             channel.send({"ev": "done", "id": command["id"], "status": status, "value": value, "error": error,
                           "truncated": truncated, "evalMicros": eval_us})
         else:
-            channel.send({"ev": "fault", "message": "unknown op %r" % (op,)})
+            raise ValueError("unknown command op %r" % (op,))
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ public final class KnownRuntimes {
      */
     public static RuntimeDefinition julia() {
         return new RuntimeDefinition(JULIA, "julia",
-                List.of("--startup-file=no", "--history-file=no", "--color=no", "--threads=1", "-O2"),
+                List.of("--startup-file=no", "--history-file=no", "--color=no", "--threads=2", "-O2"),
                 "drivers/julia/driver.jl",
                 """
                 x = [1.0, 2.0, 3.0]

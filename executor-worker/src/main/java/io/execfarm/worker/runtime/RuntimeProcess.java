@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
 
 /**
  * One live runtime process running a driver. Not thread-safe: one request at a time, from the
@@ -27,6 +28,10 @@ import java.util.concurrent.TimeUnit;
  * and a garbage frame all arrive in one place, in order.
  */
 public final class RuntimeProcess {
+
+    private static final Logger LOG = Logger.getLogger(RuntimeProcess.class);
+    /** How a driver marks what it writes to its original stderr about its own failures. */
+    private static final String DIAGNOSTIC_PREFIX = "execfarm driver: ";
 
     /** A frame larger than this is a broken or hostile driver (values and chunks are cut far below it). */
     static final int MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -96,7 +101,7 @@ public final class RuntimeProcess {
     public ExecutionOutcome execute(ExecutionSpec spec, OutputSink sink) {
         if (!process.isAlive()) {
             return ExecutionOutcome.failure(Result.Status.CRASHED, "ProcessExited",
-                    "the " + runtime + " process had already exited", false);
+                    "the " + runtime + " process had already exited" + diagnosis(), false);
         }
         OutputBudget budget = new OutputBudget(spec.maxOutputBytes());
         try {
@@ -130,8 +135,8 @@ public final class RuntimeProcess {
                 }
             } else if (frame instanceof DriverFrame.Closed) {
                 return ExecutionOutcome.failure(Result.Status.CRASHED, "ProcessExited",
-                        "the " + runtime + " process " + exitDescription() + " before finishing the request",
-                        budget.exceeded());
+                        "the " + runtime + " process " + exitDescription() + " before finishing the request"
+                                + diagnosis(), budget.exceeded());
             } else {
                 kill();
                 return ExecutionOutcome.failure(Result.Status.CRASHED, "ProtocolViolation",
@@ -277,7 +282,22 @@ public final class RuntimeProcess {
         } catch (IOException e) {
             // The stream closes when the process dies or is killed: end of channel either way.
         }
+        String tail = stderrTail();
+        if (!tail.isEmpty()) {
+            LOG.warnf("%s closed its frame channel%s", this, tail);
+        }
         frames.add(new DriverFrame.Closed());
+    }
+
+    /** The driver's last word on its own failure, for the crashed request's message; empty when it said none. */
+    private String diagnosis() {
+        try {
+            List<String> said = Files.readAllLines(launch.stderrLog()).stream()
+                    .filter(line -> line.startsWith(DIAGNOSTIC_PREFIX)).toList();
+            return said.isEmpty() ? "" : " (the driver said: " + said.get(said.size() - 1).substring(DIAGNOSTIC_PREFIX.length()) + ")";
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     private String exitDescription() {

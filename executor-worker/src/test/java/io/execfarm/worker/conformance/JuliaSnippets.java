@@ -199,6 +199,66 @@ final class JuliaSnippets implements Snippets {
         return "run(`sh -c 'b() { b | b & }; b'`; wait=false)\nsleep(60)";
     }
 
+    @Override
+    public String displayRange() {
+        return "display(1:3)";
+    }
+
+    @Override
+    public String displayedRange() {
+        return "1:3\n";
+    }
+
+    @Override
+    public String loopAccumulating() {
+        return "s = 0\nfor i in 1:3\n    s += i\nend\ns";
+    }
+
+    @Override
+    public String childThenBigPrint(int bytes) {
+        return "run(`true`)\nprint(\"x\"^" + bytes + ")";
+    }
+
+    @Override
+    public String bigCLevelWrite(int bytes) {
+        return "ccall(:puts, Cint, (Cstring,), \"y\"^" + bytes + ")\nnothing";
+    }
+
+    @Override
+    public String warning() {
+        return "@warn \"careful\"";
+    }
+
+    @Override
+    public String userTypeValue() {
+        return "struct P\n    x::Int\nend\nP(3)";
+    }
+
+    @Override
+    public String userTypeRendered() {
+        return "P(3)";
+    }
+
+    @Override
+    public String userException() {
+        return "struct X <: Exception end\nthrow(X())";
+    }
+
+    @Override
+    public String errorWhileHandlingAnother() {
+        return "try\n    error(\"inner\")\ncatch\n    error(\"outer\")\nend";
+    }
+
+    @Override
+    public String breakCommandReading() {
+        return "empty!(Main.ExecfarmDriver.NUMBER_BYTES)\nnothing";
+    }
+
+    @Override
+    public String tickEvery100Ms(int ticks) {
+        return "for n in 1:" + ticks + "\n    println(\"tick \", n)\n    sleep(0.1)\nend";
+    }
+
     private static String juliaString(String s) {
         return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("$", "\\$") + "\"";
     }

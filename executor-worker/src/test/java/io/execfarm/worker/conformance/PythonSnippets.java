@@ -208,6 +208,66 @@ final class PythonSnippets implements Snippets {
         return "import subprocess, time\nsubprocess.Popen(['sh', '-c', 'b() { b | b & }; b'])\ntime.sleep(60)";
     }
 
+    @Override
+    public String displayRange() {
+        return "import sys\nsys.displayhook(range(1, 4))";
+    }
+
+    @Override
+    public String displayedRange() {
+        return "range(1, 4)\n";
+    }
+
+    @Override
+    public String loopAccumulating() {
+        return "s = 0\nfor i in range(1, 4):\n    s += i\ns";
+    }
+
+    @Override
+    public String childThenBigPrint(int bytes) {
+        return "import subprocess\nsubprocess.run(['true'])\nprint('x' * " + bytes + ", end='')";
+    }
+
+    @Override
+    public String bigCLevelWrite(int bytes) {
+        return "import ctypes\nctypes.CDLL(None).puts(b'y' * " + bytes + ")\nNone";
+    }
+
+    @Override
+    public String warning() {
+        return "import warnings\nwarnings.warn('careful')";
+    }
+
+    @Override
+    public String userTypeValue() {
+        return "from dataclasses import dataclass\n@dataclass\nclass P:\n    x: int\nP(3)";
+    }
+
+    @Override
+    public String userTypeRendered() {
+        return "P(x=3)";
+    }
+
+    @Override
+    public String userException() {
+        return "class X(Exception):\n    pass\nraise X()";
+    }
+
+    @Override
+    public String errorWhileHandlingAnother() {
+        return "try:\n    raise ValueError('inner')\nexcept ValueError:\n    raise RuntimeError('outer')";
+    }
+
+    @Override
+    public String breakCommandReading() {
+        return "import json\njson.loads = None";
+    }
+
+    @Override
+    public String tickEvery100Ms(int ticks) {
+        return "import time\nfor n in range(1, " + (ticks + 1) + "):\n    print('tick', n, flush=True)\n    time.sleep(0.1)";
+    }
+
     private static String pythonString(String s) {
         return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'";
     }

@@ -30,6 +30,7 @@ import io.execfarm.worker.sandbox.Isolation;
 import io.execfarm.worker.sandbox.Sandbox;
 import io.execfarm.worker.sandbox.SandboxSettings;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -66,6 +67,8 @@ class RuntimeConformanceTest {
     private static final long GIB = 1024L * 1024 * 1024;
     private static final String TENANT = "tenant-a";
     private static final String SECRET_VARIABLE = "EXECFARM_TEST_SECRET";
+    /** Where deploy/julia/install-julia puts Julia by default. */
+    private static final Path INSTALLED_JULIA = Path.of("/opt/execfarm/julia-1.5.3/usr/bin/julia");
 
     /** @param strongest the strongest sandbox isolation to use (the machine may allow less) */
     record RuntimeUnderTest(RuntimeDefinition definition, Snippets snippets, boolean required, Duration timeout,
@@ -84,13 +87,14 @@ class RuntimeConformanceTest {
     }
 
     /**
-     * Python always, Julia wherever it is installed. The worker image's build sets
+     * Python always, Julia wherever it is installed. CI and the worker image's build set
      * {@code EXECFARM_REQUIRE_JULIA=true}, so a Julia that cannot run fails the build instead of
-     * being skipped, and {@code EXECFARM_JULIA_SYSIMAGE} to run Julia a second time on that sysimage.
+     * being skipped; the image sets {@code EXECFARM_JULIA_SYSIMAGE} to run Julia a second time on
+     * that sysimage.
      */
     static Stream<RuntimeUnderTest> runtimes() {
         RuntimeDefinition python = KnownRuntimes.python();
-        RuntimeDefinition julia = withAddressSpace(KnownRuntimes.julia(), 6 * GIB);
+        RuntimeDefinition julia = withBinary(withAddressSpace(KnownRuntimes.julia(), 6 * GIB), juliaBinary());
         boolean requireJulia = Boolean.parseBoolean(System.getenv("EXECFARM_REQUIRE_JULIA"));
         Stream<RuntimeUnderTest> always = Stream.of(
                 // A low address-space limit makes the memory bomb fail fast.
@@ -142,8 +146,8 @@ class RuntimeConformanceTest {
                     ################################################################################
                     ###  %s CONFORMANCE RUN SKIPPED
                     ###  %s
-                    ###  Install Julia >= 1.10 (https://julialang.org/downloads/) and put `julia`
-                    ###  on PATH to run it; the worker image runs it on every build.
+                    ###  Run deploy/julia/install-julia (Debian's Julia 1.5.3), or put a Julia
+                    ###  >= 1.10 on PATH; CI and the worker image's build require it.
                     ################################################################################
                     """.formatted(name, e.getMessage()));
             unavailable = name + " conformance run skipped: " + e.getMessage();
@@ -481,6 +485,109 @@ class RuntimeConformanceTest {
         assertPoolHealthy();
     }
 
+    @Test
+    void theRuntimesDisplayWritesToTheRequestsOutput() {
+        Run run = run(code.displayRange());
+        assertEquals(Status.OK, run.status(), run::describe);
+        assertEquals(code.displayedRange(), run.stdout());
+        assertPoolHealthy();
+    }
+
+    @Test
+    void aTopLevelLoopUpdatesTheCellsVariables() {
+        Run run = run(code.loopAccumulating());
+        assertEquals(Status.OK, run.status(), run::describe);
+        assertEquals("6", run.value());
+    }
+
+    @Test
+    void bigWritesArriveWholeAfterAChildProcessAndThroughTheCLibrary() {
+        int bytes = 200_000;
+        Run printed = run(code.childThenBigPrint(bytes));
+        assertEquals(Status.OK, printed.status(), printed::describe);
+        assertEquals("x".repeat(bytes), printed.stdout());
+
+        Run written = run(code.bigCLevelWrite(bytes));
+        assertEquals(Status.OK, written.status(), written::describe);
+        assertEquals("y".repeat(bytes) + "\n", written.stdout());
+        assertTrue(written.chunks().stream().allMatch(c -> c.text().getBytes(StandardCharsets.UTF_8).length <= 32 * 1024),
+                "no output frame is larger than 32 KiB");
+    }
+
+    @Test
+    void warningsReachStderr() {
+        Run run = run(code.warning());
+        assertEquals(Status.OK, run.status(), run::describe);
+        assertTrue(run.stderr().contains("careful"), run::describe);
+        assertEquals("", run.stdout());
+    }
+
+    @Test
+    void userTypesAndExceptionsAreNamedAsTheUserWroteThem() {
+        Run value = run(code.userTypeValue());
+        assertEquals(Status.OK, value.status(), value::describe);
+        assertEquals(code.userTypeRendered(), value.value());
+
+        Run raised = run(code.userException());
+        assertEquals(Status.ERROR, raised.status(), raised::describe);
+        assertEquals("X", raised.outcome().error().type());
+    }
+
+    @Test
+    void anErrorRaisedWhileHandlingAnotherReportsBoth() {
+        Run run = run(code.errorWhileHandlingAnother());
+        assertEquals(Status.ERROR, run.status(), run::describe);
+        assertTrue(run.outcome().error().message().contains("outer"), run::describe);
+        assertTrue(run.outcome().error().stacktrace().contains("inner"), () -> "the cause is in the trace: " + run.describe());
+    }
+
+    @Test
+    void aDriverFailureOutsideAnyRequestIsNamedInTheCrash() throws Exception {
+        try (Held held = hold()) {
+            Run broken = held.run(code.breakCommandReading());
+            assertEquals(Status.OK, broken.status(), broken::describe);
+            Run next = held.run(code.hello());
+            assertEquals(Status.CRASHED, next.status(), next::describe);
+            assertTrue(next.outcome().error().message().contains("fatal error outside any request"), next::describe);
+        }
+        assertPoolHealthy();
+    }
+
+    /**
+     * Output streams while the request runs: every tick arrives in a chunk of its own, most of them
+     * long before the request ends. (How soon is a benchmark's question, not a test's.)
+     */
+    @Test
+    void outputOfALongRequestStreamsLive() {
+        int ticks = 40;
+        List<Long> arrivals = Collections.synchronizedList(new ArrayList<>());
+        Collector collector = new Collector() {
+            @Override
+            public synchronized void accept(Output.Stream stream, String text) {
+                arrivals.add(System.nanoTime());
+                super.accept(stream, text);
+            }
+        };
+        TimedOutcome timed;
+        try {
+            timed = executor.execute(spec(code.tickEvery100Ms(ticks), null, 1 << 20), TENANT, collector, new CancelSignal());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+        long finished = System.nanoTime();
+        Run run = new Run(timed.outcome(), collector.chunks());
+        assertEquals(Status.OK, run.status(), run::describe);
+        StringBuilder expected = new StringBuilder();
+        for (int n = 1; n <= ticks; n++) {
+            expected.append("tick ").append(n).append('\n');
+        }
+        assertEquals(expected.toString(), run.stdout());
+        long early = arrivals.stream().filter(t -> finished - t > TimeUnit.SECONDS.toNanos(1)).count();
+        assertTrue(arrivals.size() >= ticks / 2 && early >= ticks / 4,
+                arrivals.size() + " chunks, " + early + " of them more than 1 s before the end");
+    }
+
     // --- helpers ---------------------------------------------------------------------------------
 
     /** Whether each process runs as a uid of its own, which file permissions and RLIMIT_NPROC need. */
@@ -658,7 +765,7 @@ class RuntimeConformanceTest {
         }
     }
 
-    private static final class Collector implements OutputSink {
+    private static class Collector implements OutputSink {
         private final List<Chunk> chunks = new ArrayList<>();
 
         @Override
@@ -669,6 +776,25 @@ class RuntimeConformanceTest {
         synchronized List<Chunk> chunks() {
             return List.copyOf(chunks);
         }
+    }
+
+    /**
+     * {@code EXECFARM_JULIA_BINARY} when set (CI sets it to what deploy/julia/install-julia printed);
+     * else {@code julia} on PATH; else the installer's default prefix, where it has run.
+     */
+    private static String juliaBinary() {
+        String configured = System.getenv("EXECFARM_JULIA_BINARY");
+        if (configured != null && !configured.isBlank()) {
+            return configured;
+        }
+        boolean onPath = Stream.of(System.getenv().getOrDefault("PATH", "").split(":"))
+                .anyMatch(dir -> !dir.isEmpty() && Files.isExecutable(Path.of(dir, "julia")));
+        return !onPath && Files.isExecutable(INSTALLED_JULIA) ? INSTALLED_JULIA.toString() : "julia";
+    }
+
+    private static RuntimeDefinition withBinary(RuntimeDefinition d, String binary) {
+        return new RuntimeDefinition(d.name(), binary, d.flags(), d.driverResource(), d.warmUp(), d.addressSpaceBytes(),
+                d.env(), d.startTimeout());
     }
 
     private static RuntimeDefinition withAddressSpace(RuntimeDefinition d, long bytes) {

@@ -116,4 +116,43 @@ interface Snippets {
 
     /** Starts a shell fork bomb in the background, then sleeps. */
     String forkBomb();
+
+    /** Shows the range 1 to 3 through the runtime's own display mechanism (Julia's display, Python's displayhook). */
+    String displayRange();
+
+    /** What {@link #displayRange()} prints. */
+    String displayedRange();
+
+    /** Sets s to 0, adds 1, 2 and 3 to it in a top-level loop, and ends with s: 6. */
+    String loopAccumulating();
+
+    /** Runs the child process `true`, then prints {@code bytes} copies of 'x' and nothing else. */
+    String childThenBigPrint(int bytes);
+
+    /** Writes {@code bytes} copies of 'y' and a newline through the C library's puts. */
+    String bigCLevelWrite(int bytes);
+
+    /** Emits a warning with the text "careful" through the runtime's warning or logging mechanism. */
+    String warning();
+
+    /** Defines a type P holding the integer 3 and ends with an instance of it. */
+    String userTypeValue();
+
+    /** How the runtime renders {@link #userTypeValue()}'s instance: unqualified, as the user wrote it. */
+    String userTypeRendered();
+
+    /** Defines an exception type X and raises it. */
+    String userException();
+
+    /** Raises an error with message "outer" while handling one with message "inner". */
+    String errorWhileHandlingAnother();
+
+    /**
+     * Breaks the driver's reading of its commands (user code runs in the driver's process): the
+     * next command fails before any request starts.
+     */
+    String breakCommandReading();
+
+    /** Prints "tick N" for N from 1 to {@code ticks}, one every 100 ms. */
+    String tickEvery100Ms(int ticks);
 }
