@@ -206,7 +206,7 @@ final class JuliaSnippets implements Snippets {
 
     @Override
     public String displayedRange() {
-        return "1:3\n";
+        return "1:3";
     }
 
     @Override

@@ -215,7 +215,7 @@ final class PythonSnippets implements Snippets {
 
     @Override
     public String displayedRange() {
-        return "range(1, 4)\n";
+        return "range(1, 4)";
     }
 
     @Override
