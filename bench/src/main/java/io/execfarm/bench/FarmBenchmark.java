@@ -96,7 +96,7 @@ public final class FarmBenchmark implements Callable<Integer> {
                 progress.say("[3/4] latency and warm/cold on " + workers + " workers");
                 LatencyBenchmark.Results latency = new LatencyBenchmark(kafka, farm.client(), progress).run(plan);
                 List<WarmColdBenchmark.Row> warmCold = new WarmColdBenchmark(kafka, farm.client(), progress,
-                        farm.runtimes().contains("julia")).run(plan);
+                        farm.juliaBinary()).run(plan);
                 int latencyWorkers = workers;
                 for (int size : sizes) {
                     if (size > workers) {

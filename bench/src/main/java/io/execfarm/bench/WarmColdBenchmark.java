@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
 
@@ -34,19 +35,25 @@ final class WarmColdBenchmark {
             new Snippet("python", "import a stack of modules", "import asyncio, decimal, email.mime.text, "
                     + "http.client, xml.dom.minidom, unittest, argparse\nlen(dir(asyncio))"),
             new Snippet("python", "compute for a while", "sum(i * i for i in range(200000))"));
+    /** Julia: a trivial expression, and snippets that pay Julia's JIT on first use of common paths. */
     static final List<Snippet> JULIA = List.of(
             new Snippet("julia", "trivial expression", "1 + 1"),
-            new Snippet("julia", "linear algebra", "using LinearAlgebra; det(rand(50, 50)) isa Float64"),
-            new Snippet("julia", "statistics on random data", "using Statistics; round(mean(rand(10^5)); digits=1)"),
-            new Snippet("julia", "compute for a while", "sum(x^2 for x in 1:10^7)"));
+            new Snippet("julia", "Printf and string formatting", "using Printf\n"
+                    + "length(join([@sprintf(\"%05.2f|%s\", x, uppercase(string(x))) for x in 0.5:0.5:50], \",\"))"),
+            new Snippet("julia", "sort and Dict work", "d = Dict(string(i) => i for i in 1:1000)\n"
+                    + "first(sort(collect(values(d)); rev = true)) + length(d)"),
+            new Snippet("julia", "LinearAlgebra, 200×200 product", "using LinearAlgebra\nA = rand(200, 200)\n"
+                    + "size(A * A', 1) + (norm(A) > 0)"),
+            new Snippet("julia", "Statistics on random data", "using Statistics\nx = rand(10^5)\n"
+                    + "(round(mean(x); digits = 1), round(std(x); digits = 1), median(x) > 0)"));
 
     private final BenchClient kafka;
     private final DispatcherClient http;
     private final Progress progress;
-    private final boolean julia;
+    private final Optional<Path> julia;
 
-    /** {@code julia}: whether the farm serves Julia (it does where {@code julia} is on PATH). */
-    WarmColdBenchmark(BenchClient kafka, DispatcherClient http, Progress progress, boolean julia) {
+    /** {@code julia}: the interpreter the farm's workers run, when they serve Julia. */
+    WarmColdBenchmark(BenchClient kafka, DispatcherClient http, Progress progress, Optional<Path> julia) {
         this.kafka = kafka;
         this.http = http;
         this.progress = progress;
@@ -60,10 +67,10 @@ final class WarmColdBenchmark {
 
     List<Row> run(Plan plan) throws Exception {
         List<Snippet> snippets = new ArrayList<>(PYTHON);
-        if (julia) {
+        if (julia.isPresent()) {
             snippets.addAll(JULIA);
         } else {
-            progress.say("julia is NOT on PATH: the warm/cold comparison covers Python only; the JULIA rows are "
+            progress.say("the farm serves no Julia: the warm/cold comparison covers Python only; the JULIA rows are "
                     + "MISSING from this run");
         }
         List<Row> rows = new ArrayList<>();
@@ -96,9 +103,10 @@ final class WarmColdBenchmark {
         return rows;
     }
 
-    static List<String> freshCommand(Snippet snippet) {
+    /** How a naive executor runs the snippet: a fresh interpreter with its default flags. */
+    List<String> freshCommand(Snippet snippet) {
         return snippet.runtime().equals("julia")
-                ? List.of("julia", "--startup-file=no", "--history-file=no", "-e", snippet.code())
+                ? List.of(julia.orElseThrow().toString(), "--startup-file=no", "--history-file=no", "-e", snippet.code())
                 : List.of(python(), "-c", snippet.code());
     }
 
@@ -117,7 +125,7 @@ final class WarmColdBenchmark {
     }
 
     /** Runs the snippet in a new process and waits for it to exit; microseconds from start to exit. */
-    private static long freshProcess(Snippet snippet) throws Exception {
+    private long freshProcess(Snippet snippet) throws Exception {
         long start = System.nanoTime();
         Process process = new ProcessBuilder(freshCommand(snippet)).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();

@@ -120,7 +120,7 @@ interface Snippets {
     /** Shows the range 1 to 3 through the runtime's own display mechanism (Julia's display, Python's displayhook). */
     String displayRange();
 
-    /** What {@link #displayRange()} prints. */
+    /** What {@link #displayRange()} prints, without its line end. */
     String displayedRange();
 
     /** Sets s to 0, adds 1, 2 and 3 to it in a top-level loop, and ends with s: 6. */

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
@@ -15,8 +16,8 @@ import picocli.CommandLine.ParentCommand;
         + "latency summary, and leave the farm up.")
 final class DemoCommand implements Callable<Integer> {
 
-    static final String JULIA_INSTALL = "Install Julia >= 1.10 (https://julialang.org/downloads/, or: curl -fsSL "
-            + "https://install.julialang.org | sh), then ./farm down && ./farm demo.";
+    static final String JULIA_INSTALL = "Run deploy/julia/install-julia as root (Debian's Julia 1.5.3), or put a "
+            + "Julia >= 1.10 on PATH, then ./farm down && ./farm demo.";
     private static final int WARM_REQUESTS = 20;
     private static final int FRESH_PROCESSES = 10;
     private static final String TRIVIAL = "1 + 1";
@@ -30,7 +31,8 @@ final class DemoCommand implements Callable<Integer> {
         if (!wasUp && UpCommand.start(farm, 2) != 0) {
             return 1;
         }
-        boolean julia = Executables.onPath("julia");
+        Optional<Path> juliaBinary = farm.state.julia().map(JuliaLocator.Julia::binary);
+        boolean julia = juliaBinary.isPresent();
         if (!julia) {
             // Starting the farm said why and how to install it already.
             farm.say("Julia is not installed here, so the Julia examples are skipped"
@@ -61,7 +63,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         summarize(client, "python", List.of(workersPython(), "-c", TRIVIAL), FRESH_PROCESSES);
         if (julia) {
-            summarize(client, "julia", List.of("julia", "--startup-file=no", "-e", TRIVIAL), 3);
+            summarize(client, "julia", List.of(juliaBinary.get().toString(), "--startup-file=no", "-e", TRIVIAL), 3);
         }
         farm.out.println("  Python starts in tens of milliseconds, so for Python the farm's gain is what stays loaded");
         farm.out.println("  (imports, sessions) and the scaling; Julia's start and JIT take seconds, which a warm process");

@@ -118,6 +118,21 @@ final class FarmState {
         delete(dir.resolve("env"));
     }
 
+    /** Remembers the Julia the workers run ("binary", a tab, its origin), or that they run none. */
+    void recordJulia(Optional<JuliaLocator.Julia> julia) {
+        if (julia.isPresent()) {
+            write(dir.resolve("julia"), julia.get().binary() + "\t" + julia.get().origin() + "\n");
+        } else {
+            delete(dir.resolve("julia"));
+        }
+    }
+
+    Optional<JuliaLocator.Julia> julia() {
+        return read(dir.resolve("julia")).map(String::strip).filter(text -> text.contains("\t"))
+                .map(text -> new JuliaLocator.Julia(Path.of(text.substring(0, text.indexOf('\t'))),
+                        text.substring(text.indexOf('\t') + 1)));
+    }
+
     /** Up: its addresses are known and its dispatcher runs. */
     boolean isUp() {
         return env().isPresent() && process("dispatcher").isPresent();

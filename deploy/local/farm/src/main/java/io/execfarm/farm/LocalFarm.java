@@ -11,6 +11,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A local farm driven from code: what {@code ./farm up} and {@code down} do, and growing a running
@@ -26,7 +27,8 @@ public final class LocalFarm {
     private final FarmState state;
     private final PrintStream progress;
     private final LocalApps apps;
-    private final boolean julia = Executables.onPath("julia");
+    /** Found at the first start, where the farm needs it. */
+    private Optional<JuliaLocator.Julia> julia;
 
     public LocalFarm(Path repoRoot, Path stateDir, PrintStream progress) {
         this(repoRoot, new FarmState(stateDir), progress);
@@ -37,6 +39,7 @@ public final class LocalFarm {
         this.state = state;
         this.progress = progress;
         this.apps = new LocalApps(repoRoot, state, progress);
+        this.julia = state.julia();
     }
 
     /**
@@ -47,9 +50,10 @@ public final class LocalFarm {
      * path has been warmed.
      */
     public void up(int workers, Map<String, String> workerSettings) throws Exception {
-        if (!julia) {
-            say("julia is NOT on PATH: the workers serve Python only. " + DemoCommand.JULIA_INSTALL);
-        }
+        julia = JuliaLocator.locate(repoRoot, progress);
+        julia.ifPresentOrElse(j -> say("julia: " + j.binary() + " (" + j.origin() + ")"),
+                () -> say("no Julia could be had: the workers serve Python only. " + DemoCommand.JULIA_INSTALL));
+        state.recordJulia(julia);
         Map<String, String> infra = new Infra(repoRoot, state.infraDir()).start();
         String apiKey = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
         Map<String, String> dispatcherEnv = new LinkedHashMap<>(infra);
@@ -200,19 +204,25 @@ public final class LocalFarm {
 
     private Map<String, String> workerEnv(Map<String, String> infra, int number, Map<String, String> settings) {
         Map<String, String> env = new LinkedHashMap<>(infra);
-        env.put("EXECFARM_JULIA", Boolean.toString(julia));
+        env.put("EXECFARM_JULIA", Boolean.toString(julia.isPresent()));
+        julia.ifPresent(j -> env.put("EXECFARM_WORKER_RUNTIME_JULIA_BINARY", j.binary().toString()));
         env.put("EXECFARM_WORKER_ID", "worker-" + number);
         env.putAll(settings);
         return env;
     }
 
-    /** The runtimes this farm's workers serve: Python, and Julia when {@code julia} is on PATH. */
+    /** The runtimes this farm's workers serve: Python, and Julia when one could be had. */
     public List<String> runtimes() {
         List<String> runtimes = new ArrayList<>(List.of("python"));
-        if (julia) {
+        if (julia.isPresent()) {
             runtimes.add("julia");
         }
         return runtimes;
+    }
+
+    /** The Julia interpreter the workers run, when they serve Julia. */
+    public Optional<Path> juliaBinary() {
+        return julia.map(JuliaLocator.Julia::binary);
     }
 
     private void dot() {

@@ -35,6 +35,8 @@ final class StatusCommand implements Callable<Integer> {
         farm.out.println("farm in " + farm.state.dir());
         farm.out.println("  kafka       " + env.get("KAFKA_BOOTSTRAP"));
         farm.out.println("  redis       " + env.get("REDIS_URL"));
+        farm.out.println("  julia       " + farm.state.julia().map(j -> j.binary() + " (" + j.origin() + ")")
+                .orElse("none: the workers serve Python only"));
         for (String app : farm.state.apps()) {
             var process = farm.state.process(app);
             if (process.isEmpty()) {
