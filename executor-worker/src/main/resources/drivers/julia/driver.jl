@@ -244,6 +244,9 @@ mutable struct Channels
 end
 
 const CHANNELS = Ref{Channels}()
+# The stdio objects Julia started with wrap fds 0, 1 and 2; were they finalized (nothing else refers
+# to them once redirected), they would close descriptors the driver now uses.
+const ORIGINAL_STDIO = Any[]
 
 # Guards the frame channel, the request state and the captures, shared by the main thread and the
 # forwarding thread.
@@ -294,8 +297,9 @@ const READ_BUFFER = Vector{UInt8}(undef, 64 * 1024)
 keeps its order with C-level and child-process writes to the same descriptor."""
 function unbuffered_stream(fd::Integer)
     io = fdio(Int(fd), false)
-    # ios_t keeps its buffering mode at byte 16, as bm_block on a new stream; bm_line is the value
+    # ios_t keeps its buffering mode at byte 16, bm_block on a new stream; bm_line is the value
     # before it (the enum starts after libuv's handle types, whose count varies between versions).
+    # A value outside the plausible range leaves the stream buffered: the final flush still comes.
     mode = unsafe_load(Ptr{Cint}(pointer(io.ios) + 16))
     if 10 <= mode <= 40
         ccall(:ios_bufmode, Cint, (Ptr{Cvoid}, Cint), io.ios, mode - 1)
@@ -562,6 +566,7 @@ end
 
 function main()
     devnull_fd = check(ccall(:open, Cint, (Cstring, Cint), "/dev/null", O_RDWR | O_CLOEXEC), "open /dev/null")
+    append!(ORIGINAL_STDIO, (stdin, stdout, stderr))
     frames = set_blocking(dup_private(1))
     CHANNELS[] = Channels(fdio(Int(frames), true), CommandReader(set_blocking(dup_private(0))), dup_private(2), devnull_fd)
     dup2(devnull_fd, 0)

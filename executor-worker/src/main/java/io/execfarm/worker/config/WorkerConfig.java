@@ -116,7 +116,7 @@ public interface WorkerConfig {
         /** How long start-up plus warm-up may take. */
         Optional<Duration> startTimeout();
 
-        /** Environment added for this runtime, e.g. JULIA_DEPOT_PATH. */
+        /** Environment added for this runtime on top of its defaults (Julia: OPENBLAS_NUM_THREADS=1), e.g. JULIA_DEPOT_PATH. */
         Map<String, String> env();
 
         /**

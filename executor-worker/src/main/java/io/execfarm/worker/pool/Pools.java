@@ -113,7 +113,7 @@ public class Pools {
                 base.driverResource(),
                 warmUp,
                 overrides.addressSpace().map(size -> size.asLongValue()).orElse(base.addressSpaceBytes()),
-                overrides.env().isEmpty() ? base.env() : overrides.env(),
+                merged(base.env(), overrides.env()),
                 overrides.startTimeout().orElse(base.startTimeout()));
     }
 
@@ -142,5 +142,12 @@ public class Pools {
         return new SandboxSettings(sandbox.enabled(), workRoot, sandbox.uidBase(), sandbox.cpuSeconds(),
                 sandbox.maxProcesses(), sandbox.maxFileSize().asLongValue(), sandbox.openFiles(), sandbox.path(),
                 sandbox.passEnv());
+    }
+
+    /** A runtime's default environment with the configured variables added (a configured one wins). */
+    private static Map<String, String> merged(Map<String, String> defaults, Map<String, String> configured) {
+        Map<String, String> env = new LinkedHashMap<>(defaults);
+        env.putAll(configured);
+        return env;
     }
 }

@@ -27,8 +27,10 @@ public final class KnownRuntimes {
     }
 
     /**
-     * Julia >= 1.10. Flags as a production farm wants them: no start-up file or history, no
-     * colour codes in output, one thread per process (the farm scales by processes). Julia reserves
+     * Julia 1.5.3 (Debian's, what can be had here) and >= 1.10. Flags as a production farm wants
+     * them: no start-up file or history, no colour codes in output, two threads (the second is the
+     * driver's output forwarder, so user code has one; the farm scales by processes, and so BLAS
+     * runs one thread per process too). Julia reserves
      * a large address space up front, hence the high RLIMIT_AS. The warm-up compiles the paths every
      * request takes: parsing, evaluation in a fresh module, display of common values, error display.
      */
@@ -43,7 +45,7 @@ public final class KnownRuntimes {
                 try error("warm") catch e; sprint(showerror, e) end
                 x
                 """,
-                16 * GIB, Map.of(), Duration.ofSeconds(180));
+                16 * GIB, Map.of("OPENBLAS_NUM_THREADS", "1"), Duration.ofSeconds(180));
     }
 
     /** Code that loads {@code packages} into a process of {@code runtime}, before its warm-up. */
