@@ -264,7 +264,8 @@ function send(frame::NamedTuple)
     nothing
 end
 
-"""Writes a line to the process's original stderr, which the worker keeps in a log outside user code's reach."""
+"""Writes a line to the process's original stderr: a log the worker keeps outside the sandbox (user
+code could write into it through the descriptor too, so the worker treats it as untrusted text)."""
 function diagnose(message::AbstractString)
     text = "execfarm driver: " * message * "\n"
     ccall(:write, Cssize_t, (Cint, Ptr{UInt8}, Csize_t), CHANNELS[].log_fd, text, sizeof(text))
@@ -293,8 +294,8 @@ const STATE = RequestState(nothing, 0, false)
 const CAPTURES = [Capture("stdout", 1, -1, 0, UInt8[]), Capture("stderr", 2, -1, 0, UInt8[])]
 const READ_BUFFER = Vector{UInt8}(undef, 64 * 1024)
 
-"""A Julia stream on fd 1 or 2 that does not own it and writes through at once, so Julia's output
-keeps its order with C-level and child-process writes to the same descriptor."""
+"""A Julia stream on fd 1 or 2 that does not own it and is line-buffered, so Julia's output keeps
+its order with C-level and child-process writes to the same descriptor."""
 function unbuffered_stream(fd::Integer)
     io = fdio(Int(fd), false)
     # ios_t keeps its buffering mode at byte 16, bm_block on a new stream; bm_line is the value

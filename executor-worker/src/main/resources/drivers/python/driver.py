@@ -221,7 +221,8 @@ def restore_stdio(writers):
 
 
 def main():
-    # The original stderr is the worker's log of this process, out of user code's reach.
+    # The original stderr is the worker's log of this process (a file outside the sandbox; user code
+    # could still write into it through this descriptor, so the worker treats it as untrusted text).
     log = os.dup(2)
     commands, channel, readers, writers = take_over_stdio()
     pump = OutputPump(channel, *readers)

@@ -9,6 +9,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,6 +33,8 @@ public final class RuntimeProcess {
     private static final Logger LOG = Logger.getLogger(RuntimeProcess.class);
     /** How a driver marks what it writes to its original stderr about its own failures. */
     private static final String DIAGNOSTIC_PREFIX = "execfarm driver: ";
+    /** How much of the end of a process's stderr log is read for diagnostics. */
+    private static final int LOG_TAIL_BYTES = 16 * 1024;
 
     /** A frame larger than this is a broken or hostile driver (values and chunks are cut far below it). */
     static final int MAX_FRAME_BYTES = 16 * 1024 * 1024;
@@ -291,12 +294,24 @@ public final class RuntimeProcess {
 
     /** The driver's last word on its own failure, for the crashed request's message; empty when it said none. */
     private String diagnosis() {
-        try {
-            List<String> said = Files.readAllLines(launch.stderrLog()).stream()
-                    .filter(line -> line.startsWith(DIAGNOSTIC_PREFIX)).toList();
-            return said.isEmpty() ? "" : " (the driver said: " + said.get(said.size() - 1).substring(DIAGNOSTIC_PREFIX.length()) + ")";
+        List<String> said = logTail().stream().filter(line -> line.startsWith(DIAGNOSTIC_PREFIX)).toList();
+        return said.isEmpty() ? "" : " (the driver said: " + said.get(said.size() - 1).substring(DIAGNOSTIC_PREFIX.length()) + ")";
+    }
+
+    /**
+     * The last lines of the process's original stderr. Only its end is read: user code can write
+     * into it through the descriptor (up to RLIMIT_FSIZE), and what it wrote need not be UTF-8.
+     */
+    private List<String> logTail() {
+        try (RandomAccessFile file = new RandomAccessFile(launch.stderrLog().toFile(), "r")) {
+            long start = Math.max(0, file.length() - LOG_TAIL_BYTES);
+            byte[] tail = new byte[(int) (file.length() - start)];
+            file.seek(start);
+            file.readFully(tail);
+            List<String> lines = new String(tail, StandardCharsets.UTF_8).lines().toList();
+            return lines.subList(Math.max(0, lines.size() - 20), lines.size());
         } catch (IOException e) {
-            return "";
+            return List.of();
         }
     }
 
@@ -313,15 +328,8 @@ public final class RuntimeProcess {
     }
 
     private String stderrTail() {
-        try {
-            List<String> lines = Files.readAllLines(launch.stderrLog());
-            if (lines.isEmpty()) {
-                return "";
-            }
-            return "; its stderr ends with:\n" + String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
-        } catch (IOException e) {
-            return "";
-        }
+        List<String> lines = logTail();
+        return lines.isEmpty() ? "" : "; its stderr ends with:\n" + String.join("\n", lines);
     }
 
     private static String describe(DriverFrame frame) {
