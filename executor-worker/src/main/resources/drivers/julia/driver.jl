@@ -553,6 +553,22 @@ function run_request(command::Dict{String,Any})
           evalMicros = eval_micros))
 end
 
+"""Runs the driver's own paths once (output, a value, an error) with frames going nowhere, before
+the worker sees the process ready: otherwise each process's first real request would pay for
+compiling them (40 ms for the first print, 240 ms for the first error, measured on 1.5.3)."""
+function warm_own_paths()
+    frames = CHANNELS[].frames
+    CHANNELS[].frames = devnull
+    try
+        for code in ("println(\"1\"); println(2); print(stderr, 3); 1 + 1", "error(\"warm\")")
+            run_request(Dict{String,Any}("id" => "driver-warm-up", "code" => code, "session" => nothing,
+                                         "maxOutputBytes" => 1024))
+        end
+    finally
+        CHANNELS[].frames = frames
+    end
+end
+
 function serve()
     while true
         line = next_line!(CHANNELS[].commands)
@@ -578,6 +594,7 @@ function main()
         diagnose("needs a thread of its own to forward output: start Julia with --threads=2 (or more)")
         exit(78)
     end
+    warm_own_paths()
     send((ev = "ready", pid = getpid(), runtime = "julia", version = string(VERSION)))
     # :static puts iteration 1 (requests) on thread 1 and iteration 2 (forwarding) on thread 2.
     Threads.@threads :static for role in 1:2
