@@ -1,5 +1,6 @@
 package io.execfarm.bench;
 
+import io.execfarm.worker.runtime.KnownRuntimes;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -29,7 +30,7 @@ final class FarmReport {
                 .append(" plan, ").append(f1(r.minutes())).append(" minutes). Everything ran on this one machine: a Kafka ")
                 .append("broker (24 partitions per request topic), Redis, a dispatcher, the workers (")
                 .append(Plan.POOL).append(" Python processes each) and the client.")
-                .append(WarmColdBenchmark.coversJulia(r.warmCold()) ? "" : " **Julia was not on PATH: Python only.**")
+                .append(WarmColdBenchmark.coversJulia(r.warmCold()) ? "" : " **The farm had no Julia: Python only.**")
                 .append("\n\n");
         goals(out, r);
         latency(out, r, reportDir);
@@ -97,17 +98,22 @@ final class FarmReport {
         out.append("### 2. Warm versus cold\n\n");
         out.append("The same snippets on the farm's warm processes (one at a time, through each path) and in a fresh ")
                 .append("process per request, the way a naive executor runs them (`").append(WarmColdBenchmark.python())
-                .append(" -c CODE`, `julia -e CODE`), ")
+                .append(" -c CODE`, `julia --startup-file=no --history-file=no -e CODE`), and the same with the flags ")
+                .append("the farm starts its processes with (Python `").append(String.join(" ", KnownRuntimes.python().flags()))
+                .append("`, Julia `").append(String.join(" ", KnownRuntimes.julia().flags())).append("`), ")
                 .append("alternating in the same run. The ratio is fresh ÷ farm through Kafka, p50 against p50.\n\n");
-        out.append("| runtime | snippet | fresh process p50 ms | farm via Kafka p50 ms | farm via HTTP p50 ms | fresh ÷ farm |\n");
-        out.append("|---|---|---:|---:|---:|---:|\n");
+        out.append("| runtime | snippet | fresh p50 ms | fresh p99 ms | fresh, farm's flags p50 ms | farm via Kafka p50 ms "
+                + "| farm via Kafka p99 ms | farm via HTTP p50 ms | fresh ÷ farm |\n");
+        out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (WarmColdBenchmark.Row row : r.warmCold()) {
-            out.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f | %.1f | %.1f× |%n", row.snippet().runtime(),
-                    row.snippet().name(), ms(row.fresh(), 50), ms(row.kafka(), 50), ms(row.http(), 50), row.ratio()));
+            out.append(String.format(Locale.ROOT, "| %s | %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f× |%n",
+                    row.snippet().runtime(), row.snippet().name(), ms(row.fresh(), 50), ms(row.fresh(), 99),
+                    ms(row.freshFarmFlags(), 50), ms(row.kafka(), 50), ms(row.kafka(), 99), ms(row.http(), 50),
+                    row.ratio()));
         }
         if (!WarmColdBenchmark.coversJulia(r.warmCold())) {
-            out.append("\n**Julia rows are missing: `julia` was not on PATH on this machine.** The same command runs them ")
-                    .append("wherever Julia is installed; that is where the ratio is large (seconds of start-up and JIT).\n");
+            out.append("\n**Julia rows are missing: the farm had no Julia (none on PATH, and deploy/julia/install-julia ")
+                    .append("could not install one).** The same command runs them wherever Julia can be had.\n");
         }
         out.append("\n");
     }

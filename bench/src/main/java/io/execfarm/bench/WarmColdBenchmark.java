@@ -1,6 +1,7 @@
 package io.execfarm.bench;
 
 import io.execfarm.farm.DispatcherClient;
+import io.execfarm.worker.runtime.KnownRuntimes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,8 +20,11 @@ final class WarmColdBenchmark {
     record Snippet(String runtime, String name, String code) {
     }
 
-    /** Client-measured latencies of one snippet: through the farm by each path, and in fresh processes. */
-    record Row(Snippet snippet, Histogram kafka, Histogram http, Histogram fresh) {
+    /**
+     * Client-measured latencies of one snippet: through the farm by each path, and in fresh
+     * processes, with the interpreter's default flags and with the flags the farm's processes get.
+     */
+    record Row(Snippet snippet, Histogram kafka, Histogram http, Histogram fresh, Histogram freshFarmFlags) {
 
         /** How many times longer a fresh process takes than the farm through Kafka (p50 against p50). */
         double ratio() {
@@ -79,11 +83,12 @@ final class WarmColdBenchmark {
             int fresh = snippet.runtime().equals("julia") ? Math.min(plan.warmColdRepeats(), 5) : plan.warmColdRepeats();
             Progress.Counter counter = progress.count(snippet.runtime() + ", " + snippet.name() + ": "
                     + plan.warmColdRepeats() + " through Kafka, " + plan.warmColdRepeats() + " through HTTP, " + fresh
-                    + " fresh processes", 2 * plan.warmColdRepeats() + fresh);
+                    + " fresh processes with each set of flags", 2 * plan.warmColdRepeats() + 2 * fresh);
             kafka.submit(snippet.runtime(), snippet.code(), null).get(5, TimeUnit.MINUTES).requireOk();
             Histogram viaKafka = histogram();
             Histogram viaHttp = histogram();
             Histogram cold = histogram();
+            Histogram coldFarmFlags = histogram();
             for (int i = 0; i < plan.warmColdRepeats(); i++) {
                 viaKafka.recordValue(kafka.submit(snippet.runtime(), snippet.code(), null)
                         .get(5, TimeUnit.MINUTES).requireOk().latencyMicros());
@@ -92,10 +97,12 @@ final class WarmColdBenchmark {
                 counter.tick();
             }
             for (int i = 0; i < fresh; i++) {
-                cold.recordValue(freshProcess(snippet));
+                cold.recordValue(freshProcess(freshCommand(snippet, false)));
+                counter.tick();
+                coldFarmFlags.recordValue(freshProcess(freshCommand(snippet, true)));
                 counter.tick();
             }
-            Row row = new Row(snippet, viaKafka, viaHttp, cold);
+            Row row = new Row(snippet, viaKafka, viaHttp, cold, coldFarmFlags);
             counter.end(String.format("fresh p50 %.1f ms, farm p50 %.1f ms (Kafka): %.1f×",
                     cold.getValueAtPercentile(50) / 1000.0, viaKafka.getValueAtPercentile(50) / 1000.0, row.ratio()));
             rows.add(row);
@@ -103,11 +110,21 @@ final class WarmColdBenchmark {
         return rows;
     }
 
-    /** How a naive executor runs the snippet: a fresh interpreter with its default flags. */
-    List<String> freshCommand(Snippet snippet) {
-        return snippet.runtime().equals("julia")
-                ? List.of(julia.orElseThrow().toString(), "--startup-file=no", "--history-file=no", "-e", snippet.code())
-                : List.of(python(), "-c", snippet.code());
+    /**
+     * How a naive executor runs the snippet: a fresh interpreter with its default flags (Julia: no
+     * start-up or history file), or with the flags the farm starts its processes with.
+     */
+    List<String> freshCommand(Snippet snippet, boolean farmFlags) {
+        boolean isJulia = snippet.runtime().equals("julia");
+        List<String> command = new ArrayList<>();
+        command.add(isJulia ? julia.orElseThrow().toString() : python());
+        if (farmFlags) {
+            command.addAll(KnownRuntimes.byName(snippet.runtime()).orElseThrow().flags());
+        } else if (isJulia) {
+            command.addAll(List.of("--startup-file=no", "--history-file=no"));
+        }
+        command.addAll(List.of(isJulia ? "-e" : "-c", snippet.code()));
+        return command;
     }
 
     /**
@@ -125,13 +142,13 @@ final class WarmColdBenchmark {
     }
 
     /** Runs the snippet in a new process and waits for it to exit; microseconds from start to exit. */
-    private long freshProcess(Snippet snippet) throws Exception {
+    private static long freshProcess(List<String> command) throws Exception {
         long start = System.nanoTime();
-        Process process = new ProcessBuilder(freshCommand(snippet)).redirectErrorStream(true)
+        Process process = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         if (!process.waitFor(5, TimeUnit.MINUTES) || process.exitValue() != 0) {
             process.destroyForcibly();
-            throw new IllegalStateException("a fresh process failed: " + String.join(" ", freshCommand(snippet)));
+            throw new IllegalStateException("a fresh process failed: " + String.join(" ", command));
         }
         return (System.nanoTime() - start) / 1000;
     }
