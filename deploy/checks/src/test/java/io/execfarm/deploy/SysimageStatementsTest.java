@@ -1,0 +1,54 @@
+package io.execfarm.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * deploy/julia/precompile-safe.jl, which compiles workers' recorded precompile statements into a
+ * system image: it evaluates statements over Core, Base and the standard library and nothing a
+ * request could have planted in a recording. Runs it (outside an image build, where it behaves the
+ * same) on real Julia: the one CI installs ({@code EXECFARM_JULIA_BINARY}), else the installer's.
+ */
+class SysimageStatementsTest {
+
+    @Test
+    void compilesLibraryStatementsAndNeverEvaluatesAnythingElse(@TempDir Path dir) throws Exception {
+        Path julia = julia();
+        Path planted = dir.resolve("planted");
+        Path statements = Files.write(dir.resolve("statements.jl"), List.of(
+                "precompile(Tuple{typeof(Base.println), Base.IOStream, String})",
+                "precompile(Tuple{typeof(LinearAlgebra.norm), Array{Float64, 2}})",
+                "precompile(Tuple{typeof(Base.run), typeof(write(\"" + planted + "\", \"x\"))})",
+                "precompile(Tuple{Val{Core.eval(Main, :(write(\"" + planted + "\", \"x\")))}})",
+                "precompile(Tuple{typeof(Main.Cell.f), Int64})",
+                "write(\"" + planted + "\", \"x\")"));
+        Path report = dir.resolve("report.txt");
+        Process process = new ProcessBuilder(julia.toString(), "--startup-file=no",
+                DeployFiles.root().resolve("deploy/julia/precompile-safe.jl").toString(), statements.toString(),
+                report.toString()).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(true, process.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(0, process.exitValue(), output);
+        assertEquals("compiled 2, skipped 4 (not Core, Base or the standard library), failed 0",
+                Files.readString(report).strip());
+        assertFalse(Files.exists(planted), "a planted statement ran");
+    }
+
+    private static Path julia() throws IOException {
+        String configured = System.getenv("EXECFARM_JULIA_BINARY");
+        Path julia = configured != null && !configured.isBlank() ? Path.of(configured)
+                : Path.of("/opt/execfarm/julia-1.5.3/usr/bin/julia");
+        Assumptions.assumeTrue(Files.isExecutable(julia), "no Julia here (CI installs one): " + julia);
+        return julia;
+    }
+}
