@@ -569,15 +569,8 @@ class RuntimeConformanceTest {
                 super.accept(stream, text);
             }
         };
-        TimedOutcome timed;
-        try {
-            timed = executor.execute(spec(code.tickEvery100Ms(ticks), null, 1 << 20), TENANT, collector, new CancelSignal());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        Run run = run(spec(code.tickEvery100Ms(ticks), null, 1 << 20), TENANT, collector);
         long finished = System.nanoTime();
-        Run run = new Run(timed.outcome(), collector.chunks());
         assertEquals(Status.OK, run.status(), run::describe);
         StringBuilder expected = new StringBuilder();
         for (int n = 1; n <= ticks; n++) {
@@ -607,7 +600,10 @@ class RuntimeConformanceTest {
     }
 
     private Run run(ExecutionSpec spec, String tenant) {
-        Collector collector = new Collector();
+        return run(spec, tenant, new Collector());
+    }
+
+    private Run run(ExecutionSpec spec, String tenant, Collector collector) {
         try {
             TimedOutcome timed = executor.execute(spec, tenant, collector, new CancelSignal());
             return new Run(timed.outcome(), collector.chunks());
