@@ -3,7 +3,10 @@
 # (a type a request defined, anything that calls a function) is never evaluated at build time.
 #
 # Run by deploy/julia/build-sysimage-incremental inside `julia --output-o`:
-#   julia -J sys.so --output-o OUT.o precompile-safe.jl STATEMENTS.jl REPORT.txt
+#   julia -J sys.so --output-o OUT.o precompile-safe.jl STATEMENTS.jl REPORT.txt [DRIVER.jl]
+#
+# With DRIVER.jl the driver's module is defined in the image too (the driver runs that baked copy
+# when its own source is the same), and statements over the driver's own functions are compiled.
 
 # In --output-o mode Base's __init__ has not run, so there is no LOAD_PATH: the standard library
 # modules the shipped image already holds are bound by name instead of loaded with `using`.
@@ -39,7 +42,15 @@ end
 safe_statement(ex) = ex isa Expr && ex.head === :call && ex.args[1] === :precompile && length(ex.args) == 2 &&
     safe_type(ex.args[2])
 
-statements, report = ARGS
+statements, report = ARGS[1], ARGS[2]
+if length(ARGS) >= 3
+    # The driver imports REPL and Logging by name, which needs a load path to resolve them, and the
+    # load path's @stdlib needs what Sys.__init__ sets at every start (and will set again).
+    Sys.__init__()
+    push!(LOAD_PATH, "@stdlib")
+    include(ARGS[3])
+    push!(ALLOWED_ROOTS, :ExecfarmDriver)
+end
 compiled, skipped, failed = 0, 0, 0
 for line in eachline(statements)
     ex = try Meta.parse(line) catch; nothing end
@@ -54,4 +65,4 @@ for line in eachline(statements)
     end
 end
 # Printing to stdout here would crash: the streams are not set up while an image is being written.
-write(report, "compiled $compiled, skipped $skipped (not Core, Base or the standard library), failed $failed\n")
+write(report, "compiled $compiled, skipped $skipped (not Core, Base, the standard library or the driver), failed $failed\n")

@@ -16,11 +16,22 @@
 #
 # Where Julia versions differ the code branches on VERSION, in small helpers marked "1.5".
 
+# A system image built with this driver baked in (deploy/julia/build-sysimage-incremental) holds the
+# module below already compiled. Defining it again would replace that code with a copy compiled
+# from scratch, so when the baked copy came from this very source it serves as it is.
+if isdefined(Main, :ExecfarmDriver) && abspath(PROGRAM_FILE) == (@__FILE__) &&
+        Main.ExecfarmDriver.SOURCE_HASH == hash(read(@__FILE__, String))
+    Main.ExecfarmDriver.script(ARGS)
+    exit(0)
+end
+
 module ExecfarmDriver
 
 import REPL
 using Logging
 
+# Which source a baked copy of this module was built from.
+const SOURCE_HASH = hash(read(@__FILE__, String))
 const MAX_TRACE_CHARS = 16 * 1024
 # A rendered value longer than this is cut; the output budget of the request applies too.
 const MAX_VALUE_CHARS = 1024 * 1024
@@ -624,16 +635,21 @@ function serve_until_end()
     exit(0)
 end
 
+"""Run as a script: serves the protocol, or with `--describe` answers the worker's one question
+(asked inside the sandbox): the real interpreter and its version."""
+function script(args)
+    if args == ["--describe"]
+        println(joinpath(Sys.BINDIR, Base.julia_exename()))
+        println(VERSION)
+    else
+        main()
+    end
+end
+
 end # module
 
 # Run as a script it serves the protocol; included by another file (deploy/julia's tools) it only
 # defines the module.
 if abspath(PROGRAM_FILE) == @__FILE__
-    if ARGS == ["--describe"]
-        # Asked once by the worker, inside the sandbox: the real interpreter and its version.
-        println(joinpath(Sys.BINDIR, Base.julia_exename()))
-        println(VERSION)
-    else
-        ExecfarmDriver.main()
-    end
+    ExecfarmDriver.script(ARGS)
 end

@@ -1,13 +1,17 @@
 package io.execfarm.bench;
 
 import io.execfarm.farm.LocalFarm;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -62,6 +66,9 @@ public final class FarmBenchmark implements Callable<Integer> {
         workerSettings.put("EXECFARM_WORKER_RUNTIME_PYTHON_POOL_MIN_IDLE", Integer.toString(Plan.POOL));
 
         Path farmDir = stateDir != null ? stateDir.toAbsolutePath() : root.resolve(".farm/bench");
+        // The workers record what their Julia processes compile: the sysimage part builds from it.
+        Path traceDir = farmDir.resolve("julia-traces");
+        workerSettings.put("EXECFARM_WORKER_RUNTIME_JULIA_TRACE_COMPILE_DIR", traceDir.toString());
         LocalFarm farm = new LocalFarm(root, farmDir, System.err);
         AtomicBoolean stopped = new AtomicBoolean();
         Runnable stop = () -> {
@@ -77,6 +84,7 @@ public final class FarmBenchmark implements Callable<Integer> {
         long started = System.nanoTime();
         try {
             farm.down();
+            deleteRecordings(traceDir);
             List<Integer> sizes = plan.scalingWorkers();
             progress.say(plan.name() + " plan; starting a farm of " + sizes.get(0) + " worker (" + Plan.POOL
                     + " Python processes each) in " + farmDir);
@@ -97,6 +105,9 @@ public final class FarmBenchmark implements Callable<Integer> {
                 LatencyBenchmark.Results latency = new LatencyBenchmark(kafka, farm.client(), progress).run(plan);
                 List<WarmColdBenchmark.Row> warmCold = new WarmColdBenchmark(kafka, farm.client(), progress,
                         farm.juliaBinary()).run(plan);
+                Optional<SysimageBenchmark.Results> sysimage = farm.juliaBinary().isEmpty() ? Optional.empty()
+                        : Optional.of(new SysimageBenchmark(root, farm.juliaBinary().get(), traceDir,
+                                farmDir.resolve("julia-sysimage"), progress).run(plan));
                 int latencyWorkers = workers;
                 for (int size : sizes) {
                     if (size > workers) {
@@ -117,7 +128,7 @@ public final class FarmBenchmark implements Callable<Integer> {
                 chartFiles.put("breakdown", charts.breakdown(breakdowns));
                 double minutes = (System.nanoTime() - started) / 60e9;
                 FarmReport.Results results = new FarmReport.Results(command, plan, minutes, latency, latencyWorkers,
-                        warmCold, throughputs, takeover, breakdowns, chartFiles);
+                        warmCold, sysimage, throughputs, takeover, breakdowns, chartFiles);
                 String section = FarmReport.render(results, file.getParent());
                 Report.replaceSection(file, "farm", section);
                 System.out.println(section);
@@ -129,5 +140,17 @@ public final class FarmBenchmark implements Callable<Integer> {
             stop.run();
         }
         return 0;
+    }
+
+    /** Drops an earlier run's recordings, so that the image is built from this run's traffic only. */
+    private static void deleteRecordings(Path traceDir) throws IOException {
+        if (!Files.isDirectory(traceDir)) {
+            return;
+        }
+        try (Stream<Path> files = Files.list(traceDir)) {
+            for (Path file : files.toList()) {
+                Files.delete(file);
+            }
+        }
     }
 }

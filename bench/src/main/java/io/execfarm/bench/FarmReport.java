@@ -7,6 +7,7 @@ import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Collectors;
 import org.HdrHistogram.Histogram;
 
@@ -15,7 +16,8 @@ final class FarmReport {
 
     /** Everything one run measured, and how. */
     record Results(String command, Plan plan, double minutes, LatencyBenchmark.Results latency,
-            int latencyWorkers, List<WarmColdBenchmark.Row> warmCold, List<ScalingBenchmark.Throughput> scaling,
+            int latencyWorkers, List<WarmColdBenchmark.Row> warmCold, Optional<SysimageBenchmark.Results> sysimage,
+            List<ScalingBenchmark.Throughput> scaling,
             ScalingBenchmark.Takeover takeover, List<Breakdown> breakdowns, Map<String, Path> charts) {
     }
 
@@ -37,6 +39,7 @@ final class FarmReport {
         warmCold(out, r);
         scaling(out, r, reportDir);
         breakdown(out, r, reportDir);
+        r.sysimage().ifPresent(s -> sysimage(out, s));
         return out.toString();
     }
 
@@ -163,6 +166,34 @@ final class FarmReport {
             out.append(String.format(Locale.ROOT, " | %.2f |%n", b.total()));
         }
         out.append("\n").append(image(r, "breakdown", reportDir)).append("\n");
+    }
+
+    private static void sysimage(StringBuilder out, SysimageBenchmark.Results s) {
+        out.append("\n### 5. Julia on a system image built from the farm's own traffic\n\n");
+        if (s.failure() != null) {
+            out.append("**Not measured:** ").append(s.failure()).append(".\n");
+            return;
+        }
+        out.append("While the parts above ran, the workers recorded what their Julia processes compiled ")
+                .append("(`trace-compile-dir`). `deploy/julia/build-sysimage-incremental` turned those recordings, ")
+                .append("filtered to Core, Base, the standard library and the driver, into an image with the driver ")
+                .append("baked in, in ").append(String.format(Locale.ROOT, "%.0f", s.buildSeconds())).append(" s (")
+                .append(s.build()).append("; ").append(s.imageBytes() >> 20).append(" MB). Then, alternating ")
+                .append("between the shipped image and this one: a fresh `julia` with the farm's flags per request, ")
+                .append("and a new sandboxed driver process started and warmed up as a pool starts one, timed to ")
+                .append("ready and through its first request. p50 figures.\n\n");
+        out.append(String.format(Locale.ROOT, "A new pool process was ready (start and warm-up) after %.0f ms on "
+                + "the shipped image and %.0f ms on the built one (p50 of %d each): %.1f×.%n%n",
+                ms(s.readyShipped(), 50), ms(s.readyBuilt(), 50), s.readyShipped().getTotalCount(),
+                ms(s.readyShipped(), 50) / ms(s.readyBuilt(), 50)));
+        out.append("| snippet | fresh, shipped image ms | fresh, built image ms | ratio | new process's first request, "
+                + "shipped ms | new process's first request, built ms | ratio |\n|---|---:|---:|---:|---:|---:|---:|\n");
+        for (SysimageBenchmark.Row row : s.rows()) {
+            out.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %.1f× | %.1f | %.1f | %.1f× |%n",
+                    row.snippet().name(), ms(row.freshShipped(), 50), ms(row.freshBuilt(), 50),
+                    ms(row.freshShipped(), 50) / ms(row.freshBuilt(), 50), ms(row.firstShipped(), 50),
+                    ms(row.firstBuilt(), 50), ms(row.firstShipped(), 50) / ms(row.firstBuilt(), 50)));
+        }
     }
 
     static double efficiency(List<ScalingBenchmark.Throughput> scaling, ScalingBenchmark.Throughput t) {

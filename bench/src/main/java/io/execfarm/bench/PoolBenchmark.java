@@ -55,9 +55,7 @@ public final class PoolBenchmark {
         int warmRequests = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
         int coldRequests = args.length > 1 ? Integer.parseInt(args[1]) : 50;
         Path report = Path.of(args.length > 2 ? args[2] : "docs/benchmarks-components.md");
-        Path workRoot = Files.createTempDirectory("execfarm-bench-");
-        Sandbox sandbox = Sandbox.create(new SandboxSettings(true, workRoot, 63000, 3600, 256, 64L << 20, 1024,
-                SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV));
+        Sandbox sandbox = sandbox();
 
         StringBuilder out = new StringBuilder();
         out.append("## Warm pool versus a fresh process per request\n\n");
@@ -76,6 +74,13 @@ public final class PoolBenchmark {
         System.out.println(out);
         System.out.println("written to " + report);
         System.exit(0);
+    }
+
+    /** A sandbox of the benchmark's own, with uids no worker's default configuration uses. */
+    static Sandbox sandbox() throws IOException {
+        Path workRoot = Files.createTempDirectory("execfarm-bench-");
+        return Sandbox.create(new SandboxSettings(true, workRoot, 63000, 3600, 256, 64L << 20, 1024,
+                SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV));
     }
 
     private static String benchmark(RuntimeCase c, Sandbox sandbox, int warmRequests, int coldRequests)

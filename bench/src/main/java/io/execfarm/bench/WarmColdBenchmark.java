@@ -142,7 +142,7 @@ final class WarmColdBenchmark {
     }
 
     /** Runs the snippet in a new process and waits for it to exit; microseconds from start to exit. */
-    private static long freshProcess(List<String> command) throws Exception {
+    static long freshProcess(List<String> command) throws Exception {
         long start = System.nanoTime();
         Process process = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();

@@ -42,6 +42,13 @@ class FarmBenchmarkIT {
             assertTrue(text.contains(part), "the report lacks " + part + ":\n" + text);
         }
         assertFalse(text.contains("NaN"), text);
+        if (Boolean.parseBoolean(System.getenv("EXECFARM_REQUIRE_JULIA"))) {
+            for (String part : List.of("| julia | LinearAlgebra, 200×200 product |",
+                    "### 5. Julia on a system image built from the farm's own traffic", "| Statistics on random data |")) {
+                assertTrue(text.contains(part), "the report lacks " + part + ":\n" + text);
+            }
+            assertFalse(text.contains("**Not measured:**"), text);
+        }
         for (String chart : List.of("latency", "scaling", "takeover", "breakdown")) {
             Path png = dir.resolve("bench").resolve(chart + ".png");
             assertTrue(text.contains("](bench/" + chart + ".png)"), "the report does not show " + chart);

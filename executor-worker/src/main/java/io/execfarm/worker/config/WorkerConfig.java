@@ -113,6 +113,12 @@ public interface WorkerConfig {
         /** RLIMIT_AS of each process. */
         Optional<MemorySize> addressSpace();
 
+        /**
+         * The heap size each process's garbage collector works to stay under (Julia >= 1.9:
+         * {@code --heap-size-hint}; default 2G; 0 for none). Older Julia and Python take no hint.
+         */
+        Optional<MemorySize> heapSizeHint();
+
         /** How long start-up plus warm-up may take. */
         Optional<Duration> startTimeout();
 

@@ -17,7 +17,6 @@ import jakarta.enterprise.event.Observes;
 import jakarta.interceptor.Interceptor;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import org.eclipse.microprofile.config.Config;
@@ -113,6 +112,7 @@ public class Pools {
                 base.driverResource(),
                 warmUp,
                 overrides.addressSpace().map(size -> size.asLongValue()).orElse(base.addressSpaceBytes()),
+                overrides.heapSizeHint().map(size -> size.asLongValue()).orElse(base.heapSizeHintBytes()),
                 merged(base.env(), overrides.env()),
                 overrides.startTimeout().orElse(base.startTimeout()));
     }
@@ -124,7 +124,7 @@ public class Pools {
         try {
             Files.createDirectories(dir);
             // Written by the sandbox's per-slot uids; sticky, so none can remove another's file.
-            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwt"));
+            Files.setAttribute(dir, "unix:mode", 01777);
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot prepare trace-compile-dir " + dir + ": " + e.getMessage(), e);
         }

@@ -31,8 +31,10 @@ public final class KnownRuntimes {
      * them: no start-up file or history, no colour codes in output, two threads (the second is the
      * driver's output forwarder, so user code has one; the farm scales by processes, and so BLAS
      * runs one thread per process too). Julia reserves
-     * a large address space up front, hence the high RLIMIT_AS. The warm-up compiles the paths every
-     * request takes: parsing, evaluation in a fresh module, display of common values, error display.
+     * a large address space up front, hence the high RLIMIT_AS. Where Julia takes a heap size hint
+     * (1.9 and later) its collector works to keep each process under 2 GiB, so that several processes
+     * share a worker's memory. The warm-up compiles the paths every request takes: parsing,
+     * evaluation in a fresh module, display of common values, error display.
      */
     public static RuntimeDefinition julia() {
         return new RuntimeDefinition(JULIA, "julia",
@@ -45,7 +47,7 @@ public final class KnownRuntimes {
                 try error("warm") catch e; sprint(showerror, e) end
                 x
                 """,
-                16 * GIB, Map.of("OPENBLAS_NUM_THREADS", "1"), Duration.ofSeconds(180));
+                16 * GIB, 2 * GIB, Map.of("OPENBLAS_NUM_THREADS", "1"), Duration.ofSeconds(180));
     }
 
     /** Code that loads {@code packages} into a process of {@code runtime}, before its warm-up. */
@@ -64,6 +66,31 @@ public final class KnownRuntimes {
     public static RuntimeDefinition python() {
         return new RuntimeDefinition(PYTHON, "python3", List.of("-u", "-I", "-B"), "drivers/python/driver.py",
                 "import json, re, collections, math, subprocess\n[x * x for x in range(10)]",
-                4 * GIB, Map.of(), Duration.ofSeconds(30));
+                4 * GIB, 0, Map.of(), Duration.ofSeconds(30));
+    }
+
+    /**
+     * Flags that depend on the interpreter's version, added after the definition's own: Julia's
+     * {@code --heap-size-hint} from 1.9 on (1.5 rejects the flag), unless the flags name one already.
+     */
+    public static List<String> versionFlags(RuntimeDefinition definition, String version) {
+        boolean hinted = definition.flags().stream().anyMatch(flag -> flag.startsWith("--heap-size-hint"));
+        if (!definition.name().equals(JULIA) || definition.heapSizeHintBytes() <= 0 || hinted
+                || !atLeast(version, 1, 9)) {
+            return List.of();
+        }
+        return List.of("--heap-size-hint=" + definition.heapSizeHintBytes());
+    }
+
+    /** Whether a version string such as {@code 1.10.4} or {@code 1.12.0-DEV.5} is at least major.minor. */
+    static boolean atLeast(String version, int major, int minor) {
+        String[] parts = version.split("[.-]");
+        try {
+            int actualMajor = Integer.parseInt(parts[0]);
+            int actualMinor = parts.length > 1 ? Integer.parseInt(parts[1]) : 0;
+            return actualMajor > major || actualMajor == major && actualMinor >= minor;
+        } catch (NumberFormatException e) {
+            return false;
+        }
     }
 }

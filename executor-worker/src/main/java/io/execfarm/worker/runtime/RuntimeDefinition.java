@@ -1,6 +1,7 @@
 package io.execfarm.worker.runtime;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -12,6 +13,8 @@ import java.util.Map;
  * @param driverResource    classpath resource of the driver script
  * @param warmUp            code run once before a process counts as warm (preloads, JIT of common paths)
  * @param addressSpaceBytes RLIMIT_AS of each process; 0 for none
+ * @param heapSizeHintBytes the heap size a process's garbage collector should work to stay under,
+ *                          where the interpreter takes such a hint (Julia >= 1.9); 0 for none
  * @param env               environment added for this runtime (e.g. JULIA_DEPOT_PATH)
  * @param startTimeout      how long start-up plus warm-up may take
  */
@@ -22,11 +25,39 @@ public record RuntimeDefinition(
         String driverResource,
         String warmUp,
         long addressSpaceBytes,
+        long heapSizeHintBytes,
         Map<String, String> env,
         Duration startTimeout) {
 
     public RuntimeDefinition {
         flags = List.copyOf(flags);
         env = Map.copyOf(env);
+    }
+
+    public RuntimeDefinition withBinary(String newBinary) {
+        return new RuntimeDefinition(name, newBinary, flags, driverResource, warmUp, addressSpaceBytes,
+                heapSizeHintBytes, env, startTimeout);
+    }
+
+    public RuntimeDefinition withFlags(List<String> newFlags) {
+        return new RuntimeDefinition(name, binary, newFlags, driverResource, warmUp, addressSpaceBytes,
+                heapSizeHintBytes, env, startTimeout);
+    }
+
+    /** This definition with {@code extra} flags after its own. */
+    public RuntimeDefinition withExtraFlags(List<String> extra) {
+        List<String> all = new ArrayList<>(flags);
+        all.addAll(extra);
+        return withFlags(all);
+    }
+
+    public RuntimeDefinition withWarmUp(String newWarmUp) {
+        return new RuntimeDefinition(name, binary, flags, driverResource, newWarmUp, addressSpaceBytes,
+                heapSizeHintBytes, env, startTimeout);
+    }
+
+    public RuntimeDefinition withAddressSpace(long bytes) {
+        return new RuntimeDefinition(name, binary, flags, driverResource, warmUp, bytes, heapSizeHintBytes, env,
+                startTimeout);
     }
 }

@@ -58,11 +58,13 @@ public final class RuntimeLauncher {
         probe.add(driver.toString());
         probe.add("--describe");
         List<String> described = probe(definition, sandbox, probe);
+        String version = described.get(1);
         List<String> command = new ArrayList<>();
         command.add(described.get(0));
         command.addAll(definition.flags());
+        command.addAll(KnownRuntimes.versionFlags(definition, version));
         command.add(driver.toString());
-        return new RuntimeLauncher(definition, sandbox, json, List.copyOf(command), described.get(1));
+        return new RuntimeLauncher(definition, sandbox, json, List.copyOf(command), version);
     }
 
     public String runtime() {

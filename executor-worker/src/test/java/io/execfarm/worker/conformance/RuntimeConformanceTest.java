@@ -94,23 +94,20 @@ class RuntimeConformanceTest {
      */
     static Stream<RuntimeUnderTest> runtimes() {
         RuntimeDefinition python = KnownRuntimes.python();
-        RuntimeDefinition julia = withBinary(withAddressSpace(KnownRuntimes.julia(), 6 * GIB), juliaBinary());
+        RuntimeDefinition julia = KnownRuntimes.julia().withAddressSpace(6 * GIB).withBinary(juliaBinary());
         boolean requireJulia = Boolean.parseBoolean(System.getenv("EXECFARM_REQUIRE_JULIA"));
         Stream<RuntimeUnderTest> always = Stream.of(
                 // A low address-space limit makes the memory bomb fail fast.
-                new RuntimeUnderTest(withAddressSpace(python, GIB), new PythonSnippets(), true, Duration.ofSeconds(20)),
+                new RuntimeUnderTest(python.withAddressSpace(GIB), new PythonSnippets(), true, Duration.ofSeconds(20)),
                 new RuntimeUnderTest(julia, new JuliaSnippets(), requireJulia, Duration.ofSeconds(90)),
                 // What a root worker in a container without namespace support gets (the image build).
-                new RuntimeUnderTest(withAddressSpace(python, GIB), new PythonSnippets(), true, Duration.ofSeconds(20),
+                new RuntimeUnderTest(python.withAddressSpace(GIB), new PythonSnippets(), true, Duration.ofSeconds(20),
                         Isolation.UID_ONLY));
         String sysimage = System.getenv("EXECFARM_JULIA_SYSIMAGE");
         if (sysimage == null || sysimage.isBlank()) {
             return always;
         }
-        List<String> flags = new ArrayList<>(julia.flags());
-        flags.add("--sysimage=" + sysimage);
-        RuntimeDefinition onSysimage = new RuntimeDefinition("julia", julia.binary(), flags, julia.driverResource(),
-                julia.warmUp(), julia.addressSpaceBytes(), julia.env(), julia.startTimeout());
+        RuntimeDefinition onSysimage = julia.withExtraFlags(List.of("--sysimage=" + sysimage));
         return Stream.concat(always, Stream.of(new RuntimeUnderTest(onSysimage, new JuliaSnippets(), true,
                 Duration.ofSeconds(90))));
     }
@@ -787,15 +784,5 @@ class RuntimeConformanceTest {
         boolean onPath = Stream.of(System.getenv().getOrDefault("PATH", "").split(":"))
                 .anyMatch(dir -> !dir.isEmpty() && Files.isExecutable(Path.of(dir, "julia")));
         return !onPath && Files.isExecutable(INSTALLED_JULIA) ? INSTALLED_JULIA.toString() : "julia";
-    }
-
-    private static RuntimeDefinition withBinary(RuntimeDefinition d, String binary) {
-        return new RuntimeDefinition(d.name(), binary, d.flags(), d.driverResource(), d.warmUp(), d.addressSpaceBytes(),
-                d.env(), d.startTimeout());
-    }
-
-    private static RuntimeDefinition withAddressSpace(RuntimeDefinition d, long bytes) {
-        return new RuntimeDefinition(d.name(), d.binary(), d.flags(), d.driverResource(), d.warmUp(), bytes, d.env(),
-                d.startTimeout());
     }
 }

@@ -20,10 +20,8 @@ class RuntimeLauncherTest {
     @Test
     void eachProcessGetsItsOwnNameWhereAFlagAsksForIt() throws Exception {
         RuntimeDefinition python = KnownRuntimes.python();
-        List<String> flags = new ArrayList<>(python.flags());
-        flags.addAll(List.of("-X", "execfarm_process=" + RuntimeLauncher.PROCESS_TOKEN));
-        RuntimeDefinition named = new RuntimeDefinition(python.name(), python.binary(), flags, python.driverResource(),
-                "", python.addressSpaceBytes(), python.env(), python.startTimeout());
+        RuntimeDefinition named = python.withExtraFlags(List.of("-X", "execfarm_process=" + RuntimeLauncher.PROCESS_TOKEN))
+                .withWarmUp("");
         Path workRoot = Files.createTempDirectory("execfarm-launcher-");
         Sandbox sandbox = Sandbox.create(new SandboxSettings(true, workRoot, 63000, 60, 64, 1 << 20, 256,
                 SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV));

@@ -1,0 +1,189 @@
+package io.execfarm.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.execfarm.contracts.Result;
+import io.execfarm.worker.runtime.ExecutionOutcome;
+import io.execfarm.worker.runtime.ExecutionSpec;
+import io.execfarm.worker.runtime.KnownRuntimes;
+import io.execfarm.worker.runtime.OutputSink;
+import io.execfarm.worker.runtime.RuntimeDefinition;
+import io.execfarm.worker.runtime.RuntimeLauncher;
+import io.execfarm.worker.runtime.RuntimeProcess;
+import io.execfarm.worker.sandbox.Sandbox;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.HdrHistogram.Histogram;
+
+/**
+ * Julia on a system image built from the traffic the benchmark's own farm has just served: the
+ * farm's workers record what their Julia processes compile (trace-compile-dir), the project's
+ * script turns those recordings and the driver into an image, and the JIT-heavy snippets then run
+ * on the shipped image and on the new one, alternating: in a fresh {@code julia -e CODE}, and as the
+ * first request of a new sandboxed driver process started and warmed the way a pool starts one.
+ */
+final class SysimageBenchmark {
+
+    private static final Duration BUILD_TIMEOUT = Duration.ofMinutes(20);
+
+    /** Figures for one snippet, in microseconds: fresh processes, and a new pool process's first request. */
+    record Row(WarmColdBenchmark.Snippet snippet, Histogram freshShipped, Histogram freshBuilt,
+            Histogram firstShipped, Histogram firstBuilt) {
+    }
+
+    /**
+     * @param failure      why no image was measured, or null
+     * @param build        what the build reported (statements compiled, skipped, failed)
+     * @param readyShipped how long a new pool process took to be ready (start and warm-up), shipped image
+     * @param readyBuilt   the same on the built image
+     */
+    record Results(String failure, String build, double buildSeconds, long imageBytes, Histogram readyShipped,
+            Histogram readyBuilt, List<Row> rows) {
+
+        static Results failed(String why) {
+            return new Results(why, "", 0, 0, null, null, List.of());
+        }
+    }
+
+    private final Path root;
+    private final Path julia;
+    private final Path traceDir;
+    private final Path workDir;
+    private final Progress progress;
+
+    /**
+     * @param traceDir where the farm's workers wrote their --trace-compile recordings
+     * @param workDir  where the image is built (readable by the sandbox's uids)
+     */
+    SysimageBenchmark(Path root, Path julia, Path traceDir, Path workDir, Progress progress) {
+        this.root = root;
+        this.julia = julia;
+        this.traceDir = traceDir;
+        this.workDir = workDir;
+        this.progress = progress;
+    }
+
+    Results run(Plan plan) throws Exception {
+        List<Path> traces;
+        try (Stream<Path> files = Files.list(traceDir)) {
+            traces = files.filter(f -> f.toString().endsWith(".jl")).sorted().toList();
+        }
+        if (traces.isEmpty()) {
+            return Results.failed("the farm's workers recorded no precompile statements in " + traceDir);
+        }
+        Files.createDirectories(workDir);
+        Files.setPosixFilePermissions(workDir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path image = workDir.resolve("execfarm-sysimage.so");
+        Path log = workDir.resolve("build.log");
+        progress.say("julia sysimage: building from " + traces.size() + " recordings of the farm's traffic (about 3 "
+                + "minutes; log in " + root.relativize(log) + ")");
+        long started = System.nanoTime();
+        String failure = build(image, traces, log);
+        double buildSeconds = (System.nanoTime() - started) / 1e9;
+        if (failure != null) {
+            return Results.failed(failure);
+        }
+        Files.setPosixFilePermissions(image, PosixFilePermissions.fromString("rw-r--r--"));
+        String report = Files.readAllLines(log, StandardCharsets.UTF_8).stream()
+                .filter(line -> line.contains("compiled ")).map(line -> line.replaceFirst("^[^:]*: ", ""))
+                .findFirst().orElse("");
+
+        RuntimeDefinition shipped = KnownRuntimes.julia().withBinary(julia.toString());
+        RuntimeDefinition built = shipped.withExtraFlags(List.of("--sysimage=" + image));
+        Sandbox sandbox = PoolBenchmark.sandbox();
+        ObjectMapper json = new ObjectMapper();
+        RuntimeLauncher shippedLauncher = RuntimeLauncher.prepare(shipped, sandbox, json);
+        RuntimeLauncher builtLauncher = RuntimeLauncher.prepare(built, sandbox, json);
+        Histogram readyShipped = histogram();
+        Histogram readyBuilt = histogram();
+        int freshRepeats = Math.min(plan.warmColdRepeats(), 5);
+        // A new pool process takes seconds to start; the quick plan starts one per snippet and image.
+        int poolRepeats = Math.max(1, Math.min(3, plan.warmColdRepeats() / 5));
+        List<Row> rows = new ArrayList<>();
+        for (WarmColdBenchmark.Snippet snippet : WarmColdBenchmark.JULIA) {
+            Progress.Counter counter = progress.count("julia sysimage, " + snippet.name() + ": " + freshRepeats
+                    + " fresh processes and " + poolRepeats + " new pool processes on each image",
+                    2 * (freshRepeats + poolRepeats));
+            Row row = new Row(snippet, histogram(), histogram(), histogram(), histogram());
+            for (int i = 0; i < freshRepeats; i++) {
+                row.freshShipped().recordValue(fresh(shipped, snippet));
+                counter.tick();
+                row.freshBuilt().recordValue(fresh(built, snippet));
+                counter.tick();
+            }
+            for (int i = 0; i < poolRepeats; i++) {
+                firstRequest(shippedLauncher, snippet, readyShipped, row.firstShipped());
+                counter.tick();
+                firstRequest(builtLauncher, snippet, readyBuilt, row.firstBuilt());
+                counter.tick();
+            }
+            counter.end(String.format("fresh p50 %.0f → %.0f ms, new process's first request p50 %.0f → %.0f ms",
+                    ms(row.freshShipped()), ms(row.freshBuilt()), ms(row.firstShipped()), ms(row.firstBuilt())));
+            rows.add(row);
+        }
+        return new Results(null, report, buildSeconds, Files.size(image), readyShipped, readyBuilt, rows);
+    }
+
+    private String build(Path image, List<Path> traces, Path log) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(root.resolve("deploy/julia/build-sysimage-incremental").toString(),
+                image.toString()));
+        traces.forEach(trace -> command.add(trace.toString()));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        builder.environment().put("JULIA", julia.toString());
+        Process process = builder.start();
+        if (!process.waitFor(BUILD_TIMEOUT.toMinutes(), TimeUnit.MINUTES)) {
+            process.destroyForcibly();
+            return "the image build took longer than " + BUILD_TIMEOUT.toMinutes() + " minutes (log: " + log + ")";
+        }
+        if (process.exitValue() != 0) {
+            List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+            return "the image build failed: " + (lines.isEmpty() ? "no output" : lines.get(lines.size() - 1))
+                    + " (log: " + log + ")";
+        }
+        return null;
+    }
+
+    /** A fresh {@code julia FLAGS -e CODE} with the definition's flags; microseconds from start to exit. */
+    private long fresh(RuntimeDefinition definition, WarmColdBenchmark.Snippet snippet) throws Exception {
+        List<String> command = new ArrayList<>();
+        command.add(definition.binary());
+        command.addAll(definition.flags());
+        command.addAll(List.of("-e", snippet.code()));
+        return WarmColdBenchmark.freshProcess(command);
+    }
+
+    /** Starts a pool process the way a pool does (start, warm-up) and times that and its first request. */
+    private static void firstRequest(RuntimeLauncher launcher, WarmColdBenchmark.Snippet snippet, Histogram ready,
+            Histogram first) throws Exception {
+        long start = System.nanoTime();
+        RuntimeProcess process = launcher.start(0);
+        long warm = System.nanoTime();
+        try {
+            ExecutionOutcome outcome = process.execute(new ExecutionSpec(UUID.randomUUID().toString(), snippet.code(),
+                    null, 1 << 20, Duration.ofMinutes(5)), OutputSink.DISCARD);
+            if (outcome.status() != Result.Status.OK) {
+                throw new IllegalStateException("julia " + snippet.name() + " failed on a new process: " + outcome);
+            }
+            first.recordValue((System.nanoTime() - warm) / 1000);
+            ready.recordValue((warm - start) / 1000);
+        } finally {
+            launcher.dispose(process);
+        }
+    }
+
+    private static double ms(Histogram h) {
+        return h.getValueAtPercentile(50) / 1000.0;
+    }
+
+    private static Histogram histogram() {
+        return new Histogram(600_000_000L, 3);
+    }
+}
