@@ -39,7 +39,29 @@ class SysimageStatementsTest {
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(true, process.waitFor(120, TimeUnit.SECONDS));
         assertEquals(0, process.exitValue(), output);
-        assertEquals("compiled 2, skipped 4 (not Core, Base or the standard library), failed 0",
+        assertEquals("compiled 2, skipped 4 (not Core, Base, the standard library or the driver), failed 0",
+                Files.readString(report).strip());
+        assertFalse(Files.exists(planted), "a planted statement ran");
+    }
+
+    @Test
+    void withTheDriverItsOwnStatementsCompileAndStillNothingElseRuns(@TempDir Path dir) throws Exception {
+        Path julia = julia();
+        Path planted = dir.resolve("planted");
+        Path statements = Files.write(dir.resolve("statements.jl"), List.of(
+                "precompile(Tuple{typeof(ExecfarmDriver.script), Array{String, 1}})",
+                "precompile(Tuple{typeof(ExecfarmDriver.planted_by_a_request), Int64})",
+                "precompile(Tuple{Val{ExecfarmDriver.eval(:(write(\"" + planted + "\", \"x\")))}})"));
+        Path report = dir.resolve("report.txt");
+        Path driver = DeployFiles.root().resolve("executor-worker/src/main/resources/drivers/julia/driver.jl");
+        Process process = new ProcessBuilder(julia.toString(), "--startup-file=no",
+                DeployFiles.root().resolve("deploy/julia/precompile-safe.jl").toString(), statements.toString(),
+                report.toString(), driver.toString()).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(true, process.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(0, process.exitValue(), output);
+        // A function a request added to the driver's module at run time does not exist here: it fails.
+        assertEquals("compiled 1, skipped 1 (not Core, Base, the standard library or the driver), failed 1",
                 Files.readString(report).strip());
         assertFalse(Files.exists(planted), "a planted statement ran");
     }
