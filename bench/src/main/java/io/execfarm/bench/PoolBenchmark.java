@@ -79,7 +79,7 @@ public final class PoolBenchmark {
     /** A sandbox of the benchmark's own, with uids no worker's default configuration uses. */
     static Sandbox sandbox() throws IOException {
         Path workRoot = Files.createTempDirectory("execfarm-bench-");
-        return Sandbox.create(new SandboxSettings(true, workRoot, 63000, 3600, 256, 64L << 20, 1024,
+        return Sandbox.create(new SandboxSettings(true, workRoot, 63000, 3600, 256, 64L << 20, 1024, SandboxSettings.DEFAULT_TMP_BYTES,
                 SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV));
     }
 

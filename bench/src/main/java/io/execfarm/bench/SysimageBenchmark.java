@@ -97,7 +97,8 @@ final class SysimageBenchmark {
                 .findFirst().orElse("");
 
         RuntimeDefinition shipped = KnownRuntimes.julia().withBinary(julia.toString());
-        RuntimeDefinition built = shipped.withExtraFlags(List.of("--sysimage=" + image));
+        RuntimeDefinition built = shipped.withExtraFlags(List.of("--sysimage=" + image))
+                .withAccess(shipped.access().withReadOnly(image));
         Sandbox sandbox = PoolBenchmark.sandbox();
         ObjectMapper json = new ObjectMapper();
         RuntimeLauncher shippedLauncher = RuntimeLauncher.prepare(shipped, sandbox, json);

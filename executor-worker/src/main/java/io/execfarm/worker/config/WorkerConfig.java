@@ -119,6 +119,21 @@ public interface WorkerConfig {
          */
         Optional<MemorySize> heapSizeHint();
 
+        /**
+         * Paths user code may read besides the system directories and the interpreter's
+         * installation, shown at the same place, where the sandbox gives processes a private view
+         * (bubblewrap): a sysimage, a package depot or environment.
+         */
+        Optional<List<Path>> readOnlyPaths();
+
+        /**
+         * Whether processes share the worker's network. Off (the default), they have loopback only
+         * and reach nothing: not the broker, Redis, the dispatcher or anything else. On is a risk:
+         * user code can then reach everything the worker can, the farm's own services included.
+         */
+        @WithDefault("false")
+        boolean network();
+
         /** How long start-up plus warm-up may take. */
         Optional<Duration> startTimeout();
 
@@ -177,10 +192,10 @@ public interface WorkerConfig {
         boolean enabled();
 
         /**
-         * The strongest isolation to use: namespaces-and-uid (default) takes the strongest the
+         * The strongest isolation to use: bubblewrap-and-uid (default) takes the strongest the
          * machine allows; a weaker one pins it, e.g. to compare, or where namespaces misbehave.
          */
-        @WithDefault("namespaces-and-uid")
+        @WithDefault("bubblewrap-and-uid")
         Isolation isolation();
 
         /** Parent of the per-process directories; defaults to a directory under java.io.tmpdir. */
@@ -205,6 +220,10 @@ public interface WorkerConfig {
         /** RLIMIT_NOFILE. */
         @WithDefault("1024")
         int openFiles();
+
+        /** Size of each process's private /tmp (a tmpfs), where the sandbox gives it one (bubblewrap). */
+        @WithDefault("64M")
+        MemorySize tmpSize();
 
         /** The PATH user code sees. */
         @WithDefault("/usr/local/bin:/usr/bin:/bin")

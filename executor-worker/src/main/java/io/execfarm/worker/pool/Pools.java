@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import org.eclipse.microprofile.config.Config;
+import io.execfarm.worker.sandbox.RuntimeAccess;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -105,7 +106,13 @@ public class Pools {
         String warmUp = KnownRuntimes.preload(name, overrides.preload().orElse(List.of()))
                 + overrides.warmUp().orElse(base.warmUp());
         List<String> flags = new ArrayList<>(overrides.flags().orElse(base.flags()));
-        overrides.traceCompileDir().ifPresent(dir -> flags.add(traceCompileFlag(name, dir)));
+        RuntimeAccess access = new RuntimeAccess(overrides.readOnlyPaths().orElse(List.of()), List.of(),
+                overrides.network());
+        if (overrides.traceCompileDir().isPresent()) {
+            Path dir = overrides.traceCompileDir().get();
+            flags.add(traceCompileFlag(name, dir));
+            access = access.withWritable(dir);
+        }
         return new RuntimeDefinition(name,
                 overrides.binary().orElse(base.binary()),
                 flags,
@@ -113,6 +120,7 @@ public class Pools {
                 warmUp,
                 overrides.addressSpace().map(size -> size.asLongValue()).orElse(base.addressSpaceBytes()),
                 overrides.heapSizeHint().map(size -> size.asLongValue()).orElse(base.heapSizeHintBytes()),
+                access,
                 merged(base.env(), overrides.env()),
                 overrides.startTimeout().orElse(base.startTimeout()));
     }
@@ -140,8 +148,8 @@ public class Pools {
         Path workRoot = sandbox.workRoot().orElseGet(() -> Path.of(System.getProperty("java.io.tmpdir"),
                 "execfarm-worker-" + ProcessHandle.current().pid()));
         return new SandboxSettings(sandbox.enabled(), workRoot, sandbox.uidBase(), sandbox.cpuSeconds(),
-                sandbox.maxProcesses(), sandbox.maxFileSize().asLongValue(), sandbox.openFiles(), sandbox.path(),
-                sandbox.passEnv());
+                sandbox.maxProcesses(), sandbox.maxFileSize().asLongValue(), sandbox.openFiles(),
+                sandbox.tmpSize().asLongValue(), sandbox.path(), sandbox.passEnv());
     }
 
     /** A runtime's default environment with the configured variables added (a configured one wins). */

@@ -1,5 +1,6 @@
 package io.execfarm.worker.runtime;
 
+import io.execfarm.worker.sandbox.RuntimeAccess;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -47,7 +48,7 @@ public final class KnownRuntimes {
                 try error("warm") catch e; sprint(showerror, e) end
                 x
                 """,
-                16 * GIB, 2 * GIB, Map.of("OPENBLAS_NUM_THREADS", "1"), Duration.ofSeconds(180));
+                16 * GIB, 2 * GIB, RuntimeAccess.NONE, Map.of("OPENBLAS_NUM_THREADS", "1"), Duration.ofSeconds(180));
     }
 
     /** Code that loads {@code packages} into a process of {@code runtime}, before its warm-up. */
@@ -66,7 +67,7 @@ public final class KnownRuntimes {
     public static RuntimeDefinition python() {
         return new RuntimeDefinition(PYTHON, "python3", List.of("-u", "-I", "-B"), "drivers/python/driver.py",
                 "import json, re, collections, math, subprocess\n[x * x for x in range(10)]",
-                4 * GIB, 0, Map.of(), Duration.ofSeconds(30));
+                4 * GIB, 0, RuntimeAccess.NONE, Map.of(), Duration.ofSeconds(30));
     }
 
     /**

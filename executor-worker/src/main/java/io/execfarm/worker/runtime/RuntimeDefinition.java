@@ -1,5 +1,6 @@
 package io.execfarm.worker.runtime;
 
+import io.execfarm.worker.sandbox.RuntimeAccess;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +16,7 @@ import java.util.Map;
  * @param addressSpaceBytes RLIMIT_AS of each process; 0 for none
  * @param heapSizeHintBytes the heap size a process's garbage collector should work to stay under,
  *                          where the interpreter takes such a hint (Julia >= 1.9); 0 for none
+ * @param access            paths and network its processes may reach beyond the sandbox's defaults
  * @param env               environment added for this runtime (e.g. JULIA_DEPOT_PATH)
  * @param startTimeout      how long start-up plus warm-up may take
  */
@@ -26,6 +28,7 @@ public record RuntimeDefinition(
         String warmUp,
         long addressSpaceBytes,
         long heapSizeHintBytes,
+        RuntimeAccess access,
         Map<String, String> env,
         Duration startTimeout) {
 
@@ -36,12 +39,12 @@ public record RuntimeDefinition(
 
     public RuntimeDefinition withBinary(String newBinary) {
         return new RuntimeDefinition(name, newBinary, flags, driverResource, warmUp, addressSpaceBytes,
-                heapSizeHintBytes, env, startTimeout);
+                heapSizeHintBytes, access, env, startTimeout);
     }
 
     public RuntimeDefinition withFlags(List<String> newFlags) {
         return new RuntimeDefinition(name, binary, newFlags, driverResource, warmUp, addressSpaceBytes,
-                heapSizeHintBytes, env, startTimeout);
+                heapSizeHintBytes, access, env, startTimeout);
     }
 
     /** This definition with {@code extra} flags after its own. */
@@ -53,11 +56,16 @@ public record RuntimeDefinition(
 
     public RuntimeDefinition withWarmUp(String newWarmUp) {
         return new RuntimeDefinition(name, binary, flags, driverResource, newWarmUp, addressSpaceBytes,
-                heapSizeHintBytes, env, startTimeout);
+                heapSizeHintBytes, access, env, startTimeout);
+    }
+
+    public RuntimeDefinition withAccess(RuntimeAccess newAccess) {
+        return new RuntimeDefinition(name, binary, flags, driverResource, warmUp, addressSpaceBytes,
+                heapSizeHintBytes, newAccess, env, startTimeout);
     }
 
     public RuntimeDefinition withAddressSpace(long bytes) {
-        return new RuntimeDefinition(name, binary, flags, driverResource, warmUp, bytes, heapSizeHintBytes, env,
+        return new RuntimeDefinition(name, binary, flags, driverResource, warmUp, bytes, heapSizeHintBytes, access, env,
                 startTimeout);
     }
 }

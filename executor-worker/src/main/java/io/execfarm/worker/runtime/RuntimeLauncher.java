@@ -91,7 +91,8 @@ public final class RuntimeLauncher {
         List<String> started = command.stream().map(arg -> arg.replace(PROCESS_TOKEN, processName)).toList();
         LaunchSpec launch;
         try {
-            launch = sandbox.prepare(definition.name(), slot, started, definition.addressSpaceBytes(), definition.env());
+            launch = sandbox.prepare(definition.name(), slot, started, definition.addressSpaceBytes(),
+                    definition.access(), definition.env());
         } catch (IOException e) {
             throw new RuntimeStartException(definition.name() + ": cannot prepare a sandbox: " + e.getMessage(), e);
         }
@@ -127,7 +128,7 @@ public final class RuntimeLauncher {
                 throw new RuntimeUnavailableException(definition.name() + ": no driver resource "
                         + definition.driverResource());
             }
-            Path dir = sandbox.sharedDirectory("drivers");
+            Path dir = sandbox.driverDirectory();
             String fileName = Path.of(definition.driverResource()).getFileName().toString();
             Path target = dir.resolve(definition.name() + "-" + fileName);
             Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
@@ -142,7 +143,8 @@ public final class RuntimeLauncher {
             throws RuntimeUnavailableException {
         LaunchSpec launch;
         try {
-            launch = sandbox.prepare(definition.name(), 0, probe, definition.addressSpaceBytes(), definition.env());
+            launch = sandbox.prepare(definition.name(), 0, probe, definition.addressSpaceBytes(), definition.access(),
+                definition.env());
         } catch (IOException e) {
             throw new RuntimeUnavailableException(definition.name() + ": cannot prepare a sandbox: " + e.getMessage());
         }

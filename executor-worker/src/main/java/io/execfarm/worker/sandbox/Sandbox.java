@@ -26,7 +26,9 @@ import org.jboss.logging.Logger;
 /**
  * Prepares confined launches of runtime processes: a private working directory per process, an
  * environment built from an allow-list (the worker's secrets never reach user code), rlimits, and
- * the strongest {@link Isolation} the machine allows, detected once.
+ * the strongest {@link Isolation} the machine allows, detected once. The strongest levels hand the
+ * namespaces and the file system view to bubblewrap, a well-kept tool built for this (Flatpak's
+ * sandbox), rather than growing a chain of unshare and mount calls here.
  */
 public final class Sandbox {
 
@@ -40,6 +42,8 @@ public final class Sandbox {
      */
     private static final List<String> NAMESPACE_INIT = List.of("sh", "-c",
             "exec 3<&0; \"$@\" <&3 3<&- & wait $!", "execfarm-init");
+
+    private static final String DRIVERS = "drivers";
 
     private final SandboxSettings settings;
     private final Isolation isolation;
@@ -64,7 +68,7 @@ public final class Sandbox {
 
     /** A sandbox with the strongest isolation this machine allows. */
     public static Sandbox create(SandboxSettings settings) {
-        return create(settings, Isolation.NAMESPACES_AND_UID);
+        return create(settings, Isolation.BUBBLEWRAP_AND_UID);
     }
 
     /** A sandbox with the strongest isolation this machine allows, but none stronger than {@code strongest}. */
@@ -77,14 +81,17 @@ public final class Sandbox {
             Files.setPosixFilePermissions(logs, PosixFilePermissions.fromString("rwx------"));
             Isolation isolation = detect(settings, strongest);
             boolean rlimits = settings.enabled() && onPath("prlimit");
-            if (isolation != Isolation.NAMESPACES_AND_UID) {
-                LOG.warnf("sandbox: isolation is %s, weaker than %s: %s", isolation, Isolation.NAMESPACES_AND_UID,
+            if (isolation != Isolation.BUBBLEWRAP_AND_UID) {
+                LOG.warnf("sandbox: isolation is %s, weaker than %s: %s", isolation, Isolation.BUBBLEWRAP_AND_UID,
                         switch (isolation) {
                             case NONE -> "disabled by configuration";
-                            case UID_ONLY -> "runtime processes get their own uid but share the PID namespace; grant "
-                                    + "the container CAP_SYS_ADMIN and namespace syscalls (or lift the configured limit)";
-                            default -> "run the worker as root in its container so runtime processes get their own "
-                                    + "uid and PID namespace";
+                            case BUBBLEWRAP -> "runtime processes share the worker's uid; run the worker as root so "
+                                    + "each gets a uid of its own";
+                            case NAMESPACES_AND_UID, UID_ONLY -> "runtime processes share the worker's network and "
+                                    + "file system; install bubblewrap and allow unprivileged user namespaces "
+                                    + "(or lift the configured limit)";
+                            default -> "install bubblewrap and allow user namespaces, and run the worker as root, so "
+                                    + "runtime processes get a private network, file system and uid";
                         });
             }
             if (settings.enabled() && !rlimits) {
@@ -105,9 +112,9 @@ public final class Sandbox {
         return isolation;
     }
 
-    /** A directory every sandboxed process can read, for driver scripts. */
-    public Path sharedDirectory(String name) throws IOException {
-        Path dir = Files.createDirectories(settings.workRoot().resolve(name));
+    /** The directory every sandboxed process can read, for driver scripts. */
+    public Path driverDirectory() throws IOException {
+        Path dir = Files.createDirectories(settings.workRoot().resolve(DRIVERS));
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
         return dir;
     }
@@ -117,13 +124,13 @@ public final class Sandbox {
      * starts {@code runtimeCommand} confined.
      */
     public LaunchSpec prepare(String runtime, int slot, List<String> runtimeCommand, long addressSpaceBytes,
-            Map<String, String> runtimeEnv) throws IOException {
+            RuntimeAccess access, Map<String, String> runtimeEnv) throws IOException {
         String name = runtime + "-" + slot + "-" + serial.incrementAndGet();
         Path workDir = Files.createDirectories(settings.workRoot().resolve(name));
         Files.setPosixFilePermissions(workDir, PosixFilePermissions.fromString("rwx------"));
         Path tmp = Files.createDirectories(workDir.resolve("tmp"));
         int uid = settings.uidBase() + slot;
-        if (ownUid()) {
+        if (isolation.ownUid()) {
             chown(workDir, uid);
             chown(tmp, uid);
         }
@@ -135,15 +142,18 @@ public final class Sandbox {
             command.addAll(List.of("setpriv", "--pdeathsig", "KILL"));
         }
         switch (isolation) {
+            case BUBBLEWRAP_AND_UID -> {
+                command.addAll(dropToUid(uid));
+                command.addAll(bubblewrap(workDir, runtimeCommand.get(0), access));
+            }
+            case BUBBLEWRAP -> command.addAll(bubblewrap(workDir, runtimeCommand.get(0), access));
             case NAMESPACES_AND_UID -> {
                 command.addAll(List.of("unshare", "--pid", "--fork", "--kill-child", "--mount-proc"));
                 command.addAll(NAMESPACE_INIT);
-                command.addAll(List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups",
-                        "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"));
+                command.addAll(dropToUid(uid));
             }
             case UID_ONLY -> {
-                command.addAll(List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups",
-                        "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all"));
+                command.addAll(dropToUid(uid));
                 if (parentDeathSignal) {
                     // The kernel clears the parent-death signal when the uid changes: set it again.
                     command.addAll(List.of("setpriv", "--pdeathsig", "KILL"));
@@ -165,7 +175,7 @@ public final class Sandbox {
             command.add("--fsize=" + settings.maxFileSizeBytes());
             command.add("--nofile=" + settings.openFiles());
             // RLIMIT_NPROC counts every task of the real uid; only a uid of its own makes it per process.
-            if (ownUid()) {
+            if (isolation.ownUid()) {
                 command.add("--nproc=" + settings.maxProcesses());
             }
             command.add("--");
@@ -181,9 +191,11 @@ public final class Sandbox {
         }
         env.put("PATH", settings.path());
         env.put("HOME", workDir.toString());
-        env.put("TMPDIR", tmp.toString());
+        env.put("TMPDIR", isolation.privateView() ? "/tmp" : tmp.toString());
         env.putAll(runtimeEnv);
-        boolean namespaced = isolation == Isolation.NAMESPACES_AND_UID || isolation == Isolation.USER_NAMESPACE;
+        // Each launcher's child is its namespace's init: unshare's sh, or bubblewrap's own.
+        boolean namespaced = isolation == Isolation.NAMESPACES_AND_UID || isolation == Isolation.USER_NAMESPACE
+                || isolation.privateView();
         return new LaunchSpec(command, env, workDir, logDir.resolve(name + ".stderr"), namespaced);
     }
 
@@ -259,9 +271,20 @@ public final class Sandbox {
         view.setGroup(lookup.lookupPrincipalByGroupName(Integer.toString(uid)));
     }
 
-    /** Whether each process runs as a uid of its own (the worker is root). */
-    private boolean ownUid() {
-        return isolation == Isolation.NAMESPACES_AND_UID || isolation == Isolation.UID_ONLY;
+    /** Runs the rest of the command as {@code uid}, with no capabilities and no way to gain any. */
+    private static List<String> dropToUid(int uid) {
+        return List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--no-new-privs",
+                "--inh-caps=-all", "--bounding-set=-all");
+    }
+
+    private List<String> bubblewrap(Path workDir, String interpreter, RuntimeAccess access) throws IOException {
+        return BubblewrapCommand.arguments(workDir, driverDirectory(), interpreter, settings.path(), access,
+                settings.tmpBytes(), syscallFilter(settings));
+    }
+
+    /** Where {@link #detect} wrote the sandbox's seccomp filter. */
+    private static Path syscallFilter(SandboxSettings settings) {
+        return settings.workRoot().resolve("syscall-filter.bpf");
     }
 
     private static Isolation detect(SandboxSettings settings, Isolation strongest) throws IOException {
@@ -270,6 +293,36 @@ public final class Sandbox {
         }
         boolean root = ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;
         boolean setpriv = root && onPath("setpriv");
+        if (onPath("bwrap") && allowed(Isolation.BUBBLEWRAP, strongest)) {
+            // The real thing, on a throw-away directory: bubblewrap needs user namespaces, which
+            // kernels and container runtimes may forbid, and a syscall filter built here.
+            Path probe = Files.createTempDirectory(settings.workRoot(), "probe-");
+            try {
+                Path filter = SyscallFilter.write(settings.workRoot(), settings.path());
+                Files.setPosixFilePermissions(filter, PosixFilePermissions.fromString("rw-r--r--"));
+                List<String> bwrap = BubblewrapCommand.arguments(probe, probe, "true", settings.path(),
+                        RuntimeAccess.NONE, settings.tmpBytes(), filter);
+                if (allowed(Isolation.BUBBLEWRAP_AND_UID, strongest) && setpriv) {
+                    List<String> command = new ArrayList<>(dropToUid(settings.uidBase()));
+                    command.addAll(bwrap);
+                    command.add("true");
+                    Files.setPosixFilePermissions(probe, PosixFilePermissions.fromString("rwxr-xr-x"));
+                    if (succeeds(command.toArray(String[]::new))) {
+                        return Isolation.BUBBLEWRAP_AND_UID;
+                    }
+                }
+                List<String> command = new ArrayList<>(bwrap);
+                command.add("true");
+                if (!root && succeeds(command.toArray(String[]::new))) {
+                    return Isolation.BUBBLEWRAP;
+                }
+                LOG.warn("sandbox: bubblewrap is installed but cannot run here (user namespaces forbidden?)");
+            } catch (IOException e) {
+                LOG.warnf("sandbox: no syscall filter, so no bubblewrap: %s", e.getMessage());
+            } finally {
+                Files.deleteIfExists(probe);
+            }
+        }
         if (allowed(Isolation.NAMESPACES_AND_UID, strongest) && setpriv
                 && succeeds("unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "true")) {
             return Isolation.NAMESPACES_AND_UID;

@@ -13,6 +13,7 @@ import java.util.List;
  * @param maxProcesses     RLIMIT_NPROC: processes and threads a runtime process may have (enforced for non-root uids)
  * @param maxFileSizeBytes RLIMIT_FSIZE: the largest file user code may write
  * @param openFiles        RLIMIT_NOFILE
+ * @param tmpBytes         size of the private /tmp, where processes get one (bubblewrap)
  * @param path             the PATH user code sees
  * @param passEnv          names of worker environment variables passed through; nothing else is
  */
@@ -24,10 +25,12 @@ public record SandboxSettings(
         int maxProcesses,
         long maxFileSizeBytes,
         int openFiles,
+        long tmpBytes,
         String path,
         List<String> passEnv) {
 
     public static final String DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
+    public static final long DEFAULT_TMP_BYTES = 64L << 20;
     public static final List<String> DEFAULT_PASS_ENV = List.of("LANG", "LC_ALL", "LC_CTYPE", "TZ");
 
     public SandboxSettings {

@@ -1,5 +1,9 @@
 package io.execfarm.worker.conformance;
 
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
 final class JuliaSnippets implements Snippets {
 
     @Override
@@ -178,6 +182,42 @@ final class JuliaSnippets implements Snippets {
     @Override
     public String readFile(String path) {
         return "try\n    println(read(" + juliaString(path) + ", String))\ncatch\n    println(\"unreadable\")\nend";
+    }
+
+    @Override
+    public String connect(String host, int port) {
+        return """
+                import Sockets
+                connected = Ref(false)
+                attempt = @async try
+                    close(Sockets.connect(%s, %d))
+                    connected[] = true
+                catch
+                end
+                timedwait(() -> istaskdone(attempt), 2.0)
+                println(connected[] ? "connected" : "no connection")
+                """.formatted(juliaString(host), port);
+    }
+
+    @Override
+    public String listDirectory(String path) {
+        return "try\n    foreach(println, sort(readdir(" + juliaString(path) + ")))\ncatch\n    println(\"unreadable\")\nend";
+    }
+
+    @Override
+    public String syscalls(Map<String, List<Long>> calls) {
+        StringBuilder table = new StringBuilder();
+        calls.forEach((name, call) -> table.append("    (").append(juliaString(name)).append(", ")
+                .append(call.stream().map(String::valueOf).collect(Collectors.joining(", ", "[", "]"))).append("),\n"));
+        return """
+                for (name, call) in [
+                %s]
+                    a = vcat(call, zeros(Int, 7 - length(call)))
+                    result = ccall(:syscall, Clong, (Clong, Clong, Clong, Clong, Clong, Clong, Clong),
+                                   a[1], a[2], a[3], a[4], a[5], a[6], a[7])
+                    println(name, " ", result == -1 ? Libc.errno() : 0)
+                end
+                """.formatted(table);
     }
 
     @Override

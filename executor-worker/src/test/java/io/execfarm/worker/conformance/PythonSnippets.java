@@ -1,5 +1,9 @@
 package io.execfarm.worker.conformance;
 
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
 final class PythonSnippets implements Snippets {
 
     @Override
@@ -188,6 +192,45 @@ final class PythonSnippets implements Snippets {
                 except OSError:
                     print('unreadable')
                 """.formatted(pythonString(path));
+    }
+
+    @Override
+    public String connect(String host, int port) {
+        return """
+                import socket
+                try:
+                    socket.create_connection((%s, %d), timeout=2).close()
+                    print('connected')
+                except OSError:
+                    print('no connection')
+                """.formatted(pythonString(host), port);
+    }
+
+    @Override
+    public String listDirectory(String path) {
+        return """
+                import os
+                try:
+                    print(''.join(name + '\\n' for name in sorted(os.listdir(%s))), end='')
+                except OSError:
+                    print('unreadable')
+                """.formatted(pythonString(path));
+    }
+
+    @Override
+    public String syscalls(Map<String, List<Long>> calls) {
+        StringBuilder table = new StringBuilder();
+        calls.forEach((name, call) -> table.append("    (").append(pythonString(name)).append(", ")
+                .append(call.stream().map(String::valueOf).collect(Collectors.joining(", ", "(", ",)"))).append("),\n"));
+        return """
+                import ctypes
+                libc = ctypes.CDLL(None, use_errno=True)
+                for name, (number, *args) in [
+                %s]:
+                    ctypes.set_errno(0)
+                    result = libc.syscall(ctypes.c_long(number), *[ctypes.c_long(a) for a in args])
+                    print(name, ctypes.get_errno() if result == -1 else 0)
+                """.formatted(table);
     }
 
     @Override

@@ -25,11 +25,16 @@ import io.execfarm.worker.runtime.RuntimeDefinition;
 import io.execfarm.worker.runtime.RuntimeLauncher;
 import io.execfarm.worker.runtime.RuntimeProcess;
 import io.execfarm.worker.runtime.RuntimeUnavailableException;
-import io.execfarm.worker.session.SessionProcesses;
 import io.execfarm.worker.sandbox.Isolation;
 import io.execfarm.worker.sandbox.Sandbox;
 import io.execfarm.worker.sandbox.SandboxSettings;
+import io.execfarm.worker.session.SessionProcesses;
 import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,12 +42,15 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -75,14 +83,14 @@ class RuntimeConformanceTest {
             Isolation strongest) {
 
         RuntimeUnderTest(RuntimeDefinition definition, Snippets snippets, boolean required, Duration timeout) {
-            this(definition, snippets, required, timeout, Isolation.NAMESPACES_AND_UID);
+            this(definition, snippets, required, timeout, Isolation.BUBBLEWRAP_AND_UID);
         }
 
         @Override
         public String toString() {
             return definition.name() + definition.flags().stream().filter(f -> f.startsWith("--sysimage="))
                     .map(f -> " (" + f + ")").findFirst().orElse("")
-                    + (strongest == Isolation.NAMESPACES_AND_UID ? "" : " (isolation at most " + strongest + ")");
+                    + (strongest == Isolation.BUBBLEWRAP_AND_UID ? "" : " (isolation at most " + strongest + ")");
         }
     }
 
@@ -100,6 +108,9 @@ class RuntimeConformanceTest {
                 // A low address-space limit makes the memory bomb fail fast.
                 new RuntimeUnderTest(python.withAddressSpace(GIB), new PythonSnippets(), true, Duration.ofSeconds(20)),
                 new RuntimeUnderTest(julia, new JuliaSnippets(), requireJulia, Duration.ofSeconds(90)),
+                // What a root worker without bubblewrap gets.
+                new RuntimeUnderTest(python.withAddressSpace(GIB), new PythonSnippets(), true, Duration.ofSeconds(20),
+                        Isolation.NAMESPACES_AND_UID),
                 // What a root worker in a container without namespace support gets (the image build).
                 new RuntimeUnderTest(python.withAddressSpace(GIB), new PythonSnippets(), true, Duration.ofSeconds(20),
                         Isolation.UID_ONLY));
@@ -107,7 +118,8 @@ class RuntimeConformanceTest {
         if (sysimage == null || sysimage.isBlank()) {
             return always;
         }
-        RuntimeDefinition onSysimage = julia.withExtraFlags(List.of("--sysimage=" + sysimage));
+        RuntimeDefinition onSysimage = julia.withExtraFlags(List.of("--sysimage=" + sysimage))
+                .withAccess(julia.access().withReadOnly(Path.of(sysimage)));
         return Stream.concat(always, Stream.of(new RuntimeUnderTest(onSysimage, new JuliaSnippets(), true,
                 Duration.ofSeconds(90))));
     }
@@ -130,6 +142,7 @@ class RuntimeConformanceTest {
         executor = null;
         Path workRoot = Files.createTempDirectory("execfarm-conformance-" + runtime.definition().name() + "-");
         sandbox = Sandbox.create(new SandboxSettings(true, workRoot, 62000, 600, 64, 64L * 1024 * 1024, 256,
+                SandboxSettings.DEFAULT_TMP_BYTES,
                 SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV), runtime.strongest());
         try {
             launcher = RuntimeLauncher.prepare(runtime.definition(), sandbox, new ObjectMapper());
@@ -151,6 +164,11 @@ class RuntimeConformanceTest {
             return;
         }
         System.err.printf("conformance: %s %s, sandbox isolation %s%n", runtime, launcher.version(), sandbox.isolation());
+        // CI runs as root with bubblewrap installed: a weaker isolation there would skip the
+        // network and file system cases instead of failing them.
+        if (Boolean.parseBoolean(System.getenv("EXECFARM_REQUIRE_STRONGEST_ISOLATION"))) {
+            assertEquals(runtime.strongest(), sandbox.isolation(), "the isolation this machine must give " + runtime);
+        }
         pool = new ProcessPool<>(runtime.definition().name(), new PoolSettings(2, 2, 2, 1000, 0, ReusePolicy.TENANT),
                 new RuntimeProcessSource(launcher));
         pool.open();
@@ -458,6 +476,87 @@ class RuntimeConformanceTest {
     }
 
     @Test
+    void userCodeReachesNoNetworkNotEvenTheWorkersOwnPorts() throws Exception {
+        Assumptions.assumeTrue(sandbox.isolation().privateView(),
+                "processes have a network of their own only with bubblewrap (isolation " + sandbox.isolation() + ")");
+        try (ServerSocket worker = new ServerSocket(0, 50, InetAddress.getByName("0.0.0.0"))) {
+            List<String> hosts = new ArrayList<>(List.of("127.0.0.1"));
+            NetworkInterface.networkInterfaces().flatMap(NetworkInterface::inetAddresses)
+                    .filter(a -> a instanceof Inet4Address && !a.isLoopbackAddress()).findFirst()
+                    .ifPresent(a -> hosts.add(a.getHostAddress()));
+            for (String host : hosts) {
+                try (Socket reachable = new Socket(host, worker.getLocalPort())) {
+                    assertTrue(reachable.isConnected(), "the worker itself reaches " + host);
+                }
+                Run run = run(code.connect(host, worker.getLocalPort()));
+                assertEquals("no connection\n", run.stdout(), () -> host + ": " + run.describe());
+            }
+        }
+        assertPoolHealthy();
+    }
+
+    @Test
+    void userCodeSeesNeitherTheWorkersFilesNorOtherProcessesDirectories() throws Exception {
+        Assumptions.assumeTrue(sandbox.isolation().privateView(),
+                "processes have a file system view of their own only with bubblewrap (isolation "
+                        + sandbox.isolation() + ")");
+        Path dir = Files.createTempDirectory("execfarm-visible-");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path file = Files.writeString(dir.resolve("state"), "the worker's");
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+        try {
+            Run read = run(code.readFile(file.toString()));
+            assertEquals("unreadable\n", read.stdout(), read::describe);
+            // The pool keeps two processes, each with a directory in the work root; only its own shows.
+            Run home = run(code.listDirectory(sandbox.driverDirectory().getParent().toString()));
+            assertEquals(Status.OK, home.status(), home::describe);
+            List<String> names = home.stdout().lines().toList();
+            assertEquals(2, names.size(), () -> "its own directory and the drivers': " + names);
+            assertTrue(names.contains("drivers"), names::toString);
+            Run proc = run(code.listDirectory("/proc"));
+            long pids = proc.stdout().lines().filter(name -> name.chars().allMatch(Character::isDigit)).count();
+            assertTrue(pids <= 3, () -> "only its own namespace's processes: " + proc.stdout());
+        } finally {
+            Files.delete(file);
+            Files.delete(dir);
+        }
+    }
+
+    /**
+     * x86_64 numbers, with arguments under which each call would succeed, or fail otherwise than
+     * with EPERM, were it allowed (ptrace(TRACEME), keyctl(GET_KEYRING_ID), io_uring_setup with no
+     * parameters: EFAULT); the rest need privileges the process lacks anyway.
+     */
+    private static final Map<String, List<Long>> REFUSED_SYSCALLS = new LinkedHashMap<>();
+
+    static {
+        REFUSED_SYSCALLS.put("ptrace", List.of(101L, 0L, 0L, 0L, 0L));
+        REFUSED_SYSCALLS.put("keyctl", List.of(250L, 0L, -2L, 1L));
+        REFUSED_SYSCALLS.put("io_uring_setup", List.of(425L, 1L, 0L));
+        REFUSED_SYSCALLS.put("perf_event_open", List.of(298L, 0L, 0L, -1L, -1L, 0L));
+        REFUSED_SYSCALLS.put("userfaultfd", List.of(323L, 0L));
+        REFUSED_SYSCALLS.put("bpf", List.of(321L, 0L, 0L, 0L));
+        REFUSED_SYSCALLS.put("mount", List.of(165L, 0L, 0L, 0L, 0L, 0L));
+        REFUSED_SYSCALLS.put("unshare (new user namespace)", List.of(272L, 0x10000000L));
+        REFUSED_SYSCALLS.put("init_module", List.of(175L, 0L, 0L, 0L));
+        REFUSED_SYSCALLS.put("reboot", List.of(169L, 0L, 0L, 0L, 0L));
+    }
+
+    @Test
+    void aSyscallFilterRefusesWhatCodeInAFarmNeverNeeds() {
+        Assumptions.assumeTrue(sandbox.isolation().privateView(),
+                "the syscall filter comes with bubblewrap (isolation " + sandbox.isolation() + ")");
+        Assumptions.assumeTrue(System.getProperty("os.arch").equals("amd64"), "the system call numbers are x86_64's");
+        Run status = run(code.readFile("/proc/self/status"));
+        assertTrue(status.stdout().contains("Seccomp:\t2"), status::describe);
+        Run run = run(code.syscalls(REFUSED_SYSCALLS));
+        assertEquals(Status.OK, run.status(), run::describe);
+        String expected = REFUSED_SYSCALLS.keySet().stream().map(name -> name + " 1\n").collect(Collectors.joining());
+        assertEquals(expected, run.stdout(), "every call refused with EPERM");
+        assertPoolHealthy();
+    }
+
+    @Test
     void memoryBombIsContained() {
         Run run = run(code.memoryBomb());
         assertTrue(Set.of(Status.ERROR, Status.CRASHED).contains(run.status()), run::describe);
@@ -583,7 +682,7 @@ class RuntimeConformanceTest {
 
     /** Whether each process runs as a uid of its own, which file permissions and RLIMIT_NPROC need. */
     private boolean ownUid() {
-        return sandbox.isolation() == Isolation.NAMESPACES_AND_UID || sandbox.isolation() == Isolation.UID_ONLY;
+        return sandbox.isolation().ownUid();
     }
 
     private void assertPoolHealthy() {

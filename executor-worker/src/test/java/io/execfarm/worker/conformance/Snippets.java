@@ -111,6 +111,18 @@ interface Snippets {
     /** Prints the content of a file, or "unreadable" when it cannot be read. */
     String readFile(String path);
 
+    /** Prints "connected\n" if a TCP connection to host:port opens within 2 s, else "no connection\n". */
+    String connect(String host, int port);
+
+    /** Prints the names in the directory, sorted, one per line; "unreadable\n" if it cannot be listed. */
+    String listDirectory(String path);
+
+    /**
+     * Makes each system call (name → number and arguments, in order) through libc's syscall() and
+     * prints "name errno\n" for each: the errno when it returned -1, else 0.
+     */
+    String syscalls(java.util.Map<String, java.util.List<Long>> calls);
+
     /** Allocates far more memory than the address-space limit, at once and then gradually. */
     String memoryBomb();
 

@@ -23,7 +23,7 @@ class RuntimeLauncherTest {
         RuntimeDefinition named = python.withExtraFlags(List.of("-X", "execfarm_process=" + RuntimeLauncher.PROCESS_TOKEN))
                 .withWarmUp("");
         Path workRoot = Files.createTempDirectory("execfarm-launcher-");
-        Sandbox sandbox = Sandbox.create(new SandboxSettings(true, workRoot, 63000, 60, 64, 1 << 20, 256,
+        Sandbox sandbox = Sandbox.create(new SandboxSettings(true, workRoot, 63000, 60, 64, 1 << 20, 256, SandboxSettings.DEFAULT_TMP_BYTES,
                 SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV));
         try {
             RuntimeLauncher launcher = RuntimeLauncher.prepare(named, sandbox, new ObjectMapper());

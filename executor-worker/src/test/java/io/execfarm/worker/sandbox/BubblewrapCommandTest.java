@@ -1,0 +1,57 @@
+package io.execfarm.worker.sandbox;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Collections;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class BubblewrapCommandTest {
+
+    @Test
+    void anInterpreterOutsideTheSystemDirectoriesHasItsInstallationShown(@TempDir Path dir) throws Exception {
+        Path bin = Files.createDirectories(dir.resolve("julia-9.9/bin"));
+        Path julia = Files.writeString(bin.resolve("julia"), "");
+        Files.setPosixFilePermissions(julia, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path links = Files.createDirectories(dir.resolve("links"));
+        Files.createSymbolicLink(links.resolve("julia"), julia);
+        Path home = dir.resolve("julia-9.9").toRealPath();
+
+        assertEquals(Optional.of(home), BubblewrapCommand.installation(julia.toString(), "/usr/bin"));
+        assertEquals(Optional.of(home), BubblewrapCommand.installation("julia", "/nowhere:" + links));
+        assertEquals(Optional.empty(), BubblewrapCommand.installation("sh", "/usr/bin:/bin"));
+        assertEquals(Optional.empty(), BubblewrapCommand.installation("no-such-interpreter", "/usr/bin"));
+    }
+
+    @Test
+    void theViewIsBuiltInOrderAndEndsWithTheProcesssOwnDirectory(@TempDir Path dir) throws Exception {
+        Path work = Files.createDirectories(dir.resolve("work"));
+        Path drivers = Files.createDirectories(dir.resolve("drivers"));
+        Path filter = Files.writeString(dir.resolve("filter.bpf"), "x");
+        RuntimeAccess access = RuntimeAccess.NONE.withReadOnly(Path.of("/opt/image.so")).withWritable(Path.of("/traces"));
+        List<String> args = BubblewrapCommand.arguments(work, drivers, "sh", "/usr/bin", access, 1024, filter);
+
+        assertEquals(List.of("sh", "-c", "exec \"$@\" 3<\"$0\"", filter.toString(), "bwrap", "--seccomp", "3"),
+                args.subList(0, 7));
+        assertTrue(args.containsAll(List.of("--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent")));
+        assertEquals(-1, args.indexOf("--share-net"), "no network unless asked for");
+        int tmp = args.indexOf("/tmp");
+        assertTrue(tmp > 0 && args.get(tmp - 1).equals("--tmpfs") && args.get(tmp - 2).equals("1024"), args::toString);
+        assertTrue(Collections.indexOfSubList(args, List.of("--ro-bind", drivers.toString(), drivers.toString())) > tmp,
+                "the drivers are bound after /tmp, which would hide them");
+        assertTrue(Collections.indexOfSubList(args, List.of("--ro-bind", "/opt/image.so", "/opt/image.so")) > 0);
+        assertTrue(Collections.indexOfSubList(args, List.of("--bind", "/traces", "/traces")) > 0);
+        assertEquals(List.of("--bind", work.toString(), work.toString(), "--chdir", work.toString(), "--"),
+                args.subList(args.size() - 6, args.size()));
+
+        List<String> networked = BubblewrapCommand.arguments(work, drivers, "sh", "/usr/bin",
+                new RuntimeAccess(List.of(), List.of(), true), 1024, filter);
+        assertTrue(networked.contains("--share-net"));
+    }
+}
