@@ -46,6 +46,8 @@ class ComposeAndImagesTest {
         assertTrue(worker.path("container_name").isMissingNode() && worker.path("ports").isMissingNode(),
                 "nothing stops `docker compose up --scale worker=4`");
         assertEquals("deploy/worker/Dockerfile", worker.at("/build/dockerfile").asText());
+        assertEquals("bubblewrap-and-uid", worker.at("/environment/EXECFARM_WORKER_SANDBOX_MINIMUM_ISOLATION").asText(),
+                "the compose worker refuses to run user code with less than the strongest isolation");
         assertTrue(services.at("/dispatcher/environment/EXECFARM_API_KEYS").asText().contains(":"),
                 "one API key is configured");
     }
@@ -54,6 +56,8 @@ class ComposeAndImagesTest {
     void theWorkerImageBuildsASysimageAndPassesConformanceToBuild() throws IOException {
         String dockerfile = Files.readString(DeployFiles.root().resolve("deploy/worker/Dockerfile"));
         assertTrue(dockerfile.contains("FROM julia:"), "Julia comes from the official image");
+        assertTrue(dockerfile.contains(" bubblewrap ") && dockerfile.contains(" python3-seccomp "),
+                "the sandbox's strongest isolation can run in the image");
         assertTrue(dockerfile.contains("build-sysimage.jl"), "a sysimage is built");
         assertTrue(dockerfile.contains("trace-workload.sh"), "from a recorded workload");
         assertTrue(dockerfile.contains("EXECFARM_REQUIRE_JULIA=true"), "a Julia that cannot run fails the build");

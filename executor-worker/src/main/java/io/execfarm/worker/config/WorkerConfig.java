@@ -198,6 +198,14 @@ public interface WorkerConfig {
         @WithDefault("bubblewrap-and-uid")
         Isolation isolation();
 
+        /**
+         * The weakest isolation this worker accepts: where the machine allows only less, the worker
+         * refuses to start and says what is missing. The default, bubblewrap, needs bubblewrap,
+         * python3-seccomp and user namespaces; only a developer's machine should accept less.
+         */
+        @WithDefault("bubblewrap")
+        Isolation minimumIsolation();
+
         /** Parent of the per-process directories; defaults to a directory under java.io.tmpdir. */
         Optional<Path> workRoot();
 

@@ -52,7 +52,8 @@ public class Pools {
     }
 
     void start(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE + 1) StartupEvent event) {
-        sandbox = Sandbox.create(sandboxSettings(config.sandbox()), config.sandbox().isolation());
+        sandbox = Sandbox.create(sandboxSettings(config.sandbox()), config.sandbox().isolation(),
+                config.sandbox().minimumIsolation());
         ObjectMapper json = new ObjectMapper();
         for (String name : KnownRuntimes.NAMES) {
             String channel = "mp.messaging.incoming.requests-" + name + ".enabled";

@@ -40,6 +40,11 @@ public enum Isolation {
     /** Sandbox disabled by configuration. */
     NONE;
 
+    /** Whether this confines less than {@code other}. */
+    public boolean weakerThan(Isolation other) {
+        return ordinal() > other.ordinal();
+    }
+
     /** Whether each process runs as a uid of its own. */
     public boolean ownUid() {
         return this == BUBBLEWRAP_AND_UID || this == NAMESPACES_AND_UID || this == UID_ONLY;

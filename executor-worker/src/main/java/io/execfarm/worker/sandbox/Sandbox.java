@@ -68,11 +68,16 @@ public final class Sandbox {
 
     /** A sandbox with the strongest isolation this machine allows. */
     public static Sandbox create(SandboxSettings settings) {
-        return create(settings, Isolation.BUBBLEWRAP_AND_UID);
+        return create(settings, Isolation.BUBBLEWRAP_AND_UID, Isolation.NONE);
     }
 
-    /** A sandbox with the strongest isolation this machine allows, but none stronger than {@code strongest}. */
-    public static Sandbox create(SandboxSettings settings, Isolation strongest) {
+    /**
+     * A sandbox with the strongest isolation this machine allows, but none stronger than
+     * {@code strongest}.
+     *
+     * @throws IllegalStateException when that is weaker than {@code weakest}, saying what is missing
+     */
+    public static Sandbox create(SandboxSettings settings, Isolation strongest, Isolation weakest) {
         try {
             Path root = Files.createDirectories(settings.workRoot());
             // Traversable by the sandbox uids (to reach their own directories and the drivers), not listable.
@@ -80,19 +85,16 @@ public final class Sandbox {
             Path logs = Files.createDirectories(root.resolve("logs"));
             Files.setPosixFilePermissions(logs, PosixFilePermissions.fromString("rwx------"));
             Isolation isolation = detect(settings, strongest);
+            if (isolation.weakerThan(weakest)) {
+                deleteTree(root);
+                throw new IllegalStateException("the sandbox can give runtime processes only " + isolation
+                        + ", weaker than the weakest this worker accepts (execfarm.worker.sandbox.minimum-isolation="
+                        + weakest + "): " + missing(isolation));
+            }
             boolean rlimits = settings.enabled() && onPath("prlimit");
             if (isolation != Isolation.BUBBLEWRAP_AND_UID) {
-                LOG.warnf("sandbox: isolation is %s, weaker than %s: %s", isolation, Isolation.BUBBLEWRAP_AND_UID,
-                        switch (isolation) {
-                            case NONE -> "disabled by configuration";
-                            case BUBBLEWRAP -> "runtime processes share the worker's uid; run the worker as root so "
-                                    + "each gets a uid of its own";
-                            case NAMESPACES_AND_UID, UID_ONLY -> "runtime processes share the worker's network and "
-                                    + "file system; install bubblewrap and allow unprivileged user namespaces "
-                                    + "(or lift the configured limit)";
-                            default -> "install bubblewrap and allow user namespaces, and run the worker as root, so "
-                                    + "runtime processes get a private network, file system and uid";
-                        });
+                LOG.warnf("sandbox: INSECURE: isolation is %s, weaker than %s: %s", isolation,
+                        Isolation.BUBBLEWRAP_AND_UID, missing(isolation));
             }
             if (settings.enabled() && !rlimits) {
                 LOG.warn("sandbox: prlimit (util-linux) is not on PATH, so runtime processes run WITHOUT rlimits");
@@ -269,6 +271,20 @@ public final class Sandbox {
         PosixFileAttributeView view = Files.getFileAttributeView(path, PosixFileAttributeView.class);
         view.setOwner(lookup.lookupPrincipalByName(Integer.toString(uid)));
         view.setGroup(lookup.lookupPrincipalByGroupName(Integer.toString(uid)));
+    }
+
+    /** What a weaker isolation lacks, and what would give the strongest. */
+    private static String missing(Isolation isolation) {
+        return switch (isolation) {
+            case BUBBLEWRAP_AND_UID -> "nothing";
+            case NONE -> "the sandbox is disabled by configuration";
+            case BUBBLEWRAP -> "runtime processes share the worker's uid; run the worker as root so each gets a uid "
+                    + "of its own";
+            case NAMESPACES_AND_UID, UID_ONLY -> "runtime processes share the worker's network and file system; install "
+                    + "bubblewrap and python3-seccomp and allow user namespaces (or lift execfarm.worker.sandbox.isolation)";
+            default -> "install bubblewrap and python3-seccomp, allow user namespaces, and run the worker as root, so "
+                    + "runtime processes get a private network, file system and uid";
+        };
     }
 
     /** Runs the rest of the command as {@code uid}, with no capabilities and no way to gain any. */

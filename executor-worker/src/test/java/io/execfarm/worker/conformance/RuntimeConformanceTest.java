@@ -145,7 +145,11 @@ class RuntimeConformanceTest {
         Path workRoot = Files.createTempDirectory("execfarm-conformance-" + runtime.definition().name() + "-");
         sandbox = Sandbox.create(new SandboxSettings(true, workRoot, UID_BASE, 600, 64, 64L * 1024 * 1024, 256,
                 SandboxSettings.DEFAULT_TMP_BYTES,
-                SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV), runtime.strongest());
+                SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV), runtime.strongest(),
+                // CI runs as root with bubblewrap installed: there, a weaker isolation fails the run
+                // instead of skipping the cases that need the strongest.
+                Boolean.parseBoolean(System.getenv("EXECFARM_REQUIRE_STRONGEST_ISOLATION")) ? runtime.strongest()
+                        : Isolation.NONE);
         try {
             launcher = RuntimeLauncher.prepare(runtime.definition(), sandbox, new ObjectMapper());
         } catch (RuntimeUnavailableException e) {
@@ -166,11 +170,6 @@ class RuntimeConformanceTest {
             return;
         }
         System.err.printf("conformance: %s %s, sandbox isolation %s%n", runtime, launcher.version(), sandbox.isolation());
-        // CI runs as root with bubblewrap installed: a weaker isolation there would skip the
-        // network and file system cases instead of failing them.
-        if (Boolean.parseBoolean(System.getenv("EXECFARM_REQUIRE_STRONGEST_ISOLATION"))) {
-            assertEquals(runtime.strongest(), sandbox.isolation(), "the isolation this machine must give " + runtime);
-        }
         pool = new ProcessPool<>(runtime.definition().name(), new PoolSettings(2, 2, 2, 1000, 0, ReusePolicy.TENANT),
                 new RuntimeProcessSource(launcher));
         pool.open();

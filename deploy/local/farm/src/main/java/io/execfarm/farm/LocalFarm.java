@@ -207,6 +207,9 @@ public final class LocalFarm {
         env.put("EXECFARM_JULIA", Boolean.toString(julia.isPresent()));
         julia.ifPresent(j -> env.put("EXECFARM_WORKER_RUNTIME_JULIA_BINARY", j.binary().toString()));
         env.put("EXECFARM_WORKER_ID", "worker-" + number);
+        // A developer's machine may lack bubblewrap: the worker then runs user code with weaker
+        // isolation, saying so in its log, where a deployed worker would refuse to start.
+        env.put("EXECFARM_WORKER_SANDBOX_MINIMUM_ISOLATION", "none");
         env.putAll(settings);
         return env;
     }
