@@ -4,7 +4,9 @@ import io.execfarm.farm.LocalFarm;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -67,7 +69,10 @@ public final class FarmBenchmark implements Callable<Integer> {
 
         Path farmDir = stateDir != null ? stateDir.toAbsolutePath() : root.resolve(".farm/bench");
         // The workers record what their Julia processes compile: the sysimage part builds from it.
-        Path traceDir = farmDir.resolve("julia-traces");
+        // In a directory of its own that the sandbox's uids can reach (the state directory may not be).
+        Path juliaDir = Files.createTempDirectory("execfarm-bench-julia-");
+        Files.setPosixFilePermissions(juliaDir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path traceDir = juliaDir.resolve("traces");
         workerSettings.put("EXECFARM_WORKER_RUNTIME_JULIA_TRACE_COMPILE_DIR", traceDir.toString());
         LocalFarm farm = new LocalFarm(root, farmDir, System.err);
         AtomicBoolean stopped = new AtomicBoolean();
@@ -84,7 +89,6 @@ public final class FarmBenchmark implements Callable<Integer> {
         long started = System.nanoTime();
         try {
             farm.down();
-            deleteRecordings(traceDir);
             List<Integer> sizes = plan.scalingWorkers();
             progress.say(plan.name() + " plan; starting a farm of " + sizes.get(0) + " worker (" + Plan.POOL
                     + " Python processes each) in " + farmDir);
@@ -107,7 +111,7 @@ public final class FarmBenchmark implements Callable<Integer> {
                         farm.juliaBinary()).run(plan);
                 Optional<SysimageBenchmark.Results> sysimage = farm.juliaBinary().isEmpty() ? Optional.empty()
                         : Optional.of(new SysimageBenchmark(root, farm.juliaBinary().get(), traceDir,
-                                farmDir.resolve("julia-sysimage"), progress).run(plan));
+                                juliaDir.resolve("sysimage"), progress).run(plan));
                 int latencyWorkers = workers;
                 for (int size : sizes) {
                     if (size > workers) {
@@ -138,18 +142,16 @@ public final class FarmBenchmark implements Callable<Integer> {
         } finally {
             progress.say("stopping the benchmark's farm");
             stop.run();
+            deleteTree(juliaDir);
         }
         return 0;
     }
 
-    /** Drops an earlier run's recordings, so that the image is built from this run's traffic only. */
-    private static void deleteRecordings(Path traceDir) throws IOException {
-        if (!Files.isDirectory(traceDir)) {
-            return;
-        }
-        try (Stream<Path> files = Files.list(traceDir)) {
-            for (Path file : files.toList()) {
-                Files.delete(file);
+    /** Deletes the recordings and the image (150 MB) once measured. */
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(path);
             }
         }
     }

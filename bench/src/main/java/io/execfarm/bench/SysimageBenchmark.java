@@ -84,7 +84,7 @@ final class SysimageBenchmark {
         Path image = workDir.resolve("execfarm-sysimage.so");
         Path log = workDir.resolve("build.log");
         progress.say("julia sysimage: building from " + traces.size() + " recordings of the farm's traffic (about 3 "
-                + "minutes; log in " + root.relativize(log) + ")");
+                + "minutes)");
         long started = System.nanoTime();
         String failure = build(image, traces, log);
         double buildSeconds = (System.nanoTime() - started) / 1e9;
@@ -98,7 +98,7 @@ final class SysimageBenchmark {
 
         RuntimeDefinition shipped = KnownRuntimes.julia().withBinary(julia.toString());
         RuntimeDefinition built = shipped.withExtraFlags(List.of("--sysimage=" + image))
-                .withAccess(shipped.access().withReadOnly(image));
+                .withConfinement(shipped.confinement().withAccess(shipped.confinement().access().withReadOnly(image)));
         Sandbox sandbox = PoolBenchmark.sandbox();
         ObjectMapper json = new ObjectMapper();
         RuntimeLauncher shippedLauncher = RuntimeLauncher.prepare(shipped, sandbox, json);
@@ -142,12 +142,12 @@ final class SysimageBenchmark {
         Process process = builder.start();
         if (!process.waitFor(BUILD_TIMEOUT.toMinutes(), TimeUnit.MINUTES)) {
             process.destroyForcibly();
-            return "the image build took longer than " + BUILD_TIMEOUT.toMinutes() + " minutes (log: " + log + ")";
+            return "the image build took longer than " + BUILD_TIMEOUT.toMinutes() + " minutes";
         }
         if (process.exitValue() != 0) {
             List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
-            return "the image build failed: " + (lines.isEmpty() ? "no output" : lines.get(lines.size() - 1))
-                    + " (log: " + log + ")";
+            return "the image build failed: " + String.join("\n", lines.subList(Math.max(0, lines.size() - 20),
+                    lines.size()));
         }
         return null;
     }

@@ -114,6 +114,13 @@ public interface WorkerConfig {
         Optional<MemorySize> addressSpace();
 
         /**
+         * The memory limit of each process's control group (Julia default 4G, Python 2G), where the
+         * worker can create groups (root, cgroup v1). A process that exceeds it is killed and its
+         * request ends {@code crashed} with error type {@code MemoryLimitExceeded}.
+         */
+        Optional<MemorySize> memoryLimit();
+
+        /**
          * The heap size each process's garbage collector works to stay under (Julia >= 1.9:
          * {@code --heap-size-hint}; default 2G; 0 for none). Older Julia and Python take no hint.
          */

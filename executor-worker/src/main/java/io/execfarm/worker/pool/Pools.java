@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import org.eclipse.microprofile.config.Config;
+import io.execfarm.worker.sandbox.Confinement;
 import io.execfarm.worker.sandbox.RuntimeAccess;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -119,9 +120,11 @@ public class Pools {
                 flags,
                 base.driverResource(),
                 warmUp,
-                overrides.addressSpace().map(size -> size.asLongValue()).orElse(base.addressSpaceBytes()),
+                new Confinement(
+                        overrides.addressSpace().map(size -> size.asLongValue()).orElse(base.confinement().addressSpaceBytes()),
+                        overrides.memoryLimit().map(size -> size.asLongValue()).orElse(base.confinement().memoryBytes()),
+                        access),
                 overrides.heapSizeHint().map(size -> size.asLongValue()).orElse(base.heapSizeHintBytes()),
-                access,
                 merged(base.env(), overrides.env()),
                 overrides.startTimeout().orElse(base.startTimeout()));
     }

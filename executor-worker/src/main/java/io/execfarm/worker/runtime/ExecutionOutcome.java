@@ -12,6 +12,9 @@ import io.execfarm.contracts.Result;
 public record ExecutionOutcome(Result.Status status, String value, Result.ErrorInfo error, boolean truncated,
         long evalMicros) {
 
+    /** The error type of a request whose process the kernel killed at its memory limit (status crashed). */
+    public static final String MEMORY_LIMIT_EXCEEDED = "MemoryLimitExceeded";
+
     static ExecutionOutcome failure(Result.Status status, String type, String message, boolean truncated) {
         return new ExecutionOutcome(status, null, new Result.ErrorInfo(type, message, null), truncated, 0);
     }

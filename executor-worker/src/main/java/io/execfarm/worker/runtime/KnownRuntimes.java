@@ -1,5 +1,6 @@
 package io.execfarm.worker.runtime;
 
+import io.execfarm.worker.sandbox.Confinement;
 import io.execfarm.worker.sandbox.RuntimeAccess;
 import java.time.Duration;
 import java.util.List;
@@ -32,9 +33,9 @@ public final class KnownRuntimes {
      * them: no start-up file or history, no colour codes in output, two threads (the second is the
      * driver's output forwarder, so user code has one; the farm scales by processes, and so BLAS
      * runs one thread per process too). Julia reserves
-     * a large address space up front, hence the high RLIMIT_AS. Where Julia takes a heap size hint
-     * (1.9 and later) its collector works to keep each process under 2 GiB, so that several processes
-     * share a worker's memory. The warm-up compiles the paths every request takes: parsing,
+     * a large address space up front, hence the high RLIMIT_AS; what counts is the memory limit
+     * (4 GiB). Where Julia takes a heap size hint (1.9 and later) its collector works to keep each
+     * process's heap under 2 GiB, well within that limit. The warm-up compiles the paths every request takes: parsing,
      * evaluation in a fresh module, display of common values, error display.
      */
     public static RuntimeDefinition julia() {
@@ -48,7 +49,7 @@ public final class KnownRuntimes {
                 try error("warm") catch e; sprint(showerror, e) end
                 x
                 """,
-                16 * GIB, 2 * GIB, RuntimeAccess.NONE, Map.of("OPENBLAS_NUM_THREADS", "1"), Duration.ofSeconds(180));
+                new Confinement(16 * GIB, 4 * GIB, RuntimeAccess.NONE), 2 * GIB, Map.of("OPENBLAS_NUM_THREADS", "1"), Duration.ofSeconds(180));
     }
 
     /** Code that loads {@code packages} into a process of {@code runtime}, before its warm-up. */
@@ -67,7 +68,7 @@ public final class KnownRuntimes {
     public static RuntimeDefinition python() {
         return new RuntimeDefinition(PYTHON, "python3", List.of("-u", "-I", "-B"), "drivers/python/driver.py",
                 "import json, re, collections, math, subprocess\n[x * x for x in range(10)]",
-                4 * GIB, 0, RuntimeAccess.NONE, Map.of(), Duration.ofSeconds(30));
+                new Confinement(4 * GIB, 2 * GIB, RuntimeAccess.NONE), 0, Map.of(), Duration.ofSeconds(30));
     }
 
     /**

@@ -1,6 +1,6 @@
 package io.execfarm.worker.runtime;
 
-import io.execfarm.worker.sandbox.RuntimeAccess;
+import io.execfarm.worker.sandbox.Confinement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,10 +13,9 @@ import java.util.Map;
  * @param flags             interpreter flags placed before the driver script
  * @param driverResource    classpath resource of the driver script
  * @param warmUp            code run once before a process counts as warm (preloads, JIT of common paths)
- * @param addressSpaceBytes RLIMIT_AS of each process; 0 for none
+ * @param confinement       limits and reach of each process in the sandbox
  * @param heapSizeHintBytes the heap size a process's garbage collector should work to stay under,
  *                          where the interpreter takes such a hint (Julia >= 1.9); 0 for none
- * @param access            paths and network its processes may reach beyond the sandbox's defaults
  * @param env               environment added for this runtime (e.g. JULIA_DEPOT_PATH)
  * @param startTimeout      how long start-up plus warm-up may take
  */
@@ -26,9 +25,8 @@ public record RuntimeDefinition(
         List<String> flags,
         String driverResource,
         String warmUp,
-        long addressSpaceBytes,
+        Confinement confinement,
         long heapSizeHintBytes,
-        RuntimeAccess access,
         Map<String, String> env,
         Duration startTimeout) {
 
@@ -38,13 +36,13 @@ public record RuntimeDefinition(
     }
 
     public RuntimeDefinition withBinary(String newBinary) {
-        return new RuntimeDefinition(name, newBinary, flags, driverResource, warmUp, addressSpaceBytes,
-                heapSizeHintBytes, access, env, startTimeout);
+        return new RuntimeDefinition(name, newBinary, flags, driverResource, warmUp, confinement, heapSizeHintBytes,
+                env, startTimeout);
     }
 
     public RuntimeDefinition withFlags(List<String> newFlags) {
-        return new RuntimeDefinition(name, binary, newFlags, driverResource, warmUp, addressSpaceBytes,
-                heapSizeHintBytes, access, env, startTimeout);
+        return new RuntimeDefinition(name, binary, newFlags, driverResource, warmUp, confinement, heapSizeHintBytes,
+                env, startTimeout);
     }
 
     /** This definition with {@code extra} flags after its own. */
@@ -55,17 +53,12 @@ public record RuntimeDefinition(
     }
 
     public RuntimeDefinition withWarmUp(String newWarmUp) {
-        return new RuntimeDefinition(name, binary, flags, driverResource, newWarmUp, addressSpaceBytes,
-                heapSizeHintBytes, access, env, startTimeout);
+        return new RuntimeDefinition(name, binary, flags, driverResource, newWarmUp, confinement, heapSizeHintBytes,
+                env, startTimeout);
     }
 
-    public RuntimeDefinition withAccess(RuntimeAccess newAccess) {
-        return new RuntimeDefinition(name, binary, flags, driverResource, warmUp, addressSpaceBytes,
-                heapSizeHintBytes, newAccess, env, startTimeout);
-    }
-
-    public RuntimeDefinition withAddressSpace(long bytes) {
-        return new RuntimeDefinition(name, binary, flags, driverResource, warmUp, bytes, heapSizeHintBytes, access, env,
-                startTimeout);
+    public RuntimeDefinition withConfinement(Confinement newConfinement) {
+        return new RuntimeDefinition(name, binary, flags, driverResource, warmUp, newConfinement, heapSizeHintBytes,
+                env, startTimeout);
     }
 }

@@ -91,8 +91,7 @@ public final class RuntimeLauncher {
         List<String> started = command.stream().map(arg -> arg.replace(PROCESS_TOKEN, processName)).toList();
         LaunchSpec launch;
         try {
-            launch = sandbox.prepare(definition.name(), slot, started, definition.addressSpaceBytes(),
-                    definition.access(), definition.env());
+            launch = sandbox.prepare(definition.name(), slot, started, definition.confinement(), definition.env());
         } catch (IOException e) {
             throw new RuntimeStartException(definition.name() + ": cannot prepare a sandbox: " + e.getMessage(), e);
         }
@@ -143,8 +142,7 @@ public final class RuntimeLauncher {
             throws RuntimeUnavailableException {
         LaunchSpec launch;
         try {
-            launch = sandbox.prepare(definition.name(), 0, probe, definition.addressSpaceBytes(), definition.access(),
-                definition.env());
+            launch = sandbox.prepare(definition.name(), 0, probe, definition.confinement(), definition.env());
         } catch (IOException e) {
             throw new RuntimeUnavailableException(definition.name() + ": cannot prepare a sandbox: " + e.getMessage());
         }

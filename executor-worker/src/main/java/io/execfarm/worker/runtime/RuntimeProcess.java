@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.execfarm.contracts.Result;
 import io.execfarm.worker.sandbox.LaunchSpec;
+import io.execfarm.worker.sandbox.ProcessCgroup;
 import io.execfarm.worker.sandbox.Sandbox;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -41,6 +42,8 @@ public final class RuntimeProcess {
     /** How long killed stragglers get to disappear; SIGKILL normally takes microseconds. */
     private static final Duration STRAGGLER_GRACE = Duration.ofSeconds(2);
 
+    /** Refused forks already reported, so that each request names only its own. */
+    private long forksRefusedBefore;
     private final String runtime;
     private final Process process;
     private final LaunchSpec launch;
@@ -119,8 +122,8 @@ public final class RuntimeProcess {
             DriverFrame frame = poll(deadline - System.nanoTime());
             if (frame == null) {
                 kill();
-                return ExecutionOutcome.failure(Result.Status.TIMEOUT, "Timeout",
-                        "execution exceeded its timeout of " + spec.timeout().toMillis() + " ms", budget.exceeded());
+                return withLimits(ExecutionOutcome.failure(Result.Status.TIMEOUT, "Timeout",
+                        "execution exceeded its timeout of " + spec.timeout().toMillis() + " ms", budget.exceeded()));
             }
             if (frame instanceof DriverFrame.Chunk chunk && chunk.id().equals(spec.id())) {
                 String admitted = budget.admit(chunk.text());
@@ -128,8 +131,9 @@ public final class RuntimeProcess {
                     sink.accept(chunk.stream(), admitted);
                 }
             } else if (frame instanceof DriverFrame.Done done && done.id().equals(spec.id())) {
-                return new ExecutionOutcome(done.status(), done.value(), done.error(),
+                ExecutionOutcome outcome = new ExecutionOutcome(done.status(), done.value(), done.error(),
                         done.truncated() || budget.exceeded(), done.evalMicros());
+                return done.status() == Result.Status.OK ? outcome : withLimits(outcome);
             } else if (frame instanceof DriverFrame.CancelRequested cancel) {
                 if (cancel.id().equals(spec.id())) {
                     kill();
@@ -137,9 +141,9 @@ public final class RuntimeProcess {
                             "execution was cancelled", budget.exceeded());
                 }
             } else if (frame instanceof DriverFrame.Closed) {
-                return ExecutionOutcome.failure(Result.Status.CRASHED, "ProcessExited",
+                return withLimits(ExecutionOutcome.failure(Result.Status.CRASHED, "ProcessExited",
                         "the " + runtime + " process " + exitDescription() + " before finishing the request"
-                                + diagnosis(), budget.exceeded());
+                                + diagnosis(), budget.exceeded()));
             } else {
                 kill();
                 return ExecutionOutcome.failure(Result.Status.CRASHED, "ProtocolViolation",
@@ -155,6 +159,34 @@ public final class RuntimeProcess {
      */
     public void cancel(String requestId) {
         frames.add(new DriverFrame.CancelRequested(requestId));
+    }
+
+    /**
+     * A failed request's outcome with what the process's control group saw during it: a process
+     * the kernel killed at its memory limit ends {@code MemoryLimitExceeded}, and forks refused at
+     * its task limit are named in the message.
+     */
+    private ExecutionOutcome withLimits(ExecutionOutcome outcome) {
+        if (launch.cgroup().isEmpty()) {
+            return outcome;
+        }
+        ProcessCgroup group = launch.cgroup().get();
+        if (outcome.status() == Result.Status.CRASHED && group.memoryKills() > 0) {
+            return ExecutionOutcome.failure(Result.Status.CRASHED, ExecutionOutcome.MEMORY_LIMIT_EXCEEDED,
+                    "the " + runtime + " process exceeded its memory limit of " + (group.memoryBytes() >> 20)
+                            + " MiB and was killed", outcome.truncated());
+        }
+        long refused = group.refusedForks();
+        if (refused <= forksRefusedBefore || outcome.error() == null) {
+            return outcome;
+        }
+        long during = refused - forksRefusedBefore;
+        forksRefusedBefore = refused;
+        Result.ErrorInfo error = outcome.error();
+        return new ExecutionOutcome(outcome.status(), outcome.value(), new Result.ErrorInfo(error.type(),
+                error.message() + " (" + during + " attempts to start a process or thread were refused: the "
+                        + runtime + " process reached its limit of " + group.maxTasks() + " tasks)",
+                error.stacktrace()), outcome.truncated(), outcome.evalMicros());
     }
 
     /**

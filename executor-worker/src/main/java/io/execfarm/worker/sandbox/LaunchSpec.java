@@ -3,6 +3,7 @@ package io.execfarm.worker.sandbox;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Everything needed to start one runtime process.
@@ -13,9 +14,10 @@ import java.util.Map;
  * @param stderrLog    where the process's original stderr goes (start-up errors), outside its reach
  * @param namespaced   whether the launcher's child is the init of a PID namespace whose only
  *                     child is the runtime (so killing the init kills the whole tree)
+ * @param cgroup       the process's own control groups, where it has them
  */
 public record LaunchSpec(List<String> command, Map<String, String> environment, Path workDir, Path stderrLog,
-        boolean namespaced) {
+        boolean namespaced, Optional<ProcessCgroup> cgroup) {
 
     public LaunchSpec {
         command = List.copyOf(command);

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -47,6 +48,7 @@ public final class Sandbox {
 
     private final SandboxSettings settings;
     private final Isolation isolation;
+    private final Optional<Cgroups> cgroups;
     private final boolean rlimits;
     private final boolean parentDeathSignal;
     private final Path logDir;
@@ -57,10 +59,11 @@ public final class Sandbox {
      */
     private final ExecutorService spawner = Executors.newSingleThreadExecutor(DaemonThreads.named("execfarm-spawner"));
 
-    private Sandbox(SandboxSettings settings, Isolation isolation, boolean rlimits, boolean parentDeathSignal,
-            Path logDir) {
+    private Sandbox(SandboxSettings settings, Isolation isolation, Optional<Cgroups> cgroups, boolean rlimits,
+            boolean parentDeathSignal, Path logDir) {
         this.settings = settings;
         this.isolation = isolation;
+        this.cgroups = cgroups;
         this.rlimits = rlimits;
         this.parentDeathSignal = parentDeathSignal;
         this.logDir = logDir;
@@ -103,8 +106,11 @@ public final class Sandbox {
             if (!parentDeathSignal) {
                 LOG.warn("sandbox: setpriv (util-linux) is not on PATH, so runtime processes outlive a worker killed hard");
             }
-            LOG.infof("sandbox: isolation %s, rlimits %s, work root %s", isolation, rlimits ? "on" : "OFF", root);
-            return new Sandbox(settings, isolation, rlimits, parentDeathSignal, logs);
+            // Only root can move a process into a group, and it must, before dropping to the slot's uid.
+            Optional<Cgroups> cgroups = isolation.ownUid() ? Cgroups.create() : Optional.empty();
+            LOG.infof("sandbox: isolation %s, rlimits %s, memory and task limits %s, work root %s", isolation,
+                    rlimits ? "on" : "OFF", cgroups.isPresent() ? "on (cgroups)" : "OFF", root);
+            return new Sandbox(settings, isolation, cgroups, rlimits, parentDeathSignal, logs);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare the sandbox work root " + settings.workRoot(), e);
         }
@@ -112,6 +118,11 @@ public final class Sandbox {
 
     public Isolation isolation() {
         return isolation;
+    }
+
+    /** Whether each process gets a control group of its own, with a memory and a task limit. */
+    public boolean limitsMemory() {
+        return cgroups.isPresent();
     }
 
     /** The directory every sandboxed process can read, for driver scripts. */
@@ -125,8 +136,8 @@ public final class Sandbox {
      * Creates the private directory of a new process in pool slot {@code slot} and the argv that
      * starts {@code runtimeCommand} confined.
      */
-    public LaunchSpec prepare(String runtime, int slot, List<String> runtimeCommand, long addressSpaceBytes,
-            RuntimeAccess access, Map<String, String> runtimeEnv) throws IOException {
+    public LaunchSpec prepare(String runtime, int slot, List<String> runtimeCommand, Confinement confinement,
+            Map<String, String> runtimeEnv) throws IOException {
         String name = runtime + "-" + slot + "-" + serial.incrementAndGet();
         Path workDir = Files.createDirectories(settings.workRoot().resolve(name));
         Files.setPosixFilePermissions(workDir, PosixFilePermissions.fromString("rwx------"));
@@ -143,12 +154,17 @@ public final class Sandbox {
             // and --kill-child (or, without namespaces, the same signal) takes the rest.
             command.addAll(List.of("setpriv", "--pdeathsig", "KILL"));
         }
+        Optional<ProcessCgroup> cgroup = Optional.empty();
+        if (cgroups.isPresent() && confinement.memoryBytes() > 0) {
+            cgroup = Optional.of(cgroups.get().create(name, confinement.memoryBytes(), settings.maxProcesses()));
+            command.addAll(cgroup.get().join());
+        }
         switch (isolation) {
             case BUBBLEWRAP_AND_UID -> {
                 command.addAll(dropToUid(uid));
-                command.addAll(bubblewrap(workDir, runtimeCommand.get(0), access));
+                command.addAll(bubblewrap(workDir, runtimeCommand.get(0), confinement.access()));
             }
-            case BUBBLEWRAP -> command.addAll(bubblewrap(workDir, runtimeCommand.get(0), access));
+            case BUBBLEWRAP -> command.addAll(bubblewrap(workDir, runtimeCommand.get(0), confinement.access()));
             case NAMESPACES_AND_UID -> {
                 command.addAll(List.of("unshare", "--pid", "--fork", "--kill-child", "--mount-proc"));
                 command.addAll(NAMESPACE_INIT);
@@ -170,8 +186,8 @@ public final class Sandbox {
         }
         if (rlimits) {
             command.add("prlimit");
-            if (addressSpaceBytes > 0) {
-                command.add("--as=" + addressSpaceBytes);
+            if (confinement.addressSpaceBytes() > 0) {
+                command.add("--as=" + confinement.addressSpaceBytes());
             }
             command.add("--cpu=" + settings.cpuSeconds());
             command.add("--fsize=" + settings.maxFileSizeBytes());
@@ -198,7 +214,7 @@ public final class Sandbox {
         // Each launcher's child is its namespace's init: unshare's sh, or bubblewrap's own.
         boolean namespaced = isolation == Isolation.NAMESPACES_AND_UID || isolation == Isolation.USER_NAMESPACE
                 || isolation.privateView();
-        return new LaunchSpec(command, env, workDir, logDir.resolve(name + ".stderr"), namespaced);
+        return new LaunchSpec(command, env, workDir, logDir.resolve(name + ".stderr"), namespaced, cgroup);
     }
 
     /**
@@ -223,6 +239,7 @@ public final class Sandbox {
     /** Deletes the work root, driver scripts and logs included; for worker shutdown, after every process is gone. */
     public void close() {
         spawner.shutdown();
+        cgroups.ifPresent(Cgroups::close);
         try {
             deleteTree(settings.workRoot());
         } catch (IOException e) {
@@ -238,6 +255,13 @@ public final class Sandbox {
         } catch (IOException e) {
             LOG.warnf("sandbox: could not delete %s: %s", spec.workDir(), e.getMessage());
         }
+        spec.cgroup().ifPresent(group -> {
+            try {
+                group.delete();
+            } catch (IOException e) {
+                LOG.warnf("sandbox: could not remove the control group %s: %s", group.memory(), e.getMessage());
+            }
+        });
     }
 
     private static void deleteTree(Path root) throws IOException {

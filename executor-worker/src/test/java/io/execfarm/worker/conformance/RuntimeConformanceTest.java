@@ -104,24 +104,27 @@ class RuntimeConformanceTest {
      */
     static Stream<RuntimeUnderTest> runtimes() {
         RuntimeDefinition python = KnownRuntimes.python();
-        RuntimeDefinition julia = KnownRuntimes.julia().withAddressSpace(6 * GIB).withBinary(juliaBinary());
+        // Below the address space, so that a memory bomb meets the memory limit (where there is one) first.
+        python = python.withConfinement(python.confinement().withAddressSpace(GIB).withMemory(GIB / 2));
+        RuntimeDefinition julia = KnownRuntimes.julia().withBinary(juliaBinary());
+        julia = julia.withConfinement(julia.confinement().withAddressSpace(6 * GIB).withMemory(2 * GIB));
         boolean requireJulia = Boolean.parseBoolean(System.getenv("EXECFARM_REQUIRE_JULIA"));
         Stream<RuntimeUnderTest> always = Stream.of(
                 // A low address-space limit makes the memory bomb fail fast.
-                new RuntimeUnderTest(python.withAddressSpace(GIB), new PythonSnippets(), true, Duration.ofSeconds(20)),
+                new RuntimeUnderTest(python, new PythonSnippets(), true, Duration.ofSeconds(20)),
                 new RuntimeUnderTest(julia, new JuliaSnippets(), requireJulia, Duration.ofSeconds(90)),
                 // What a root worker without bubblewrap gets.
-                new RuntimeUnderTest(python.withAddressSpace(GIB), new PythonSnippets(), true, Duration.ofSeconds(20),
+                new RuntimeUnderTest(python, new PythonSnippets(), true, Duration.ofSeconds(20),
                         Isolation.NAMESPACES_AND_UID),
                 // What a root worker in a container without namespace support gets (the image build).
-                new RuntimeUnderTest(python.withAddressSpace(GIB), new PythonSnippets(), true, Duration.ofSeconds(20),
+                new RuntimeUnderTest(python, new PythonSnippets(), true, Duration.ofSeconds(20),
                         Isolation.UID_ONLY));
         String sysimage = System.getenv("EXECFARM_JULIA_SYSIMAGE");
         if (sysimage == null || sysimage.isBlank()) {
             return always;
         }
         RuntimeDefinition onSysimage = julia.withExtraFlags(List.of("--sysimage=" + sysimage))
-                .withAccess(julia.access().withReadOnly(Path.of(sysimage)));
+                .withConfinement(julia.confinement().withAccess(julia.confinement().access().withReadOnly(Path.of(sysimage))));
         return Stream.concat(always, Stream.of(new RuntimeUnderTest(onSysimage, new JuliaSnippets(), true,
                 Duration.ofSeconds(90))));
     }
@@ -560,7 +563,14 @@ class RuntimeConformanceTest {
     @Test
     void memoryBombIsContained() {
         Run run = run(code.memoryBomb());
-        assertTrue(Set.of(Status.ERROR, Status.CRASHED).contains(run.status()), run::describe);
+        if (sandbox.limitsMemory()) {
+            assertEquals(Status.CRASHED, run.status(), run::describe);
+            assertEquals(ExecutionOutcome.MEMORY_LIMIT_EXCEEDED, run.outcome().error().type(), run::describe);
+            assertTrue(run.outcome().error().message().contains("memory limit of "), run::describe);
+        } else {
+            // Without a control group only RLIMIT_AS stops it: the runtime's own error, or a crash.
+            assertTrue(Set.of(Status.ERROR, Status.CRASHED).contains(run.status()), run::describe);
+        }
         assertPoolHealthy();
     }
 

@@ -24,7 +24,7 @@ class KnownRuntimesVersionFlagsTest {
     void noHintWhenNoneIsWantedOrTheFlagsNameOneOrTheVersionIsUnreadable() {
         assertEquals(List.of(), KnownRuntimes.versionFlags(JULIA.withExtraFlags(List.of("--heap-size-hint=1G")), "1.10.4"));
         RuntimeDefinition unhinted = new RuntimeDefinition(JULIA.name(), JULIA.binary(), JULIA.flags(),
-                JULIA.driverResource(), JULIA.warmUp(), JULIA.addressSpaceBytes(), 0, JULIA.access(), JULIA.env(), JULIA.startTimeout());
+                JULIA.driverResource(), JULIA.warmUp(), JULIA.confinement(), 0, JULIA.env(), JULIA.startTimeout());
         assertEquals(List.of(), KnownRuntimes.versionFlags(unhinted, "1.10.4"));
         assertEquals(List.of(), KnownRuntimes.versionFlags(JULIA, "unknown"));
         assertEquals(List.of(), KnownRuntimes.versionFlags(KnownRuntimes.python(), "3.11.2"));
