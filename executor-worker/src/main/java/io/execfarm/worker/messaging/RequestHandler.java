@@ -186,6 +186,9 @@ public class RequestHandler {
             long execMs = TimeUnit.NANOSECONDS.toMillis(timed.execNanos());
             long totalMs = queuedMs + Duration.between(taken, Instant.now()).toMillis();
             metrics.executed(runtime, outcome.status(), queuedMs, timed.execNanos());
+            if (outcome.error() != null && ExecutionOutcome.MEMORY_LIMIT_EXCEEDED.equals(outcome.error().type())) {
+                metrics.memoryLimitKill(runtime);
+            }
             Result result = new Result(id, outcome.status(), outcome.value(), outcome.error(), outcome.truncated(),
                     new Result.Timings(queuedMs, acquireMs, execMs, totalMs), workerId, attempt);
             if (sessionRun == null) {

@@ -90,6 +90,15 @@ public class WorkerMetrics {
                 .register(registry);
     }
 
+    /** A runtime process the kernel killed at its sandbox memory limit. */
+    public void memoryLimitKill(String runtime) {
+        Counter.builder("execfarm.sandbox.memory.kills")
+                .description("Runtime processes killed for exceeding their memory limit")
+                .tag("runtime", runtime)
+                .register(registry)
+                .increment();
+    }
+
     public void deadLettered(String runtime) {
         Counter.builder("execfarm.dead.letters")
                 .description("Records sent to the dead-letter topic")

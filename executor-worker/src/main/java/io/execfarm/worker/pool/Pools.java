@@ -89,6 +89,11 @@ public class Pools {
         return Optional.ofNullable(executors.get(runtime));
     }
 
+    /** Whether each runtime process gets a memory limit of its own (a control group). */
+    public boolean limitsMemory() {
+        return sandbox.limitsMemory();
+    }
+
     /** Runtimes served, with their pools' current state. */
     public Map<String, PoolStats> stats() {
         Map<String, PoolStats> stats = new LinkedHashMap<>();

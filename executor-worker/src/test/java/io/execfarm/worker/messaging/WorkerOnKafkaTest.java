@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.execfarm.localinfra.InjectLocalInfra;
 import io.execfarm.localinfra.LocalInfra;
 import io.execfarm.localinfra.LocalInfraTestResource;
+import io.execfarm.worker.pool.Pools;
 import io.quarkus.redis.datasource.RedisDataSource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -49,6 +50,9 @@ class WorkerOnKafkaTest {
 
     @ConfigProperty(name = "kafka.bootstrap.servers")
     String bootstrap;
+
+    @Inject
+    Pools pools;
 
     @Inject
     RedisDataSource redis;
@@ -260,6 +264,22 @@ class WorkerOnKafkaTest {
         assertEquals("8", last(got).get("value").asText());
         assertEquals("8", PlainKafka.read(redis.value(String.class).get("execfarm:result:" + id)).get("value").asText(),
                 "the result reached Redis once it was back");
+    }
+
+    @Test
+    void aMemoryBombEndsSayingSoIsCountedAndTheWorkerCarriesOn() {
+        Assumptions.assumeTrue(pools.limitsMemory(), "this worker can give its processes no memory limit (root, cgroups)");
+        String id = UUID.randomUUID().toString();
+        kafka.send(REQUESTS, id, request(id, "blocks = []\nwhile True:\n    blocks.append(bytearray(16 * 1024 ** 2))",
+                "\"replyTo\":\"" + replies + "\""));
+        JsonNode result = last(eventsUntilResult(events, id, WAIT));
+        assertEquals("crashed", result.get("status").asText(), result.toString());
+        assertEquals("MemoryLimitExceeded", result.at("/error/type").asText(), result.toString());
+        given().when().get("/q/metrics").then().statusCode(200)
+                .body(containsString("execfarm_sandbox_memory_kills_total{runtime=\"python\""));
+        String next = UUID.randomUUID().toString();
+        kafka.send(REQUESTS, next, request(next, "6 * 7", "\"replyTo\":\"" + replies + "\""));
+        assertEquals("42", last(eventsUntilResult(events, next, WAIT)).get("value").asText());
     }
 
     @Test
