@@ -40,8 +40,12 @@ class ComposeAndImagesTest {
                         app + " starts once " + dependency + " is healthy");
             }
             assertEquals("kafka:9092", service.at("/environment/KAFKA_BOOTSTRAP").asText(), app + " finds Kafka");
-            assertEquals("redis://redis:6379", service.at("/environment/REDIS_URL").asText(), app + " finds Redis");
+            String redis = service.at("/environment/REDIS_URL").asText();
+            assertTrue(redis.startsWith("redis://:${REDIS_PASSWORD:?") && redis.endsWith("@redis:6379"),
+                    app + " finds Redis, with the password compose requires: " + redis);
         }
+        assertEquals("REDIS_PASSWORD", compose.at("/secrets/redis_password/environment").asText());
+        assertTrue(services.at("/redis/command").toString().contains("requirepass"), "Redis demands the password");
         JsonNode worker = services.get("worker");
         assertTrue(worker.path("container_name").isMissingNode() && worker.path("ports").isMissingNode(),
                 "nothing stops `docker compose up --scale worker=4`");

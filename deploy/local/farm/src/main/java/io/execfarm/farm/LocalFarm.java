@@ -57,7 +57,10 @@ public final class LocalFarm {
         Map<String, String> infra = new Infra(repoRoot, state.infraDir()).start();
         String apiKey = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
         Map<String, String> dispatcherEnv = new LinkedHashMap<>(infra);
-        dispatcherEnv.put("EXECFARM_API_KEYS", apiKey + ":local");
+        // Keys of the caller's own (EXECFARM_API_KEYS=key:tenant,...) sit beside the generated one,
+        // so that two tenants can be tried on one local farm.
+        String extraKeys = System.getenv().getOrDefault("EXECFARM_API_KEYS", "").strip();
+        dispatcherEnv.put("EXECFARM_API_KEYS", apiKey + ":local" + (extraKeys.isEmpty() ? "" : "," + extraKeys));
         apps.start("dispatcher", LocalApps.App.DISPATCHER, dispatcherEnv);
         for (int i = 1; i <= workers; i++) {
             apps.start("worker-" + i, LocalApps.App.WORKER, workerEnv(infra, i, workerSettings));

@@ -1,15 +1,23 @@
 package io.execfarm.farm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -36,6 +44,8 @@ class FarmIT {
     }
 
     private final Path root = Path.of(System.getProperty("execfarm.repo.root", "../../..")).toAbsolutePath().normalize();
+
+    private static final String SECOND_TENANT_KEY = "farm-it-second-tenant-key";
 
     private Path work;
     private Path state;
@@ -122,6 +132,29 @@ class FarmIT {
         assertTrue(status.stdout().contains("24/24 partitions assigned, lag "), status::toString);
     }
 
+    @Test
+    @Order(5)
+    void secretsStayWithTheirOwnerAndASecondTenantsKeyWorks() throws Exception {
+        Map<String, String> env = farm(null, "env").stdout().lines().filter(line -> line.contains("="))
+                .collect(Collectors.toMap(line -> line.substring(0, line.indexOf('=')),
+                        line -> line.substring(line.indexOf('=') + 1)));
+        String redisPassword = env.get("REDIS_URL").replaceFirst("^redis://:([^@]+)@.*$", "$1");
+        assertTrue(redisPassword.length() >= 16, "Redis demands a password: " + env.get("REDIS_URL"));
+        assertFalse(farm(null, "status").stdout().contains(redisPassword), "status does not print the password");
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(state)));
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(state.resolve("env"))));
+
+        HttpClient http = HttpClient.newHttpClient();
+        for (Map.Entry<String, Integer> key : Map.of(SECOND_TENANT_KEY, 200, "not-a-key", 401).entrySet()) {
+            HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+                            URI.create(env.get("DISPATCHER_URL") + "/v1/executions?wait=true"))
+                    .header("X-API-Key", key.getKey()).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString("{\"runtime\":\"python\",\"code\":\"6 * 7\"}")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(key.getValue(), response.statusCode(), key.getKey() + ": " + response.body());
+        }
+    }
+
     private Outcome farm(String stdin, String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(root.resolve("farm").toString()));
         command.addAll(List.of(args));
@@ -129,6 +162,7 @@ class FarmIT {
         builder.environment().put("EXECFARM_FARM_DIR", state.toString());
         builder.environment().remove("DISPATCHER_URL");
         builder.environment().remove("EXECFARM_API_KEY");
+        builder.environment().put("EXECFARM_API_KEYS", SECOND_TENANT_KEY + ":team-b");
         Path out = work.resolve("out-" + System.nanoTime());
         Path err = work.resolve("err-" + System.nanoTime());
         builder.redirectOutput(out.toFile()).redirectError(err.toFile());
