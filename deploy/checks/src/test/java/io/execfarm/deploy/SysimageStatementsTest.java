@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
@@ -23,47 +24,45 @@ class SysimageStatementsTest {
 
     @Test
     void compilesLibraryStatementsAndNeverEvaluatesAnythingElse(@TempDir Path dir) throws Exception {
-        Path julia = julia();
         Path planted = dir.resolve("planted");
-        Path statements = Files.write(dir.resolve("statements.jl"), List.of(
+        String report = evaluate(dir, List.of(
                 "precompile(Tuple{typeof(Base.println), Base.IOStream, String})",
                 "precompile(Tuple{typeof(LinearAlgebra.norm), Array{Float64, 2}})",
                 "precompile(Tuple{typeof(Base.run), typeof(write(\"" + planted + "\", \"x\"))})",
                 "precompile(Tuple{Val{Core.eval(Main, :(write(\"" + planted + "\", \"x\")))}})",
                 "precompile(Tuple{typeof(Main.Cell.f), Int64})",
-                "write(\"" + planted + "\", \"x\")"));
-        Path report = dir.resolve("report.txt");
-        Process process = new ProcessBuilder(julia.toString(), "--startup-file=no",
-                DeployFiles.root().resolve("deploy/julia/precompile-safe.jl").toString(), statements.toString(),
-                report.toString()).redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertEquals(true, process.waitFor(120, TimeUnit.SECONDS));
-        assertEquals(0, process.exitValue(), output);
-        assertEquals("compiled 2, skipped 4 (not Core, Base, the standard library or the driver), failed 0",
-                Files.readString(report).strip());
+                "write(\"" + planted + "\", \"x\")"), List.of());
+        assertEquals("compiled 2, skipped 4 (not Core, Base, the standard library or the driver), failed 0", report);
         assertFalse(Files.exists(planted), "a planted statement ran");
     }
 
     @Test
     void withTheDriverItsOwnStatementsCompileAndStillNothingElseRuns(@TempDir Path dir) throws Exception {
-        Path julia = julia();
         Path planted = dir.resolve("planted");
-        Path statements = Files.write(dir.resolve("statements.jl"), List.of(
+        Path driver = DeployFiles.root().resolve("executor-worker/src/main/resources/drivers/julia/driver.jl");
+        String report = evaluate(dir, List.of(
                 "precompile(Tuple{typeof(ExecfarmDriver.script), Array{String, 1}})",
                 "precompile(Tuple{typeof(ExecfarmDriver.planted_by_a_request), Int64})",
-                "precompile(Tuple{Val{ExecfarmDriver.eval(:(write(\"" + planted + "\", \"x\")))}})"));
+                "precompile(Tuple{Val{ExecfarmDriver.eval(:(write(\"" + planted + "\", \"x\")))}})"),
+                List.of(driver.toString()));
+        // A function a request added to the driver's module at run time does not exist here: it fails.
+        assertEquals("compiled 1, skipped 1 (not Core, Base, the standard library or the driver), failed 1", report);
+        assertFalse(Files.exists(planted), "a planted statement ran");
+    }
+
+    /** Runs precompile-safe.jl over {@code statements} (with {@code extraArgs} after its own); its report. */
+    private static String evaluate(Path dir, List<String> statements, List<String> extraArgs) throws Exception {
+        Path file = Files.write(dir.resolve("statements.jl"), statements);
         Path report = dir.resolve("report.txt");
-        Path driver = DeployFiles.root().resolve("executor-worker/src/main/resources/drivers/julia/driver.jl");
-        Process process = new ProcessBuilder(julia.toString(), "--startup-file=no",
-                DeployFiles.root().resolve("deploy/julia/precompile-safe.jl").toString(), statements.toString(),
-                report.toString(), driver.toString()).redirectErrorStream(true).start();
+        List<String> command = new ArrayList<>(List.of(julia().toString(), "--startup-file=no",
+                DeployFiles.root().resolve("deploy/julia/precompile-safe.jl").toString(), file.toString(),
+                report.toString()));
+        command.addAll(extraArgs);
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(true, process.waitFor(120, TimeUnit.SECONDS));
         assertEquals(0, process.exitValue(), output);
-        // A function a request added to the driver's module at run time does not exist here: it fails.
-        assertEquals("compiled 1, skipped 1 (not Core, Base, the standard library or the driver), failed 1",
-                Files.readString(report).strip());
-        assertFalse(Files.exists(planted), "a planted statement ran");
+        return Files.readString(report).strip();
     }
 
     private static Path julia() throws IOException {

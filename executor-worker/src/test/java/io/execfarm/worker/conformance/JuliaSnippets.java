@@ -2,7 +2,6 @@ package io.execfarm.worker.conformance;
 
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 final class JuliaSnippets implements Snippets {
 
@@ -206,18 +205,16 @@ final class JuliaSnippets implements Snippets {
 
     @Override
     public String syscalls(Map<String, List<Long>> calls) {
-        StringBuilder table = new StringBuilder();
-        calls.forEach((name, call) -> table.append("    (").append(juliaString(name)).append(", ")
-                .append(call.stream().map(String::valueOf).collect(Collectors.joining(", ", "[", "]"))).append("),\n"));
         return """
-                for (name, call) in [
+                for call in [
                 %s]
-                    a = vcat(call, zeros(Int, 7 - length(call)))
+                    name = call[1]
+                    a = vcat(collect(Int, call[2:end]), zeros(Int, 8 - length(call)))
                     result = ccall(:syscall, Clong, (Clong, Clong, Clong, Clong, Clong, Clong, Clong),
                                    a[1], a[2], a[3], a[4], a[5], a[6], a[7])
                     println(name, " ", result == -1 ? Libc.errno() : 0)
                 end
-                """.formatted(table);
+                """.formatted(Snippets.syscallTuples(calls));
     }
 
     @Override

@@ -2,7 +2,6 @@ package io.execfarm.worker.conformance;
 
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 final class PythonSnippets implements Snippets {
 
@@ -219,18 +218,15 @@ final class PythonSnippets implements Snippets {
 
     @Override
     public String syscalls(Map<String, List<Long>> calls) {
-        StringBuilder table = new StringBuilder();
-        calls.forEach((name, call) -> table.append("    (").append(pythonString(name)).append(", ")
-                .append(call.stream().map(String::valueOf).collect(Collectors.joining(", ", "(", ",)"))).append("),\n"));
         return """
                 import ctypes
                 libc = ctypes.CDLL(None, use_errno=True)
-                for name, (number, *args) in [
+                for name, number, *args in [
                 %s]:
                     ctypes.set_errno(0)
                     result = libc.syscall(ctypes.c_long(number), *[ctypes.c_long(a) for a in args])
                     print(name, ctypes.get_errno() if result == -1 else 0)
-                """.formatted(table);
+                """.formatted(Snippets.syscallTuples(calls));
     }
 
     @Override

@@ -1,5 +1,9 @@
 package io.execfarm.worker.conformance;
 
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
 /**
  * The same behaviour written in each runtime's language. Every snippet's observable result (output,
  * value, status) is defined by the suite, so any runtime that passes behaves the same for clients.
@@ -121,7 +125,16 @@ interface Snippets {
      * Makes each system call (name → number and arguments, in order) through libc's syscall() and
      * prints "name errno\n" for each: the errno when it returned -1, else 0.
      */
-    String syscalls(java.util.Map<String, java.util.List<Long>> calls);
+    String syscalls(Map<String, List<Long>> calls);
+
+    /** The calls as lines of tuple literals, ("name", number, args...), which Python and Julia read alike. */
+    static String syscallTuples(Map<String, List<Long>> calls) {
+        StringBuilder tuples = new StringBuilder();
+        calls.forEach((name, call) -> tuples.append("    (\"").append(name).append("\", ")
+                .append(call.stream().map(String::valueOf).collect(Collectors.joining(", ")))
+                .append("),\n"));
+        return tuples.toString();
+    }
 
     /** Allocates far more memory than the address-space limit, at once and then gradually. */
     String memoryBomb();
