@@ -151,7 +151,8 @@ public final class Sandbox {
         List<String> command = new ArrayList<>();
         if (parentDeathSignal) {
             // A worker killed hard takes its processes with it: the launcher dies with the worker,
-            // and --kill-child (or, without namespaces, the same signal) takes the rest.
+            // and bubblewrap's --die-with-parent, unshare's --kill-child (or, without namespaces,
+            // the same signal) takes the rest.
             command.addAll(List.of("setpriv", "--pdeathsig", "KILL"));
         }
         Optional<ProcessCgroup> cgroup = Optional.empty();
