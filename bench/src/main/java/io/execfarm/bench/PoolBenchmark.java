@@ -16,6 +16,7 @@ import io.execfarm.worker.runtime.RuntimeDefinition;
 import io.execfarm.worker.runtime.RuntimeLauncher;
 import io.execfarm.worker.runtime.RuntimeProcess;
 import io.execfarm.worker.runtime.RuntimeUnavailableException;
+import io.execfarm.worker.sandbox.Isolation;
 import io.execfarm.worker.sandbox.Sandbox;
 import io.execfarm.worker.sandbox.SandboxSettings;
 import java.io.IOException;
@@ -30,7 +31,9 @@ import java.util.UUID;
 import org.HdrHistogram.Histogram;
 
 /**
- * Warm pool versus a fresh process per request, on the same trivial snippet, in one run.
+ * Warm pool versus a fresh process per request, on the same trivial snippet, in one run; and what
+ * the sandbox's strongest isolation (bubblewrap, seccomp, control groups) costs against the
+ * namespaces-and-uid one it replaced, process start and warm path alike.
  *
  * <p>Usage: {@code bench/run pool [warm-requests] [cold-requests]}; writes the pool section of
  * docs/benchmarks-components.md.
@@ -55,42 +58,70 @@ public final class PoolBenchmark {
         int warmRequests = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
         int coldRequests = args.length > 1 ? Integer.parseInt(args[1]) : 50;
         Path report = Path.of(args.length > 2 ? args[2] : "docs/benchmarks-components.md");
-        Sandbox sandbox = sandbox();
-
         StringBuilder out = new StringBuilder();
         out.append("## Warm pool versus a fresh process per request\n\n");
-        out.append("Measured ").append(Instant.now()).append(" on ").append(Machine.describe()).append(", sandbox isolation ")
-                .append(sandbox.isolation()).append(".\n\n");
+        out.append("Measured ").append(Instant.now()).append(" on ").append(Machine.describe()).append(", at two ")
+                .append("sandbox isolations: ").append(ISOLATIONS).append(".\n\n");
         out.append("Command: `bench/run pool ").append(warmRequests).append(' ').append(coldRequests).append("`. ")
                 .append("Each figure is from this one run; compare ratios, not absolute numbers, across runs.\n\n");
 
-        for (RuntimeCase c : List.of(
+        List<RuntimeCase> cases = List.of(
                 new RuntimeCase(KnownRuntimes.python(), "1 + 1", List.of("-c", "print(1 + 1)")),
-                new RuntimeCase(KnownRuntimes.julia(), "1 + 1",
-                        List.of("--startup-file=no", "-e", "println(1 + 1)")))) {
-            out.append(benchmark(c, sandbox, warmRequests, coldRequests));
+                // EXECFARM_JULIA_BINARY, as for the conformance suite: e.g. deploy/julia/install-julia's.
+                new RuntimeCase(KnownRuntimes.julia().withBinary(System.getenv().getOrDefault("EXECFARM_JULIA_BINARY",
+                        "julia")), "1 + 1", List.of("--startup-file=no", "-e", "println(1 + 1)")));
+        StringBuilder cost = new StringBuilder();
+        cost.append("### What the strongest isolation costs\n\n| runtime | isolation | warm pool p50 ms | warm path ")
+                .append("overhead p50 ms | new process ready (start, warm-up) and first request p50 ms |\n")
+                .append("|---|---|---:|---:|---:|\n");
+        for (RuntimeCase c : cases) {
+            for (Isolation isolation : ISOLATIONS) {
+                // Exactly this isolation, or no figures: a weaker one would be measured under its name.
+                Sandbox sandbox = sandbox(isolation, isolation);
+                Measured measured = benchmark(c, sandbox, warmRequests, coldRequests);
+                sandbox.close();
+                out.append(measured.section());
+                if (measured.warm() != null) {
+                    cost.append(String.format(Locale.ROOT, "| %s | %s | %.3f | %.3f | %.1f |%n", c.definition().name(),
+                            isolation, measured.warm().p50(), measured.overhead().p50(), measured.fresh().p50()));
+                }
+            }
         }
+        out.append(cost).append('\n');
         Report.replaceSection(report, "pool", out.toString());
         System.out.println(out);
         System.out.println("written to " + report);
         System.exit(0);
     }
 
-    /** A sandbox of the benchmark's own, with uids no worker's default configuration uses. */
-    static Sandbox sandbox() throws IOException {
-        Path workRoot = Files.createTempDirectory("execfarm-bench-");
-        return Sandbox.create(new SandboxSettings(true, workRoot, 63000, 3600, 256, 64L << 20, 1024, SandboxSettings.DEFAULT_TMP_BYTES,
-                SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV));
+    /** The isolation the sandbox had before bubblewrap, and the strongest. */
+    private static final List<Isolation> ISOLATIONS = List.of(Isolation.NAMESPACES_AND_UID, Isolation.BUBBLEWRAP_AND_UID);
+
+    /** One runtime at one isolation: its report section, and the figures compared across isolations. */
+    private record Measured(String section, Stats warm, Stats overhead, Stats fresh) {
     }
 
-    private static String benchmark(RuntimeCase c, Sandbox sandbox, int warmRequests, int coldRequests)
+    /** A sandbox of the benchmark's own, as strong as this machine allows. */
+    static Sandbox sandbox() throws IOException {
+        return sandbox(Isolation.BUBBLEWRAP_AND_UID, Isolation.NONE);
+    }
+
+    /** A sandbox of the benchmark's own, with uids no worker's default configuration uses. */
+    private static Sandbox sandbox(Isolation strongest, Isolation weakest) throws IOException {
+        Path workRoot = Files.createTempDirectory("execfarm-bench-");
+        return Sandbox.create(new SandboxSettings(true, workRoot, 63000, 3600, 256, 64L << 20, 1024,
+                SandboxSettings.DEFAULT_TMP_BYTES, SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV),
+                strongest, weakest);
+    }
+
+    private static Measured benchmark(RuntimeCase c, Sandbox sandbox, int warmRequests, int coldRequests)
             throws Exception {
         String name = c.definition().name();
         RuntimeLauncher launcher;
         try {
             launcher = RuntimeLauncher.prepare(c.definition(), sandbox, new ObjectMapper());
         } catch (RuntimeUnavailableException e) {
-            return "### " + name + "\n\nNot measured: " + e.getMessage() + "\n\n";
+            return new Measured("### " + name + "\n\nNot measured: " + e.getMessage() + "\n\n", null, null, null);
         }
         ProcessPool<RuntimeProcess> pool = new ProcessPool<>(name, new PoolSettings(2, 2, 2, 1_000_000, 0,
                 ReusePolicy.TENANT), new RuntimeProcessSource(launcher));
@@ -137,7 +168,8 @@ public final class PoolBenchmark {
         Stats w = new Stats(warm);
         Stats n = new Stats(naive);
         StringBuilder s = new StringBuilder();
-        s.append("### ").append(name).append(' ').append(launcher.version()).append("\n\n");
+        s.append("### ").append(name).append(' ').append(launcher.version()).append(", ").append(sandbox.isolation())
+                .append("\n\n");
         s.append("| path | requests | p50 ms | p99 ms |\n|---|---:|---:|---:|\n");
         row(s, "warm pool: acquire, execute, outcome back (clean-up runs after)", warm.getTotalCount(), w);
         row(s, "  of which pool acquire", acquire.getTotalCount(), new Stats(acquire));
@@ -149,7 +181,7 @@ public final class PoolBenchmark {
         s.append(String.format(Locale.ROOT, "%nFresh process / warm pool, p50: **%.0f×**; p99: **%.0f×**. "
                 + "Warm-path overhead p50: **%.3f ms** (goal ≤ 1 ms).%n%n", n.p50() / w.p50(), n.p99() / w.p99(),
                 new Stats(overhead).p50()));
-        return s.toString();
+        return new Measured(s.toString(), w, new Stats(overhead), new Stats(freshSandboxed));
     }
 
     private static void row(StringBuilder s, String label, long count, Stats stats) {
