@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -15,6 +16,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -153,6 +155,197 @@ class FarmIT {
                     HttpResponse.BodyHandlers.ofString());
             assertEquals(key.getValue(), response.statusCode(), key.getKey() + ": " + response.body());
         }
+    }
+
+    /**
+     * The hostile suite against the real farm, through the dispatcher, in both runtimes: each attack
+     * is contained, and the worker serves the next request. The sandbox's own cases (every syscall,
+     * every failure mode) run in the conformance suite; these prove the farm as deployed.
+     */
+    @Test
+    @Order(6)
+    void hostileCodeIsContainedAndTheWorkerCarriesOn() throws Exception {
+        Map<String, String> env = farm(null, "env").stdout().lines().filter(line -> line.contains("="))
+                .collect(Collectors.toMap(line -> line.substring(0, line.indexOf('=')),
+                        line -> line.substring(line.indexOf('=') + 1)));
+        DispatcherClient tenantA = new DispatcherClient(env.get("DISPATCHER_URL"), env.get("EXECFARM_API_KEY"));
+        DispatcherClient tenantB = new DispatcherClient(env.get("DISPATCHER_URL"), SECOND_TENANT_KEY);
+        List<Integer> ports = List.of(port(env.get("KAFKA_BOOTSTRAP")), port(env.get("REDIS_URL")),
+                port(env.get("DISPATCHER_URL")));
+        Path stateFile = state.resolve("env");
+        for (Hostile runtime : List.of(Hostile.PYTHON, Hostile.JULIA)) {
+            String name = runtime.name().toLowerCase(Locale.ROOT);
+            for (int port : ports) {
+                contained(tenantA, name, runtime.connect(port), "no connection\n");
+            }
+            contained(tenantA, name, runtime.read(stateFile.toString()), "unreadable\n");
+            JsonNode home = contained(tenantA, name, runtime.listParentOfHome(), null);
+            assertEquals(2, home.get("stdout").asText().lines().count(), "its own directory and the drivers': " + home);
+            JsonNode proc = contained(tenantA, name, runtime.processCount(), null);
+            assertTrue(Integer.parseInt(proc.get("stdout").asText().strip()) <= 3, "only its own processes: " + proc);
+            contained(tenantA, name, runtime.ptrace(), "1\n");
+            JsonNode bomb = tenantA.submitAndWait(name, runtime.memoryBomb());
+            assertEquals("MemoryLimitExceeded", bomb.at("/result/error/type").asText(), bomb.toString());
+            healthy(tenantA, name);
+            JsonNode flood = tenantA.submitAndWait(name, runtime.gigabyteOfOutput());
+            assertTrue(flood.get("truncated").asBoolean(), "1 GB of output is cut to the budget: " + flood.get("result"));
+            healthy(tenantA, name);
+            contained(tenantA, name, runtime.closeStdoutThenAnswer(), null, "5");
+            assertEquals("crashed", tenantA.submitAndWait(name, runtime.hardExit()).get("status").asText());
+            healthy(tenantA, name);
+            JsonNode forks = tenantA.submitAndWait(name, runtime.forkBomb());
+            assertTrue(List.of("error", "crashed", "timeout").contains(forks.get("status").asText()), forks.toString());
+            healthy(tenantA, name);
+            // Last: what tenant A poisons stays in A's own processes (it may well break them), never B's.
+            tenantA.submitAndWait(name, runtime.poison());
+            contained(tenantB, name, runtime.poisonVictim(), null, runtime.unpoisoned());
+            healthy(tenantB, name);
+        }
+        Outcome status = farm(null, "status");
+        assertTrue(status.stdout().contains("worker-1    running"), status::toString);
+    }
+
+    /** Attacks written in each runtime's language; each prints what the suite expects when contained. */
+    private enum Hostile {
+        PYTHON {
+            String connect(int port) {
+                return "import socket\ntry:\n    socket.create_connection(('127.0.0.1', " + port + "), timeout=2).close()\n"
+                        + "    print('connected')\nexcept OSError:\n    print('no connection')";
+            }
+            String read(String path) {
+                return "try:\n    print(open('" + path + "').read())\nexcept OSError:\n    print('unreadable')";
+            }
+            String listParentOfHome() {
+                return "import os\nfor name in sorted(os.listdir(os.path.dirname(os.environ['HOME']))):\n    print(name)";
+            }
+            String processCount() {
+                return "import os\nprint(sum(1 for name in os.listdir('/proc') if name.isdigit()))";
+            }
+            String ptrace() {
+                return "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nlibc.syscall(101, 0, 0, 0, 0)\n"
+                        + "print(ctypes.get_errno())";
+            }
+            String poison() {
+                return "import builtins, json\nbuiltins.len = lambda x: 42\njson.dumps = lambda *a, **k: 'poisoned'";
+            }
+            String poisonVictim() {
+                return "import json\n(len([1, 2]), json.dumps(1))";
+            }
+            String unpoisoned() {
+                return "(2, '1')";
+            }
+            String memoryBomb() {
+                return "blocks = []\nwhile True:\n    blocks.append(bytearray(64 * 1024 ** 2))";
+            }
+            String gigabyteOfOutput() {
+                return "import sys\nchunk = 'x' * (1 << 20)\nfor _ in range(1024):\n    sys.stdout.write(chunk)";
+            }
+            String closeStdoutThenAnswer() {
+                return "import os\nos.close(1)\n5";
+            }
+            String hardExit() {
+                return "import os\nos._exit(3)";
+            }
+            String forkBomb() {
+                return "import os\nwhile True:\n    os.fork()";
+            }
+        },
+        JULIA {
+            String connect(int port) {
+                return "import Sockets\nconnected = Ref(false)\nt = @async try\n    close(Sockets.connect(\"127.0.0.1\", "
+                        + port + "))\n    connected[] = true\ncatch\nend\ntimedwait(() -> istaskdone(t), 2.0)\n"
+                        + "println(connected[] ? \"connected\" : \"no connection\")";
+            }
+            String read(String path) {
+                return "try\n    println(read(\"" + path + "\", String))\ncatch\n    println(\"unreadable\")\nend";
+            }
+            String listParentOfHome() {
+                return "foreach(println, sort(readdir(dirname(ENV[\"HOME\"]))))";
+            }
+            String processCount() {
+                return "println(count(name -> all(isdigit, name), readdir(\"/proc\")))";
+            }
+            String ptrace() {
+                return "ccall(:syscall, Clong, (Clong, Clong, Clong, Clong, Clong), 101, 0, 0, 0, 0)\nprintln(Libc.errno())";
+            }
+            String poison() {
+                return "Base.eval(:(Base.length(::Vector{Int}) = 42))";
+            }
+            String poisonVictim() {
+                return "length([1, 2])";
+            }
+            String unpoisoned() {
+                return "2";
+            }
+            String memoryBomb() {
+                return "blocks = Vector{Vector{UInt8}}()\nwhile true\n    push!(blocks, ones(UInt8, 64 * 1024^2))\nend";
+            }
+            String gigabyteOfOutput() {
+                return "chunk = \"x\"^(1 << 20)\nfor _ in 1:1024\n    print(chunk)\nend";
+            }
+            String closeStdoutThenAnswer() {
+                return "ccall(:close, Cint, (Cint,), 1)\n5";
+            }
+            String hardExit() {
+                return "ccall(:_exit, Cvoid, (Cint,), 3)";
+            }
+            String forkBomb() {
+                return "while true\n    run(`sleep 100`, wait = false)\nend";
+            }
+        };
+
+        abstract String connect(int port);
+
+        abstract String read(String path);
+
+        abstract String listParentOfHome();
+
+        abstract String processCount();
+
+        abstract String ptrace();
+
+        abstract String poison();
+
+        abstract String poisonVictim();
+
+        abstract String unpoisoned();
+
+        abstract String memoryBomb();
+
+        abstract String gigabyteOfOutput();
+
+        abstract String closeStdoutThenAnswer();
+
+        abstract String hardExit();
+
+        abstract String forkBomb();
+    }
+
+    /** Runs an attack that must end ok, with this stdout (unless null); the finished execution. */
+    private static JsonNode contained(DispatcherClient client, String runtime, String code, String stdout)
+            throws Exception {
+        return contained(client, runtime, code, stdout, null);
+    }
+
+    private static JsonNode contained(DispatcherClient client, String runtime, String code, String stdout, String value)
+            throws Exception {
+        JsonNode done = client.submitAndWait(runtime, code);
+        assertEquals("ok", done.get("status").asText(), () -> runtime + " " + code + ": " + done);
+        if (stdout != null) {
+            assertEquals(stdout, done.get("stdout").asText(), () -> runtime + " " + code + ": " + done);
+        }
+        if (value != null) {
+            assertEquals(value, done.at("/result/value").asText(), () -> runtime + " " + code + ": " + done);
+        }
+        return done;
+    }
+
+    private static void healthy(DispatcherClient client, String runtime) throws Exception {
+        contained(client, runtime, "1 + 1", null, "2");
+    }
+
+    private static int port(String address) {
+        return Integer.parseInt(address.replaceFirst("^.*:(\\d+)/?$", "$1"));
     }
 
     private Outcome farm(String stdin, String... args) throws IOException, InterruptedException {
