@@ -103,8 +103,8 @@ final class SysimageBenchmark {
         ObjectMapper json = new ObjectMapper();
         RuntimeLauncher shippedLauncher = RuntimeLauncher.prepare(shipped, sandbox, json);
         RuntimeLauncher builtLauncher = RuntimeLauncher.prepare(built, sandbox, json);
-        Histogram readyShipped = histogram();
-        Histogram readyBuilt = histogram();
+        Histogram readyShipped = WarmColdBenchmark.histogram();
+        Histogram readyBuilt = WarmColdBenchmark.histogram();
         int freshRepeats = Math.min(plan.warmColdRepeats(), 5);
         // A new pool process takes seconds to start; the quick plan starts one per snippet and image.
         int poolRepeats = Math.max(1, Math.min(3, plan.warmColdRepeats() / 5));
@@ -113,7 +113,8 @@ final class SysimageBenchmark {
             Progress.Counter counter = progress.count("julia sysimage, " + snippet.name() + ": " + freshRepeats
                     + " fresh processes and " + poolRepeats + " new pool processes on each image",
                     2 * (freshRepeats + poolRepeats));
-            Row row = new Row(snippet, histogram(), histogram(), histogram(), histogram());
+            Row row = new Row(snippet, WarmColdBenchmark.histogram(), WarmColdBenchmark.histogram(),
+                    WarmColdBenchmark.histogram(), WarmColdBenchmark.histogram());
             for (int i = 0; i < freshRepeats; i++) {
                 row.freshShipped().recordValue(fresh(shipped, snippet));
                 counter.tick();
@@ -182,9 +183,5 @@ final class SysimageBenchmark {
 
     private static double ms(Histogram h) {
         return h.getValueAtPercentile(50) / 1000.0;
-    }
-
-    private static Histogram histogram() {
-        return new Histogram(600_000_000L, 3);
     }
 }

@@ -153,7 +153,8 @@ final class WarmColdBenchmark {
         return (System.nanoTime() - start) / 1000;
     }
 
-    private static Histogram histogram() {
+    /** Microseconds up to ten minutes, three significant digits. */
+    static Histogram histogram() {
         return new Histogram(600_000_000L, 3);
     }
 }

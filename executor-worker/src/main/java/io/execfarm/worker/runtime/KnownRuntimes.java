@@ -35,8 +35,8 @@ public final class KnownRuntimes {
      * runs one thread per process too). Julia reserves
      * a large address space up front, hence the high RLIMIT_AS; what counts is the memory limit
      * (4 GiB). Where Julia takes a heap size hint (1.9 and later) its collector works to keep each
-     * process's heap under 2 GiB, well within that limit. The warm-up compiles the paths every request takes: parsing,
-     * evaluation in a fresh module, display of common values, error display.
+     * process's heap under 2 GiB, well within that limit. The warm-up compiles the paths every
+     * request takes: parsing, evaluation in a fresh module, display of common values, error display.
      */
     public static RuntimeDefinition julia() {
         return new RuntimeDefinition(JULIA, "julia",
@@ -49,7 +49,8 @@ public final class KnownRuntimes {
                 try error("warm") catch e; sprint(showerror, e) end
                 x
                 """,
-                new Confinement(16 * GIB, 4 * GIB, RuntimeAccess.NONE), 2 * GIB, Map.of("OPENBLAS_NUM_THREADS", "1"), Duration.ofSeconds(180));
+                new Confinement(16 * GIB, 4 * GIB, RuntimeAccess.NONE), 2 * GIB, Map.of("OPENBLAS_NUM_THREADS", "1"),
+                Duration.ofSeconds(180));
     }
 
     /** Code that loads {@code packages} into a process of {@code runtime}, before its warm-up. */

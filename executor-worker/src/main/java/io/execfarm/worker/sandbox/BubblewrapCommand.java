@@ -76,18 +76,9 @@ final class BubblewrapCommand {
      * of the directory holding its real executable (/opt/julia for /opt/julia/bin/julia).
      */
     static Optional<Path> installation(String interpreter, String path) throws IOException {
-        Optional<Path> executable = Optional.empty();
-        if (interpreter.contains("/")) {
-            executable = Optional.of(Path.of(interpreter)).filter(Files::isExecutable);
-        } else {
-            for (String dir : path.split(":")) {
-                Path candidate = Path.of(dir, interpreter);
-                if (!dir.isEmpty() && Files.isExecutable(candidate)) {
-                    executable = Optional.of(candidate);
-                    break;
-                }
-            }
-        }
+        Optional<Path> executable = interpreter.contains("/")
+                ? Optional.of(Path.of(interpreter)).filter(Files::isExecutable)
+                : SearchPath.find(interpreter, path);
         if (executable.isEmpty()) {
             return Optional.empty();
         }

@@ -383,16 +383,7 @@ public final class Sandbox {
     }
 
     private static boolean onPath(String program) {
-        String path = System.getenv("PATH");
-        if (path == null) {
-            return false;
-        }
-        for (String dir : path.split(":")) {
-            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
-                return true;
-            }
-        }
-        return false;
+        return SearchPath.find(program, System.getenv("PATH")).isPresent();
     }
 
     private static boolean succeeds(String... command) {

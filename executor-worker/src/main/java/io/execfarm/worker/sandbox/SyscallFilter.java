@@ -28,16 +28,8 @@ final class SyscallFilter {
      * @throws IOException with the reason when it cannot be built here
      */
     static Path write(Path dir, String path) throws IOException {
-        Path python = null;
-        for (String candidate : path.split(":")) {
-            if (!candidate.isEmpty() && Files.isExecutable(Path.of(candidate, "python3"))) {
-                python = Path.of(candidate, "python3");
-                break;
-            }
-        }
-        if (python == null) {
-            throw new IOException("no python3 on " + path + " to build it (Debian: apt-get install python3-seccomp)");
-        }
+        Path python = SearchPath.find("python3", path).orElseThrow(() -> new IOException(
+                "no python3 on " + path + " to build it (Debian: apt-get install python3-seccomp)"));
         Path script = dir.resolve("syscall-filter.py");
         try (InputStream in = SyscallFilter.class.getClassLoader().getResourceAsStream(SCRIPT)) {
             if (in == null) {
