@@ -115,7 +115,7 @@ public interface WorkerConfig {
 
         /**
          * The memory limit of each process's control group (Julia default 4G, Python 2G), where the
-         * worker can create groups (root, cgroup v1). A process that exceeds it is killed and its
+         * worker can create groups (root; cgroup v1, or v2 with memory and pids delegated). A process that exceeds it is killed and its
          * request ends {@code crashed} with error type {@code MemoryLimitExceeded}.
          */
         Optional<MemorySize> memoryLimit();

@@ -10,41 +10,35 @@ import org.jboss.logging.Logger;
 
 /**
  * A control group per runtime process, so that its memory and its task count have limits of their
- * own that report themselves: the kernel counts an OOM kill in the group's memory.oom_control and a
- * refused fork in its pids.events. cgroup v1, with its memory and pids hierarchies, as this
- * machine mounts it; the groups live under the worker's own, in a parent named after the worker.
+ * own that report themselves: the kernel counts an OOM kill in the group's memory events and a
+ * refused fork in its pids.events. cgroup v1 (separate memory and pids hierarchies, as this machine
+ * mounts them) where the worker's own groups are in them, else cgroup v2 (one unified hierarchy, as
+ * most container hosts now mount it). The groups live under the worker's own, in a parent named
+ * after the worker.
  */
 public final class Cgroups {
 
     private static final Logger LOG = Logger.getLogger(Cgroups.class);
-    private static final Path MOUNT = Path.of("/sys/fs/cgroup");
+    private static final String CONTROLLERS = "+memory +pids";
 
+    private final CgroupVersion version;
     private final Path memoryParent;
     private final Path pidsParent;
 
-    private Cgroups(Path memoryParent, Path pidsParent) {
+    private Cgroups(CgroupVersion version, Path memoryParent, Path pidsParent) {
+        this.version = version;
         this.memoryParent = memoryParent;
         this.pidsParent = pidsParent;
     }
 
     /**
-     * The worker's parent groups, created, when the machine mounts cgroup v1's memory and pids
-     * hierarchies and the worker may write them (it is root); empty, with the reason logged, if not.
+     * The worker's parent groups, created, when the machine mounts the memory and pids controllers
+     * and the worker may write its own groups (it is root); empty, with the reason logged, if not.
      */
     static Optional<Cgroups> create() {
         try {
-            List<String> own = Files.readAllLines(Path.of("/proc/self/cgroup"));
-            Optional<Path> memory = hierarchy(own, "memory");
-            Optional<Path> pids = hierarchy(own, "pids");
-            if (memory.isEmpty() || pids.isEmpty()) {
-                LOG.warn("sandbox: no cgroup v1 memory and pids hierarchies here: runtime processes get no memory "
-                        + "or task limit of their own (RLIMIT_AS and RLIMIT_NPROC only)");
-                return Optional.empty();
-            }
-            String name = "execfarm-" + ProcessHandle.current().pid();
-            Path memoryParent = Files.createDirectories(memory.get().resolve(name));
-            Path pidsParent = Files.createDirectories(pids.get().resolve(name));
-            return Optional.of(new Cgroups(memoryParent, pidsParent));
+            return create(Path.of("/sys/fs/cgroup"), Files.readAllLines(Path.of("/proc/self/cgroup")),
+                    ProcessHandle.current().pid());
         } catch (IOException e) {
             LOG.warnf("sandbox: cannot create control groups (%s): runtime processes get no memory or task limit of "
                     + "their own", e.getMessage());
@@ -52,28 +46,98 @@ public final class Cgroups {
         }
     }
 
+    /**
+     * The parent groups under {@code mount}, for a worker whose /proc/self/cgroup reads
+     * {@code ownGroups}; package-private so that both layouts can be tested on a directory tree.
+     */
+    static Optional<Cgroups> create(Path mount, List<String> ownGroups, long workerPid) throws IOException {
+        String name = "execfarm-" + workerPid;
+        Optional<Path> memory = v1Hierarchy(mount, ownGroups, "memory");
+        Optional<Path> pids = v1Hierarchy(mount, ownGroups, "pids");
+        if (memory.isPresent() && pids.isPresent()) {
+            return Optional.of(new Cgroups(CgroupVersion.V1, Files.createDirectories(memory.get().resolve(name)),
+                    Files.createDirectories(pids.get().resolve(name))));
+        }
+        Optional<Path> unified = v2Group(mount, ownGroups);
+        if (unified.isEmpty()) {
+            LOG.warn("sandbox: the worker's control groups have no memory and pids controllers it may write (cgroup v1 "
+                    + "hierarchies, or cgroup v2 with both delegated): runtime processes get no memory or task limit "
+                    + "of their own (RLIMIT_AS and RLIMIT_NPROC only)");
+            return Optional.empty();
+        }
+        Path parent = delegate(unified.get(), name);
+        return Optional.of(new Cgroups(CgroupVersion.V2, parent, parent));
+    }
+
     /** Where the worker's own group of {@code controller} is, from its line "N:controller:/path". */
-    private static Optional<Path> hierarchy(List<String> ownGroups, String controller) {
+    private static Optional<Path> v1Hierarchy(Path mount, List<String> ownGroups, String controller) {
         for (String line : ownGroups) {
             String[] parts = line.split(":", 3);
             if (parts.length == 3 && List.of(parts[1].split(",")).contains(controller)) {
-                Path dir = MOUNT.resolve(controller).resolve(parts[2].substring(1));
+                Path dir = mount.resolve(controller).resolve(parts[2].substring(1));
                 return Files.isWritable(dir.resolve("cgroup.procs")) ? Optional.of(dir) : Optional.empty();
             }
         }
         return Optional.empty();
     }
 
+    /**
+     * The worker's own group in a unified (v2) mount, from its line "0::/path", when the memory
+     * and pids controllers reach it and it may write it. A hybrid mount (v2 beside v1, as here)
+     * has its v2 tree elsewhere and with no controllers, so it does not count.
+     */
+    private static Optional<Path> v2Group(Path mount, List<String> ownGroups) throws IOException {
+        if (!Files.exists(mount.resolve("cgroup.controllers"))) {
+            return Optional.empty();
+        }
+        for (String line : ownGroups) {
+            if (line.startsWith("0::/")) {
+                Path dir = mount.resolve(line.substring("0::/".length()));
+                boolean delegated = Files.isWritable(dir.resolve("cgroup.procs"))
+                        && List.of(Files.readString(dir.resolve("cgroup.controllers")).strip().split("\\s+"))
+                                .containsAll(List.of("memory", "pids"));
+                return delegated ? Optional.of(dir) : Optional.empty();
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Makes {@code own} hand its memory and pids controllers to a new parent for the runtime
+     * processes' groups. cgroup v2 lets a group enable controllers for its children only while it
+     * holds no process itself, so the worker's own processes first move to a leaf beside that
+     * parent, as docker-in-docker's entrypoint does with a container's processes.
+     */
+    private static Path delegate(Path own, String name) throws IOException {
+        List<String> tasks = Files.readAllLines(own.resolve("cgroup.procs")).stream().filter(t -> !t.isBlank()).toList();
+        if (!tasks.isEmpty()) {
+            Path leaf = Files.createDirectories(own.resolve(name + "-worker"));
+            for (String task : tasks) {
+                try {
+                    Files.writeString(leaf.resolve("cgroup.procs"), task.strip());
+                } catch (IOException e) {
+                    if (ProcessHandle.of(Long.parseLong(task.strip())).isPresent()) {
+                        throw e;
+                    }
+                }
+            }
+        }
+        Files.writeString(own.resolve("cgroup.subtree_control"), CONTROLLERS);
+        Path parent = Files.createDirectories(own.resolve(name));
+        Files.writeString(parent.resolve("cgroup.subtree_control"), CONTROLLERS);
+        return parent;
+    }
+
     /** A group for one process, with its limits set; the process joins it with {@link ProcessCgroup#join}. */
     ProcessCgroup create(String process, long memoryBytes, int maxTasks) throws IOException {
         Path memory = Files.createDirectories(memoryParent.resolve(process));
         Path pids = Files.createDirectories(pidsParent.resolve(process));
-        ProcessCgroup group = new ProcessCgroup(memory, pids, memoryBytes, maxTasks);
-        Files.writeString(memory.resolve("memory.limit_in_bytes"), Long.toString(memoryBytes));
+        ProcessCgroup group = new ProcessCgroup(version, memory, pids, memoryBytes, maxTasks);
+        Files.writeString(memory.resolve(version.memoryLimit()), Long.toString(memoryBytes));
         // Without this the kernel would swap the process out instead of stopping it at its limit.
-        Path withSwap = memory.resolve("memory.memsw.limit_in_bytes");
-        if (Files.exists(withSwap)) {
-            Files.writeString(withSwap, Long.toString(memoryBytes));
+        Path swap = memory.resolve(version.swapLimit());
+        if (Files.exists(swap)) {
+            Files.writeString(swap, version.swapLimitFor(memoryBytes));
         }
         Files.writeString(pids.resolve("pids.max"), Integer.toString(maxTasks));
         return group;
@@ -84,7 +148,7 @@ public final class Cgroups {
      * process not yet disposed of) is killed first: a group with tasks cannot be removed.
      */
     void close() {
-        for (Path parent : List.of(memoryParent, pidsParent)) {
+        for (Path parent : memoryParent.equals(pidsParent) ? List.of(memoryParent) : List.of(memoryParent, pidsParent)) {
             try (Stream<Path> children = Files.list(parent)) {
                 for (Path child : children.filter(Files::isDirectory).toList()) {
                     removeWithItsTasks(child);

@@ -3,27 +3,37 @@ package io.execfarm.worker.sandbox;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The control groups of one runtime process (cgroup v1: one in the memory hierarchy, one in the
- * pids hierarchy), with the limits they were given.
+ * The control groups of one runtime process, with the limits they were given. Under cgroup v1 the
+ * process has one group in the memory hierarchy and one in the pids hierarchy; under v2 both are
+ * the same directory.
  */
-public record ProcessCgroup(Path memory, Path pids, long memoryBytes, int maxTasks) {
+public record ProcessCgroup(CgroupVersion version, Path memory, Path pids, long memoryBytes, int maxTasks) {
+
+    /** The distinct directories the process belongs to. */
+    List<Path> groups() {
+        return memory.equals(pids) ? List.of(memory) : List.of(memory, pids);
+    }
 
     /**
      * The command prefix that moves the process into its groups, as root, before anything of the
      * runtime runs: a shell writes its own pid into each group, then becomes the rest of the command.
      */
     List<String> join() {
-        return List.of("sh", "-c", "while [ \"$1\" != -- ]; do echo $$ > \"$1\" || exit 126; shift; done; shift; "
-                + "exec \"$@\"", "execfarm-cgroup-join", memory.resolve("cgroup.procs").toString(),
-                pids.resolve("cgroup.procs").toString(), "--");
+        List<String> command = new ArrayList<>(List.of("sh", "-c",
+                "while [ \"$1\" != -- ]; do echo $$ > \"$1\" || exit 126; shift; done; shift; exec \"$@\"",
+                "execfarm-cgroup-join"));
+        groups().forEach(group -> command.add(group.resolve("cgroup.procs").toString()));
+        command.add("--");
+        return List.copyOf(command);
     }
 
     /** How many times the kernel killed a task of this group for exceeding its memory limit. */
     public long memoryKills() {
-        return counter(memory.resolve("memory.oom_control"), "oom_kill");
+        return counter(memory.resolve(version.memoryEvents()), "oom_kill");
     }
 
     /** How many times a fork or clone was refused because the group had its maximum of tasks. */
@@ -33,8 +43,9 @@ public record ProcessCgroup(Path memory, Path pids, long memoryBytes, int maxTas
 
     /** Removes the groups, killing any task still in them (the process was disposed of). */
     void delete() throws IOException {
-        Cgroups.removeWithItsTasks(memory);
-        Cgroups.removeWithItsTasks(pids);
+        for (Path group : groups()) {
+            Cgroups.removeWithItsTasks(group);
+        }
     }
 
     private static long counter(Path file, String key) {
