@@ -54,6 +54,35 @@ class ComposeAndImagesTest {
                 "the compose worker refuses to run user code with less than the strongest isolation");
         assertTrue(services.at("/dispatcher/environment/EXECFARM_API_KEYS").asText().contains(":"),
                 "one API key is configured");
+        assertTrue(worker.path("cap_add").isMissingNode(), "the worker gets no capability beyond the default ones");
+        Set<String> securityOptions = new HashSet<>();
+        worker.path("security_opt").forEach(o -> securityOptions.add(o.asText()));
+        assertTrue(securityOptions.contains("seccomp=deploy/worker/seccomp.json"), "the worker's own seccomp profile");
+        assertFalse(securityOptions.contains("seccomp=unconfined"), "never without seccomp");
+    }
+
+    /**
+     * The worker container's profile lets bubblewrap build its sandbox and refuses what neither the
+     * worker nor the sandbox needs. Measured under podman (docs/architecture.md): bubblewrap runs
+     * under it, as root dropping to a slot's uid and as uid 10001 with no capabilities.
+     */
+    @Test
+    void theWorkerSeccompProfileAllowsBubblewrapAndRefusesTheKernelsRiskiestCalls() throws IOException {
+        JsonNode profile = JSON.readTree(DeployFiles.root().resolve("deploy/worker/seccomp.json").toFile());
+        assertEquals("SCMP_ACT_ALLOW", profile.get("defaultAction").asText());
+        Set<String> refused = new HashSet<>();
+        for (JsonNode rule : profile.get("syscalls")) {
+            assertEquals("SCMP_ACT_ERRNO", rule.get("action").asText(), "rules only refuse: " + rule);
+            assertTrue(rule.path("args").isEmpty(), "refusals are unconditional: " + rule);
+            rule.get("names").forEach(n -> refused.add(n.asText()));
+        }
+        assertTrue(refused.containsAll(List.of("ptrace", "process_vm_readv", "bpf", "perf_event_open", "userfaultfd",
+                "io_uring_setup", "keyctl", "add_key", "init_module", "finit_module", "kexec_load", "reboot", "swapon",
+                "open_by_handle_at")), "refused: " + refused);
+        for (String bubblewrapNeeds : List.of("clone", "clone3", "unshare", "setns", "mount", "umount2", "pivot_root",
+                "chroot", "seccomp", "prctl", "capset")) {
+            assertFalse(refused.contains(bubblewrapNeeds), "bubblewrap needs " + bubblewrapNeeds);
+        }
     }
 
     @Test

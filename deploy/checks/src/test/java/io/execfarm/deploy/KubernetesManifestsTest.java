@@ -56,7 +56,14 @@ class KubernetesManifestsTest {
             JsonNode pod = deployment.at("/spec/template/spec");
             assertTrue(pod.at("/securityContext/runAsNonRoot").asBoolean(), name + ": runAsNonRoot");
             assertTrue(pod.at("/securityContext/runAsUser").asInt() > 0, name + ": a non-root uid");
-            assertEquals("RuntimeDefault", pod.at("/securityContext/seccompProfile/type").asText(), name + ": seccomp");
+            if (name.equals("worker")) {
+                assertEquals("Localhost", pod.at("/securityContext/seccompProfile/type").asText(), name + ": seccomp");
+                assertEquals("profiles/execfarm-worker.json", pod.at("/securityContext/seccompProfile/localhostProfile").asText());
+                assertFalse(pod.path("hostUsers").asBoolean(true),
+                        "the worker's unmasked /proc is only ever allowed in a user-namespaced pod");
+            } else {
+                assertEquals("RuntimeDefault", pod.at("/securityContext/seccompProfile/type").asText(), name + ": seccomp");
+            }
             assertFalse(pod.path("automountServiceAccountToken").asBoolean(true), name + ": no service account token");
             assertFalse(pod.path("hostNetwork").asBoolean(false) || pod.path("hostPID").asBoolean(false), name);
             for (JsonNode container : pod.get("containers")) {
@@ -68,6 +75,8 @@ class KubernetesManifestsTest {
                 assertFalse(security.path("privileged").asBoolean(false), where + ": not privileged");
                 assertTrue(textValues(security.at("/capabilities/drop")).contains("ALL"), where + ": drops all capabilities");
                 assertTrue(security.at("/capabilities/add").isMissingNode(), where + ": adds none");
+                assertEquals(name.equals("worker") ? "Unmasked" : "Default", security.path("procMount").asText("Default"),
+                        where + ": /proc is masked but where bubblewrap must mount its own");
                 assertTrue(container.at("/resources/limits/memory").isTextual(), where + ": a memory limit");
                 assertTrue(container.at("/resources/limits/cpu").isTextual(), where + ": a CPU limit");
                 assertEquals("/q/health/ready", container.at("/readinessProbe/httpGet/path").asText(), where + ": readiness");
@@ -77,9 +86,11 @@ class KubernetesManifestsTest {
     }
 
     @Test
-    void theNamespaceEnforcesTheRestrictedPodSecurityStandard() {
+    void theNamespaceEnforcesBaselineAndWarnsOfAnythingBelowRestricted() {
         JsonNode namespace = only("Namespace", "execfarm");
-        assertEquals("restricted", namespace.at("/metadata/labels/pod-security.kubernetes.io~1enforce").asText());
+        assertEquals("baseline", namespace.at("/metadata/labels/pod-security.kubernetes.io~1enforce").asText());
+        assertEquals("restricted", namespace.at("/metadata/labels/pod-security.kubernetes.io~1audit").asText());
+        assertEquals("restricted", namespace.at("/metadata/labels/pod-security.kubernetes.io~1warn").asText());
         for (JsonNode object : objects) {
             if (!Set.of("Namespace", "Kustomization").contains(object.get("kind").asText())) {
                 assertEquals("execfarm", object.at("/metadata/namespace").asText(),
@@ -113,11 +124,14 @@ class KubernetesManifestsTest {
     void secretsAndConfigReachTheRightPods() {
         JsonNode secret = only("Secret", "execfarm-api-keys");
         assertTrue(secret.at("/stringData/EXECFARM_API_KEYS").isTextual(), "the API keys secret holds EXECFARM_API_KEYS");
+        assertTrue(only("Secret", "execfarm-redis").at("/stringData/REDIS_URL").asText().startsWith("redis://:"),
+                "Redis is reached with a password");
         JsonNode config = only("ConfigMap", "execfarm");
-        assertTrue(config.at("/data/KAFKA_BOOTSTRAP").isTextual() && config.at("/data/REDIS_URL").isTextual());
-        assertEquals(Set.of("execfarm", "execfarm-api-keys"), envSources(only("Deployment", "dispatcher")));
-        assertEquals(Set.of("execfarm"), envSources(only("Deployment", "worker")),
-                "the worker, which runs hostile code, gets no secret");
+        assertTrue(config.at("/data/KAFKA_BOOTSTRAP").isTextual());
+        assertTrue(config.at("/data/REDIS_URL").isMissingNode(), "Redis's address, with its password, is a secret");
+        assertEquals(Set.of("execfarm", "execfarm-redis", "execfarm-api-keys"), envSources(only("Deployment", "dispatcher")));
+        assertEquals(Set.of("execfarm", "execfarm-redis"), envSources(only("Deployment", "worker")),
+                "the worker, which runs hostile code, gets Redis's credentials and no API key");
     }
 
     @Test
