@@ -35,6 +35,11 @@ public final class FarmBenchmark implements Callable<Integer> {
             + "bench/target/quick unless --report says otherwise.")
     boolean quick;
 
+    @Option(names = "--latency-only", description = "Only the latency levels (full plan, with the bare baseline, the "
+            + "CPU by process and the breakdown) on a farm of two workers, printed, not written: for trying a change "
+            + "to the request path in four minutes.")
+    boolean latencyOnly;
+
     @Option(names = "--report", description = "The Markdown file whose farm section is replaced "
             + "(default: docs/benchmarks.md, or bench/target/quick/benchmarks.md with --quick).")
     Path report;
@@ -42,6 +47,9 @@ public final class FarmBenchmark implements Callable<Integer> {
     @Option(names = "--state-dir", description = "Where the benchmark's farm keeps its state and logs "
             + "(default: .farm/bench).")
     Path stateDir;
+
+    /** As many as the issue that set the goal counted: what a newcomer's first minute of trying looks like. */
+    private static final int FIRST_REQUESTS = 100;
 
     private final Path root;
     private final Progress progress = new Progress(System.err);
@@ -92,7 +100,13 @@ public final class FarmBenchmark implements Callable<Integer> {
             List<Integer> sizes = plan.scalingWorkers();
             progress.say(plan.name() + " plan; starting a farm of " + sizes.get(0) + " worker (" + Plan.POOL
                     + " Python processes each) in " + farmDir);
+            if (latencyOnly) {
+                farm.up(2, workerSettings);
+                System.out.println(FarmReport.renderLatency(latency(farm, Plan.FULL), 2, Plan.FULL.warmUpRequests()));
+                return 0;
+            }
             farm.up(sizes.get(0), workerSettings);
+            FirstRequests first = FirstRequests.measure(farm.client(), FIRST_REQUESTS, progress);
             try (BenchClient kafka = new BenchClient(farm.env().get("KAFKA_BOOTSTRAP"))) {
                 ScalingBenchmark scaling = new ScalingBenchmark(kafka, farm, progress);
                 List<ScalingBenchmark.Throughput> throughputs = new ArrayList<>();
@@ -106,7 +120,7 @@ public final class FarmBenchmark implements Callable<Integer> {
                     throughputs.add(scaling.throughput(workers, plan.jobsPerPartition()));
                 }
                 progress.say("[3/4] latency and warm/cold on " + workers + " workers");
-                LatencyBenchmark.Results latency = new LatencyBenchmark(kafka, farm.client(), progress).run(plan);
+                LatencyBenchmark.Results latency = latency(farm, kafka, plan);
                 List<WarmColdBenchmark.Row> warmCold = new WarmColdBenchmark(kafka, farm.client(), progress,
                         farm.juliaBinary()).run(plan);
                 Optional<SysimageBenchmark.Results> sysimage = farm.juliaBinary().isEmpty() ? Optional.empty()
@@ -122,6 +136,7 @@ public final class FarmBenchmark implements Callable<Integer> {
                     }
                 }
                 List<Breakdown> breakdowns = latency.levels().stream()
+                        .filter(l -> l.path() != LatencyBenchmark.Path.BARE)
                         .filter(l -> l.concurrency() == 1 || l.concurrency() == plan.highestConcurrency())
                         .map(Breakdown::of).toList();
                 Charts charts = new Charts(chartsDir);
@@ -131,7 +146,7 @@ public final class FarmBenchmark implements Callable<Integer> {
                 chartFiles.put("takeover", charts.takeover(takeover));
                 chartFiles.put("breakdown", charts.breakdown(breakdowns));
                 double minutes = (System.nanoTime() - started) / 60e9;
-                FarmReport.Results results = new FarmReport.Results(command, plan, minutes, latency, latencyWorkers,
+                FarmReport.Results results = new FarmReport.Results(command, plan, minutes, first, latency, latencyWorkers,
                         warmCold, sysimage, throughputs, takeover, breakdowns, chartFiles);
                 String section = FarmReport.render(results, file.getParent());
                 Report.replaceSection(file, "farm", section);
@@ -145,6 +160,21 @@ public final class FarmBenchmark implements Callable<Integer> {
             deleteTree(juliaDir);
         }
         return 0;
+    }
+
+    private LatencyBenchmark.Results latency(LocalFarm farm, Plan plan) throws Exception {
+        try (BenchClient kafka = new BenchClient(farm.env().get("KAFKA_BOOTSTRAP"))) {
+            return latency(farm, kafka, plan);
+        }
+    }
+
+    /** The latency levels, with the bare baseline running beside the farm on the same broker. */
+    private LatencyBenchmark.Results latency(LocalFarm farm, BenchClient kafka, Plan plan) throws Exception {
+        try (BareBaseline bare = BareBaseline.start(farm.env().get("KAFKA_BOOTSTRAP"), kafka.partitions("python"))) {
+            Map<String, Long> processes = new LinkedHashMap<>(farm.processes());
+            processes.put("bare baseline", bare.pid());
+            return new LatencyBenchmark(kafka, farm.client(), progress, processes).run(plan);
+        }
     }
 
     /** Deletes the recordings and the image (150 MB) once measured. */

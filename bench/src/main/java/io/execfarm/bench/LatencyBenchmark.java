@@ -3,20 +3,22 @@ package io.execfarm.bench;
 import io.execfarm.farm.DispatcherClient;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
 
 /**
  * End-to-end latency of a trivial snippet at each concurrency of the plan, from the client's send
  * to the client holding the result: through Kafka with plain clients (any language's producer),
- * and through the dispatcher's HTTP API.
+ * through the dispatcher's HTTP API, and through the bare baseline (Kafka, one warm Python, nothing
+ * else), with the CPU each process spent per request at each level.
  */
 final class LatencyBenchmark {
 
     static final String TRIVIAL = "1 + 1";
 
     enum Path {
-        KAFKA("Kafka"), HTTP("HTTP");
+        BARE("bare baseline"), KAFKA("Kafka"), HTTP("HTTP");
 
         final String label;
 
@@ -25,8 +27,8 @@ final class LatencyBenchmark {
         }
     }
 
-    /** One path at one concurrency. */
-    record Level(Path path, int concurrency, ClosedLoop.Run run) {
+    /** One path at one concurrency, and the CPU each process spent per request meanwhile. */
+    record Level(Path path, int concurrency, ClosedLoop.Run run, CpuMeter.Usage cpu) {
 
         Histogram latency() {
             Histogram h = histogram();
@@ -53,11 +55,14 @@ final class LatencyBenchmark {
     private final BenchClient kafka;
     private final DispatcherClient http;
     private final Progress progress;
+    private final Map<String, Long> processes;
 
-    LatencyBenchmark(BenchClient kafka, DispatcherClient http, Progress progress) {
+    /** @param processes the processes whose CPU is measured by name (the farm's, the bare baseline's) */
+    LatencyBenchmark(BenchClient kafka, DispatcherClient http, Progress progress, Map<String, Long> processes) {
         this.kafka = kafka;
         this.http = http;
         this.progress = progress;
+        this.processes = processes;
     }
 
     /** The levels, and one bare Kafka hop's latency on the same broker, for reference. */
@@ -85,11 +90,14 @@ final class LatencyBenchmark {
                 int requests = plan.requestsAt(concurrency);
                 Progress.Counter counter = progress.count(path.label + ", concurrency " + concurrency + ", "
                         + requests + " requests", requests);
-                Level level = new Level(path, concurrency, ClosedLoop.run(concurrency, requests, call(path), counter));
+                CpuMeter.Reading before = CpuMeter.read(processes);
+                ClosedLoop.Run run = ClosedLoop.run(concurrency, requests, call(path), counter);
+                Level level = new Level(path, concurrency, run,
+                        CpuMeter.between(before, CpuMeter.read(processes), requests, run.seconds()));
                 Histogram latency = level.latency();
-                counter.end(String.format("p50 %.1f ms, p99 %.1f ms, %.0f requests/s",
+                counter.end(String.format("p50 %.1f ms, p99 %.1f ms, %.0f requests/s, %.1f ms of CPU each",
                         latency.getValueAtPercentile(50) / 1000.0, latency.getValueAtPercentile(99) / 1000.0,
-                        level.run().perSecond()));
+                        level.run().perSecond(), level.cpu().total()));
                 levels.add(level);
             }
         }
@@ -98,6 +106,7 @@ final class LatencyBenchmark {
 
     private ClosedLoop.Call call(Path path) {
         return switch (path) {
+            case BARE -> () -> kafka.submit(BareBaseline.RUNTIME, TRIVIAL, null).get(60, TimeUnit.SECONDS);
             case KAFKA -> () -> kafka.submit("python", TRIVIAL, null).get(60, TimeUnit.SECONDS);
             case HTTP -> () -> HttpCall.run(http, "python", TRIVIAL);
         };

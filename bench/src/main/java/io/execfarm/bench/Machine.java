@@ -10,6 +10,10 @@ final class Machine {
     private Machine() {
     }
 
+    static int cores() {
+        return Runtime.getRuntime().availableProcessors();
+    }
+
     static String describe() {
         String cpu = "unknown CPU";
         long memoryKb = 0;
@@ -21,7 +25,7 @@ final class Machine {
         } catch (IOException e) {
             // Not Linux: the generic description below still says what is known.
         }
-        return String.format("%d cores (%s), %d GiB, Java %s", Runtime.getRuntime().availableProcessors(), cpu,
+        return String.format("%d cores (%s), %d GiB, Java %s", cores(), cpu,
                 memoryKb / 1024 / 1024, System.getProperty("java.version"));
     }
 }

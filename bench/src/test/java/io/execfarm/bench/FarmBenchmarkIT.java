@@ -37,7 +37,8 @@ class FarmBenchmarkIT {
         assertEquals(0, exit);
         String text = Files.readString(report);
         for (String part : List.of("<!-- bench:farm -->", "### Goals", "### 1. Latency", "### 2. Warm versus cold",
-                "### 3. Scaling", "### 4. Where the time goes", "| Kafka | 50 |", "| HTTP | 50 |",
+                "### 3. Scaling", "### 4. Where the time goes", "| Kafka | 50 |", "| HTTP | 50 |", "| bare baseline | 50 |",
+                "**Against the bare baseline**", "**CPU per execution by process**", "| Kafka c=50 | ",
                 "| python | trivial expression |", "A new worker taking its share", "| 2 | 48 |")) {
             assertTrue(text.contains(part), "the report lacks " + part + ":\n" + text);
         }

@@ -139,6 +139,24 @@ public final class LocalFarm {
                 .orElseThrow(() -> new IllegalStateException("the farm in " + state.dir() + " is not up"));
     }
 
+    /**
+     * The farm's processes by name, for measuring what each costs: {@code broker} and {@code redis}
+     * (from the infra's PID files), {@code dispatcher} and each {@code worker-N}.
+     */
+    public Map<String, Long> processes() throws java.io.IOException {
+        Map<String, Long> processes = new LinkedHashMap<>();
+        for (String infra : List.of("kafka", "redis")) {
+            Path pidFile = state.infraDir().resolve(infra + ".pid");
+            if (Files.exists(pidFile)) {
+                processes.put(infra.equals("kafka") ? "broker" : infra, Long.parseLong(Files.readString(pidFile).strip()));
+            }
+        }
+        for (String app : state.apps()) {
+            state.process(app).ifPresent(process -> processes.put(app, process.pid()));
+        }
+        return processes;
+    }
+
     public DispatcherClient client() {
         Map<String, String> env = env();
         return new DispatcherClient(env.get("DISPATCHER_URL"), env.get("EXECFARM_API_KEY"));

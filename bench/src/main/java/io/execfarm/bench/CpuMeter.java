@@ -1,0 +1,145 @@
+package io.execfarm.bench;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * CPU time the machine spent, by process, between two readings of /proc: the client (this JVM),
+ * each of the farm's processes with its descendants, the runtime processes (every descendant of a
+ * worker, and those a worker has already reaped, through its children's times), and the rest of
+ * the machine. Processes that ended before the second reading count under the process that reaped
+ * them, so little goes missing; what does is in "rest".
+ */
+final class CpuMeter {
+
+    static final String CLIENT = "client";
+    static final String RUNTIMES = "runtime processes";
+    static final String REST = "rest of the machine";
+    /** Linux's USER_HZ: the unit of every time in /proc/[pid]/stat and /proc/stat, on every architecture. */
+    private static final double MS_PER_TICK = 10.0;
+
+    /** CPU ticks by role at one instant, and the machine's busy ticks over all cores. */
+    record Reading(Map<String, Long> ticks, long machineBusy) {
+    }
+
+    /** Per role, milliseconds of CPU per request over a run; in order: client, the farm's processes, runtimes, rest, total. */
+    record Usage(Map<String, Double> msPerRequest, double seconds) {
+
+        double total() {
+            return msPerRequest.getOrDefault("total", 0.0);
+        }
+    }
+
+    private record Stat(long ppid, long ticks, long childTicks) {
+    }
+
+    private CpuMeter() {
+    }
+
+    /**
+     * Reads every process's times; {@code processes} names the farm's roots (broker, redis,
+     * dispatcher, worker-N, bare baseline, ...). A root whose name starts with "worker" has its
+     * descendants counted as runtime processes, not as itself.
+     */
+    static Reading read(Map<String, Long> processes) throws IOException {
+        Map<Long, Stat> stats = new HashMap<>();
+        try (DirectoryStream<Path> proc = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+            for (Path dir : proc) {
+                Stat stat = stat(dir.resolve("stat"));
+                if (stat != null) {
+                    stats.put(Long.parseLong(dir.getFileName().toString()), stat);
+                }
+            }
+        }
+        Map<String, Long> ticks = new LinkedHashMap<>();
+        long self = ProcessHandle.current().pid();
+        ticks.put(CLIENT, stats.getOrDefault(self, new Stat(0, 0, 0)).ticks());
+        Set<Long> roots = Set.copyOf(processes.values());
+        long runtimes = 0;
+        for (Map.Entry<String, Long> root : processes.entrySet()) {
+            Stat stat = stats.get(root.getValue());
+            if (stat == null) {
+                ticks.put(root.getKey(), 0L);
+                continue;
+            }
+            long descendants = 0;
+            for (Map.Entry<Long, Stat> other : stats.entrySet()) {
+                if (descends(other.getKey(), root.getValue(), stats, roots)) {
+                    descendants += other.getValue().ticks();
+                }
+            }
+            if (root.getKey().startsWith("worker")) {
+                ticks.put(root.getKey(), stat.ticks());
+                runtimes += descendants + stat.childTicks();
+            } else {
+                ticks.put(root.getKey(), stat.ticks() + descendants + stat.childTicks());
+            }
+        }
+        ticks.put(RUNTIMES, runtimes);
+        return new Reading(ticks, machineBusy());
+    }
+
+    /** What each role spent between two readings, per request of a run of {@code requests} over {@code seconds}. */
+    static Usage between(Reading before, Reading after, int requests, double seconds) {
+        Map<String, Double> perRequest = new LinkedHashMap<>();
+        long accounted = 0;
+        for (Map.Entry<String, Long> role : after.ticks().entrySet()) {
+            long spent = Math.max(0, role.getValue() - before.ticks().getOrDefault(role.getKey(), 0L));
+            accounted += spent;
+            perRequest.put(role.getKey(), spent * MS_PER_TICK / requests);
+        }
+        long busy = after.machineBusy() - before.machineBusy();
+        perRequest.put(REST, Math.max(0, busy - accounted) * MS_PER_TICK / requests);
+        perRequest.put("total", busy * MS_PER_TICK / requests);
+        return new Usage(perRequest, seconds);
+    }
+
+    /** Whether {@code pid} is below {@code root}, without passing through another root (the bare baseline under the client). */
+    private static boolean descends(long pid, long root, Map<Long, Stat> stats, Set<Long> roots) {
+        long current = pid;
+        for (int depth = 0; depth < 64; depth++) {
+            Stat stat = stats.get(current);
+            if (stat == null || stat.ppid() <= 1) {
+                return false;
+            }
+            if (stat.ppid() == root) {
+                return true;
+            }
+            if (roots.contains(stat.ppid())) {
+                return false;
+            }
+            current = stat.ppid();
+        }
+        return false;
+    }
+
+    /** utime+stime and cutime+cstime, from the fields after the command name (which may hold spaces). */
+    private static Stat stat(Path file) {
+        try {
+            String text = Files.readString(file);
+            String[] fields = text.substring(text.lastIndexOf(')') + 2).split(" ");
+            // fields[0] is the state (stat's 3rd field): ppid is the 4th, utime..cstime the 14th..17th.
+            return new Stat(Long.parseLong(fields[1]), Long.parseLong(fields[11]) + Long.parseLong(fields[12]),
+                    Long.parseLong(fields[13]) + Long.parseLong(fields[14]));
+        } catch (IOException | RuntimeException gone) {
+            return null;
+        }
+    }
+
+    /** user + nice + system + irq + softirq + steal over all cores, from /proc/stat's first line. */
+    private static long machineBusy() throws IOException {
+        String[] cpu = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+        long busy = 0;
+        for (int field : List.of(1, 2, 3, 6, 7, 8)) {
+            busy += Long.parseLong(cpu[field]);
+        }
+        return busy;
+    }
+}
