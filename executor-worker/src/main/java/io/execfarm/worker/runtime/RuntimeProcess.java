@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -199,7 +200,12 @@ public final class RuntimeProcess {
         if (r == null) {
             return;
         }
-        List<ProcessHandle> stragglers = r.descendants().filter(h -> !h.equals(d)).toList();
+        List<ProcessHandle> stragglers = launch.cgroup()
+                .map(group -> group.processes().stream()
+                        .filter(pid -> pid != process.pid() && pid != r.pid() && pid != d.pid())
+                        .map(ProcessHandle::of).flatMap(Optional::stream).toList())
+                // Without a group of its own, the whole process table: a read of every /proc/<pid>/stat.
+                .orElseGet(() -> r.descendants().filter(h -> !h.equals(d)).toList());
         stragglers.forEach(ProcessHandle::destroyForcibly);
         long deadline = System.nanoTime() + STRAGGLER_GRACE.toNanos();
         for (ProcessHandle straggler : stragglers) {
