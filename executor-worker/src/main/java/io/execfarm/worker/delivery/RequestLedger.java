@@ -6,19 +6,24 @@ import io.execfarm.contracts.Result;
 import io.execfarm.contracts.WireCodec;
 import io.execfarm.worker.config.WorkerConfig;
 import io.quarkus.redis.datasource.RedisDataSource;
-import io.quarkus.redis.datasource.keys.KeyCommands;
-import io.quarkus.redis.datasource.value.SetArgs;
 import io.quarkus.redis.datasource.value.ValueCommands;
+import io.vertx.mutiny.redis.client.Response;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
-import java.util.Collection;
+import java.util.Map;
 import java.util.Optional;
 import org.jboss.logging.Logger;
 
 /**
  * What Redis knows about each request, so delivery stays at-least-once without running a request
- * twice: how often it was delivered, which worker runs it now, its result once finished (and
- * whether that was published), and whether it was cancelled. Blocking; used from worker threads.
+ * twice: how often it was delivered, which delivery holds it now, its result once finished (and
+ * whether that was published), and whether it was cancelled. Each side of a run is one script, one
+ * round trip: {@link #deliver} before, {@link #finish} after (the result itself is stored on its
+ * own, before it is published). Blocking; used from worker threads.
+ *
+ * <p>A claim names its holder, one delivery's token: only the holder renews or releases it, so a
+ * delivery whose claim lapsed (a stalled worker) cannot end the claim of the delivery that took
+ * the request over.
  *
  * <p>Keys, all with a TTL: {@code execfarm:attempts:<id>}, {@code execfarm:claim:<id>},
  * {@code execfarm:result:<id>}, {@code execfarm:published:<id>}, {@code execfarm:cancel:<id>}.
@@ -28,57 +33,117 @@ public class RequestLedger {
 
     private static final Logger LOG = Logger.getLogger(RequestLedger.class);
 
+    /**
+     * KEYS: attempts, claim, result, published, cancel. ARGV: holder, claim TTL in ms, result TTL
+     * in s, "1" to count this delivery. Returns {attempt, 0} when another holds the claim, else
+     * {attempt, 1, published, cancelled, result or nil}.
+     */
+    private static final String DELIVER = """
+            local attempt = 0
+            if ARGV[4] == '1' then
+              attempt = redis.call('INCR', KEYS[1])
+              redis.call('EXPIRE', KEYS[1], ARGV[3])
+            end
+            local holder = redis.call('GET', KEYS[2])
+            if holder and holder ~= ARGV[1] then
+              return {attempt, 0}
+            end
+            redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+            return {attempt, 1, redis.call('EXISTS', KEYS[4]), redis.call('EXISTS', KEYS[5]), redis.call('GET', KEYS[3])}
+            """;
+    /** KEYS: claim, published. ARGV: holder, result TTL in s, "1" to mark the result published. */
+    private static final String FINISH = """
+            if ARGV[3] == '1' then
+              redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
+            end
+            if redis.call('GET', KEYS[1]) == ARGV[1] then
+              redis.call('DEL', KEYS[1])
+            end
+            return 1
+            """;
+    /** KEYS: claim. ARGV: holder, claim TTL in ms. */
+    private static final String RENEW = """
+            if redis.call('GET', KEYS[1]) == ARGV[1] then
+              return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+            end
+            return 0
+            """;
+
+    /**
+     * One delivery of a request as Redis saw it when the delivery began.
+     *
+     * @param attempt   this delivery's number, 1 for the first (0 for a repeated claim attempt)
+     * @param claimed   whether this delivery holds the request; the rest is known only then
+     * @param result    the request's stored result, when it finished before
+     * @param published whether that result was published
+     * @param cancelled whether the request was cancelled
+     */
+    public record Delivery(int attempt, boolean claimed, Optional<Result> result, boolean published,
+            boolean cancelled) {
+    }
+
+    private final RedisDataSource redis;
     private final ValueCommands<String, String> strings;
     private final ValueCommands<String, byte[]> bytes;
-    private final KeyCommands<String> keys;
     private final WireCodec codec;
     private final Duration resultTtl;
 
     public RequestLedger(RedisDataSource redis, WireCodec codec, WorkerConfig config) {
+        this.redis = redis;
         this.strings = redis.value(String.class);
         this.bytes = redis.value(byte[].class);
-        this.keys = redis.key();
         this.codec = codec;
         this.resultTtl = config.resultTtl();
     }
 
-    /** Counts a delivery of the request; returns its number, 1 for the first. */
-    public int countAttempt(String requestId) {
-        String key = "execfarm:attempts:" + requestId;
-        long attempt = strings.incr(key);
-        keys.expire(key, resultTtl);
-        return (int) attempt;
-    }
-
     /**
-     * Takes the request for {@code holder} (one delivery's token) unless another holds it; true when
-     * taken, or already held by {@code holder} (a retried call whose first answer was lost).
+     * Counts a delivery of the request and claims it for {@code holder} unless another holds it
+     * (a holder may claim again: a retried call whose first answer was lost); when claimed, also
+     * says whether it was answered, published or cancelled before.
      */
-    public boolean claim(String requestId, String holder, Duration ttl) {
-        String current = strings.setGet(claimKey(requestId), holder, new SetArgs().nx().px(ttl));
-        return current == null || current.equals(holder);
+    public Delivery deliver(String requestId, String holder, Duration claimTtl) {
+        return deliver(requestId, holder, claimTtl, true);
     }
 
-    /** Keeps this worker's claims alive while their requests run. */
-    public void renewClaims(Collection<String> requestIds, Duration ttl) {
-        for (String id : requestIds) {
-            keys.pexpire(claimKey(id), ttl);
+    /** Tries the claim again, for a delivery already counted that found it held by another. */
+    public Delivery claimAgain(String requestId, String holder, Duration claimTtl) {
+        return deliver(requestId, holder, claimTtl, false);
+    }
+
+    private Delivery deliver(String requestId, String holder, Duration claimTtl, boolean count) {
+        Response reply = redis.execute("EVAL", DELIVER, "5", "execfarm:attempts:" + requestId, claimKey(requestId),
+                RedisKeys.result(requestId), publishedKey(requestId), RedisKeys.cancel(requestId), holder,
+                Long.toString(claimTtl.toMillis()), Long.toString(resultTtl.toSeconds()), count ? "1" : "0");
+        int attempt = reply.get(0).toInteger();
+        if (reply.get(1).toInteger() == 0) {
+            return new Delivery(attempt, false, Optional.empty(), false, false);
         }
-    }
-
-    public void releaseClaim(String requestId) {
-        keys.del(claimKey(requestId));
+        Response stored = reply.size() > 4 ? reply.get(4) : null;
+        return new Delivery(attempt, true, stored == null ? Optional.empty() : decode(requestId, stored.toBytes()),
+                reply.get(2).toInteger() == 1, reply.get(3).toInteger() == 1);
     }
 
     public void storeResult(Result result) {
         bytes.setex(RedisKeys.result(result.requestId()), resultTtl.toSeconds(), codec.encode(result));
     }
 
-    public Optional<Result> result(String requestId) {
-        byte[] stored = bytes.get(RedisKeys.result(requestId));
-        if (stored == null) {
-            return Optional.empty();
-        }
+    /** Marks the request's result published, when {@code published}, and releases {@code holder}'s claim. */
+    public void finish(String requestId, String holder, boolean published) {
+        redis.execute("EVAL", FINISH, "2", claimKey(requestId), publishedKey(requestId), holder,
+                Long.toString(resultTtl.toSeconds()), published ? "1" : "0");
+    }
+
+    /** Keeps these claims alive while their requests run: request id to holder. */
+    public void renewClaims(Map<String, String> held, Duration ttl) {
+        held.forEach((id, holder) -> redis.execute("EVAL", RENEW, "1", claimKey(id), holder,
+                Long.toString(ttl.toMillis())));
+    }
+
+    public void markCancelled(String requestId) {
+        strings.setex(RedisKeys.cancel(requestId), resultTtl.toSeconds(), "1");
+    }
+
+    private Optional<Result> decode(String requestId, byte[] stored) {
         try {
             return Optional.of((Result) codec.decodeEvent(stored));
         } catch (MalformedMessageException | ClassCastException e) {
@@ -87,23 +152,11 @@ public class RequestLedger {
         }
     }
 
-    public void markPublished(String requestId) {
-        strings.setex("execfarm:published:" + requestId, resultTtl.toSeconds(), "1");
-    }
-
-    public boolean isPublished(String requestId) {
-        return keys.exists("execfarm:published:" + requestId);
-    }
-
-    public void markCancelled(String requestId) {
-        strings.setex(RedisKeys.cancel(requestId), resultTtl.toSeconds(), "1");
-    }
-
-    public boolean isCancelled(String requestId) {
-        return keys.exists(RedisKeys.cancel(requestId));
-    }
-
     private static String claimKey(String requestId) {
         return "execfarm:claim:" + requestId;
+    }
+
+    private static String publishedKey(String requestId) {
+        return "execfarm:published:" + requestId;
     }
 }

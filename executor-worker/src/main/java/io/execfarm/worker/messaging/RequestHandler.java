@@ -30,8 +30,11 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -66,6 +69,8 @@ public class RequestHandler {
     private final Sessions sessions;
     private final WorkerConfig config;
     private final String workerId;
+    /** The claims this worker holds now: request id to holder. */
+    private final ConcurrentMap<String, String> claims = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timer =
             Executors.newScheduledThreadPool(1, DaemonThreads.named("execfarm-request-timer"));
 
@@ -112,22 +117,37 @@ public class RequestHandler {
         String id = request.id();
         // Taken now: the ledger's bookkeeping below is the worker's time, not the queue's.
         Instant taken = Instant.now();
-        int attempt = Retrying.call("counting a delivery of " + id, () -> ledger.countAttempt(id));
-        awaitClaim(id);
+        String holder = workerId + "/" + UUID.randomUUID();
+        // Registered before Redis is read: a cancel is then either marked there already or signalled here.
+        CancelSignal cancel = cancels.register(id);
         try {
-            var earlier = Retrying.call("reading the result of " + id, () -> ledger.result(id));
-            if (earlier.isPresent()) {
-                answerFromLedger(request, earlier.get(), attempt);
+            RequestLedger.Delivery delivery = claim(id, holder);
+            if (delivery.result().isPresent()) {
+                answerFromLedger(request, delivery, holder);
                 return;
             }
-            Answer answer = execute(runtime, request, recordTime, taken, attempt);
+            if (delivery.cancelled()) {
+                cancel.cancel();
+            }
+            Answer answer = execute(runtime, request, recordTime, taken, delivery.attempt(), cancel);
             if (!answer.stored()) {
                 store(answer.result());
             }
             publish(request.replyTo(), answer.result());
+            finish(id, holder, true);
         } finally {
-            Retrying.run("releasing the claim on " + id, () -> ledger.releaseClaim(id));
+            cancels.unregister(id);
+            if (holder.equals(claims.get(id))) {
+                finish(id, holder, false);
+            }
         }
+    }
+
+    /** Marks the result published, when it is, and releases the claim: one round trip. */
+    private void finish(String id, String holder, boolean published) {
+        claims.remove(id, holder);
+        Retrying.run((published ? "marking " + id + " published and releasing its claim" : "releasing the claim on " + id),
+                () -> ledger.finish(id, holder, published));
     }
 
     /** A request's result, and whether it is in Redis already (a session request stores it with its history entry). */
@@ -138,7 +158,8 @@ public class RequestHandler {
         }
     }
 
-    private Answer execute(String runtime, ExecutionRequest request, Instant recordTime, Instant taken, int attempt) {
+    private Answer execute(String runtime, ExecutionRequest request, Instant recordTime, Instant taken, int attempt,
+            CancelSignal cancel) {
         String id = request.id();
         Instant submitted = request.submittedAt() != null ? request.submittedAt() : recordTime;
         long queuedMs = Math.max(0, Duration.between(submitted, taken).toMillis());
@@ -155,11 +176,7 @@ public class RequestHandler {
             }
             snippets = ((SessionStore.Opening.Open) opening).snippets();
         }
-        CancelSignal cancel = cancels.register(id);
         try {
-            if (Retrying.call("reading the cancel mark of " + id, () -> ledger.isCancelled(id))) {
-                cancel.cancel();
-            }
             if (cancel.isCancelled()) {
                 metrics.executed(runtime, Result.Status.CANCELLED, queuedMs, 0);
                 ExecutionOutcome cancelled = ExecutionOutcome.cancelledBeforeStart();
@@ -201,8 +218,6 @@ public class RequestHandler {
             return Answer.unstored(new Result(id, Result.Status.CRASHED, null,
                     new Result.ErrorInfo("WorkerStopping", "the worker stopped while running the request", null),
                     false, Result.Timings.NONE, workerId, attempt));
-        } finally {
-            cancels.unregister(id);
         }
     }
 
@@ -210,37 +225,45 @@ public class RequestHandler {
         Retrying.run("storing the result of " + result.requestId(), () -> ledger.storeResult(result));
     }
 
-    /** Publishes a stored result, waits for the broker's acknowledgement, and marks it published. */
+    /** Publishes a stored result and waits for the broker's acknowledgement. */
     private void publish(String replyTo, Result result) {
         Retrying.run("publishing the result of " + result.requestId(),
                 () -> events.publish(replyTo, result).await().atMost(PUBLISH_TIMEOUT));
-        Retrying.run("marking " + result.requestId() + " published", () -> ledger.markPublished(result.requestId()));
     }
 
-    private void answerFromLedger(ExecutionRequest request, Result stored, int attempt) {
-        if (Retrying.call("reading whether " + request.id() + " was published", () -> ledger.isPublished(request.id()))) {
-            LOG.debugf("%s was delivered again (attempt %d) and is already answered", request.id(), attempt);
+    /** Answers a delivery of a request that finished before, from its stored result unless that was published. */
+    private void answerFromLedger(ExecutionRequest request, RequestLedger.Delivery delivery, String holder) {
+        if (delivery.published()) {
+            LOG.debugf("%s was delivered again (attempt %d) and is already answered", request.id(), delivery.attempt());
             return;
         }
-        LOG.infof("%s was answered but not published before; publishing it from Redis (attempt %d)", request.id(), attempt);
-        publish(request.replyTo(), stored.withAttempt(attempt));
+        LOG.infof("%s was answered but not published before; publishing it from Redis (attempt %d)", request.id(),
+                delivery.attempt());
+        publish(request.replyTo(), delivery.result().orElseThrow().withAttempt(delivery.attempt()));
+        finish(request.id(), holder, true);
     }
 
     /**
-     * Waits while another delivery holds the request (another worker's, or this worker's own when a
-     * rebalance moved the partition between its consumers); it either finishes the request or its
-     * claim lapses.
+     * Counts this delivery and takes the request, waiting while another delivery holds it (another
+     * worker's, or this worker's own when a rebalance moved the partition between its consumers);
+     * that one either finishes the request or its claim lapses. Held claims are renewed until
+     * released.
      */
-    private void awaitClaim(String id) {
-        String holder = workerId + "/" + UUID.randomUUID();
-        while (!Retrying.call("claiming " + id, () -> ledger.claim(id, holder, config.claimTtl()))) {
+    private RequestLedger.Delivery claim(String id, String holder) {
+        RequestLedger.Delivery delivery = Retrying.call("counting a delivery of " + id + " and claiming it",
+                () -> ledger.deliver(id, holder, config.claimTtl()));
+        int attempt = delivery.attempt();
+        while (!delivery.claimed()) {
             try {
                 Thread.sleep(CLAIM_POLL.toMillis());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for the claim on " + id, e);
             }
+            delivery = Retrying.call("claiming " + id, () -> ledger.claimAgain(id, holder, config.claimTtl()));
         }
+        claims.put(id, holder);
+        return new RequestLedger.Delivery(attempt, true, delivery.result(), delivery.published(), delivery.cancelled());
     }
 
     private CompletionStage<Void> deadLetter(String runtime, KafkaRecord<String, byte[]> record, String requestId,
@@ -252,6 +275,8 @@ public class RequestHandler {
             Result rejected = Result.rejected(requestId, workerId, errorType, reason);
             store(rejected);
             publish(replyTo, rejected);
+            // No delivery holds a claim on a dead letter; only the published mark is set.
+            finish(requestId, "", true);
         }
         return record.nack(new RejectedRecordException(reason));
     }
@@ -265,7 +290,7 @@ public class RequestHandler {
 
     private void renewClaims() {
         try {
-            ledger.renewClaims(cancels.held(), config.claimTtl());
+            ledger.renewClaims(Map.copyOf(claims), config.claimTtl());
         } catch (RuntimeException e) {
             LOG.warnf("could not renew claims: %s", e.getMessage());
         }
