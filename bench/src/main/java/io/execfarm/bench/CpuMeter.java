@@ -25,8 +25,15 @@ final class CpuMeter {
     /** Linux's USER_HZ: the unit of every time in /proc/[pid]/stat and /proc/stat, on every architecture. */
     private static final double MS_PER_TICK = 10.0;
 
-    /** CPU ticks by role at one instant, and the machine's busy ticks over all cores. */
-    record Reading(Map<String, Long> ticks, long machineBusy) {
+    /**
+     * CPU ticks at one instant: each process's own, with the role it counts under; each role's
+     * reaped children's; and the machine's busy ticks over all cores.
+     */
+    record Reading(Map<Long, Owned> processes, Map<String, Long> reaped, long machineBusy) {
+    }
+
+    /** One process's ticks and the role they count under. */
+    record Owned(String role, long ticks) {
     }
 
     /** Per role, milliseconds of CPU per request over a run; in order: client, the farm's processes, runtimes, rest, total. */
@@ -58,42 +65,52 @@ final class CpuMeter {
                 }
             }
         }
-        Map<String, Long> ticks = new LinkedHashMap<>();
+        Map<Long, Owned> owned = new HashMap<>();
+        Map<String, Long> reaped = new LinkedHashMap<>();
         long self = ProcessHandle.current().pid();
-        ticks.put(CLIENT, stats.getOrDefault(self, new Stat(0, 0, 0)).ticks());
+        owned.put(self, new Owned(CLIENT, stats.getOrDefault(self, new Stat(0, 0, 0)).ticks()));
+        reaped.put(CLIENT, 0L);
         Set<Long> roots = Set.copyOf(processes.values());
-        long runtimes = 0;
+        long runtimesReaped = 0;
         for (Map.Entry<String, Long> root : processes.entrySet()) {
+            boolean worker = root.getKey().startsWith("worker");
+            String below = worker ? RUNTIMES : root.getKey();
             Stat stat = stats.get(root.getValue());
+            reaped.put(root.getKey(), worker || stat == null ? 0L : stat.childTicks());
             if (stat == null) {
-                ticks.put(root.getKey(), 0L);
                 continue;
             }
-            long descendants = 0;
+            runtimesReaped += worker ? stat.childTicks() : 0;
+            owned.put(root.getValue(), new Owned(root.getKey(), stat.ticks()));
             for (Map.Entry<Long, Stat> other : stats.entrySet()) {
                 if (descends(other.getKey(), root.getValue(), stats, roots)) {
-                    descendants += other.getValue().ticks();
+                    owned.put(other.getKey(), new Owned(below, other.getValue().ticks()));
                 }
             }
-            if (root.getKey().startsWith("worker")) {
-                ticks.put(root.getKey(), stat.ticks());
-                runtimes += descendants + stat.childTicks();
-            } else {
-                ticks.put(root.getKey(), stat.ticks() + descendants + stat.childTicks());
-            }
         }
-        ticks.put(RUNTIMES, runtimes);
-        return new Reading(ticks, machineBusy());
+        reaped.put(RUNTIMES, runtimesReaped);
+        return new Reading(owned, reaped, machineBusy());
     }
 
-    /** What each role spent between two readings, per request of a run of {@code requests} over {@code seconds}. */
+    /**
+     * What each role spent between two readings, per request of a run of {@code requests} over
+     * {@code seconds}: each process's growth (all of it for a process new since the first
+     * reading), and what its reaped children added. A process that ended between the readings
+     * unreaped by anything measured counts in "rest".
+     */
     static Usage between(Reading before, Reading after, int requests, double seconds) {
+        Map<String, Long> spent = new LinkedHashMap<>();
+        after.reaped().forEach((role, ticks) -> spent.put(role, Math.max(0, ticks - before.reaped().getOrDefault(role, 0L))));
+        after.processes().forEach((pid, now) -> {
+            Owned then = before.processes().get(pid);
+            long grown = then != null && then.role().equals(now.role()) ? now.ticks() - then.ticks() : now.ticks();
+            spent.merge(now.role(), Math.max(0, grown), Long::sum);
+        });
         Map<String, Double> perRequest = new LinkedHashMap<>();
         long accounted = 0;
-        for (Map.Entry<String, Long> role : after.ticks().entrySet()) {
-            long spent = Math.max(0, role.getValue() - before.ticks().getOrDefault(role.getKey(), 0L));
-            accounted += spent;
-            perRequest.put(role.getKey(), spent * MS_PER_TICK / requests);
+        for (Map.Entry<String, Long> role : spent.entrySet()) {
+            accounted += role.getValue();
+            perRequest.put(role.getKey(), role.getValue() * MS_PER_TICK / requests);
         }
         long busy = after.machineBusy() - before.machineBusy();
         perRequest.put(REST, Math.max(0, busy - accounted) * MS_PER_TICK / requests);
