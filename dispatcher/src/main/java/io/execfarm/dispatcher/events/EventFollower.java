@@ -11,15 +11,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Follows one execution's events from a given index to its result, wherever they were stored:
- * reads what Redis has, then reads again whenever a notification for the execution arrives (and
- * once a second, in case a notification was missed). Ends after the result.
+ * reads what Redis has, then takes each event this instance stores as it is stored, and reads
+ * again whenever another instance's notification for the execution arrives (and once a second, in
+ * case a notification was missed). Ends after the result.
  */
 @ApplicationScoped
 public class EventFollower {
-
-    /** An event and its index in the execution's event list: its SSE id. */
-    public record IndexedEvent(long index, String type, String json) {
-    }
 
     private static final long FALLBACK_POLL_MS = 1000;
 
@@ -44,12 +41,11 @@ public class EventFollower {
         return Multi.createFrom().emitter(emitter -> new Follow(requestId, fromIndex, emitter).start());
     }
 
-    private final class Follow {
+    private final class Follow implements EventNotifier.Listener {
         private final String requestId;
         private final MultiEmitter<? super IndexedEvent> emitter;
         private final AtomicBoolean reading = new AtomicBoolean();
         private final AtomicBoolean again = new AtomicBoolean();
-        private final Runnable wake = this::read;
         private long next;
         private long timer = -1;
 
@@ -62,21 +58,48 @@ public class EventFollower {
         void start() {
             following.incrementAndGet();
             // Listen before the first read: an event stored in between still wakes this stream.
-            notifier.listen(requestId, wake);
+            notifier.listen(requestId, this);
             timer = vertx.setPeriodic(FALLBACK_POLL_MS, id -> read());
             emitter.onTermination(this::stop);
             read();
         }
 
         private void stop() {
-            notifier.unlisten(requestId, wake);
+            notifier.unlisten(requestId, this);
             if (timer >= 0) {
                 vertx.cancelTimer(timer);
             }
             following.decrementAndGet();
         }
 
-        /** One read at a time; a wake-up during a read causes one more. */
+        @Override
+        public void wake() {
+            read();
+        }
+
+        /** The next event, as stored here, is emitted without a read; any other causes one. */
+        @Override
+        public void offer(IndexedEvent event) {
+            if (!reading.compareAndSet(false, true)) {
+                again.set(true);
+                return;
+            }
+            if (event.index() != next) {
+                reading.set(false);
+                read();
+                return;
+            }
+            next++;
+            emitter.emit(event);
+            reading.set(false);
+            if ("result".equals(event.type())) {
+                emitter.complete();
+            } else if (again.getAndSet(false)) {
+                read();
+            }
+        }
+
+        /** One read or offer at a time; a wake-up meanwhile causes one more read. */
         private void read() {
             if (!reading.compareAndSet(false, true)) {
                 again.set(true);

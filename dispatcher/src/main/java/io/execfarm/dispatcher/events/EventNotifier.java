@@ -10,16 +10,27 @@ import java.util.concurrent.ConcurrentMap;
 import org.jboss.logging.Logger;
 
 /**
- * Wakes this instance's live streams when any instance stored a new event: one Redis pub/sub
- * subscription per instance, fanned out locally by request id.
+ * Tells this instance's live streams of an execution that it has a new event: directly, with the
+ * event, when this instance stored it; by Redis pub/sub (one subscription per instance, fanned out
+ * locally by request id) when any instance did, so streams read it from Redis.
  */
 @ApplicationScoped
 public class EventNotifier {
 
+    /** A live stream of one execution. */
+    public interface Listener {
+
+        /** An event was stored somewhere: read what is new. */
+        void wake();
+
+        /** This event was stored here, at its index: take it as is, or read if it is not the next one. */
+        void offer(IndexedEvent event);
+    }
+
     private static final Logger LOG = Logger.getLogger(EventNotifier.class);
 
     private final ReactiveRedisDataSource redis;
-    private final ConcurrentMap<String, Set<Runnable>> listeners = new ConcurrentHashMap<>();
+    private final ConcurrentMap<String, Set<Listener>> listeners = new ConcurrentHashMap<>();
 
     public EventNotifier(ReactiveRedisDataSource redis) {
         this.redis = redis;
@@ -27,26 +38,34 @@ public class EventNotifier {
 
     void subscribe(@Observes StartupEvent event) {
         redis.pubsub(String.class).subscribe(ExecutionStore.NOTIFICATIONS)
-                .subscribe().with(this::notifyListeners,
+                .subscribe().with(this::wake,
                         failure -> LOG.errorf("event notifications stopped (streams fall back to polling): %s",
                                 failure.getMessage()));
     }
 
-    public void listen(String requestId, Runnable listener) {
+    public void listen(String requestId, Listener listener) {
         listeners.computeIfAbsent(requestId, id -> ConcurrentHashMap.newKeySet()).add(listener);
     }
 
-    public void unlisten(String requestId, Runnable listener) {
+    public void unlisten(String requestId, Listener listener) {
         listeners.computeIfPresent(requestId, (id, set) -> {
             set.remove(listener);
             return set.isEmpty() ? null : set;
         });
     }
 
-    private void notifyListeners(String requestId) {
-        Set<Runnable> set = listeners.get(requestId);
+    /** Hands an event this instance stored to its streams here. */
+    public void deliver(String requestId, IndexedEvent event) {
+        Set<Listener> set = listeners.get(requestId);
         if (set != null) {
-            set.forEach(Runnable::run);
+            set.forEach(listener -> listener.offer(event));
+        }
+    }
+
+    private void wake(String requestId) {
+        Set<Listener> set = listeners.get(requestId);
+        if (set != null) {
+            set.forEach(Listener::wake);
         }
     }
 }

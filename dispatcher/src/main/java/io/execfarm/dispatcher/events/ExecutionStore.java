@@ -1,13 +1,14 @@
 package io.execfarm.dispatcher.events;
 
 import io.execfarm.dispatcher.config.DispatcherConfig;
+import io.execfarm.dispatcher.tenancy.InFlight;
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.quarkus.redis.datasource.hash.ReactiveHashCommands;
 import io.quarkus.redis.datasource.list.ReactiveListCommands;
 import io.smallrye.mutiny.Uni;
-import io.vertx.mutiny.redis.client.Response;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,22 +20,42 @@ import java.util.Map;
  * lists the request's events in order; an event's index is its SSE id. An event is appended once
  * even when Kafka delivers it twice (its identity, type and seq, goes into
  * {@code execfarm:eventids:<id>} in the same script), and each append is announced on the pub/sub
- * channel {@link #NOTIFICATIONS} so live streams on every instance wake up.
+ * channel {@link #NOTIFICATIONS} so live streams on every instance wake up. Appending a result also
+ * ends the execution's count against its tenant's in-flight limit, in the same script: one round
+ * trip per event. That script names the tenant's in-flight key itself (it is known only from the
+ * execution's hash), which a standalone Redis allows and a cluster would not.
  */
 @ApplicationScoped
 public class ExecutionStore {
 
     public static final String NOTIFICATIONS = "execfarm:events";
 
+    /**
+     * KEYS: events, event ids, execution. ARGV: identity, event, retention in s, channel, request
+     * id, "1" for a result, the in-flight key's prefix. Returns the event's index, or -1 when it
+     * was there already.
+     */
     private static final String APPEND_ONCE = """
-            if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
-              redis.call('RPUSH', KEYS[1], ARGV[2])
-              redis.call('EXPIRE', KEYS[1], ARGV[3])
-              redis.call('EXPIRE', KEYS[2], ARGV[3])
-              redis.call('PUBLISH', ARGV[4], ARGV[5])
-              return 1
+            if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then
+              return -1
             end
-            return 0
+            local length = redis.call('RPUSH', KEYS[1], ARGV[2])
+            redis.call('EXPIRE', KEYS[1], ARGV[3])
+            redis.call('EXPIRE', KEYS[2], ARGV[3])
+            redis.call('PUBLISH', ARGV[4], ARGV[5])
+            if ARGV[6] == '1' then
+              local tenant = redis.call('HGET', KEYS[3], 'tenant')
+              if tenant then
+                redis.call('ZREM', ARGV[7] .. tenant, ARGV[5])
+              end
+            end
+            return length - 1
+            """;
+    /** KEYS: execution. ARGV: retention in s, then field, value pairs. */
+    private static final String CREATE = """
+            redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+            redis.call('EXPIRE', KEYS[1], ARGV[1])
+            return 1
             """;
 
     private final ReactiveRedisDataSource redis;
@@ -59,9 +80,12 @@ public class ExecutionStore {
         if (record.session() != null) {
             fields.put("session", record.session());
         }
-        return hashes.hset(key, fields)
-                .chain(() -> redis.key().expire(key, retentionSeconds))
-                .replaceWithVoid();
+        List<String> args = new ArrayList<>(List.of("EVAL", CREATE, "1", key, Long.toString(retentionSeconds)));
+        fields.forEach((field, value) -> {
+            args.add(field);
+            args.add(value);
+        });
+        return redis.execute(args.get(0), args.subList(1, args.size()).toArray(String[]::new)).replaceWithVoid();
     }
 
     /** Forgets an execution that never made it to Kafka. */
@@ -76,11 +100,15 @@ public class ExecutionStore {
                         Long.parseLong(fields.get("timeoutMs")), Instant.parse(fields.get("submittedAt"))));
     }
 
-    /** Appends an event unless an event of the same identity is already there. */
-    public Uni<Boolean> appendOnce(String requestId, String identity, String json) {
-        return redis.execute("EVAL", APPEND_ONCE, "2", eventsKey(requestId), "execfarm:eventids:" + requestId,
-                        identity, json, Long.toString(retentionSeconds), NOTIFICATIONS, requestId)
-                .map(ExecutionStore::isOne);
+    /**
+     * Appends an event unless an event of the same identity is already there; a result also ends
+     * the execution's count in flight. Returns the event's index, or -1 when it was there already.
+     */
+    public Uni<Long> appendOnce(String requestId, String identity, String json, boolean result) {
+        return redis.execute("EVAL", APPEND_ONCE, "3", eventsKey(requestId), "execfarm:eventids:" + requestId,
+                        executionKey(requestId), identity, json, Long.toString(retentionSeconds), NOTIFICATIONS,
+                        requestId, result ? "1" : "0", InFlight.KEY_PREFIX)
+                .map(response -> response == null ? -1L : response.toLong());
     }
 
     /** Events from index {@code from} on, in order. */
@@ -94,9 +122,5 @@ public class ExecutionStore {
 
     private static String eventsKey(String id) {
         return "execfarm:events:" + id;
-    }
-
-    private static boolean isOne(Response response) {
-        return response != null && response.toInteger() == 1;
     }
 }

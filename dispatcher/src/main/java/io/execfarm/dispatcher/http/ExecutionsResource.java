@@ -10,6 +10,7 @@ import io.execfarm.dispatcher.config.DispatcherConfig;
 import io.execfarm.dispatcher.events.EventFollower;
 import io.execfarm.dispatcher.events.ExecutionRecord;
 import io.execfarm.dispatcher.events.ExecutionStore;
+import io.execfarm.dispatcher.events.IndexedEvent;
 import io.execfarm.dispatcher.messaging.FarmPublisher;
 import io.execfarm.dispatcher.messaging.LiveWorkers;
 import io.execfarm.dispatcher.session.SessionStore;
@@ -99,13 +100,14 @@ public class ExecutionsResource {
                 timeoutMs, Topics.REPLIES, new Limits(body.maxOutputBytes() != null ? body.maxOutputBytes()
                 : Limits.DEFAULT_MAX_OUTPUT_BYTES), now);
         Instant countsUntil = now.plusMillis(timeoutMs).plus(config.queueTimeout());
+        ExecutionRecord record = new ExecutionRecord(id, owner, body.runtime(), body.session(), timeoutMs, now);
         return checkSession(body, owner).chain(() -> inFlight.admit(owner, id, countsUntil)).chain(admitted -> {
             if (!admitted) {
                 throw new ProblemException(Problem.of(429, "too-many-in-flight", "Too many executions in flight",
                         "tenant " + owner + " has " + inFlight.limit(owner) + " executions in flight, its limit; "
                                 + "retry when one finishes"), Map.of("Retry-After", "1"));
             }
-            return store.create(new ExecutionRecord(id, owner, body.runtime(), body.session(), timeoutMs, now))
+            return store.create(record)
                     .chain(() -> publisher.submit(request))
                     .onFailure().call(() -> inFlight.release(owner, id).chain(() -> store.delete(id)))
                     .onFailure().transform(failure -> new ProblemException(Problem.of(503, "broker-unavailable",
@@ -117,7 +119,7 @@ public class ExecutionsResource {
                         Map.of("id", id, "status", "queued", "events", location + "/events")).location(location).build());
             }
             Duration patience = Duration.ofMillis(timeoutMs).plus(config.queueTimeout()).plus(WAIT_GRACE);
-            return finished(id, patience).map(view -> RestResponse.ResponseBuilder.<Object>ok(view).location(location).build());
+            return finished(record, patience).map(view -> RestResponse.ResponseBuilder.<Object>ok(view).location(location).build());
         });
     }
 
@@ -201,12 +203,13 @@ public class ExecutionsResource {
         });
     }
 
-    private Uni<ExecutionView> finished(String id, Duration patience) {
-        return follower.follow(id, 0).map(EventFollower.IndexedEvent::json).collect().asList()
+    private Uni<ExecutionView> finished(ExecutionRecord record, Duration patience) {
+        String id = record.id();
+        return follower.follow(id, 0).map(IndexedEvent::json).collect().asList()
                 .ifNoItem().after(patience).failWith(() -> new ProblemException(Problem.of(504, "not-finished",
                         "Not finished in time", "execution " + id + " did not finish within " + patience.toSeconds()
                                 + " s; it continues: GET /v1/executions/" + id)))
-                .chain(events -> store.find(id).map(record -> view(record, events)));
+                .map(events -> view(record, events));
     }
 
     private ExecutionView view(ExecutionRecord record, List<String> events) {

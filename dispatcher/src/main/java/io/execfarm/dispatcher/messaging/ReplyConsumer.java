@@ -4,8 +4,9 @@ import io.execfarm.contracts.ExecutionEvent;
 import io.execfarm.contracts.MalformedMessageException;
 import io.execfarm.contracts.Output;
 import io.execfarm.contracts.WireCodec;
+import io.execfarm.dispatcher.events.EventNotifier;
 import io.execfarm.dispatcher.events.ExecutionStore;
-import io.execfarm.dispatcher.tenancy.InFlight;
+import io.execfarm.dispatcher.events.IndexedEvent;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.kafka.KafkaRecord;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -16,7 +17,8 @@ import org.jboss.logging.Logger;
 
 /**
  * Stores every event of the reply topic in Redis, once (all instances share one consumer group),
- * and releases a finished execution's in-flight slot.
+ * releasing a finished execution's in-flight slot in the same step, and hands each stored event to
+ * this instance's streams of that execution directly (those of other instances wake by pub/sub).
  */
 @ApplicationScoped
 public class ReplyConsumer {
@@ -25,12 +27,12 @@ public class ReplyConsumer {
 
     private final WireCodec codec;
     private final ExecutionStore store;
-    private final InFlight inFlight;
+    private final EventNotifier notifier;
 
-    public ReplyConsumer(WireCodec codec, ExecutionStore store, InFlight inFlight) {
+    public ReplyConsumer(WireCodec codec, ExecutionStore store, EventNotifier notifier) {
         this.codec = codec;
         this.store = store;
-        this.inFlight = inFlight;
+        this.notifier = notifier;
     }
 
     @Incoming("replies")
@@ -43,13 +45,14 @@ public class ReplyConsumer {
             return Uni.createFrom().completionStage(record.ack());
         }
         String identity = event instanceof Output output ? "output:" + output.seq() : event.type();
-        Uni<Void> stored = store.appendOnce(event.requestId(), identity,
-                new String(record.getPayload(), StandardCharsets.UTF_8)).replaceWithVoid();
-        if ("result".equals(event.type())) {
-            stored = stored.chain(() -> store.find(event.requestId()))
-                    .chain(execution -> execution == null ? Uni.createFrom().voidItem()
-                            : inFlight.release(execution.tenant(), execution.id()));
-        }
+        String json = new String(record.getPayload(), StandardCharsets.UTF_8);
+        Uni<Void> stored = store.appendOnce(event.requestId(), identity, json, "result".equals(event.type()))
+                .invoke(index -> {
+                    if (index >= 0) {
+                        notifier.deliver(event.requestId(), new IndexedEvent(index, event.type(), json));
+                    }
+                })
+                .replaceWithVoid();
         // Redis briefly away: wait for it rather than lose an event that streams are waiting for.
         return stored.onFailure().invoke(failure -> LOG.warnf("storing an event of %s failed, retrying: %s",
                         event.requestId(), failure.getMessage()))

@@ -26,6 +26,9 @@ public class InFlight {
             return 1
             """;
 
+    /** A tenant's set is this prefix and the tenant's name; storing a result ends its count too (ExecutionStore). */
+    public static final String KEY_PREFIX = "execfarm:inflight:";
+
     private final ReactiveRedisDataSource redis;
     private final DispatcherConfig config;
 
@@ -56,6 +59,6 @@ public class InFlight {
     }
 
     private static String key(String tenant) {
-        return "execfarm:inflight:" + tenant;
+        return KEY_PREFIX + tenant;
     }
 }
