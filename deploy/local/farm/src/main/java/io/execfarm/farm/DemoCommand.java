@@ -19,6 +19,7 @@ final class DemoCommand implements Callable<Integer> {
     static final String JULIA_INSTALL = "Run deploy/julia/install-julia as root (Debian's Julia 1.5.3), or put a "
             + "Julia >= 1.10 on PATH, then ./farm down && ./farm demo.";
     private static final int WARM_REQUESTS = 20;
+    private static final int MAX_WARM_UP_REQUESTS = 1000;
     private static final int FRESH_PROCESSES = 10;
     private static final String TRIVIAL = "1 + 1";
 
@@ -73,9 +74,19 @@ final class DemoCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Warm requests through the farm against a fresh interpreter per request, for the same snippet. */
+    /**
+     * Warm requests through the farm against a fresh interpreter per request, for the same snippet;
+     * the farm's figure once its latency has stopped falling, saying how many requests that took.
+     */
     private void summarize(DispatcherClient client, String runtime, List<String> fresh, int freshCount)
-            throws IOException, InterruptedException {
+            throws Exception {
+        SteadyState.Warmed warmed = SteadyState.reach(() -> {
+            JsonNode done = client.submitAndWait(runtime, TRIVIAL);
+            if (!"ok".equals(done.path("status").asText())) {
+                throw new IOException("a warm " + runtime + " request failed: " + done);
+            }
+        }, MAX_WARM_UP_REQUESTS, () -> { });
+        farm.out.printf("  %-6s warm-up until steady: %s%n", runtime, warmed.describe());
         long[] warm = new long[WARM_REQUESTS];
         for (int i = 0; i < warm.length; i++) {
             long start = System.nanoTime();

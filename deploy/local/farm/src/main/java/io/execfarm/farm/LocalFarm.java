@@ -21,7 +21,7 @@ import java.util.Optional;
 public final class LocalFarm {
 
     private static final Duration SETTLE_TIMEOUT = Duration.ofSeconds(120);
-    private static final int WARM_UP_REQUESTS = 30;
+    private static final int MAX_WARM_UP_REQUESTS = 3000;
 
     private final Path repoRoot;
     private final FarmState state;
@@ -205,22 +205,14 @@ public final class LocalFarm {
     /**
      * Sends trivial requests through the whole path until it is warm: the first request on each
      * JVM, connection and partition costs up to a second or two (class loading, JIT, connections,
-     * the first fetch of each partition), which a user's first request should not pay. Reported,
-     * not hidden.
+     * the first fetch of each partition), which a user's first request should not pay. Stops once
+     * the latency stops falling, and says how many requests that took.
      */
     private void warmRequestPath(DispatcherClient client) throws Exception {
         progress.print("farm: warming the request path ");
-        long first = 0;
-        long last = 0;
-        for (int i = 0; i < WARM_UP_REQUESTS; i++) {
-            long start = System.nanoTime();
-            client.submitAndWait("python", "None");
-            last = System.nanoTime() - start;
-            first = i == 0 ? last : first;
-            dot();
-        }
-        progress.printf(" %d requests, the first took %.0f ms, the last %.0f ms%n", WARM_UP_REQUESTS, first / 1e6,
-                last / 1e6);
+        SteadyState.Warmed warmed = SteadyState.reach(() -> client.submitAndWait("python", "None"), MAX_WARM_UP_REQUESTS,
+                this::dot);
+        progress.println(" " + warmed.describe());
     }
 
     private Map<String, String> workerEnv(Map<String, String> infra, int number, Map<String, String> settings) {
