@@ -13,6 +13,7 @@ import io.execfarm.worker.pool.CancelSignal;
 import io.execfarm.worker.pool.Lease;
 import io.execfarm.worker.pool.PoolExecutor;
 import io.execfarm.worker.pool.PoolSettings;
+import io.execfarm.worker.pool.PoolStats;
 import io.execfarm.worker.pool.ProcessPool;
 import io.execfarm.worker.pool.ReusePolicy;
 import io.execfarm.worker.pool.RuntimeProcessSource;
@@ -579,14 +580,16 @@ class RuntimeConformanceTest {
         Assumptions.assumeTrue(ownUid(),
                 "a fork bomb is bounded only where each process has a uid of its own (isolation "
                         + sandbox.isolation() + ")");
-        long before = sandboxProcesses();
+        // Counted with the pool at rest both times, so that its own processes (a slot being
+        // refilled holds none, then several) are the same before and after.
+        long before = sandboxProcessesOnceThePoolRests();
         Run run = run(spec(code.forkBomb(), null, 1 << 20, Duration.ofSeconds(3)), TENANT);
         assertEquals(Status.TIMEOUT, run.status(), run::describe);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        long after = sandboxProcesses();
+        long after = sandboxProcessesOnceThePoolRests();
         while (after > before + 4 && System.nanoTime() < deadline) {
             Thread.sleep(100);
-            after = sandboxProcesses();
+            after = sandboxProcessesOnceThePoolRests();
         }
         assertTrue(after <= before + 4, "processes before " + before + ", after " + after);
         assertPoolHealthy();
@@ -695,6 +698,17 @@ class RuntimeConformanceTest {
      * Processes running as one of the pool's uids: what a fork bomb leaves behind, uncounted among
      * whatever else the machine runs meanwhile.
      */
+    /** The sandbox's processes once the pool starts and retires none and runs no request. */
+    private long sandboxProcessesOnceThePoolRests() throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        PoolStats stats = pool.stats();
+        while ((stats.starting() > 0 || stats.retiring() > 0 || stats.busy() > 0) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+            stats = pool.stats();
+        }
+        return sandboxProcesses();
+    }
+
     private static long sandboxProcesses() throws IOException {
         try (Stream<Path> processes = Files.list(Path.of("/proc"))) {
             return processes.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit))
