@@ -91,8 +91,13 @@ public class EventFollower {
             }
             next++;
             emitter.emit(event);
+            endTurn("result".equals(event.type()));
+        }
+
+        /** Ends a read's or an offer's turn: after the result the stream is complete, else a wake-up meanwhile reads again. */
+        private void endTurn(boolean finished) {
             reading.set(false);
-            if ("result".equals(event.type())) {
+            if (finished) {
                 emitter.complete();
             } else if (again.getAndSet(false)) {
                 read();
@@ -115,12 +120,7 @@ public class EventFollower {
                         break;
                     }
                 }
-                reading.set(false);
-                if (finished) {
-                    emitter.complete();
-                } else if (again.getAndSet(false)) {
-                    read();
-                }
+                endTurn(finished);
             }, failure -> {
                 reading.set(false);
                 emitter.fail(failure);

@@ -2,7 +2,6 @@ package io.execfarm.worker.cancel;
 
 import io.execfarm.worker.pool.CancelSignal;
 import jakarta.enterprise.context.ApplicationScoped;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 
@@ -29,10 +28,5 @@ public class CancelRegistry {
         if (signal != null) {
             signal.cancel();
         }
-    }
-
-    /** Requests this worker holds now. */
-    public Set<String> held() {
-        return Set.copyOf(signals.keySet());
     }
 }

@@ -160,11 +160,17 @@ public final class Cgroups {
         }
     }
 
+    /** The processes in a group, from its cgroup.procs (the same file in either version). */
+    static List<Long> processes(Path group) throws IOException {
+        return Files.readAllLines(group.resolve("cgroup.procs")).stream().filter(line -> !line.isBlank())
+                .map(line -> Long.parseLong(line.strip())).toList();
+    }
+
     /** Kills the group's tasks, then removes it once the kernel has reaped them (a moment later). */
     static void removeWithItsTasks(Path group) throws IOException {
         for (int attempt = 0; ; attempt++) {
-            for (String pid : Files.readAllLines(group.resolve("cgroup.procs"))) {
-                ProcessHandle.of(Long.parseLong(pid.strip())).ifPresent(ProcessHandle::destroyForcibly);
+            for (long pid : processes(group)) {
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
             }
             try {
                 Files.deleteIfExists(group);

@@ -48,8 +48,7 @@ public record ProcessCgroup(CgroupVersion version, Path memory, Path pids, long 
      */
     public List<Long> processes() {
         try {
-            return Files.readAllLines(pids.resolve("cgroup.procs")).stream().filter(line -> !line.isBlank())
-                    .map(line -> Long.parseLong(line.strip())).toList();
+            return Cgroups.processes(pids);
         } catch (IOException | NumberFormatException e) {
             return List.of();
         }
