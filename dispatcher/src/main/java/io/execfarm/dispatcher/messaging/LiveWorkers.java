@@ -3,8 +3,10 @@ package io.execfarm.dispatcher.messaging;
 import io.execfarm.dispatcher.config.DispatcherConfig;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.smallrye.common.annotation.Identifier;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -16,7 +18,6 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.ConsumerGroupListing;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -30,7 +31,7 @@ public class LiveWorkers {
     private static final Logger LOG = Logger.getLogger(LiveWorkers.class);
     private static final String GROUP_PREFIX = "execfarm-workers-";
 
-    private final String bootstrap;
+    private final Map<String, Object> kafka;
     private final DispatcherConfig config;
     private final ScheduledExecutorService refresher = Executors.newSingleThreadScheduledExecutor(runnable -> {
         Thread thread = new Thread(runnable, "execfarm-live-workers");
@@ -40,15 +41,18 @@ public class LiveWorkers {
     private volatile Set<String> runtimes = Set.of();
     private Admin admin;
 
-    public LiveWorkers(@ConfigProperty(name = "kafka.bootstrap.servers") String bootstrap, DispatcherConfig config) {
-        this.bootstrap = bootstrap;
+    /** @param kafka the application's {@code kafka.*} settings, as the connector reads them (TLS, SASL...) */
+    public LiveWorkers(@Identifier("default-kafka-broker") Map<String, Object> kafka, DispatcherConfig config) {
+        this.kafka = kafka;
         this.config = config;
     }
 
     void start(@Observes StartupEvent event) {
-        admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5000,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10000));
+        Map<String, Object> settings = new HashMap<>(kafka);
+        settings.keySet().retainAll(AdminClientConfig.configNames());
+        settings.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5000);
+        settings.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10000);
+        admin = Admin.create(settings);
         // The first answer before serving: otherwise every submission would be refused until it came.
         refresh();
         long every = config.liveWorkersRefresh().toMillis();

@@ -54,6 +54,30 @@ public interface WorkerConfig {
 
     Topics topics();
 
+    Retry retry();
+
+    /**
+     * How the worker retries its own operations on Redis and Kafka (claims, results, sessions):
+     * only failures that may pass (unreachable, restarting, timing out) are retried; anything else
+     * is not retried at all.
+     */
+    interface Retry {
+
+        @WithDefault("PT0.1S")
+        Duration firstBackoff();
+
+        @WithDefault("PT5S")
+        Duration maxBackoff();
+
+        /**
+         * How long a failing operation is retried before the worker gives up on that request: it
+         * goes to the dead-letter topic with the reason, its sender gets an error result where one
+         * can be written, and its partition moves on. Longer than a broker or Redis restart.
+         */
+        @WithDefault("PT2M")
+        Duration giveUpAfter();
+    }
+
     /** How sessions are held on this worker; what a session may hold is set when it is created (dispatcher). */
     interface Session {
 

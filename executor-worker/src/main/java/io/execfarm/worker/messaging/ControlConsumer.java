@@ -6,7 +6,7 @@ import io.execfarm.contracts.MalformedMessageException;
 import io.execfarm.contracts.WireCodec;
 import io.execfarm.worker.cancel.CancelRegistry;
 import io.execfarm.worker.delivery.RequestLedger;
-import io.execfarm.worker.delivery.Retrying;
+import io.execfarm.worker.delivery.Retries;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.enterprise.context.ApplicationScoped;
 import org.jboss.logging.Logger;
@@ -25,8 +25,10 @@ public class ControlConsumer {
     private final WireCodec codec;
     private final RequestLedger ledger;
     private final CancelRegistry cancels;
+    private final Retries retries;
 
-    public ControlConsumer(WireCodec codec, RequestLedger ledger, CancelRegistry cancels) {
+    public ControlConsumer(WireCodec codec, RequestLedger ledger, CancelRegistry cancels, Retries retries) {
+        this.retries = retries;
         this.codec = codec;
         this.ledger = ledger;
         this.cancels = cancels;
@@ -43,7 +45,12 @@ public class ControlConsumer {
             return;
         }
         if (message instanceof Cancel cancel) {
-            Retrying.run("marking " + cancel.requestId() + " cancelled", () -> ledger.markCancelled(cancel.requestId()));
+            // Marked before it is signalled: a request registers before it reads the mark, so it sees one or the other.
+            try {
+                retries.run("marking " + cancel.requestId() + " cancelled", () -> ledger.markCancelled(cancel.requestId()));
+            } catch (Retries.GaveUp e) {
+                LOG.errorf("the cancel of %s reaches only requests running here now: %s", cancel.requestId(), e.getMessage());
+            }
             cancels.cancel(cancel.requestId());
         }
     }

@@ -11,7 +11,8 @@ import io.execfarm.worker.cancel.CancelRegistry;
 import io.execfarm.worker.config.WorkerConfig;
 import io.execfarm.worker.config.WorkerId;
 import io.execfarm.worker.delivery.RequestLedger;
-import io.execfarm.worker.delivery.Retrying;
+import io.execfarm.worker.delivery.Retries;
+import io.execfarm.worker.delivery.Retries.GaveUp;
 import io.execfarm.worker.metrics.WorkerMetrics;
 import io.execfarm.worker.pool.CancelSignal;
 import io.execfarm.worker.pool.PoolExecutor;
@@ -58,7 +59,14 @@ public class RequestHandler {
 
     private static final Logger LOG = Logger.getLogger(RequestHandler.class);
     private static final Duration CLAIM_POLL = Duration.ofMillis(200);
-    private static final Duration PUBLISH_TIMEOUT = Duration.ofSeconds(30);
+    /**
+     * Longer than the replies producer's own retries (delivery.timeout.ms, 2 min by default): a
+     * publish is retried here only after the producer itself gave up, so a slow broker does not
+     * get the same result twice.
+     */
+    private static final Duration PUBLISH_TIMEOUT = Duration.ofMinutes(3);
+    /** An error result about a reply that could not be written gets one short try. */
+    private static final Duration ERROR_RESULT_TIMEOUT = Duration.ofSeconds(10);
 
     private final WireCodec codec;
     private final Pools pools;
@@ -68,6 +76,7 @@ public class RequestHandler {
     private final WorkerMetrics metrics;
     private final Sessions sessions;
     private final WorkerConfig config;
+    private final Retries retries;
     private final String workerId;
     /** The claims this worker holds now: request id to holder. */
     private final ConcurrentMap<String, String> claims = new ConcurrentHashMap<>();
@@ -75,8 +84,10 @@ public class RequestHandler {
             Executors.newScheduledThreadPool(1, DaemonThreads.named("execfarm-request-timer"));
 
     public RequestHandler(WireCodec codec, Pools pools, RequestLedger ledger, EventPublisher events,
-            CancelRegistry cancels, WorkerMetrics metrics, Sessions sessions, WorkerConfig config, WorkerId workerId) {
+            CancelRegistry cancels, WorkerMetrics metrics, Sessions sessions, WorkerConfig config, Retries retries,
+            WorkerId workerId) {
         this.codec = codec;
+        this.retries = retries;
         this.pools = pools;
         this.ledger = ledger;
         this.events = events;
@@ -101,16 +112,36 @@ public class RequestHandler {
         try {
             request = codec.decodeRequest(record.getPayload());
         } catch (MalformedMessageException e) {
-            return deadLetter(runtime, record, e.requestId().orElse(null), e.replyTo().orElse(null),
-                    "MalformedRequest", e.getMessage());
+            return deadLetter(runtime, record, e.getMessage(), e.replyTo().orElse(null),
+                    e.requestId().map(id -> Result.rejected(id, workerId, "MalformedRequest", e.getMessage())).orElse(null));
         }
         if (!request.runtime().equals(runtime)) {
-            return deadLetter(runtime, record, request.id(), request.replyTo(), "WrongRuntime",
-                    "a " + request.runtime() + " request was published to " + Topics.requests(runtime)
-                            + "; publish it to " + Topics.requests(request.runtime()));
+            String reason = "a " + request.runtime() + " request was published to " + Topics.requests(runtime)
+                    + "; publish it to " + Topics.requests(request.runtime());
+            return deadLetter(runtime, record, reason, request.replyTo(),
+                    Result.rejected(request.id(), workerId, "WrongRuntime", reason));
         }
-        run(runtime, request, record.getTimestamp());
+        try {
+            run(runtime, request, record.getTimestamp());
+        } catch (Unanswered e) {
+            return deadLetter(runtime, record, e.getMessage(), e.errorResult != null ? request.replyTo() : null,
+                    e.errorResult);
+        }
         return record.ack();
+    }
+
+    /**
+     * A request the worker gave up on ({@link GaveUp}): it goes to the dead-letter topic, and its
+     * sender gets {@code errorResult} when there is one to send.
+     */
+    private static final class Unanswered extends RuntimeException {
+
+        private final transient Result errorResult;
+
+        Unanswered(String reason, Result errorResult) {
+            super(reason, null, false, false);
+            this.errorResult = errorResult;
+        }
     }
 
     private void run(String runtime, ExecutionRequest request, Instant recordTime) {
@@ -121,7 +152,13 @@ public class RequestHandler {
         // Registered before Redis is read: a cancel is then either marked there already or signalled here.
         CancelSignal cancel = cancels.register(id);
         try {
-            RequestLedger.Delivery delivery = claim(id, holder);
+            RequestLedger.Delivery delivery;
+            try {
+                delivery = claim(id, holder);
+            } catch (GaveUp e) {
+                throw new Unanswered(e.getMessage(), Result.rejected(id, workerId, "FarmUnavailable",
+                        "the request was not run: " + e.getMessage()));
+            }
             if (delivery.result().isPresent()) {
                 answerFromLedger(request, delivery, holder);
                 return;
@@ -129,11 +166,17 @@ public class RequestHandler {
             if (delivery.cancelled()) {
                 cancel.cancel();
             }
-            Answer answer = execute(runtime, request, recordTime, taken, delivery.attempt(), cancel);
-            if (!answer.stored()) {
-                store(answer.result());
+            Answer answer;
+            try {
+                answer = execute(runtime, request, recordTime, taken, delivery.attempt(), cancel);
+            } catch (GaveUp e) {
+                throw new Unanswered(e.getMessage(), crashed(id, delivery.attempt(), "FarmUnavailable",
+                        "the session's state could not be read or recorded: " + e.getMessage()));
             }
-            publish(request.replyTo(), answer.result());
+            if (!answer.stored()) {
+                storeOrWarn(answer.result());
+            }
+            publishOrGiveUp(request.replyTo(), answer.result());
             finish(id, holder, true);
         } finally {
             cancels.unregister(id);
@@ -143,11 +186,23 @@ public class RequestHandler {
         }
     }
 
-    /** Marks the result published, when it is, and releases the claim: one round trip. */
+    /**
+     * Marks the result published, when it is, and releases the claim: one round trip. Where Redis
+     * stays away, the claim lapses by itself and a redelivery publishes the stored result again.
+     */
     private void finish(String id, String holder, boolean published) {
         claims.remove(id, holder);
-        Retrying.run((published ? "marking " + id + " published and releasing its claim" : "releasing the claim on " + id),
-                () -> ledger.finish(id, holder, published));
+        try {
+            retries.run((published ? "marking " + id + " published and releasing its claim" : "releasing the claim on " + id),
+                    () -> ledger.finish(id, holder, published));
+        } catch (GaveUp e) {
+            LOG.errorf("%s", e.getMessage());
+        }
+    }
+
+    private Result crashed(String id, int attempt, String errorType, String message) {
+        return new Result(id, Result.Status.CRASHED, null, new Result.ErrorInfo(errorType, message, null), false,
+                Result.Timings.NONE, workerId, attempt);
     }
 
     /** A request's result, and whether it is in Redis already (a session request stores it with its history entry). */
@@ -221,14 +276,32 @@ public class RequestHandler {
         }
     }
 
-    private void store(Result result) {
-        Retrying.run("storing the result of " + result.requestId(), () -> ledger.storeResult(result));
+    /**
+     * A result Redis would not take is still published: its sender gets it, at the cost of running
+     * it again should the same record be delivered again.
+     */
+    private void storeOrWarn(Result result) {
+        try {
+            retries.run("storing the result of " + result.requestId(), () -> ledger.storeResult(result));
+        } catch (GaveUp e) {
+            LOG.errorf("%s; publishing it anyway", e.getMessage());
+        }
     }
 
-    /** Publishes a stored result and waits for the broker's acknowledgement. */
-    private void publish(String replyTo, Result result) {
-        Retrying.run("publishing the result of " + result.requestId(),
-                () -> events.publish(replyTo, result).await().atMost(PUBLISH_TIMEOUT));
+    /**
+     * Publishes a result and waits for the broker's acknowledgement. A reply topic that cannot take
+     * it (absent without auto-creation, not writable, too small a record limit) makes the request
+     * {@link Unanswered}, with an error result that may still fit.
+     */
+    private void publishOrGiveUp(String replyTo, Result result) {
+        try {
+            retries.run("publishing the result of " + result.requestId() + " to " + replyTo,
+                    () -> events.publish(replyTo, result).await().atMost(PUBLISH_TIMEOUT));
+        } catch (GaveUp e) {
+            throw new Unanswered(e.getMessage(), crashed(result.requestId(), result.attempt(), "ResultUndeliverable",
+                    "the request ran (status " + result.status().wireName() + ") but its result could not be written to "
+                            + replyTo + ": " + e.getCause()));
+        }
     }
 
     /** Answers a delivery of a request that finished before, from its stored result unless that was published. */
@@ -239,7 +312,7 @@ public class RequestHandler {
         }
         LOG.infof("%s was answered but not published before; publishing it from Redis (attempt %d)", request.id(),
                 delivery.attempt());
-        publish(request.replyTo(), delivery.result().orElseThrow().withAttempt(delivery.attempt()));
+        publishOrGiveUp(request.replyTo(), delivery.result().orElseThrow().withAttempt(delivery.attempt()));
         finish(request.id(), holder, true);
     }
 
@@ -250,7 +323,7 @@ public class RequestHandler {
      * released.
      */
     private RequestLedger.Delivery claim(String id, String holder) {
-        RequestLedger.Delivery delivery = Retrying.call("counting a delivery of " + id + " and claiming it",
+        RequestLedger.Delivery delivery = retries.call("counting a delivery of " + id + " and claiming it",
                 () -> ledger.deliver(id, holder, config.claimTtl()));
         int attempt = delivery.attempt();
         while (!delivery.claimed()) {
@@ -260,23 +333,31 @@ public class RequestHandler {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for the claim on " + id, e);
             }
-            delivery = Retrying.call("claiming " + id, () -> ledger.claimAgain(id, holder, config.claimTtl()));
+            delivery = retries.call("claiming " + id, () -> ledger.claimAgain(id, holder, config.claimTtl()));
         }
         claims.put(id, holder);
         return new RequestLedger.Delivery(attempt, true, delivery.result(), delivery.published(), delivery.cancelled());
     }
 
-    private CompletionStage<Void> deadLetter(String runtime, KafkaRecord<String, byte[]> record, String requestId,
-            String replyTo, String errorType, String reason) {
+    /**
+     * Sends the record to the dead-letter topic with {@code reason}; first answers its sender with
+     * {@code errorResult} where one and a reply topic are known. The answer is stored and marked
+     * published, so a redelivery of the record does not answer it twice.
+     */
+    private CompletionStage<Void> deadLetter(String runtime, KafkaRecord<String, byte[]> record, String reason,
+            String replyTo, Result errorResult) {
         LOG.warnf("dead letter from %s partition %d (key %s): %s", record.getTopic(), record.getPartition(),
                 record.getKey(), reason);
         metrics.deadLettered(runtime);
-        if (requestId != null && replyTo != null) {
-            Result rejected = Result.rejected(requestId, workerId, errorType, reason);
-            store(rejected);
-            publish(replyTo, rejected);
-            // No delivery holds a claim on a dead letter; only the published mark is set.
-            finish(requestId, "", true);
+        if (replyTo != null && errorResult != null) {
+            storeOrWarn(errorResult);
+            try {
+                events.publish(replyTo, errorResult).await().atMost(ERROR_RESULT_TIMEOUT);
+                // The request's own delivery, if any, released its claim already; only the published mark is set.
+                finish(errorResult.requestId(), "", true);
+            } catch (RuntimeException e) {
+                LOG.errorf("could not answer %s on %s either: %s", errorResult.requestId(), replyTo, e.toString());
+            }
         }
         return record.nack(new RejectedRecordException(reason));
     }

@@ -4,11 +4,13 @@ import io.execfarm.contracts.Topics;
 import io.execfarm.worker.config.WorkerConfig;
 import io.execfarm.worker.runtime.KnownRuntimes;
 import io.quarkus.runtime.StartupEvent;
+import io.smallrye.common.annotation.Identifier;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.interceptor.Interceptor;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -20,7 +22,6 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 /**
@@ -36,11 +37,12 @@ public class TopicSetup {
     private static final String REQUEST_MAX_MESSAGE_BYTES = Integer.toString(8 * 1024 * 1024);
 
     private final WorkerConfig config;
-    private final String bootstrap;
+    private final Map<String, Object> kafka;
 
-    public TopicSetup(WorkerConfig config, @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrap) {
+    /** @param kafka the application's {@code kafka.*} settings, as the connector reads them (TLS, SASL...) */
+    public TopicSetup(WorkerConfig config, @Identifier("default-kafka-broker") Map<String, Object> kafka) {
         this.config = config;
-        this.bootstrap = bootstrap;
+        this.kafka = kafka;
     }
 
     void create(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE) StartupEvent event)
@@ -56,7 +58,7 @@ public class TopicSetup {
         topics.add(new NewTopic(Topics.CONTROL, 1, replication));
         topics.add(new NewTopic(Topics.DEAD_LETTERS, partitions, replication)
                 .configs(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, REQUEST_MAX_MESSAGE_BYTES)));
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+        try (Admin admin = Admin.create(adminSettings(kafka))) {
             Set<String> existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
             List<NewTopic> missing = topics.stream().filter(t -> !existing.contains(t.name())).toList();
             if (missing.isEmpty()) {
@@ -71,5 +73,12 @@ public class TopicSetup {
             }
             LOG.infof("created topics %s", missing.stream().map(NewTopic::name).toList());
         }
+    }
+
+    /** The settings an admin client takes from the application's Kafka settings; consumer and producer ones are left out. */
+    static Map<String, Object> adminSettings(Map<String, Object> kafka) {
+        Map<String, Object> admin = new HashMap<>(kafka);
+        admin.keySet().retainAll(AdminClientConfig.configNames());
+        return admin;
     }
 }

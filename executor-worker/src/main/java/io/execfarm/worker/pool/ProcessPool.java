@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
 /**
@@ -51,6 +52,7 @@ public final class ProcessPool<P> implements AutoCloseable {
     private long nextStartNanos = System.nanoTime();
     private String lastStartError;
     private boolean closed;
+    private volatile Supplier<Lease<P>> reclaimer = () -> null;
 
     public ProcessPool(String name, PoolSettings settings, ProcessSource<P> source) {
         this.name = name;
@@ -67,6 +69,16 @@ public final class ProcessPool<P> implements AutoCloseable {
 
     public PoolSettings settings() {
         return settings;
+    }
+
+    /**
+     * Where an acquire that would wait with every slot taken gets a process back from: a lease
+     * held but unused elsewhere (an idle session's), which is then retired so a fresh process can
+     * start in its slot. The reclaimer is called holding this pool's lock, so it must never wait
+     * for this pool itself.
+     */
+    public void reclaimFrom(Supplier<Lease<P>> reclaimer) {
+        this.reclaimer = reclaimer;
     }
 
     /** Pre-starts the minimum of idle processes. */
@@ -98,6 +110,7 @@ public final class ProcessPool<P> implements AutoCloseable {
                         return lease;
                     }
                     evictForWaiter();
+                    reclaimForWaiter();
                     refill();
                     long remaining = deadline - System.nanoTime();
                     if (remaining <= 0) {
@@ -218,6 +231,21 @@ public final class ProcessPool<P> implements AutoCloseable {
     private void evictForWaiter() {
         if (slots.cardinality() >= settings.size() && starting == 0 && !idle.isEmpty()) {
             retire(idle.pollLast());
+        }
+    }
+
+    /**
+     * Every slot is taken, none is idle and fewer processes are on their way than requests wait:
+     * a lease held unused elsewhere is retired, so its slot starts a process for a waiter.
+     */
+    private void reclaimForWaiter() {
+        if (slots.cardinality() >= settings.size() && idle.isEmpty() && starting + retiring < waiting) {
+            Lease<P> unused = reclaimer.get();
+            if (unused != null) {
+                LOG.debugf("%s pool: a waiting request takes back a process held unused", name);
+                busy--;
+                retire(unused);
+            }
         }
     }
 

@@ -30,7 +30,9 @@ import org.jboss.logging.Logger;
  * discarded. That replay is the durable path: it rebuilds a session on any process of any worker.
  *
  * <p>At most {@code maxPinned} processes stay pinned, least recently used evicted first, so the
- * pool keeps processes for requests without a session. A session runs one request at a time here.
+ * pool keeps processes for requests without a session; and a request that would wait for a process
+ * takes the one of the session idle the longest ({@link #reclaimLongestIdle}). A session runs one
+ * request at a time here.
  */
 public final class SessionProcesses {
 
@@ -182,6 +184,27 @@ public final class SessionProcesses {
             }
         }
         retire.forEach(lease -> pool.release(lease, false));
+    }
+
+    /**
+     * Gives up the process of the session idle the longest, for a request that would otherwise
+     * wait for one: idle sessions never starve requests without a session. The session lives on
+     * and is rebuilt from its history when it is next used. Called by the pool, holding its lock.
+     */
+    public Lease<RuntimeProcess> reclaimLongestIdle() {
+        synchronized (lock) {
+            Pin longestIdle = null;
+            for (Pin pin : pins.values()) {
+                if (!pin.busy && pin.lease != null && (longestIdle == null || pin.idleSince < longestIdle.idleSince)) {
+                    longestIdle = pin;
+                }
+            }
+            if (longestIdle == null) {
+                return null;
+            }
+            pins.remove(longestIdle.session);
+            return longestIdle.lease;
+        }
     }
 
     /** How many processes hold sessions. */

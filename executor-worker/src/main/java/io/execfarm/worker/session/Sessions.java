@@ -3,7 +3,7 @@ package io.execfarm.worker.session;
 import io.execfarm.contracts.ExecutionRequest;
 import io.execfarm.contracts.Result;
 import io.execfarm.worker.config.WorkerConfig;
-import io.execfarm.worker.delivery.Retrying;
+import io.execfarm.worker.delivery.Retries;
 import io.execfarm.worker.metrics.WorkerMetrics;
 import io.execfarm.worker.pool.CancelSignal;
 import io.execfarm.worker.pool.Pools;
@@ -42,12 +42,14 @@ public class Sessions {
     private final SessionStore store;
     private final WorkerMetrics metrics;
     private final WorkerConfig config;
+    private final Retries retries;
     private final Map<String, SessionProcesses> byRuntime = new ConcurrentHashMap<>();
     private final ScheduledExecutorService reaper =
             Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("execfarm-session-reaper"));
 
-    public Sessions(Pools pools, SessionStore store, WorkerMetrics metrics, WorkerConfig config) {
+    public Sessions(Pools pools, SessionStore store, WorkerMetrics metrics, WorkerConfig config, Retries retries) {
         this.pools = pools;
+        this.retries = retries;
         this.store = store;
         this.metrics = metrics;
         this.config = config;
@@ -62,16 +64,17 @@ public class Sessions {
                     config.session().replayTimeout(), new SessionProcesses.History() {
                         @Override
                         public List<String> snippets(String session, long from, long to) {
-                            return Retrying.call("reading the history of session " + session,
+                            return retries.call("reading the history of session " + session,
                                     () -> store.history(session, from, to));
                         }
 
                         @Override
                         public long length(String session) {
-                            return Retrying.call("reading the history of session " + session,
+                            return retries.call("reading the history of session " + session,
                                     () -> store.historyLength(session));
                         }
                     });
+            pool.reclaimFrom(processes::reclaimLongestIdle);
             byRuntime.put(runtime, processes);
             metrics.registerPinned(runtime, processes::pinned);
         });
@@ -87,7 +90,7 @@ public class Sessions {
 
     /** Whether the request may run in its session; refreshes the session's idle timeout when it may. */
     public SessionStore.Opening open(ExecutionRequest request) {
-        return Retrying.call("opening session " + request.session() + " for " + request.id(),
+        return retries.call("opening session " + request.session() + " for " + request.id(),
                 () -> store.open(request.session(), request.tenant(), request.runtime(), request.code()));
     }
 
@@ -105,13 +108,18 @@ public class Sessions {
     /**
      * Stores the result and, when the code ran to completion (ok or error: a failing snippet may
      * have changed the session before it failed), appends it to the session's history; then keeps
-     * or retires the process.
+     * or retires the process. A result that could not be recorded ({@link Retries.GaveUp}) retires
+     * the process too: its state is then ahead of the history it would be rebuilt from.
      */
     public void record(ExecutionRequest request, SessionProcesses.Run run, Result result) {
         boolean ranToCompletion = result.status() == Result.Status.OK || result.status() == Result.Status.ERROR;
-        long snippets = Retrying.call("recording " + request.id() + " in session " + request.session(),
-                () -> store.record(request.session(), request.tenant(), request.code(), ranToCompletion, result));
-        byRuntime.get(request.runtime()).finish(run, snippets);
+        long snippets = -1;
+        try {
+            snippets = retries.call("recording " + request.id() + " in session " + request.session(),
+                    () -> store.record(request.session(), request.tenant(), request.code(), ranToCompletion, result));
+        } finally {
+            byRuntime.get(request.runtime()).finish(run, snippets);
+        }
     }
 
     private void reap() {

@@ -18,6 +18,11 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /** Kafka as a client in another language sees it: plain clients, JSON written and read by hand. */
 final class PlainKafka implements AutoCloseable {
@@ -45,6 +50,43 @@ final class PlainKafka implements AutoCloseable {
             producer.send(new ProducerRecord<>(topic, key, value)).get();
         } catch (Exception e) {
             throw new IllegalStateException("could not send to " + topic, e);
+        }
+    }
+
+    void send(String topic, int partition, String key, String json) {
+        try {
+            producer.send(new ProducerRecord<>(topic, partition, key, json.getBytes(java.nio.charset.StandardCharsets.UTF_8))).get();
+        } catch (Exception e) {
+            throw new IllegalStateException("could not send to " + topic + " partition " + partition, e);
+        }
+    }
+
+    /**
+     * One partition of {@code topic} from each of two members of consumer group {@code group}:
+     * records sent there are consumed side by side, not one after the other.
+     */
+    List<Integer> partitionsOfTwoMembers(String group, String topic) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+            List<Integer> partitions = new java.util.ArrayList<>();
+            for (var member : admin.describeConsumerGroups(List.of(group)).all().get(30, TimeUnit.SECONDS).get(group).members()) {
+                member.assignment().topicPartitions().stream().filter(tp -> tp.topic().equals(topic)).findFirst()
+                        .ifPresent(tp -> partitions.add(tp.partition()));
+            }
+            if (partitions.size() < 2) {
+                throw new IllegalStateException("fewer than two members of " + group + " own partitions of " + topic);
+            }
+            return partitions.subList(0, 2);
+        } catch (Exception e) {
+            throw new IllegalStateException("could not describe " + group, e);
+        }
+    }
+
+    /** Creates {@code topic} (one partition) with the given topic-level settings. */
+    void createTopic(String topic, Map<String, String> configs) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1).configs(configs))).all().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("could not create " + topic, e);
         }
     }
 

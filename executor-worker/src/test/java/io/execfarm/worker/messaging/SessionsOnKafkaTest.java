@@ -125,6 +125,43 @@ class SessionsOnKafkaTest {
     }
 
     @Test
+    void idleSessionsNeverStarveRequestsWithoutOne() {
+        // More sessions than the test pool's two processes; the last one used stays pinned, idle.
+        List<String> idle = new ArrayList<>();
+        String before = null;
+        for (int i = 0; i < 3; i++) {
+            idle.add(sessions.create(OWNER));
+            before = define(idle.get(i));
+        }
+        // Two consumer copies take one request each: one holds the only free process...
+        List<Integer> sideBySide = kafka.partitionsOfTwoMembers("execfarm-workers-python", REQUESTS);
+        String holder = UUID.randomUUID().toString();
+        kafka.send(REQUESTS, sideBySide.get(0), holder, request(holder, "import time\ntime.sleep(120)",
+                "\"replyTo\":" + quote(replies) + ",\"timeoutMs\":20000"));
+        PlainKafka.eventsUntil(events, holder, "started", WAIT);
+        // ...and the other finds none free but the idle session's, which it takes.
+        String plain = UUID.randomUUID().toString();
+        kafka.send(REQUESTS, sideBySide.get(1), plain, request(plain, "6 * 7", "\"replyTo\":" + quote(replies)));
+
+        List<JsonNode> results = new ArrayList<>();
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (results.size() < 2 && System.nanoTime() < deadline) {
+            for (ConsumerRecord<String, String> r : events.poll(Duration.ofMillis(200))) {
+                JsonNode event = PlainKafka.read(r.value());
+                if ("result".equals(event.get("type").asText())) {
+                    results.add(event);
+                }
+            }
+        }
+        assertEquals(2, results.size(), results.toString());
+        assertEquals(plain, results.get(0).get("requestId").asText(),
+                "answered while the other request still ran, not after it: " + results);
+        assertEquals("42", results.get(0).get("value").asText());
+        assertEquals("timeout", results.get(1).get("status").asText());
+        assertRebuilt(before, value(run(idle.get(2), OWNER, USE)));
+    }
+
+    @Test
     void anotherTenantCannotUseASessionNorTellThatItExists() {
         String session = sessions.create(OWNER);
         String before = define(session);

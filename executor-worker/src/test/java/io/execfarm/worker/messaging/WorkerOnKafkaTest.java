@@ -194,6 +194,40 @@ class WorkerOnKafkaTest {
     }
 
     @Test
+    void aResultItsReplyTopicRefusesIsAnsweredWithAnErrorDeadLetteredAndThePartitionMovesOn() {
+        String small = "test.small." + UUID.randomUUID();
+        kafka.createTopic(small, Map.of("max.message.bytes", "1500"));
+        String id = UUID.randomUUID().toString();
+        String after = UUID.randomUUID().toString();
+        try (KafkaConsumer<String, String> smallReplies = kafka.consumer(small);
+                KafkaConsumer<String, String> deadLetters = kafka.consumer("execfarm.requests.dlq")) {
+            // One key, so one partition: the request behind it waits for this one to be settled.
+            kafka.send(REQUESTS, "same-key", request(id, "'x' * 5000", "\"replyTo\":\"" + small + "\""));
+            kafka.send(REQUESTS, "same-key", request(after, "'next'", "\"replyTo\":\"" + replies + "\""));
+
+            JsonNode result = PlainKafka.resultOf(smallReplies, id, WAIT);
+            assertEquals("crashed", result.get("status").asText(), result.toString());
+            assertEquals("ResultUndeliverable", result.at("/error/type").asText());
+            assertTrue(result.at("/error/message").asText().contains("RecordTooLargeException"), result.toString());
+            assertEquals("'next'", PlainKafka.resultOf(events, after, WAIT).get("value").asText());
+
+            String reason = null;
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (reason == null && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> r : deadLetters.poll(Duration.ofMillis(200))) {
+                    if (r.value() != null && r.value().contains(id)) {
+                        reason = new String(r.headers().lastHeader("dead-letter-reason").value(), StandardCharsets.UTF_8);
+                    }
+                }
+            }
+            assertNotNull(reason, "the request is in the dead-letter topic");
+            assertTrue(reason.contains(small) && reason.contains("RecordTooLargeException"), reason);
+        }
+        assertTrue(redis.key().exists("execfarm:published:" + id),
+                "the error result counts as the answer: a redelivery does not answer again");
+    }
+
+    @Test
     void aCancelBeforeTheRequestStartsMeansItNeverRuns() {
         String id = UUID.randomUUID().toString();
         kafka.send("execfarm.control", id, "{\"v\":1,\"type\":\"cancel\",\"requestId\":\"" + id + "\"}");

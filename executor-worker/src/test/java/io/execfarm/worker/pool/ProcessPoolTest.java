@@ -76,6 +76,39 @@ class ProcessPoolTest {
     }
 
     @Test
+    void aWaitingAcquireTakesBackALeaseHeldUnusedElsewhereOneAtATime() throws Exception {
+        open(2, 2, 100, 0, ReusePolicy.TENANT);
+        awaitIdle(2);
+        // Two leases held by something that does not use them now, like the processes of idle sessions.
+        List<Lease<Proc>> heldUnused = new ArrayList<>(List.of(pool.acquire("a", WAIT), pool.acquire("b", WAIT)));
+        List<Proc> reclaimedProcesses = new ArrayList<>();
+        pool.reclaimFrom(() -> {
+            if (heldUnused.isEmpty()) {
+                return null;
+            }
+            Lease<Proc> lease = heldUnused.remove(0);
+            reclaimedProcesses.add(lease.process());
+            return lease;
+        });
+
+        Lease<Proc> lease = pool.acquire("c", WAIT);
+        assertEquals(1, reclaimedProcesses.size(), "one waiter takes back one lease, not every one");
+        assertFalse(reclaimedProcesses.contains(lease.process()), "the taken-back process ran other code: it is retired");
+        assertTrue(source.disposed().contains(reclaimedProcesses.get(0)));
+        assertEquals(2, pool.stats().busy(), "the other held lease and the new one");
+    }
+
+    @Test
+    void withNothingToTakeBackAWaitingAcquireTimesOut() throws Exception {
+        open(1, 1, 100, 0, ReusePolicy.TENANT);
+        awaitIdle(1);
+        Lease<Proc> held = pool.acquire("a", WAIT);
+        pool.reclaimFrom(() -> null);
+        assertThrows(PoolTimeoutException.class, () -> pool.acquire("b", Duration.ofMillis(200)));
+        pool.release(held, true);
+    }
+
+    @Test
     void tenantPolicyNeverHandsOneTenantsProcessToAnother() throws Exception {
         open(4, 1, 100, 0, ReusePolicy.TENANT);
         awaitIdle(1);
