@@ -32,8 +32,9 @@ public interface WorkerConfig {
     MemorySize maxOutputBytes();
 
     /**
-     * How long a worker's claim on a running request lasts without renewal: after a hard stop, the
-     * time until another worker takes the request over.
+     * How long a worker's claim on a running request lasts without renewal. After a hard stop,
+     * another worker takes the request over this long plus half as long again (the takeover grace,
+     * in which a holder that was only cut off from Redis takes its claim back) after the last renewal.
      */
     @WithDefault("PT6S")
     Duration claimTtl();

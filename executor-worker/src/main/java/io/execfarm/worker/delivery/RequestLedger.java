@@ -10,7 +10,6 @@ import io.quarkus.redis.datasource.value.ValueCommands;
 import io.vertx.mutiny.redis.client.Response;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
-import java.util.Map;
 import java.util.Optional;
 import org.jboss.logging.Logger;
 
@@ -26,7 +25,8 @@ import org.jboss.logging.Logger;
  * the request over.
  *
  * <p>Keys, all with a TTL: {@code execfarm:attempts:<id>}, {@code execfarm:claim:<id>},
- * {@code execfarm:result:<id>}, {@code execfarm:published:<id>}, {@code execfarm:cancel:<id>}.
+ * {@code execfarm:takeover:<id>}, {@code execfarm:result:<id>}, {@code execfarm:published:<id>},
+ * {@code execfarm:cancel:<id>}.
  */
 @ApplicationScoped
 public class RequestLedger {
@@ -34,9 +34,14 @@ public class RequestLedger {
     private static final Logger LOG = Logger.getLogger(RequestLedger.class);
 
     /**
-     * KEYS: attempts, claim, result, published, cancel. ARGV: holder, claim TTL in ms, result TTL
-     * in s, "1" to count this delivery. Returns {attempt, 0} when another holds the claim, else
-     * {attempt, 1, published, cancelled, result or nil}.
+     * KEYS: attempts, claim, result, published, cancel, takeover. ARGV: holder, claim TTL in ms,
+     * result TTL in s, "1" to count this delivery, takeover grace in ms. Returns {attempt, 0} when
+     * the request is not this delivery's (yet), else {attempt, 1, published, cancelled, result or nil}.
+     *
+     * <p>A claim that lapsed (no result, delivered before, not released) is taken over only after
+     * the same delivery found it lapsed for the grace: Redis's clock runs on while Redis is frozen,
+     * so every claim lapses at once when it comes back, and the grace lets a holder that is alive
+     * take its claim back first ({@link #RENEW}).
      */
     private static final String DELIVER = """
             local attempt = 0
@@ -48,23 +53,52 @@ public class RequestLedger {
             if holder and holder ~= ARGV[1] then
               return {attempt, 0}
             end
+            if not holder and redis.call('EXISTS', KEYS[3]) == 0 and tonumber(redis.call('GET', KEYS[1]) or '0') > 1 then
+              local takeover = redis.call('GET', KEYS[6])
+              if takeover ~= 'released' then
+                if not takeover then
+                  redis.call('SET', KEYS[6], ARGV[1], 'PX', 2 * tonumber(ARGV[5]))
+                  return {attempt, 0}
+                end
+                if takeover ~= ARGV[1] or redis.call('PTTL', KEYS[6]) > tonumber(ARGV[5]) then
+                  return {attempt, 0}
+                end
+              end
+            end
+            redis.call('DEL', KEYS[6])
             redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
             return {attempt, 1, redis.call('EXISTS', KEYS[4]), redis.call('EXISTS', KEYS[5]), redis.call('GET', KEYS[3])}
             """;
-    /** KEYS: claim, published. ARGV: holder, result TTL in s, "1" to mark the result published. */
+    /**
+     * KEYS: claim, published, takeover. ARGV: holder, result TTL in s, "1" to mark the result
+     * published, claim TTL in ms. A claim released without a result may be taken at once.
+     */
     private static final String FINISH = """
             if ARGV[3] == '1' then
               redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
             end
             if redis.call('GET', KEYS[1]) == ARGV[1] then
               redis.call('DEL', KEYS[1])
+              if ARGV[3] ~= '1' then
+                redis.call('SET', KEYS[3], 'released', 'PX', ARGV[4])
+              end
             end
             return 1
             """;
-    /** KEYS: claim. ARGV: holder, claim TTL in ms. */
+    /**
+     * KEYS: claim, result, takeover. ARGV: holder, claim TTL in ms. Extends the holder's claim; a
+     * claim that lapsed and that no other delivery took (nor answered) is taken back. 1 when the
+     * holder holds the claim now, else 0.
+     */
     private static final String RENEW = """
-            if redis.call('GET', KEYS[1]) == ARGV[1] then
+            local holder = redis.call('GET', KEYS[1])
+            if holder == ARGV[1] then
               return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+            end
+            if not holder and redis.call('EXISTS', KEYS[2]) == 0 then
+              redis.call('DEL', KEYS[3])
+              redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+              return 1
             end
             return 0
             """;
@@ -105,15 +139,16 @@ public class RequestLedger {
         return deliver(requestId, holder, claimTtl, true);
     }
 
-    /** Tries the claim again, for a delivery already counted that found it held by another. */
+    /** Tries the claim again, for a delivery already counted that found it held by another or lapsed. */
     public Delivery claimAgain(String requestId, String holder, Duration claimTtl) {
         return deliver(requestId, holder, claimTtl, false);
     }
 
     private Delivery deliver(String requestId, String holder, Duration claimTtl, boolean count) {
-        Response reply = redis.execute("EVAL", DELIVER, "5", "execfarm:attempts:" + requestId, claimKey(requestId),
-                RedisKeys.result(requestId), publishedKey(requestId), RedisKeys.cancel(requestId), holder,
-                Long.toString(claimTtl.toMillis()), Long.toString(resultTtl.toSeconds()), count ? "1" : "0");
+        Response reply = redis.execute("EVAL", DELIVER, "6", "execfarm:attempts:" + requestId, claimKey(requestId),
+                RedisKeys.result(requestId), publishedKey(requestId), RedisKeys.cancel(requestId),
+                takeoverKey(requestId), holder, Long.toString(claimTtl.toMillis()), Long.toString(resultTtl.toSeconds()),
+                count ? "1" : "0", Long.toString(takeoverGrace(claimTtl).toMillis()));
         int attempt = reply.get(0).toInteger();
         if (reply.get(1).toInteger() == 0) {
             return new Delivery(attempt, false, Optional.empty(), false, false);
@@ -128,15 +163,26 @@ public class RequestLedger {
     }
 
     /** Marks the request's result published, when {@code published}, and releases {@code holder}'s claim. */
-    public void finish(String requestId, String holder, boolean published) {
-        redis.execute("EVAL", FINISH, "2", claimKey(requestId), publishedKey(requestId), holder,
-                Long.toString(resultTtl.toSeconds()), published ? "1" : "0");
+    public void finish(String requestId, String holder, boolean published, Duration claimTtl) {
+        redis.execute("EVAL", FINISH, "3", claimKey(requestId), publishedKey(requestId), takeoverKey(requestId), holder,
+                Long.toString(resultTtl.toSeconds()), published ? "1" : "0", Long.toString(claimTtl.toMillis()));
     }
 
-    /** Keeps these claims alive while their requests run: request id to holder. */
-    public void renewClaims(Map<String, String> held, Duration ttl) {
-        held.forEach((id, holder) -> redis.execute("EVAL", RENEW, "1", claimKey(id), holder,
-                Long.toString(ttl.toMillis())));
+    /**
+     * Extends {@code holder}'s claim, or takes it back when it lapsed and nobody took it or
+     * answered the request meanwhile; false when another delivery has the request now.
+     */
+    public boolean renew(String requestId, String holder, Duration ttl) {
+        return redis.execute("EVAL", RENEW, "3", claimKey(requestId), RedisKeys.result(requestId),
+                takeoverKey(requestId), holder, Long.toString(ttl.toMillis())).toInteger() == 1;
+    }
+
+    /**
+     * How long a delivery waits, after finding a claim lapsed, before it takes the request over:
+     * longer than a holder's renewal period ({@link ClaimKeeper}), so a live holder renews first.
+     */
+    public static Duration takeoverGrace(Duration claimTtl) {
+        return claimTtl.dividedBy(2);
     }
 
     public void markCancelled(String requestId) {
@@ -154,6 +200,10 @@ public class RequestLedger {
 
     private static String claimKey(String requestId) {
         return "execfarm:claim:" + requestId;
+    }
+
+    private static String takeoverKey(String requestId) {
+        return "execfarm:takeover:" + requestId;
     }
 
     private static String publishedKey(String requestId) {

@@ -10,6 +10,7 @@ import io.execfarm.contracts.WireCodec;
 import io.execfarm.worker.cancel.CancelRegistry;
 import io.execfarm.worker.config.WorkerConfig;
 import io.execfarm.worker.config.WorkerId;
+import io.execfarm.worker.delivery.ClaimKeeper;
 import io.execfarm.worker.delivery.RequestLedger;
 import io.execfarm.worker.delivery.Retries;
 import io.execfarm.worker.delivery.Retries.GaveUp;
@@ -25,7 +26,6 @@ import io.execfarm.worker.session.SessionStore;
 import io.execfarm.worker.session.Sessions;
 import io.execfarm.worker.threads.DaemonThreads;
 import io.quarkus.runtime.ShutdownEvent;
-import io.quarkus.runtime.StartupEvent;
 import io.smallrye.reactive.messaging.kafka.KafkaRecord;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -58,7 +58,6 @@ import org.jboss.logging.Logger;
 public class RequestHandler {
 
     private static final Logger LOG = Logger.getLogger(RequestHandler.class);
-    private static final Duration CLAIM_POLL = Duration.ofMillis(200);
     /**
      * Longer than the replies producer's own retries (delivery.timeout.ms, 2 min by default): a
      * publish is retried here only after the producer itself gave up, so a slow broker does not
@@ -71,6 +70,7 @@ public class RequestHandler {
     private final WireCodec codec;
     private final Pools pools;
     private final RequestLedger ledger;
+    private final ClaimKeeper claims;
     private final EventPublisher events;
     private final CancelRegistry cancels;
     private final WorkerMetrics metrics;
@@ -78,29 +78,24 @@ public class RequestHandler {
     private final WorkerConfig config;
     private final Retries retries;
     private final String workerId;
-    /** The claims this worker holds now: request id to holder. */
-    private final ConcurrentMap<String, String> claims = new ConcurrentHashMap<>();
+    /** Ends output batches that wait for more output. */
     private final ScheduledExecutorService timer =
             Executors.newScheduledThreadPool(1, DaemonThreads.named("execfarm-request-timer"));
 
-    public RequestHandler(WireCodec codec, Pools pools, RequestLedger ledger, EventPublisher events,
+    public RequestHandler(WireCodec codec, Pools pools, RequestLedger ledger, ClaimKeeper claims, EventPublisher events,
             CancelRegistry cancels, WorkerMetrics metrics, Sessions sessions, WorkerConfig config, Retries retries,
             WorkerId workerId) {
         this.codec = codec;
         this.retries = retries;
         this.pools = pools;
         this.ledger = ledger;
+        this.claims = claims;
         this.events = events;
         this.cancels = cancels;
         this.metrics = metrics;
         this.sessions = sessions;
         this.config = config;
         this.workerId = workerId.value();
-    }
-
-    void start(@Observes StartupEvent event) {
-        long every = config.claimTtl().toMillis() / 3;
-        timer.scheduleAtFixedRate(this::renewClaims, every, every, TimeUnit.MILLISECONDS);
     }
 
     void stop(@Observes ShutdownEvent event) {
@@ -148,55 +143,43 @@ public class RequestHandler {
         String id = request.id();
         // Taken now: the ledger's bookkeeping below is the worker's time, not the queue's.
         Instant taken = Instant.now();
-        String holder = workerId + "/" + UUID.randomUUID();
         // Registered before Redis is read: a cancel is then either marked there already or signalled here.
         CancelSignal cancel = cancels.register(id);
+        ClaimKeeper.Claimed claimed = null;
         try {
-            RequestLedger.Delivery delivery;
             try {
-                delivery = claim(id, holder);
+                claimed = claims.claim(id);
             } catch (GaveUp e) {
                 throw new Unanswered(e.getMessage(), Result.rejected(id, workerId, "FarmUnavailable",
                         "the request was not run: " + e.getMessage()));
             }
+            RequestLedger.Delivery delivery = claimed.delivery();
             if (delivery.result().isPresent()) {
-                answerFromLedger(request, delivery, holder);
+                answerFromLedger(request, delivery, claimed.holder());
                 return;
             }
             if (delivery.cancelled()) {
                 cancel.cancel();
             }
-            Answer answer;
             try {
-                answer = execute(runtime, request, recordTime, taken, delivery.attempt(), cancel);
+                Answer answer = execute(runtime, request, recordTime, taken, delivery.attempt(), cancel, claimed.holder());
+                if (answer == Answer.TAKEN_OVER || !answer.stored() && !claims.confirm(id, claimed.holder())) {
+                    return;
+                }
+                if (!answer.stored()) {
+                    storeOrWarn(answer.result());
+                }
+                publishOrGiveUp(request.replyTo(), answer.result());
+                claims.finish(id, claimed.holder(), true);
             } catch (GaveUp e) {
                 throw new Unanswered(e.getMessage(), crashed(id, delivery.attempt(), "FarmUnavailable",
-                        "the session's state could not be read or recorded: " + e.getMessage()));
+                        "Redis stayed unreachable: " + e.getMessage()));
             }
-            if (!answer.stored()) {
-                storeOrWarn(answer.result());
-            }
-            publishOrGiveUp(request.replyTo(), answer.result());
-            finish(id, holder, true);
         } finally {
             cancels.unregister(id);
-            if (holder.equals(claims.get(id))) {
-                finish(id, holder, false);
+            if (claimed != null && claims.holds(id, claimed.holder())) {
+                claims.finish(id, claimed.holder(), false);
             }
-        }
-    }
-
-    /**
-     * Marks the result published, when it is, and releases the claim: one round trip. Where Redis
-     * stays away, the claim lapses by itself and a redelivery publishes the stored result again.
-     */
-    private void finish(String id, String holder, boolean published) {
-        claims.remove(id, holder);
-        try {
-            retries.run((published ? "marking " + id + " published and releasing its claim" : "releasing the claim on " + id),
-                    () -> ledger.finish(id, holder, published));
-        } catch (GaveUp e) {
-            LOG.errorf("%s", e.getMessage());
         }
     }
 
@@ -205,16 +188,25 @@ public class RequestHandler {
                 Result.Timings.NONE, workerId, attempt);
     }
 
-    /** A request's result, and whether it is in Redis already (a session request stores it with its history entry). */
+    /**
+     * A request's result, and whether it is in Redis already (a session request stores it with its
+     * history entry; one whose claim was taken over is settled by the delivery that took it).
+     */
     private record Answer(Result result, boolean stored) {
+
+        static final Answer TAKEN_OVER = new Answer(null, true);
 
         static Answer unstored(Result result) {
             return new Answer(result, false);
         }
     }
 
+    /**
+     * Runs the request. A session request's result is recorded with its history entry only while
+     * its claim holds; one taken over meanwhile is {@link Answer#takenOver}.
+     */
     private Answer execute(String runtime, ExecutionRequest request, Instant recordTime, Instant taken, int attempt,
-            CancelSignal cancel) {
+            CancelSignal cancel, String holder) {
         String id = request.id();
         Instant submitted = request.submittedAt() != null ? request.submittedAt() : recordTime;
         long queuedMs = Math.max(0, Duration.between(submitted, taken).toMillis());
@@ -266,14 +258,30 @@ public class RequestHandler {
             if (sessionRun == null) {
                 return Answer.unstored(result);
             }
-            sessions.record(request, sessionRun, result);
-            return new Answer(result, true);
+            return recordInSession(request, sessionRun, result, holder);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Answer.unstored(new Result(id, Result.Status.CRASHED, null,
                     new Result.ErrorInfo("WorkerStopping", "the worker stopped while running the request", null),
                     false, Result.Timings.NONE, workerId, attempt));
         }
+    }
+
+    /** Records a session request's result with its history entry, while its claim holds. */
+    private Answer recordInSession(ExecutionRequest request, SessionProcesses.Run run, Result result, String holder) {
+        boolean held;
+        try {
+            held = claims.confirm(request.id(), holder);
+        } catch (GaveUp e) {
+            sessions.abandon(request, run);
+            throw e;
+        }
+        if (!held) {
+            sessions.abandon(request, run);
+            return Answer.TAKEN_OVER;
+        }
+        sessions.record(request, run, result);
+        return new Answer(result, true);
     }
 
     /**
@@ -313,30 +321,7 @@ public class RequestHandler {
         LOG.infof("%s was answered but not published before; publishing it from Redis (attempt %d)", request.id(),
                 delivery.attempt());
         publishOrGiveUp(request.replyTo(), delivery.result().orElseThrow().withAttempt(delivery.attempt()));
-        finish(request.id(), holder, true);
-    }
-
-    /**
-     * Counts this delivery and takes the request, waiting while another delivery holds it (another
-     * worker's, or this worker's own when a rebalance moved the partition between its consumers);
-     * that one either finishes the request or its claim lapses. Held claims are renewed until
-     * released.
-     */
-    private RequestLedger.Delivery claim(String id, String holder) {
-        RequestLedger.Delivery delivery = retries.call("counting a delivery of " + id + " and claiming it",
-                () -> ledger.deliver(id, holder, config.claimTtl()));
-        int attempt = delivery.attempt();
-        while (!delivery.claimed()) {
-            try {
-                Thread.sleep(CLAIM_POLL.toMillis());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for the claim on " + id, e);
-            }
-            delivery = retries.call("claiming " + id, () -> ledger.claimAgain(id, holder, config.claimTtl()));
-        }
-        claims.put(id, holder);
-        return new RequestLedger.Delivery(attempt, true, delivery.result(), delivery.published(), delivery.cancelled());
+        claims.finish(request.id(), holder, true);
     }
 
     /**
@@ -354,7 +339,7 @@ public class RequestHandler {
             try {
                 events.publish(replyTo, errorResult).await().atMost(ERROR_RESULT_TIMEOUT);
                 // The request's own delivery, if any, released its claim already; only the published mark is set.
-                finish(errorResult.requestId(), "", true);
+                claims.finish(errorResult.requestId(), "", true);
             } catch (RuntimeException e) {
                 LOG.errorf("could not answer %s on %s either: %s", errorResult.requestId(), replyTo, e.toString());
             }
@@ -367,13 +352,5 @@ public class RequestHandler {
                 sent -> { },
                 failure -> LOG.errorf("could not publish %s event %s: %s", event.type(), event.requestId(),
                         failure.getMessage()));
-    }
-
-    private void renewClaims() {
-        try {
-            ledger.renewClaims(Map.copyOf(claims), config.claimTtl());
-        } catch (RuntimeException e) {
-            LOG.warnf("could not renew claims: %s", e.getMessage());
-        }
     }
 }

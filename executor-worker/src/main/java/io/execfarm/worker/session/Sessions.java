@@ -122,6 +122,11 @@ public class Sessions {
         }
     }
 
+    /** Settles a run whose result is not this worker's to record (its request was taken over): the process is retired. */
+    public void abandon(ExecutionRequest request, SessionProcesses.Run run) {
+        byRuntime.get(request.runtime()).finish(run, -1);
+    }
+
     private void reap() {
         Duration pinIdleTimeout = config.session().pinIdleTimeout();
         byRuntime.forEach((runtime, processes) -> {

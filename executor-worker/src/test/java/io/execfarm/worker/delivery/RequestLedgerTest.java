@@ -1,5 +1,6 @@
 package io.execfarm.worker.delivery;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -12,7 +13,6 @@ import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 import java.time.Duration;
-import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
@@ -50,7 +50,7 @@ class RequestLedgerTest {
         assertFalse(second.claimed());
         assertTrue(ledger.deliver(id, "a", CLAIM).claimed(), "a retried call of the holder's own");
 
-        ledger.finish(id, "a", false);
+        ledger.finish(id, "a", false, CLAIM);
         RequestLedger.Delivery taken = ledger.claimAgain(id, "b", CLAIM);
         assertTrue(taken.claimed());
         assertEquals(0, taken.attempt(), "claiming again counts no new delivery");
@@ -62,14 +62,14 @@ class RequestLedgerTest {
         String id = UUID.randomUUID().toString();
         ledger.deliver(id, "b", Duration.ofSeconds(5));
 
-        ledger.finish(id, "a", false);
-        ledger.renewClaims(Map.of(id, "a"), Duration.ofMinutes(10));
+        ledger.finish(id, "a", false, CLAIM);
+        assertFalse(ledger.renew(id, "a", Duration.ofMinutes(10)));
         assertEquals("b", claimHolder(id), "a delivery whose claim lapsed cannot end the claim that took over");
         assertTrue(redis.key().pttl("execfarm:claim:" + id) <= 5000, "nor extend it");
 
-        ledger.renewClaims(Map.of(id, "b"), Duration.ofMinutes(10));
+        assertTrue(ledger.renew(id, "b", Duration.ofMinutes(10)));
         assertTrue(redis.key().pttl("execfarm:claim:" + id) > 5000, "its holder extends it");
-        ledger.finish(id, "b", true);
+        ledger.finish(id, "b", true, CLAIM);
         assertNull(claimHolder(id));
     }
 
@@ -86,8 +86,50 @@ class RequestLedgerTest {
         assertFalse(unpublished.published());
         assertTrue(unpublished.cancelled());
 
-        ledger.finish(id, "a", true);
+        ledger.finish(id, "a", true, CLAIM);
         assertTrue(ledger.deliver(id, "b", CLAIM).published());
+    }
+
+    @Test
+    void aLapsedClaimIsTakenOverOnlyAfterTheGraceSoALiveHolderTakesItBackFirst() {
+        String id = UUID.randomUUID().toString();
+        Duration ttl = Duration.ofMillis(400);
+        ledger.deliver(id, "a", ttl);
+        await().atMost(Duration.ofSeconds(10)).until(() -> claimHolder(id) == null);
+
+        assertFalse(ledger.deliver(id, "b", ttl).claimed(), "a lapsed claim is not taken at once");
+        assertTrue(ledger.renew(id, "a", ttl), "its holder, alive after all, takes it back");
+        assertEquals("a", claimHolder(id));
+        assertFalse(ledger.claimAgain(id, "b", ttl).claimed());
+    }
+
+    @Test
+    void aLapsedClaimWhoseHolderStaysAwayIsTakenOverAfterTheGrace() {
+        String id = UUID.randomUUID().toString();
+        Duration ttl = Duration.ofMillis(400);
+        ledger.deliver(id, "a", ttl);
+        await().atMost(Duration.ofSeconds(10)).until(() -> claimHolder(id) == null);
+
+        assertFalse(ledger.deliver(id, "b", ttl).claimed());
+        await().atMost(Duration.ofSeconds(10)).until(() -> ledger.claimAgain(id, "b", ttl).claimed());
+        assertEquals("b", claimHolder(id));
+        assertFalse(ledger.renew(id, "a", ttl), "the old holder learns it lost the request");
+        assertEquals("b", claimHolder(id));
+    }
+
+    @Test
+    void aClaimReleasedWithoutAResultOrOfAnAnsweredRequestIsTakenAtOnce() {
+        String released = UUID.randomUUID().toString();
+        ledger.deliver(released, "a", CLAIM);
+        ledger.finish(released, "a", false, CLAIM);
+        assertTrue(ledger.deliver(released, "b", CLAIM).claimed());
+
+        String answered = UUID.randomUUID().toString();
+        ledger.deliver(answered, "a", CLAIM);
+        ledger.storeResult(Result.rejected(answered, "w", "X", "x"));
+        redis.key().del("execfarm:claim:" + answered);
+        assertTrue(ledger.deliver(answered, "b", CLAIM).result().isPresent());
+        assertFalse(ledger.renew(answered, "a", CLAIM), "an answered request is not taken back");
     }
 
     private String claimHolder(String id) {

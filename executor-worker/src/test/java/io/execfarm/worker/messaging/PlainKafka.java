@@ -62,20 +62,50 @@ final class PlainKafka implements AutoCloseable {
     }
 
     /**
-     * One partition of {@code topic} from each of two members of consumer group {@code group}:
-     * records sent there are consumed side by side, not one after the other.
+     * One partition of {@code topic} from each member of consumer group {@code group}: records
+     * sent to different ones are consumed side by side, not one after the other.
      */
-    List<Integer> partitionsOfTwoMembers(String group, String topic) {
+    List<Integer> partitionPerMember(String group, String topic) {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
             List<Integer> partitions = new java.util.ArrayList<>();
             for (var member : admin.describeConsumerGroups(List.of(group)).all().get(30, TimeUnit.SECONDS).get(group).members()) {
                 member.assignment().topicPartitions().stream().filter(tp -> tp.topic().equals(topic)).findFirst()
                         .ifPresent(tp -> partitions.add(tp.partition()));
             }
-            if (partitions.size() < 2) {
-                throw new IllegalStateException("fewer than two members of " + group + " own partitions of " + topic);
+            return partitions;
+        } catch (Exception e) {
+            throw new IllegalStateException("could not describe " + group, e);
+        }
+    }
+
+    /**
+     * Makes consumer group {@code group} rebalance twice: a consumer joins it, takes its share of
+     * {@code topic}'s partitions, and leaves without committing anything, so what it fetched is
+     * delivered again to the group's other members.
+     */
+    void joinAndLeave(String group, String topic) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+                org.apache.kafka.clients.consumer.CooperativeStickyAssignor.class.getName());
+        try (KafkaConsumer<String, String> intruder = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer())) {
+            intruder.subscribe(List.of(topic));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (intruder.assignment().isEmpty() && System.nanoTime() < deadline) {
+                intruder.poll(java.time.Duration.ofMillis(200));
             }
-            return partitions.subList(0, 2);
+            if (intruder.assignment().isEmpty()) {
+                throw new IllegalStateException("joined " + group + " but was given no partition of " + topic);
+            }
+        }
+    }
+
+    /** Members of consumer group {@code group} now (0 when it does not exist). */
+    int members(String group) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+            return admin.describeConsumerGroups(List.of(group)).all().get(30, TimeUnit.SECONDS).get(group).members().size();
         } catch (Exception e) {
             throw new IllegalStateException("could not describe " + group, e);
         }

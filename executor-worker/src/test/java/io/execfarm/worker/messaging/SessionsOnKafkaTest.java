@@ -134,7 +134,8 @@ class SessionsOnKafkaTest {
             before = define(idle.get(i));
         }
         // Two consumer copies take one request each: one holds the only free process...
-        List<Integer> sideBySide = kafka.partitionsOfTwoMembers("execfarm-workers-python", REQUESTS);
+        List<Integer> sideBySide = kafka.partitionPerMember("execfarm-workers-python", REQUESTS);
+        assertEquals(2, sideBySide.size(), "a consumer copy per process");
         String holder = UUID.randomUUID().toString();
         kafka.send(REQUESTS, sideBySide.get(0), holder, request(holder, "import time\ntime.sleep(120)",
                 "\"replyTo\":" + quote(replies) + ",\"timeoutMs\":20000"));

@@ -2,6 +2,7 @@ package io.execfarm.worker.messaging;
 
 import static io.execfarm.worker.messaging.PlainKafka.eventsUntilResult;
 import static io.execfarm.worker.messaging.PlainKafka.request;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -17,40 +18,56 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.TestMethodOrder;
 
-/** Two packaged workers in one consumer group, on a real broker and Redis. */
+/**
+ * Two packaged workers in one consumer group, on a real broker and Redis. Each test starts with two
+ * live workers, whatever the tests before it killed, so no test depends on another or on their order.
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TwoWorkersIT {
 
     private static final String REQUESTS = "execfarm.requests.python";
+    private static final String GROUP = "execfarm-workers-python";
+    private static final int POOL_SIZE = 2;
     /** Fast takeover for the test: the broker's minimum session timeout, and a claim as short. */
     private static final List<String> PROPERTIES = List.of(
             "mp.messaging.incoming.requests-python.session.timeout.ms=6000",
             "mp.messaging.incoming.requests-python.heartbeat.interval.ms=2000",
             "execfarm.worker.claim-ttl=PT6S",
-            "execfarm.worker.runtime.python.pool.size=2",
-            "execfarm.worker.runtime.python.pool.min-idle=2");
+            "execfarm.worker.runtime.python.pool.size=" + POOL_SIZE,
+            "execfarm.worker.runtime.python.pool.min-idle=" + POOL_SIZE);
 
     private LocalInfra infra;
     private PlainKafka kafka;
     private final List<AppProcess> workers = new ArrayList<>();
 
     @BeforeAll
-    void startWorkers() throws Exception {
+    void startInfra() {
         infra = LocalInfra.startOrReuse();
         kafka = new PlainKafka(infra.kafkaBootstrap());
-        workers.add(AppProcess.worker("worker-a", infra.kafkaBootstrap(), infra.redisUrl(), PROPERTIES));
-        workers.add(AppProcess.worker("worker-b", infra.kafkaBootstrap(), infra.redisUrl(), PROPERTIES));
+    }
+
+    /** Two live workers, each with all its consumers in the group and nobody else's left there. */
+    @BeforeEach
+    void twoLiveWorkers() throws Exception {
+        while (live().size() < 2) {
+            workers.add(AppProcess.worker("worker-" + (char) ('a' + workers.size()), infra.kafkaBootstrap(),
+                    infra.redisUrl(), PROPERTIES));
+        }
+        await().atMost(Duration.ofSeconds(90)).until(() -> kafka.members(GROUP) == 2 * POOL_SIZE
+                && kafka.partitionPerMember(GROUP, REQUESTS).size() == 2 * POOL_SIZE);
+    }
+
+    private List<AppProcess> live() {
+        return workers.stream().filter(AppProcess::isAlive).toList();
     }
 
     @AfterAll
@@ -67,7 +84,6 @@ class TwoWorkersIT {
     }
 
     @Test
-    @Order(1)
     void twoHundredRequestsEachGetExactlyOneResultAndBothWorkersWork() {
         String replies = "it.replies." + UUID.randomUUID();
         try (KafkaConsumer<String, String> events = kafka.consumer(replies)) {
@@ -92,12 +108,11 @@ class TwoWorkersIT {
                 assertEquals("ok", result.get("status").asText(), result.toString());
                 byWorker.add(result.get("workerId").asText());
             }
-            assertEquals(Set.of("worker-a", "worker-b"), byWorker, "both workers did work");
+            assertEquals(live().stream().map(AppProcess::id).collect(Collectors.toSet()), byWorker, "both workers did work");
         }
     }
 
     @Test
-    @Order(2)
     void aSessionWhoseWorkerIsKilledHardContinuesOnTheOther() throws Exception {
         String replies = "it.replies." + UUID.randomUUID();
         try (KafkaConsumer<String, String> events = kafka.consumer(replies);
@@ -118,11 +133,9 @@ class TwoWorkersIT {
             assertEquals(rebuilt, inSession(events, replies, session, SessionsOnKafkaTest.USE).get("value").asText(),
                     "and pinned there from then on");
         }
-        workers.add(AppProcess.worker("worker-c", infra.kafkaBootstrap(), infra.redisUrl(), PROPERTIES));
     }
 
     @Test
-    @Order(3)
     void aRequestWhoseWorkerIsKilledHardCompletesOnTheOther() throws Exception {
         String replies = "it.replies." + UUID.randomUUID();
         try (KafkaConsumer<String, String> events = kafka.consumer(replies)) {
@@ -140,6 +153,74 @@ class TwoWorkersIT {
             assertEquals("'survived'", result.get("value").asText());
             assertNotEquals(victim, result.get("workerId").asText(), "the other worker finished it");
             assertTrue(result.get("attempt").asInt() >= 2, "the result says it was a redelivery: " + result);
+        }
+    }
+
+    /**
+     * Redis frozen for longer than a claim lasts while requests run, and meanwhile each running
+     * request is delivered again to an idle consumer (its record sent again to a partition another
+     * consumer owns) and the group rebalances. When Redis is back every claim has lapsed by its
+     * clock; the deliveries running the requests take theirs back within the takeover grace, so
+     * every request runs to its end once and is answered once.
+     */
+    @Test
+    void aRebalanceDuringARedisStallRunsNoRequestTwice() {
+        String replies = "it.replies." + UUID.randomUUID();
+        List<Integer> partitions = kafka.partitionPerMember(GROUP, REQUESTS);
+        assertEquals(2 * POOL_SIZE, partitions.size(), "a partition of each consumer: " + partitions);
+        try (KafkaConsumer<String, String> events = kafka.consumer(replies)) {
+            Map<String, String> running = new HashMap<>();
+            for (int i = 0; i < partitions.size() / 2; i++) {
+                String id = UUID.randomUUID().toString();
+                String record = request(id, "import time\nprint('begin', flush=True)\ntime.sleep(3)\n"
+                        + "print('end', flush=True)\n'done'", "\"replyTo\":\"" + replies + "\"");
+                running.put(id, record);
+                kafka.send(REQUESTS, partitions.get(i), id, record);
+            }
+            Map<String, List<JsonNode>> byRequest = new HashMap<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (started(byRequest) < running.size() && System.nanoTime() < deadline) {
+                collectEvents(events.poll(Duration.ofMillis(100)), byRequest);
+            }
+            assertEquals(running.size(), started(byRequest), "the requests run: " + byRequest);
+
+            infra.pause(LocalInfra.Component.REDIS, Duration.ofSeconds(10));
+            int idle = partitions.size() / 2;
+            for (Map.Entry<String, String> request : running.entrySet()) {
+                kafka.send(REQUESTS, partitions.get(idle++), request.getKey(), request.getValue());
+            }
+            kafka.joinAndLeave(GROUP, REQUESTS);
+
+            deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
+            while (results(byRequest) < running.size() && System.nanoTime() < deadline) {
+                collectEvents(events.poll(Duration.ofMillis(200)), byRequest);
+            }
+            collectEvents(PlainKafka.drain(events, Duration.ofSeconds(10)), byRequest);
+            for (String id : running.keySet()) {
+                List<JsonNode> got = byRequest.getOrDefault(id, List.of());
+                List<JsonNode> answers = got.stream().filter(e -> "result".equals(e.get("type").asText())).toList();
+                assertEquals(1, answers.size(), "one result for " + id + ": " + got);
+                assertEquals("ok", answers.get(0).get("status").asText(), answers.toString());
+                String stdout = got.stream().filter(e -> "output".equals(e.get("type").asText()))
+                        .map(e -> e.get("text").asText()).collect(Collectors.joining());
+                assertEquals(1, stdout.split("end\n", -1).length - 1, "ran to its end once: " + got);
+            }
+        }
+    }
+
+    private static long started(Map<String, List<JsonNode>> byRequest) {
+        return byRequest.values().stream().filter(events -> events.stream()
+                .anyMatch(e -> "started".equals(e.get("type").asText()))).count();
+    }
+
+    private static long results(Map<String, List<JsonNode>> byRequest) {
+        return byRequest.values().stream().filter(events -> events.stream()
+                .anyMatch(e -> "result".equals(e.get("type").asText()))).count();
+    }
+
+    private static void collectEvents(Iterable<ConsumerRecord<String, String>> records, Map<String, List<JsonNode>> byRequest) {
+        for (ConsumerRecord<String, String> r : records) {
+            byRequest.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(PlainKafka.read(r.value()));
         }
     }
 
