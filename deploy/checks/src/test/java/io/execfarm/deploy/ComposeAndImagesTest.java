@@ -46,6 +46,10 @@ class ComposeAndImagesTest {
         }
         assertEquals("REDIS_PASSWORD", compose.at("/secrets/redis_password/environment").asText());
         assertTrue(services.at("/redis/command").toString().contains("requirepass"), "Redis demands the password");
+        String redisCommand = services.at("/redis/command").toString();
+        assertTrue(redisCommand.contains("appendonly yes") && redisCommand.contains("appendfsync everysec"),
+                "Redis keeps an append-only file: " + redisCommand);
+        assertTrue(services.at("/redis/volumes").toString().contains("redis-data:/data"), "on a volume");
         JsonNode worker = services.get("worker");
         assertTrue(worker.path("container_name").isMissingNode() && worker.path("ports").isMissingNode(),
                 "nothing stops `docker compose up --scale worker=4`");

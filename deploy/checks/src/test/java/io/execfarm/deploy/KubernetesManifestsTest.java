@@ -86,6 +86,23 @@ class KubernetesManifestsTest {
     }
 
     @Test
+    void redisKeepsAnAppendOnlyFileOnAPersistentVolumeAndRunsHardened() {
+        JsonNode redis = only("StatefulSet", "redis");
+        JsonNode container = redis.at("/spec/template/spec/containers/0");
+        String command = container.get("command").toString();
+        assertTrue(command.contains("appendonly yes") && command.contains("appendfsync everysec"), command);
+        assertTrue(command.contains("requirepass"), "Redis demands the password");
+        Set<String> mounts = new HashSet<>();
+        container.get("volumeMounts").forEach(mount -> mounts.add(mount.get("mountPath").asText()));
+        assertTrue(mounts.contains("/data"), "the data directory is mounted: " + mounts);
+        assertEquals("data", redis.at("/spec/volumeClaimTemplates/0/metadata/name").asText(), "on a persistent volume");
+        assertTrue(redis.at("/spec/template/spec/securityContext/runAsNonRoot").asBoolean());
+        assertTrue(container.at("/securityContext/readOnlyRootFilesystem").asBoolean());
+        assertTrue(textValues(container.at("/securityContext/capabilities/drop")).contains("ALL"));
+        assertEquals("redis", only("Service", "redis").at("/spec/selector/app.kubernetes.io~1name").asText());
+    }
+
+    @Test
     void theNamespaceEnforcesBaselineAndWarnsOfAnythingBelowRestricted() {
         JsonNode namespace = only("Namespace", "execfarm");
         assertEquals("baseline", namespace.at("/metadata/labels/pod-security.kubernetes.io~1enforce").asText());

@@ -12,13 +12,17 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A real Kafka broker and redis-server for tests, run by the same {@code deploy/local/infra} script
- * people use. Reuses a running pair when {@code KAFKA_BOOTSTRAP} and {@code REDIS_URL} are set;
- * otherwise starts a private pair on free ports, which {@link #close()} stops. The script's
- * watchdog stops a private pair even when this JVM dies without closing it.
+ * people use: a private pair on free ports, which {@link #close()} stops (the script's watchdog
+ * stops it even when this JVM dies without closing it). Only {@code EXECFARM_TEST_KAFKA_BOOTSTRAP}
+ * and {@code EXECFARM_TEST_REDIS_URL}, set together, point the tests at a running pair instead, and
+ * the tests then say so on every start; the shell's {@code KAFKA_BOOTSTRAP} and {@code REDIS_URL}
+ * (what {@code ./farm env} sets) are never used, so a live farm is never a test's target.
  */
 public final class LocalInfra implements AutoCloseable {
 
     private static final long START_TIMEOUT_SECONDS = 300;
+    static final String REUSE_KAFKA = "EXECFARM_TEST_KAFKA_BOOTSTRAP";
+    static final String REUSE_REDIS = "EXECFARM_TEST_REDIS_URL";
 
     private final String kafkaBootstrap;
     private final String redisUrl;
@@ -31,10 +35,13 @@ public final class LocalInfra implements AutoCloseable {
     }
 
     public static LocalInfra startOrReuse() {
-        String kafka = System.getenv("KAFKA_BOOTSTRAP");
-        String redis = System.getenv("REDIS_URL");
+        String kafka = System.getenv(REUSE_KAFKA);
+        String redis = System.getenv(REUSE_REDIS);
         if (kafka != null && !kafka.isBlank() && redis != null && !redis.isBlank()) {
-            System.err.println("execfarm tests: reusing Kafka at " + kafka + " and Redis at " + redis);
+            String rule = "*".repeat(100);
+            System.err.printf("%n%s%nexecfarm tests: NOT starting a broker and Redis of their own: %s and %s point "
+                    + "them at%nKafka %s and Redis %s. Tests that stop or freeze the broker or Redis are skipped.%n%s%n%n",
+                    rule, REUSE_KAFKA, REUSE_REDIS, kafka, redis, rule);
             return new LocalInfra(kafka, redis, null);
         }
         try {
@@ -84,7 +91,8 @@ public final class LocalInfra implements AutoCloseable {
      */
     public void pause(Component component, java.time.Duration duration) {
         if (!owned()) {
-            throw new IllegalStateException("this pair was started elsewhere (KAFKA_BOOTSTRAP/REDIS_URL); it cannot be paused here");
+            throw new IllegalStateException("this pair was started elsewhere (" + REUSE_KAFKA + "/" + REUSE_REDIS
+                    + "); it cannot be paused here");
         }
         try {
             String pid = Files.readString(stateDir.resolve(component.pidFile)).strip();
@@ -103,6 +111,24 @@ public final class LocalInfra implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Stops a component for real (SIGKILL when {@code kill}, else SIGTERM), leaves it down for
+     * {@code downFor}, and starts it again on the same port with its data; returns once it serves.
+     * Redis comes back with what its append-only file kept.
+     */
+    public void restart(Component component, java.time.Duration downFor, boolean kill) {
+        if (!owned()) {
+            throw new IllegalStateException("this pair was started elsewhere (" + REUSE_KAFKA + "/" + REUSE_REDIS
+                    + "); it cannot be restarted here");
+        }
+        List<String> args = new java.util.ArrayList<>(List.of("restart", component.name().toLowerCase(java.util.Locale.ROOT),
+                "--state-dir", stateDir.toString(), "--down-for", Long.toString(downFor.toSeconds())));
+        if (kill) {
+            args.add("--kill");
+        }
+        run(args);
     }
 
     private static void signal(String signal, String pid) {

@@ -314,8 +314,8 @@ class DispatcherApiTest {
     void aSessionEndsAfterItsIdleTimeout() throws Exception {
         String session = createSession(KEY_A, "{\"runtime\":\"python\",\"idleTimeoutSeconds\":2}").jsonPath().getString("id");
         runInSession(session, "x = 1").then().statusCode(200).body("status", equalTo("ok"));
-        Thread.sleep(2500);
-        given().header("X-API-Key", KEY_A).get("/v1/sessions/" + session).then().statusCode(404);
+        await().atMost(Duration.ofSeconds(30)).until(() ->
+                given().header("X-API-Key", KEY_A).get("/v1/sessions/" + session).statusCode() == 404);
         runInSession(session, "x").then().statusCode(404).body("detail", containsString("idle timeout"));
     }
 

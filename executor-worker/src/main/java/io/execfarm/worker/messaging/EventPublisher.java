@@ -6,6 +6,8 @@ import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.util.OptionalInt;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.eclipse.microprofile.reactive.messaging.OnOverflow;
@@ -18,21 +20,37 @@ import org.eclipse.microprofile.reactive.messaging.OnOverflow;
 @ApplicationScoped
 public class EventPublisher {
 
+    /** A record's framing around its key and value, generously: batch header and record fields. */
+    private static final int RECORD_OVERHEAD_BYTES = 128;
+
     private final MutinyEmitter<byte[]> replies;
     private final WireCodec codec;
+    private final ReplyTopicLimits limits;
 
     public EventPublisher(@Channel("replies") @OnOverflow(OnOverflow.Strategy.UNBOUNDED_BUFFER)
-            MutinyEmitter<byte[]> replies, WireCodec codec) {
+            MutinyEmitter<byte[]> replies, WireCodec codec, ReplyTopicLimits limits) {
         this.replies = replies;
         this.codec = codec;
+        this.limits = limits;
     }
 
-    /** Completes once the broker has acknowledged the event. */
+    /**
+     * Completes once the broker has acknowledged the event; fails at once with
+     * {@link RecordTooLargeException} when the event is larger than the topic accepts.
+     */
     public Uni<Void> publish(String topic, ExecutionEvent event) {
+        byte[] payload = codec.encode(event);
+        OptionalInt limit = limits.maxRecordBytes(topic);
+        int size = payload.length + event.requestId().length() + RECORD_OVERHEAD_BYTES;
+        if (limit.isPresent() && size > limit.getAsInt()) {
+            return Uni.createFrom().failure(new RecordTooLargeException("the " + event.type() + " event of "
+                    + event.requestId() + " takes about " + size + " bytes; " + topic + " accepts records of at most "
+                    + limit.getAsInt() + " (max.message.bytes)"));
+        }
         OutgoingKafkaRecordMetadata<String> metadata = OutgoingKafkaRecordMetadata.<String>builder()
                 .withTopic(topic)
                 .withKey(event.requestId())
                 .build();
-        return replies.sendMessage(Message.of(codec.encode(event)).addMetadata(metadata));
+        return replies.sendMessage(Message.of(payload).addMetadata(metadata));
     }
 }

@@ -1,5 +1,6 @@
 package io.execfarm.worker.conformance;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -449,7 +450,8 @@ class RuntimeConformanceTest {
             session.define(code.defineCarriedValue());
             CompletableFuture<Run> slow = CompletableFuture.supplyAsync(() -> session.runUnchecked(
                     code.printThenSleep(1) + "\n" + code.defineFunctionUsingCarriedValue()));
-            Thread.sleep(300);
+            // Admitted once the slow request holds the session's process.
+            await().atMost(Duration.ofSeconds(60)).until(() -> !session.processes.idle().containsKey(session.id));
             Run answer = session.run(code.callAnswer());
             assertEquals(Status.OK, slow.get(60, TimeUnit.SECONDS).status());
             assertEquals("42", answer.value(), () -> "it waited for the request before it: " + answer.describe());
@@ -585,13 +587,10 @@ class RuntimeConformanceTest {
         long before = sandboxProcessesOnceThePoolRests();
         Run run = run(spec(code.forkBomb(), null, 1 << 20, Duration.ofSeconds(3)), TENANT);
         assertEquals(Status.TIMEOUT, run.status(), run::describe);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        long after = sandboxProcessesOnceThePoolRests();
-        while (after > before + 4 && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-            after = sandboxProcessesOnceThePoolRests();
-        }
-        assertTrue(after <= before + 4, "processes before " + before + ", after " + after);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            long after = sandboxProcessesOnceThePoolRests();
+            assertTrue(after <= before + 4, "processes before " + before + ", after " + after);
+        });
         assertPoolHealthy();
     }
 
@@ -694,20 +693,19 @@ class RuntimeConformanceTest {
 
     // --- helpers ---------------------------------------------------------------------------------
 
+    /** The sandbox's processes once the pool starts and retires none and runs no request. */
+    private long sandboxProcessesOnceThePoolRests() throws IOException {
+        await().atMost(Duration.ofSeconds(30)).until(() -> {
+            PoolStats stats = pool.stats();
+            return stats.starting() == 0 && stats.retiring() == 0 && stats.busy() == 0;
+        });
+        return sandboxProcesses();
+    }
+
     /**
      * Processes running as one of the pool's uids: what a fork bomb leaves behind, uncounted among
      * whatever else the machine runs meanwhile.
      */
-    /** The sandbox's processes once the pool starts and retires none and runs no request. */
-    private long sandboxProcessesOnceThePoolRests() throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        PoolStats stats = pool.stats();
-        while ((stats.starting() > 0 || stats.retiring() > 0 || stats.busy() > 0) && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-            stats = pool.stats();
-        }
-        return sandboxProcesses();
-    }
 
     private static long sandboxProcesses() throws IOException {
         try (Stream<Path> processes = Files.list(Path.of("/proc"))) {

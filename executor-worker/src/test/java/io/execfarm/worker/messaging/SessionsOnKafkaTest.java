@@ -192,7 +192,7 @@ class SessionsOnKafkaTest {
 
         String idle = sessions.create(OWNER, "python", Duration.ofSeconds(2), Duration.ofHours(1), 1 << 20);
         assertEquals("ok", run(idle, OWNER, "x = 1").get("status").asText());
-        Thread.sleep(2500);
+        await().atMost(WAIT).until(() -> !sessions.exists(idle));
         JsonNode ended = run(idle, OWNER, "x");
         assertEquals("rejected", ended.get("status").asText(), ended.toString());
         assertEquals("SessionNotFound", ended.at("/error/type").asText());
@@ -201,7 +201,7 @@ class SessionsOnKafkaTest {
 
         String old = sessions.create(OWNER, "python", Duration.ofMinutes(10), Duration.ofSeconds(3), 1 << 20);
         assertEquals("ok", run(old, OWNER, "x = 1").get("status").asText());
-        Thread.sleep(3100);
+        await().atMost(WAIT).until(() -> !sessions.exists(old));
         assertEquals("SessionNotFound", run(old, OWNER, "x").at("/error/type").asText(), "use does not extend its maximum age");
     }
 

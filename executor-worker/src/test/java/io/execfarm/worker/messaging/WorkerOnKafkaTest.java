@@ -301,6 +301,39 @@ class WorkerOnKafkaTest {
     }
 
     @Test
+    void aRedisKilledAndRestartedMidRequestLosesNothingItAcknowledged() {
+        Assumptions.assumeTrue(infra != null && infra.owned(), "needs a Redis this test started itself");
+        String id = UUID.randomUUID().toString();
+        kafka.send(REQUESTS, id, request(id, "import time\nprint('before', flush=True)\ntime.sleep(2)\n9",
+                "\"replyTo\":\"" + replies + "\""));
+        PlainKafka.eventsUntil(events, id, "started", WAIT);
+        infra.restart(LocalInfra.Component.REDIS, Duration.ofSeconds(1), true);
+        assertEquals("1", redis.value(String.class).get("execfarm:attempts:" + id),
+                "the delivery counted before the crash is still there: Redis keeps an append-only file");
+        List<JsonNode> rest = eventsUntilResult(events, id, WAIT);
+        assertEquals("ok", last(rest).get("status").asText(), rest.toString());
+        assertEquals("9", last(rest).get("value").asText());
+        assertEquals(1, rest.stream().filter(e -> "result".equals(e.get("type").asText())).count());
+    }
+
+    @Test
+    void aBrokerStoppedAndStartedAgainMidRequestLosesNothing() {
+        Assumptions.assumeTrue(infra != null && infra.owned(), "needs a broker this test started itself");
+        String id = UUID.randomUUID().toString();
+        kafka.send(REQUESTS, id, request(id, "import time\nprint('before', flush=True)\ntime.sleep(1)\nprint('after')\n10",
+                "\"replyTo\":\"" + replies + "\""));
+        PlainKafka.eventsUntil(events, id, "started", WAIT);
+        infra.restart(LocalInfra.Component.KAFKA, Duration.ofSeconds(1), false);
+        List<JsonNode> rest = eventsUntilResult(events, id, Duration.ofSeconds(120));
+        assertEquals("ok", last(rest).get("status").asText(), rest.toString());
+        assertEquals("10", last(rest).get("value").asText());
+
+        String after = UUID.randomUUID().toString();
+        kafka.send(REQUESTS, after, request(after, "'after the restart'", "\"replyTo\":\"" + replies + "\""));
+        assertEquals("'after the restart'", last(eventsUntilResult(events, after, Duration.ofSeconds(120))).get("value").asText());
+    }
+
+    @Test
     void aMemoryBombEndsSayingSoIsCountedAndTheWorkerCarriesOn() {
         Assumptions.assumeTrue(pools.limitsMemory(), "this worker can give its processes no memory limit (root, cgroups)");
         String id = UUID.randomUUID().toString();
@@ -318,8 +351,9 @@ class WorkerOnKafkaTest {
 
     @Test
     void healthAndMetricsDescribeTheWorker() {
-        given().when().get("/q/health/ready").then().statusCode(200)
-                .body(containsString("warm-processes"));
+        // Ready again within moments of any outage another test caused: readiness follows the broker.
+        await().atMost(WAIT).untilAsserted(() -> given().when().get("/q/health/ready").then().statusCode(200)
+                .body(containsString("warm-processes")));
         String id = UUID.randomUUID().toString();
         kafka.send(REQUESTS, id, request(id, "1", "\"replyTo\":\"" + replies + "\""));
         eventsUntilResult(events, id, WAIT);

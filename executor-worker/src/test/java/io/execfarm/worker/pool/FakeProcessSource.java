@@ -37,6 +37,8 @@ final class FakeProcessSource implements ProcessSource<FakeProcessSource.Proc> {
     /** Starts wait for a permit; unlimited unless a test takes control. */
     final Semaphore startPermits = new Semaphore(Integer.MAX_VALUE);
     volatile boolean failStarts;
+    /** When each refused start was refused, in System.nanoTime(). */
+    final List<Long> refusedAt = java.util.Collections.synchronizedList(new ArrayList<>());
 
     @Override
     public Proc start(int slot) throws RuntimeStartException {
@@ -51,6 +53,7 @@ final class FakeProcessSource implements ProcessSource<FakeProcessSource.Proc> {
             Thread.currentThread().interrupt();
         }
         if (failStarts) {
+            refusedAt.add(System.nanoTime());
             release(slot);
             throw new RuntimeStartException("fake runtime refuses to start");
         }

@@ -251,9 +251,13 @@ class ProcessPoolTest {
         PoolTimeoutException e = assertThrows(PoolTimeoutException.class,
                 () -> pool.acquire("a", Duration.ofMillis(300)));
         assertTrue(e.getMessage().contains("fake runtime refuses to start"), e.getMessage());
-        long failures = pool.stats().startFailures();
-        Thread.sleep(300);
-        assertTrue(pool.stats().startFailures() - failures <= 2, "backoff keeps retries from spinning");
+        // Backoff keeps retries from spinning: 250 ms after the first refusal, doubling after each.
+        await().atMost(WAIT).until(() -> source.refusedAt.size() >= 4);
+        List<Long> refused = List.copyOf(source.refusedAt);
+        for (int i = 1; i < 4; i++) {
+            long gapMs = TimeUnit.NANOSECONDS.toMillis(refused.get(i) - refused.get(i - 1));
+            assertTrue(gapMs >= (250L << (i - 1)) - 20, "refusal " + i + " came " + gapMs + " ms after the one before");
+        }
         source.failStarts = false;
         await().atMost(Duration.ofSeconds(40)).until(() -> pool.stats().idle() >= 1);
     }

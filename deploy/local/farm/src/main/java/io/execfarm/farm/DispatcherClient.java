@@ -106,7 +106,7 @@ public final class DispatcherClient {
     }
 
     /** Starts a session; returns its id. */
-    String createSession(String runtime) throws IOException, InterruptedException {
+    public String createSession(String runtime) throws IOException, InterruptedException {
         HttpResponse<String> response = http.send(post("/v1/sessions", JSON.createObjectNode().put("runtime", runtime)),
                 HttpResponse.BodyHandlers.ofString());
         expect(response, 201);

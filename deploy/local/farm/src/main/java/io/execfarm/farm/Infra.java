@@ -38,6 +38,16 @@ final class Infra {
         run(List.of("stop", "--state-dir", stateDir.toString()));
     }
 
+    /** Stops {@code component} ({@code kafka} or {@code redis}) for real and starts it again with its data. */
+    void restart(String component, java.time.Duration downFor, boolean kill) throws IOException, InterruptedException {
+        List<String> args = new java.util.ArrayList<>(List.of("restart", component, "--state-dir", stateDir.toString(),
+                "--down-for", Long.toString(downFor.toSeconds())));
+        if (kill) {
+            args.add("--kill");
+        }
+        run(args);
+    }
+
     private String run(List<String> args) throws IOException, InterruptedException {
         ProcessBuilder builder = new ProcessBuilder(script.toString());
         builder.command().addAll(args);

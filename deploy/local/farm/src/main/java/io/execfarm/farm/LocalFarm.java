@@ -96,6 +96,28 @@ public final class LocalFarm {
         return name;
     }
 
+    /** Kills a worker as a crash would (SIGKILL): no shutdown, nothing handed over. */
+    public void kill(String worker) throws InterruptedException {
+        ProcessHandle process = state.process(worker)
+                .orElseThrow(() -> new IllegalStateException(worker + " is not running"));
+        process.destroyForcibly();
+        process.onExit().join();
+    }
+
+    /** The workers running now, by name. */
+    public List<String> liveWorkers() {
+        return state.workers().stream().filter(worker -> state.process(worker).isPresent()).toList();
+    }
+
+    /**
+     * Stops the broker ({@code kafka}) or Redis ({@code redis}) for real, SIGKILL when {@code kill}
+     * else SIGTERM, leaves it down for {@code downFor} and starts it again on its port with its data;
+     * returns once it serves.
+     */
+    public void restart(String component, Duration downFor, boolean kill) throws Exception {
+        new Infra(repoRoot, state.infraDir()).restart(component, downFor, kill);
+    }
+
     public void awaitReady(String app) throws Exception {
         apps.awaitReady(app);
     }
@@ -110,7 +132,7 @@ public final class LocalFarm {
         long deadline = System.nanoTime() + SETTLE_TIMEOUT.toNanos();
         while (System.nanoTime() < deadline) {
             boolean starting = false;
-            for (String worker : state.workers()) {
+            for (String worker : liveWorkers()) {
                 String metrics = StatusCommand.metrics(http, state.url(worker));
                 starting |= metrics.isEmpty() || PrometheusText.samples(metrics, "execfarm_pool_processes").stream()
                         .anyMatch(s -> "starting".equals(s.labels().get("state")) && s.value() > 0);

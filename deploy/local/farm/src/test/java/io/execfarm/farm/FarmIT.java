@@ -23,11 +23,8 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * The ./farm launcher as a user runs it, in a state directory of its own: up with one worker, run
@@ -35,7 +32,6 @@ import org.junit.jupiter.api.TestMethodOrder;
  * process behind.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FarmIT {
 
     record Outcome(int exit, String stdout, String stderr) {
@@ -73,7 +69,6 @@ class FarmIT {
     }
 
     @Test
-    @Order(1)
     void envNamesEverythingAClientNeeds() throws Exception {
         Outcome env = farm(null, "env");
         assertEquals(0, env.exit(), env::toString);
@@ -83,7 +78,6 @@ class FarmIT {
     }
 
     @Test
-    @Order(2)
     void runStreamsOutputAndExitsWithTheResultsStatus() throws Exception {
         Outcome ok = farm(null, "run", root.resolve("examples/hello.py").toString());
         assertEquals(0, ok.exit(), ok::toString);
@@ -112,7 +106,6 @@ class FarmIT {
     }
 
     @Test
-    @Order(3)
     void runKeepsStateInASession() throws Exception {
         Outcome first = farm("carried = 41\n", "run", "--runtime", "python", "--session", "new", "-");
         assertEquals(0, first.exit(), first::toString);
@@ -124,7 +117,6 @@ class FarmIT {
     }
 
     @Test
-    @Order(4)
     void statusShowsWorkersPoolsAndTheGroup() throws Exception {
         Outcome status = farm(null, "status");
         assertEquals(0, status.exit(), status::toString);
@@ -135,7 +127,6 @@ class FarmIT {
     }
 
     @Test
-    @Order(5)
     void secretsStayWithTheirOwnerAndASecondTenantsKeyWorks() throws Exception {
         Map<String, String> env = farm(null, "env").stdout().lines().filter(line -> line.contains("="))
                 .collect(Collectors.toMap(line -> line.substring(0, line.indexOf('=')),
@@ -163,7 +154,6 @@ class FarmIT {
      * every failure mode) run in the conformance suite; these prove the farm as deployed.
      */
     @Test
-    @Order(6)
     void hostileCodeIsContainedAndTheWorkerCarriesOn() throws Exception {
         Map<String, String> env = farm(null, "env").stdout().lines().filter(line -> line.contains("="))
                 .collect(Collectors.toMap(line -> line.substring(0, line.indexOf('=')),

@@ -1,0 +1,140 @@
+package io.execfarm.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongPredicate;
+
+/**
+ * What the clients of a {@code ./farm chaos} run saw, per fault: the requests sent from the fault
+ * until the next one, how many were answered, lost or answered twice, the sessions found without
+ * their state, and the p99 latency during the fault's first 30 s and after.
+ */
+final class ChaosReport {
+
+    private static final long DURING_NANOS = TimeUnit.SECONDS.toNanos(30);
+
+    private final long start;
+    private final long runNanos;
+    private final List<ChaosRun.Fault> faults;
+    private final Collection<ChaosTraffic.Sent> sent;
+    private final List<ChaosTraffic.SessionLoss> sessionLosses;
+
+    ChaosReport(long start, long runNanos, List<ChaosRun.Fault> faults, Collection<ChaosTraffic.Sent> sent,
+            List<ChaosTraffic.SessionLoss> sessionLosses) {
+        this.start = start;
+        this.runNanos = runNanos;
+        this.faults = faults;
+        this.sent = sent;
+        this.sessionLosses = sessionLosses;
+    }
+
+    long lost() {
+        return sent.stream().filter(s -> s.results.isEmpty()).count();
+    }
+
+    long duplicated() {
+        return sent.stream().filter(s -> s.results.size() > 1).count();
+    }
+
+    boolean faultsFailed() {
+        return faults.stream().anyMatch(f -> f.error() != null);
+    }
+
+    boolean passed() {
+        return lost() == 0 && duplicated() == 0 && sessionLosses.isEmpty() && !faultsFailed();
+    }
+
+    String verdict() {
+        return String.format(Locale.ROOT, "%d lost, %d answered twice, %d sessions lost, across %d faults%s",
+                lost(), duplicated(), sessionLosses.size(), faults.size(), faultsFailed() ? " (some faults failed)" : "");
+    }
+
+    String render(Instant startedAt, long seed, int workers, int clients, String command) {
+        StringBuilder md = new StringBuilder();
+        md.append("## Faults under load: `./farm chaos`\n\n");
+        md.append(String.format(Locale.ROOT, "Measured %s by `%s`: %d workers (Python), %d closed-loop clients through "
+                        + "plain Kafka clients (every third in a session of its own, checking that the session kept its "
+                        + "state), %.1f minutes, %d faults. A request counts as lost when no result came within %d "
+                        + "minutes, as answered twice when two results came.%n%n",
+                startedAt.truncatedTo(ChronoUnit.SECONDS), command, workers, clients, runNanos / 60e9, faults.size(),
+                ChaosTraffic.ANSWER_WITHIN.toMinutes()));
+        md.append("**").append(passed() ? "Passed" : "FAILED").append(":** ").append(verdict()).append(".\n\n");
+        md.append("| # | at s | fault | took s | sent | answered | lost | answered twice | sessions lost | "
+                + "p99 ms, first 30 s | p99 ms, after |\n");
+        md.append("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        long firstFault = faults.isEmpty() ? start + runNanos : faults.get(0).startNanos();
+        md.append(row("0", "", "none (before the first fault)", "", start, firstFault, t -> true, t -> false));
+        for (int i = 0; i < faults.size(); i++) {
+            ChaosRun.Fault fault = faults.get(i);
+            long from = fault.startNanos();
+            long to = i + 1 < faults.size() ? faults.get(i + 1).startNanos() : start + runNanos;
+            String what = fault.kind().description + (fault.target().isEmpty() || fault.target().equals("broker")
+                    || fault.target().equals("redis") ? "" : ": " + fault.target())
+                    + (fault.error() != null ? " **(failed: " + fault.error() + ")**" : "");
+            md.append(row(Integer.toString(i + 1), f0(ChaosRun.seconds(from - start)), what,
+                    String.format(Locale.ROOT, "%.1f", ChaosRun.seconds(fault.endNanos() - from)), from, to,
+                    t -> t < from + DURING_NANOS, t -> t >= from + DURING_NANOS));
+        }
+        md.append(String.format(Locale.ROOT, "| | | **all** | | %d | %d | %d | %d | %d | | |%n", sent.size(),
+                sent.size() - lost(), lost(), duplicated(), sessionLosses.size()));
+        md.append("\nResults by status: ").append(statuses()).append(".\n");
+        if (!sessionLosses.isEmpty()) {
+            md.append("\nSessions found without their state:\n\n");
+            sessionLosses.forEach(loss -> md.append(String.format(Locale.ROOT, "- at %.0f s, %s: %s%n",
+                    ChaosRun.seconds(loss.atNanos() - start), loss.session(), loss.seen())));
+        }
+        List<String> lostIds = sent.stream().filter(s -> s.results.isEmpty()).map(s -> s.id).limit(10).toList();
+        if (!lostIds.isEmpty()) {
+            md.append("\nLost requests (first ten): ").append(String.join(", ", lostIds)).append(".\n");
+        }
+        md.append(String.format(Locale.ROOT, "%nSeed %d reproduces the fault schedule (not the machine's timing).%n", seed));
+        return md.toString();
+    }
+
+    private String row(String number, String at, String what, String took, long from, long to, LongPredicate during,
+            LongPredicate after) {
+        List<ChaosTraffic.Sent> window = sent.stream().filter(s -> s.sentNanos >= from && s.sentNanos < to).toList();
+        long lost = window.stream().filter(s -> s.results.isEmpty()).count();
+        long twice = window.stream().filter(s -> s.results.size() > 1).count();
+        long sessions = sessionLosses.stream().filter(l -> l.atNanos() >= from && l.atNanos() < to).count();
+        return String.format(Locale.ROOT, "| %s | %s | %s | %s | %d | %d | %d | %d | %d | %s | %s |%n", number, at, what, took,
+                window.size(), window.size() - lost, lost, twice, sessions, p99(window, during), p99(window, after));
+    }
+
+    private static String p99(List<ChaosTraffic.Sent> window, LongPredicate sentWhen) {
+        List<Long> latencies = new ArrayList<>();
+        window.stream().filter(s -> !s.results.isEmpty() && sentWhen.test(s.sentNanos))
+                .forEach(s -> latencies.add(s.latencyMillis()));
+        if (latencies.isEmpty()) {
+            return "";
+        }
+        latencies.sort(null);
+        return Long.toString(latencies.get((int) Math.min(latencies.size() - 1, Math.ceil(latencies.size() * 0.99) - 1)));
+    }
+
+    private String statuses() {
+        Map<String, Integer> counts = new TreeMap<>();
+        for (ChaosTraffic.Sent request : sent) {
+            for (JsonNode result : request.results) {
+                String status = result.path("status").asText();
+                String type = result.at("/error/type").asText();
+                counts.merge(type.isEmpty() ? status : status + " (" + type + ")", 1, Integer::sum);
+            }
+        }
+        List<String> parts = new ArrayList<>();
+        counts.forEach((status, count) -> parts.add(count + " " + status));
+        return String.join(", ", parts);
+    }
+
+    private static String f0(double value) {
+        return String.format(Locale.ROOT, "%.0f", value);
+    }
+}
