@@ -45,14 +45,19 @@ public final class LocalFarm {
     /**
      * Starts the broker, Redis, a dispatcher and {@code workers} workers, each with
      * {@code workerSettings} added to its environment (Quarkus reads
-     * {@code EXECFARM_WORKER_RUNTIME_PYTHON_POOL_SIZE} as {@code execfarm.worker.runtime.python.pool.size});
-     * returns when all are ready, the pools are warm, every runtime group is settled and the request
-     * path has been warmed.
+     * {@code EXECFARM_WORKER_RUNTIME_PYTHON_POOL_SIZE} as {@code execfarm.worker.runtime.python.pool.size};
+     * {@code EXECFARM_JULIA=false} makes a farm that serves Python only); returns when all are
+     * ready, the pools are warm, every runtime group is settled and the request path has been warmed.
      */
     public void up(int workers, Map<String, String> workerSettings) throws Exception {
-        julia = JuliaLocator.locate(repoRoot, progress);
-        julia.ifPresentOrElse(j -> say("julia: " + j.binary() + " (" + j.origin() + ")"),
-                () -> say("no Julia could be had: the workers serve Python only. " + DemoCommand.JULIA_INSTALL));
+        if ("false".equals(workerSettings.get("EXECFARM_JULIA"))) {
+            julia = Optional.empty();
+            say("julia: switched off for this farm (EXECFARM_JULIA=false)");
+        } else {
+            julia = JuliaLocator.locate(repoRoot, progress);
+            julia.ifPresentOrElse(j -> say("julia: " + j.binary() + " (" + j.origin() + ")"),
+                    () -> say("no Julia could be had: the workers serve Python only. " + DemoCommand.JULIA_INSTALL));
+        }
         state.recordJulia(julia);
         Map<String, String> infra = new Infra(repoRoot, state.infraDir()).start();
         String apiKey = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
