@@ -44,17 +44,24 @@ final class ChaosReport {
         return sent.stream().filter(s -> s.results.size() > 1).count();
     }
 
+    /** Requests answered with anything but ok: the load's code never fails, so each is the farm's failure. */
+    long failed() {
+        return sent.stream().filter(s -> !s.results.isEmpty() && !"ok".equals(s.results.get(0).path("status").asText()))
+                .count();
+    }
+
     boolean faultsFailed() {
         return faults.stream().anyMatch(f -> f.error() != null);
     }
 
     boolean passed() {
-        return lost() == 0 && duplicated() == 0 && sessionLosses.isEmpty() && !faultsFailed();
+        return lost() == 0 && duplicated() == 0 && failed() == 0 && sessionLosses.isEmpty() && !faultsFailed();
     }
 
     String verdict() {
-        return String.format(Locale.ROOT, "%d lost, %d answered twice, %d sessions lost, across %d faults%s",
-                lost(), duplicated(), sessionLosses.size(), faults.size(), faultsFailed() ? " (some faults failed)" : "");
+        return String.format(Locale.ROOT, "%d lost, %d answered twice, %d answered with an error, %d sessions lost, "
+                + "across %d faults%s", lost(), duplicated(), failed(), sessionLosses.size(), faults.size(),
+                faultsFailed() ? " (some faults failed)" : "");
     }
 
     String render(Instant startedAt, long seed, int workers, int clients, String command) {
@@ -63,13 +70,14 @@ final class ChaosReport {
         md.append(String.format(Locale.ROOT, "Measured %s by `%s`: %d workers (Python), %d closed-loop clients through "
                         + "plain Kafka clients (every third in a session of its own, checking that the session kept its "
                         + "state), %.1f minutes, %d faults. A request counts as lost when no result came within %d "
-                        + "minutes, as answered twice when two results came.%n%n",
+                        + "minutes, as answered twice when two results came, as answered with an error when its result "
+                        + "was not ok (the load's code never fails).%n%n",
                 startedAt.truncatedTo(ChronoUnit.SECONDS), command, workers, clients, runNanos / 60e9, faults.size(),
                 ChaosTraffic.ANSWER_WITHIN.toMinutes()));
         md.append("**").append(passed() ? "Passed" : "FAILED").append(":** ").append(verdict()).append(".\n\n");
-        md.append("| # | at s | fault | took s | sent | answered | lost | answered twice | sessions lost | "
-                + "p99 ms, first 30 s | p99 ms, after |\n");
-        md.append("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        md.append("| # | at s | fault | took s | sent | answered | lost | answered twice | answered with an error | "
+                + "sessions lost | p99 ms, first 30 s | p99 ms, after |\n");
+        md.append("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         long firstFault = faults.isEmpty() ? start + runNanos : faults.get(0).startNanos();
         md.append(row("0", "", "none (before the first fault)", "", start, firstFault, t -> true, t -> false));
         for (int i = 0; i < faults.size(); i++) {
@@ -83,8 +91,8 @@ final class ChaosReport {
                     String.format(Locale.ROOT, "%.1f", ChaosRun.seconds(fault.endNanos() - from)), from, to,
                     t -> t < from + DURING_NANOS, t -> t >= from + DURING_NANOS));
         }
-        md.append(String.format(Locale.ROOT, "| | | **all** | | %d | %d | %d | %d | %d | | |%n", sent.size(),
-                sent.size() - lost(), lost(), duplicated(), sessionLosses.size()));
+        md.append(String.format(Locale.ROOT, "| | | **all** | | %d | %d | %d | %d | %d | %d | | |%n", sent.size(),
+                sent.size() - lost(), lost(), duplicated(), failed(), sessionLosses.size()));
         md.append("\nResults by status: ").append(statuses()).append(".\n");
         if (!sessionLosses.isEmpty()) {
             md.append("\nSessions found without their state:\n\n");
@@ -104,9 +112,12 @@ final class ChaosReport {
         List<ChaosTraffic.Sent> window = sent.stream().filter(s -> s.sentNanos >= from && s.sentNanos < to).toList();
         long lost = window.stream().filter(s -> s.results.isEmpty()).count();
         long twice = window.stream().filter(s -> s.results.size() > 1).count();
+        long failed = window.stream().filter(s -> !s.results.isEmpty()
+                && !"ok".equals(s.results.get(0).path("status").asText())).count();
         long sessions = sessionLosses.stream().filter(l -> l.atNanos() >= from && l.atNanos() < to).count();
-        return String.format(Locale.ROOT, "| %s | %s | %s | %s | %d | %d | %d | %d | %d | %s | %s |%n", number, at, what, took,
-                window.size(), window.size() - lost, lost, twice, sessions, p99(window, during), p99(window, after));
+        return String.format(Locale.ROOT, "| %s | %s | %s | %s | %d | %d | %d | %d | %d | %d | %s | %s |%n", number, at, what,
+                took, window.size(), window.size() - lost, lost, twice, failed, sessions, p99(window, during),
+                p99(window, after));
     }
 
     private static String p99(List<ChaosTraffic.Sent> window, LongPredicate sentWhen) {

@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
  * output, {@link ChaosTraffic}) while workers are killed with SIGKILL, the broker is stopped and
  * started again, and Redis is killed and started again from its append-only file, at random
  * moments; then what the clients saw, per fault ({@link ChaosReport}). Exits 0 when nothing was
- * lost, answered twice or forgotten by a session.
+ * lost, answered twice or with an error, or forgotten by a session.
  */
 @Command(name = "farm chaos", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Faults under load: kills workers, restarts the broker and Redis, and counts what clients lost.")
@@ -120,7 +120,7 @@ public final class ChaosRun implements Callable<Integer> {
                 String markdown = result.render(startedAt, seedUsed, workers, clients, command(seedUsed));
                 System.out.println(markdown);
                 write(markdown);
-                progress.say(result.passed() ? "passed: nothing lost, nothing answered twice, no session lost"
+                progress.say(result.passed() ? "passed: nothing lost, nothing answered twice or with an error, no session lost"
                         : "FAILED: " + result.verdict());
                 return result.passed() ? 0 : 1;
             }

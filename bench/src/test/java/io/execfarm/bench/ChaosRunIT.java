@@ -30,7 +30,7 @@ class ChaosRunIT {
 
         String text = Files.readString(report);
         assertEquals(0, exit, text);
-        for (String part : List.of("<!-- bench:chaos -->", "**Passed:** 0 lost, 0 answered twice, 0 sessions lost, across 3 faults",
+        for (String part : List.of("<!-- bench:chaos -->", "**Passed:** 0 lost, 0 answered twice, 0 answered with an error, 0 sessions lost, across 3 faults",
                 "a worker killed (SIGKILL)", "the broker stopped", "Redis killed (SIGKILL)", "Results by status: ")) {
             assertTrue(text.contains(part), "the report lacks " + part + ":\n" + text);
         }

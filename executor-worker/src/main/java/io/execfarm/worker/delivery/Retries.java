@@ -2,9 +2,13 @@ package io.execfarm.worker.delivery;
 
 import io.execfarm.worker.config.WorkerConfig;
 import io.smallrye.mutiny.Uni;
+import io.execfarm.worker.threads.DaemonThreads;
+import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
@@ -19,9 +23,14 @@ public class Retries {
 
     private static final Logger LOG = Logger.getLogger(Retries.class);
 
+    /** Retries run here: the operations block, and Mutiny's default executor may be a Vert.x event loop in Quarkus. */
+    private static final int RETRY_THREADS = 4;
+
     private final Duration firstBackoff;
     private final Duration maxBackoff;
     private final Duration giveUpAfter;
+    private final ScheduledExecutorService retryThreads =
+            Executors.newScheduledThreadPool(RETRY_THREADS, DaemonThreads.named("execfarm-retry"));
 
     @Inject
     public Retries(WorkerConfig config) {
@@ -34,9 +43,14 @@ public class Retries {
         this.giveUpAfter = giveUpAfter;
     }
 
+    @PreDestroy
+    void stop() {
+        retryThreads.shutdownNow();
+    }
+
     /**
-     * Calls {@code operation} on this thread; a retry runs on Mutiny's worker pool after its pause,
-     * while this thread waits. {@code what} names the operation in logs and in {@link GaveUp}.
+     * Calls {@code operation} on this thread; a retry runs on a thread of this class's own after
+     * its pause, while this thread waits. {@code what} names the operation in logs and in {@link GaveUp}.
      */
     public <T> T call(String what, Supplier<T> operation) {
         try {
@@ -44,6 +58,7 @@ public class Retries {
                     .onFailure(TransientFailures::isTransient).invoke(failure -> LOG.warnf("%s failed, retrying: %s",
                             what, failure.toString()))
                     .onFailure(TransientFailures::isTransient).retry()
+                    .withExecutor(retryThreads)
                     .withBackOff(firstBackoff, maxBackoff).withJitter(0.2)
                     .expireIn(giveUpAfter.toMillis())
                     .await().indefinitely();
