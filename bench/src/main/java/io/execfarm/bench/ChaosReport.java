@@ -26,9 +26,11 @@ final class ChaosReport {
     private final List<ChaosRun.Fault> faults;
     private final Collection<ChaosTraffic.Sent> sent;
     private final List<ChaosTraffic.SessionLoss> sessionLosses;
+    private final long readAgain;
 
     ChaosReport(long start, long runNanos, List<ChaosRun.Fault> faults, Collection<ChaosTraffic.Sent> sent,
-            List<ChaosTraffic.SessionLoss> sessionLosses) {
+            List<ChaosTraffic.SessionLoss> sessionLosses, long readAgain) {
+        this.readAgain = readAgain;
         this.start = start;
         this.runNanos = runNanos;
         this.faults = faults;
@@ -93,7 +95,12 @@ final class ChaosReport {
         }
         md.append(String.format(Locale.ROOT, "| | | **all** | | %d | %d | %d | %d | %d | %d | | |%n", sent.size(),
                 sent.size() - lost(), lost(), duplicated(), failed(), sessionLosses.size()));
-        md.append("\nResults by status: ").append(statuses()).append(".\n");
+        md.append("\nResults by status: ").append(statuses()).append(". Result records the clients' consumer read a "
+                + "second time after a broker restart (its group went back to its last committed offset), counted once: ")
+                .append(readAgain).append(".\n");
+        sent.stream().filter(s -> s.results.size() > 1).limit(5).forEach(s -> md.append("\n- answered twice: ").append(s.id)
+                .append(": ").append(s.results.stream().map(r -> "worker " + r.path("workerId").asText() + ", attempt "
+                        + r.path("attempt").asText()).toList()));
         if (!sessionLosses.isEmpty()) {
             md.append("\nSessions found without their state:\n\n");
             sessionLosses.forEach(loss -> md.append(String.format(Locale.ROOT, "- at %.0f s, %s: %s%n",

@@ -116,7 +116,8 @@ public final class ChaosRun implements Callable<Integer> {
                 progress.say("load stopped; waiting for every request's result");
                 traffic.stopSending();
                 traffic.drain(ChaosTraffic.ANSWER_WITHIN);
-                ChaosReport result = new ChaosReport(start, runNanos, happened, traffic.sent(), traffic.sessionLosses());
+                ChaosReport result = new ChaosReport(start, runNanos, happened, traffic.sent(), traffic.sessionLosses(),
+                        traffic.readAgain());
                 String markdown = result.render(startedAt, seedUsed, workers, clients, command(seedUsed));
                 System.out.println(markdown);
                 write(markdown);

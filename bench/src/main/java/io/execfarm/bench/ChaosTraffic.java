@@ -10,7 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.Properties;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -19,21 +19,19 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * The steady load of {@code ./farm chaos}: closed-loop clients on plain Kafka clients, as a
  * producer in any language would be. A third of them run a session each and check that its state
  * survived every request (a counter that must go up by one per successful request); the others
- * send stateless requests with output. Every result event on the clients' reply topic is kept, so
- * a request answered twice shows up as such, and one never answered as lost.
+ * send stateless requests with output. Every result record on the clients' reply topic is kept
+ * (by partition and offset, so a record read twice counts once), so a request answered twice shows
+ * up as such, and one never answered as lost.
  */
 final class ChaosTraffic implements AutoCloseable {
 
@@ -47,6 +45,8 @@ final class ChaosTraffic implements AutoCloseable {
         final String session;
         final long sentNanos;
         final List<JsonNode> results = new CopyOnWriteArrayList<>();
+        /** Partition and offset of each result record read: a record read twice is one result. */
+        final Set<String> resultRecords = ConcurrentHashMap.newKeySet();
         final CompletableFuture<JsonNode> first = new CompletableFuture<>();
         volatile long answeredNanos;
 
@@ -75,22 +75,14 @@ final class ChaosTraffic implements AutoCloseable {
     private final AtomicBoolean sending = new AtomicBoolean(true);
     private final AtomicBoolean polling = new AtomicBoolean(true);
     private final List<Thread> clients = new ArrayList<>();
+    private final AtomicLong readAgain = new AtomicLong();
     private final Thread poller;
 
     ChaosTraffic(String bootstrap, DispatcherClient http, String tenant) {
         this.http = http;
         this.tenant = tenant;
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
-        producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
-        Properties c = new Properties();
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        c.put(ConsumerConfig.GROUP_ID_CONFIG, "chaos-" + UUID.randomUUID());
-        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        consumer = new KafkaConsumer<>(c, new StringDeserializer(), new StringDeserializer());
-        consumer.subscribe(List.of(replies));
+        producer = PlainClients.producer(bootstrap);
+        consumer = PlainClients.consumer(bootstrap, "chaos", replies);
         poller = new Thread(this::poll, "chaos-poller");
         poller.start();
     }
@@ -129,6 +121,14 @@ final class ChaosTraffic implements AutoCloseable {
 
     List<SessionLoss> sessionLosses() {
         return sessionLosses;
+    }
+
+    /**
+     * Result records this client's consumer read a second time: a consumer goes back to its last
+     * committed offset when its group rejoins after a broker restart. Not answers given twice.
+     */
+    long readAgain() {
+        return readAgain.get();
     }
 
     private void stateless() {
@@ -206,6 +206,10 @@ final class ChaosTraffic implements AutoCloseable {
                     JsonNode event = JSON.readTree(r.value().getBytes(StandardCharsets.UTF_8));
                     Sent request = sent.get(event.path("requestId").asText());
                     if (request != null && "result".equals(event.path("type").asText())) {
+                        if (!request.resultRecords.add(r.partition() + ":" + r.offset())) {
+                            readAgain.incrementAndGet();
+                            continue;
+                        }
                         if (request.results.isEmpty()) {
                             request.answeredNanos = System.nanoTime();
                         }

@@ -77,6 +77,7 @@ public class RequestHandler {
     private final Sessions sessions;
     private final WorkerConfig config;
     private final Retries retries;
+    private final PublishedResults publishedResults;
     private final String workerId;
     /** Ends output batches that wait for more output. */
     private final ScheduledExecutorService timer =
@@ -84,8 +85,9 @@ public class RequestHandler {
 
     public RequestHandler(WireCodec codec, Pools pools, RequestLedger ledger, ClaimKeeper claims, EventPublisher events,
             CancelRegistry cancels, WorkerMetrics metrics, Sessions sessions, WorkerConfig config, Retries retries,
-            WorkerId workerId) {
+            PublishedResults publishedResults, WorkerId workerId) {
         this.codec = codec;
+        this.publishedResults = publishedResults;
         this.retries = retries;
         this.pools = pools;
         this.ledger = ledger;
@@ -155,7 +157,7 @@ public class RequestHandler {
             }
             RequestLedger.Delivery delivery = claimed.delivery();
             if (delivery.result().isPresent()) {
-                answerFromLedger(request, delivery, claimed.holder());
+                answerFromLedger(request, delivery, claimed.holder(), recordTime);
                 return;
             }
             if (delivery.cancelled()) {
@@ -312,16 +314,39 @@ public class RequestHandler {
         }
     }
 
-    /** Answers a delivery of a request that finished before, from its stored result unless that was published. */
-    private void answerFromLedger(ExecutionRequest request, RequestLedger.Delivery delivery, String holder) {
+    /**
+     * Answers a delivery of a request that finished before, from its stored result, unless it was
+     * published: marked so, or found on the reply topic though its worker died before marking it.
+     */
+    private void answerFromLedger(ExecutionRequest request, RequestLedger.Delivery delivery, String holder,
+            Instant recordTime) {
         if (delivery.published()) {
             LOG.debugf("%s was delivered again (attempt %d) and is already answered", request.id(), delivery.attempt());
+            return;
+        }
+        if (alreadyOnReplyTopic(request, recordTime)) {
+            LOG.infof("%s was answered and its result is on %s, though never marked published; marking it now",
+                    request.id(), request.replyTo());
+            claims.finish(request.id(), holder, true);
             return;
         }
         LOG.infof("%s was answered but not published before; publishing it from Redis (attempt %d)", request.id(),
                 delivery.attempt());
         publishOrGiveUp(request.replyTo(), delivery.result().orElseThrow().withAttempt(delivery.attempt()));
         claims.finish(request.id(), holder, true);
+    }
+
+    /** Where the reply topic cannot be read now, the result is published again: twice rather than never. */
+    private boolean alreadyOnReplyTopic(ExecutionRequest request, Instant recordTime) {
+        Instant sent = request.submittedAt() != null && request.submittedAt().isBefore(recordTime)
+                ? request.submittedAt() : recordTime;
+        try {
+            return publishedResults.contains(request.replyTo(), request.id(), sent);
+        } catch (RuntimeException e) {
+            LOG.warnf("could not tell whether the result of %s is on %s already: %s", request.id(), request.replyTo(),
+                    e.toString());
+            return false;
+        }
     }
 
     /**

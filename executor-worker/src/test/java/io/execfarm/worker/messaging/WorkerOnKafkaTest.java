@@ -277,6 +277,38 @@ class WorkerOnKafkaTest {
     }
 
     @Test
+    void aResultStoredButNeverPublishedIsPublishedFromRedisWhenTheRequestComesAgain() {
+        // As a worker leaves it that died after storing the result and before the broker took it.
+        String id = UUID.randomUUID().toString();
+        String stored = "{\"v\":1,\"type\":\"result\",\"requestId\":\"" + id + "\",\"status\":\"ok\",\"value\":\"'stored'\","
+                + "\"error\":null,\"truncated\":false,\"timings\":{\"queuedMs\":0,\"acquireMs\":0,\"execMs\":1,\"totalMs\":1},"
+                + "\"workerId\":\"gone\",\"attempt\":1}";
+        redis.value(String.class).setex("execfarm:result:" + id, 600, stored);
+        redis.value(String.class).setex("execfarm:attempts:" + id, 600, "1");
+        kafka.send(REQUESTS, id, request(id, "'ran again'", "\"replyTo\":\"" + replies + "\""));
+
+        List<JsonNode> got = eventsUntilResult(events, id, WAIT);
+        assertEquals(1, got.size(), "no started event: it did not run again: " + got);
+        assertEquals("'stored'", last(got).get("value").asText());
+        assertEquals(2, last(got).get("attempt").asInt());
+    }
+
+    @Test
+    void aResultPublishedButNeverMarkedSoIsNotPublishedAgain() {
+        // As a worker leaves it that died after the broker took the result and before it marked it published.
+        String id = UUID.randomUUID().toString();
+        String body = request(id, "'once'", "\"replyTo\":\"" + replies + "\"");
+        kafka.send(REQUESTS, id, body);
+        assertEquals("'once'", last(eventsUntilResult(events, id, WAIT)).get("value").asText());
+        redis.key().del("execfarm:published:" + id);
+
+        kafka.send(REQUESTS, id, body);
+        await().atMost(WAIT).until(() -> redis.key().exists("execfarm:published:" + id));
+        List<ConsumerRecord<String, String>> later = PlainKafka.drain(events, Duration.ofSeconds(2));
+        assertFalse(later.stream().anyMatch(r -> id.equals(r.key())), "found on the reply topic, not published again: " + later);
+    }
+
+    @Test
     void aBrieflyUnreachableBrokerLosesNothing() {
         Assumptions.assumeTrue(infra != null && infra.owned(), "needs a broker this test started itself");
         String id = UUID.randomUUID().toString();
