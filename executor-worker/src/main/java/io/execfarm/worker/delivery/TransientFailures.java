@@ -1,6 +1,7 @@
 package io.execfarm.worker.delivery;
 
 import io.vertx.core.VertxException;
+import io.vertx.core.impl.NoStackTraceThrowable;
 import io.vertx.redis.client.Response;
 import java.io.IOException;
 import java.util.Set;
@@ -13,9 +14,12 @@ import org.apache.kafka.common.errors.RetriableException;
  */
 public final class TransientFailures {
 
-    /** Redis error replies that mean "not now": loading its data after a restart, a busy script, a failover. */
+    /**
+     * Redis errors that mean "not now": loading its data after a restart, a busy script, a failover,
+     * and the client's own for a command whose connection closed under it (Redis went away).
+     */
     private static final Set<String> TRANSIENT_REDIS_ERRORS = Set.of("LOADING", "BUSY", "TRYAGAIN", "READONLY",
-            "MASTERDOWN", "CLUSTERDOWN", "MISCONF");
+            "MASTERDOWN", "CLUSTERDOWN", "MISCONF", "CONNECTION_CLOSED");
 
     private TransientFailures() {
     }
@@ -29,8 +33,10 @@ public final class TransientFailures {
                     || cause instanceof IOException
                     || cause instanceof java.util.concurrent.TimeoutException
                     || cause instanceof io.smallrye.mutiny.TimeoutException
-                    // Vert.x's own connection failures: closed, pool too busy, connect timeouts.
-                    || cause instanceof VertxException) {
+                    // Vert.x's own connection failures: closed, pool too busy, connect timeouts; a
+                    // connection closed under a command comes without a stack trace.
+                    || cause instanceof VertxException
+                    || cause instanceof NoStackTraceThrowable) {
                 return true;
             }
             if (cause.getCause() == cause) {

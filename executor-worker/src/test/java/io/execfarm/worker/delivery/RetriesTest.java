@@ -65,6 +65,10 @@ class RetriesTest {
         assertTrue(TransientFailures.isTransient(new CompletionException(
                 ErrorType.create("LOADING Redis is loading the dataset in memory"))));
         assertTrue(TransientFailures.isTransient(ErrorType.create("READONLY You can't write against a read only replica.")));
+        // What the Redis client fails a command with when Redis dies under it (seen in ./farm chaos).
+        assertTrue(TransientFailures.isTransient(new CompletionException(ErrorType.create("CONNECTION_CLOSED"))));
+        assertTrue(TransientFailures.isTransient(new CompletionException(
+                new io.vertx.core.impl.NoStackTraceThrowable("Connection is closed"))));
 
         assertFalse(TransientFailures.isTransient(new RecordTooLargeException("too large")));
         assertFalse(TransientFailures.isTransient(new TopicAuthorizationException("not allowed")));
