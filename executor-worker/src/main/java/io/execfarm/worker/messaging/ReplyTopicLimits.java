@@ -17,6 +17,7 @@ import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.jboss.logging.Logger;
 
 /**
@@ -32,7 +33,9 @@ public class ReplyTopicLimits {
 
     private final Map<String, Object> kafka;
     /** How long a topic whose limit could not be read is not asked about again. */
-    private static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(30);
+    private static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(5);
+    private static final int LOOKUP_TIMEOUT_MS = 5000;
+    private static final long JUST_CREATED_PAUSE_MS = 200;
 
     private final ConcurrentMap<String, Integer> limits = new ConcurrentHashMap<>();
     /** Topics whose limit could not be read, with when to ask again: a broker away must not cost a lookup per event. */
@@ -60,22 +63,43 @@ public class ReplyTopicLimits {
         if (askAgain != null && System.nanoTime() - askAgain < 0) {
             return OptionalInt.empty();
         }
-        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
         try {
-            Config config = admin().describeConfigs(List.of(resource)).all().get(10, TimeUnit.SECONDS).get(resource);
-            ConfigEntry entry = config.get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
-            if (entry == null || entry.value() == null) {
+            OptionalInt limit = lookUp(topic);
+            if (limit.isEmpty()) {
+                // A topic created a moment ago may not have reached the broker that answers yet.
+                Thread.sleep(JUST_CREATED_PAUSE_MS);
+                limit = lookUp(topic);
+            }
+            if (limit.isEmpty()) {
                 return unknown(topic);
             }
-            int limit = Integer.parseInt(entry.value());
-            limits.put(topic, limit);
-            return OptionalInt.of(limit);
+            limits.put(topic, limit.getAsInt());
+            return limit;
         } catch (ExecutionException | java.util.concurrent.TimeoutException | RuntimeException e) {
-            LOG.debugf("no record limit known for %s: %s", topic, e.toString());
+            LOG.warnf("no record limit known for %s (events to it are not checked for size for a while): %s", topic,
+                    e.toString());
             return unknown(topic);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return OptionalInt.empty();
+        }
+    }
+
+    /** The topic's limit, or empty when the topic does not exist (yet). */
+    private OptionalInt lookUp(String topic)
+            throws ExecutionException, InterruptedException, java.util.concurrent.TimeoutException {
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+        try {
+            Config config = admin().describeConfigs(List.of(resource)).all().get(LOOKUP_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+                    .get(resource);
+            ConfigEntry entry = config.get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
+            return entry == null || entry.value() == null ? OptionalInt.empty()
+                    : OptionalInt.of(Integer.parseInt(entry.value()));
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+                return OptionalInt.empty();
+            }
+            throw e;
         }
     }
 
@@ -90,7 +114,8 @@ public class ReplyTopicLimits {
             synchronized (this) {
                 if (admin == null) {
                     Map<String, Object> settings = TopicSetup.adminSettings(kafka);
-                    settings.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10000);
+                    settings.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, LOOKUP_TIMEOUT_MS);
+                    settings.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, LOOKUP_TIMEOUT_MS);
                     admin = Admin.create(settings);
                 }
                 current = admin;
