@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  * the tests then say so on every start; the shell's {@code KAFKA_BOOTSTRAP} and {@code REDIS_URL}
  * (what {@code ./farm env} sets) are never used, so a live farm is never a test's target.
  */
-public final class LocalInfra implements AutoCloseable {
+public final class LocalInfra implements TestInfra {
 
     private static final long START_TIMEOUT_SECONDS = 300;
     static final String REUSE_KAFKA = "EXECFARM_TEST_KAFKA_BOOTSTRAP";
@@ -60,42 +60,30 @@ public final class LocalInfra implements AutoCloseable {
         }
     }
 
+    @Override
     public String kafkaBootstrap() {
         return kafkaBootstrap;
     }
 
+    @Override
     public String redisUrl() {
         return redisUrl;
     }
 
-    /** The parts of the pair that can be frozen to simulate an outage. */
-    public enum Component {
-        KAFKA("kafka.pid"), REDIS("redis.pid");
-
-        private final String pidFile;
-
-        Component(String pidFile) {
-            this.pidFile = pidFile;
-        }
-    }
-
-    /** Whether this pair was started here, so its processes can be paused. */
+    @Override
     public boolean owned() {
         return stateDir != null;
     }
 
-    /**
-     * Freezes a component (SIGSTOP) for {@code duration}, then lets it go on (SIGCONT): to clients it
-     * is unreachable meanwhile, and nothing it holds is lost. Returns at once; the resume happens on
-     * a background thread.
-     */
+    /** Freezes the component's process (SIGSTOP), and lets it go on (SIGCONT) after {@code duration}. */
+    @Override
     public void pause(Component component, java.time.Duration duration) {
         if (!owned()) {
             throw new IllegalStateException("this pair was started elsewhere (" + REUSE_KAFKA + "/" + REUSE_REDIS
                     + "); it cannot be paused here");
         }
         try {
-            String pid = Files.readString(stateDir.resolve(component.pidFile)).strip();
+            String pid = Files.readString(stateDir.resolve(pidFile(component))).strip();
             signal("STOP", pid);
             Thread resume = new Thread(() -> {
                 try {
@@ -114,10 +102,10 @@ public final class LocalInfra implements AutoCloseable {
     }
 
     /**
-     * Stops a component for real (SIGKILL when {@code kill}, else SIGTERM), leaves it down for
-     * {@code downFor}, and starts it again on the same port with its data; returns once it serves.
-     * Redis comes back with what its append-only file kept.
+     * Stops the component's process (SIGKILL when {@code kill}, else SIGTERM) and starts it again on
+     * the same port with its data; Redis comes back with what its append-only file kept.
      */
+    @Override
     public void restart(Component component, java.time.Duration downFor, boolean kill) {
         if (!owned()) {
             throw new IllegalStateException("this pair was started elsewhere (" + REUSE_KAFKA + "/" + REUSE_REDIS
@@ -129,6 +117,16 @@ public final class LocalInfra implements AutoCloseable {
             args.add("--kill");
         }
         run(args);
+    }
+
+    @Override
+    public String description() {
+        return owned() ? "local processes (deploy/local/infra; Kafka at " + kafkaBootstrap() + ")"
+                : "a running pair named by " + REUSE_KAFKA + " and " + REUSE_REDIS + " (Kafka at " + kafkaBootstrap() + ")";
+    }
+
+    private static String pidFile(Component component) {
+        return component == Component.KAFKA ? "kafka.pid" : "redis.pid";
     }
 
     private static void signal(String signal, String pid) {

@@ -13,9 +13,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.execfarm.localinfra.AppProcess;
 import io.execfarm.dispatcher.tenancy.InFlight;
-import io.execfarm.localinfra.InjectLocalInfra;
-import io.execfarm.localinfra.LocalInfra;
-import io.execfarm.localinfra.LocalInfraTestResource;
+import io.execfarm.localinfra.InjectTestInfra;
+import io.execfarm.localinfra.TestInfra;
+import io.execfarm.localinfra.TestInfraResource;
 import io.quarkus.redis.datasource.RedisDataSource;
 import jakarta.inject.Inject;
 import java.time.Instant;
@@ -43,7 +43,7 @@ import org.junit.jupiter.api.TestInstance;
 
 /** The HTTP API against a real broker, Redis and a real worker running Python. */
 @QuarkusTest
-@QuarkusTestResource(LocalInfraTestResource.class)
+@QuarkusTestResource(TestInfraResource.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DispatcherApiTest {
 
@@ -53,8 +53,8 @@ class DispatcherApiTest {
     @TestHTTPResource("/")
     URL base;
 
-    @InjectLocalInfra
-    LocalInfra infra;
+    @InjectTestInfra
+    TestInfra infra;
 
     @Inject
     InFlight inFlight;
@@ -246,7 +246,7 @@ class DispatcherApiTest {
         Assumptions.assumeTrue(infra != null && infra.owned(), "needs a Redis this test started itself");
         Response submitted = submit(KEY_A, "{\"runtime\":\"python\",\"code\":\"import time\\nfor i in range(4):\\n    print(i, flush=True)\\n    time.sleep(0.5)\\n'end'\"}");
         String location = submitted.header("Location");
-        infra.pause(LocalInfra.Component.REDIS, Duration.ofSeconds(3));
+        infra.pause(TestInfra.Component.REDIS, Duration.ofSeconds(3));
         SseClient.Stream stream = SseClient.read(location + "/events", KEY_A, null, Duration.ofSeconds(60));
         StringBuilder stdout = new StringBuilder();
         stream.events().stream().filter(e -> "output".equals(e.name())).forEach(e -> stdout.append(json(e.data()).get("text").asText()));

@@ -6,7 +6,7 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.execfarm.localinfra.AppProcess;
-import io.execfarm.localinfra.LocalInfra;
+import io.execfarm.localinfra.TestInfra;
 import io.restassured.http.ContentType;
 import io.restassured.response.Response;
 import java.time.Duration;
@@ -23,14 +23,14 @@ class TwoDispatchersIT {
 
     private static final Map<String, String> KEYS = Map.of("EXECFARM_API_KEYS", "it-key:it-tenant");
 
-    private LocalInfra infra;
+    private TestInfra infra;
     private AppProcess worker;
     private AppProcess first;
     private AppProcess second;
 
     @BeforeAll
     void start() throws Exception {
-        infra = LocalInfra.startOrReuse();
+        infra = TestInfra.start();
         worker = AppProcess.worker("it-worker", infra.kafkaBootstrap(), infra.redisUrl(), List.of());
         first = AppProcess.dispatcher("dispatcher-1", infra.kafkaBootstrap(), infra.redisUrl(), KEYS, List.of());
         second = AppProcess.dispatcher("dispatcher-2", infra.kafkaBootstrap(), infra.redisUrl(), KEYS, List.of());

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.execfarm.contracts.Result;
-import io.execfarm.localinfra.LocalInfraTestResource;
+import io.execfarm.localinfra.TestInfraResource;
 import io.quarkus.redis.datasource.RedisDataSource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 
 /** The ledger's scripts against a real Redis: one round trip each side of a run, claims kept by their holder. */
 @QuarkusTest
-@QuarkusTestResource(LocalInfraTestResource.class)
+@QuarkusTestResource(TestInfraResource.class)
 class RequestLedgerTest {
 
     private static final Duration CLAIM = Duration.ofSeconds(30);

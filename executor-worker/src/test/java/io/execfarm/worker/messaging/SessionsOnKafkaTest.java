@@ -12,9 +12,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.execfarm.localinfra.InjectLocalInfra;
-import io.execfarm.localinfra.LocalInfra;
-import io.execfarm.localinfra.LocalInfraTestResource;
+import io.execfarm.localinfra.InjectTestInfra;
+import io.execfarm.localinfra.TestInfra;
+import io.execfarm.localinfra.TestInfraResource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import java.time.Duration;
@@ -37,7 +37,7 @@ import org.junit.jupiter.api.Test;
  * and the order of its requests.
  */
 @QuarkusTest
-@QuarkusTestResource(LocalInfraTestResource.class)
+@QuarkusTestResource(TestInfraResource.class)
 class SessionsOnKafkaTest {
 
     private static final String REQUESTS = "execfarm.requests.python";
@@ -65,8 +65,8 @@ class SessionsOnKafkaTest {
     @ConfigProperty(name = "quarkus.redis.hosts")
     String redisUrl;
 
-    @InjectLocalInfra
-    LocalInfra infra;
+    @InjectTestInfra
+    TestInfra infra;
 
     private PlainKafka kafka;
     private TestSessions sessions;
@@ -279,7 +279,7 @@ class SessionsOnKafkaTest {
         Assumptions.assumeTrue(infra != null && infra.owned(), "needs a Redis this test started itself");
         String session = sessions.create(OWNER);
         String before = define(session);
-        infra.pause(LocalInfra.Component.REDIS, Duration.ofSeconds(3));
+        infra.pause(TestInfra.Component.REDIS, Duration.ofSeconds(3));
         assertEquals(before, value(run(session, OWNER, USE)), "ran on the pinned process once Redis was back");
         assertEquals("3", sessions.field(session, "snippets"), "and was recorded in the history once");
     }

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.execfarm.localinfra.LocalInfra;
+import io.execfarm.localinfra.TestInfra;
 import io.execfarm.localinfra.AppProcess;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -45,13 +45,13 @@ class TwoWorkersIT {
             "execfarm.worker.runtime.python.pool.size=" + POOL_SIZE,
             "execfarm.worker.runtime.python.pool.min-idle=" + POOL_SIZE);
 
-    private LocalInfra infra;
+    private TestInfra infra;
     private PlainKafka kafka;
     private final List<AppProcess> workers = new ArrayList<>();
 
     @BeforeAll
     void startInfra() {
-        infra = LocalInfra.startOrReuse();
+        infra = TestInfra.start();
         kafka = new PlainKafka(infra.kafkaBootstrap());
     }
 
@@ -184,7 +184,7 @@ class TwoWorkersIT {
             }
             assertEquals(running.size(), started(byRequest), "the requests run: " + byRequest);
 
-            infra.pause(LocalInfra.Component.REDIS, Duration.ofSeconds(10));
+            infra.pause(TestInfra.Component.REDIS, Duration.ofSeconds(10));
             int idle = partitions.size() / 2;
             for (Map.Entry<String, String> request : running.entrySet()) {
                 kafka.send(REQUESTS, partitions.get(idle++), request.getKey(), request.getValue());

@@ -11,9 +11,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.execfarm.localinfra.InjectLocalInfra;
-import io.execfarm.localinfra.LocalInfra;
-import io.execfarm.localinfra.LocalInfraTestResource;
+import io.execfarm.localinfra.InjectTestInfra;
+import io.execfarm.localinfra.TestInfra;
+import io.execfarm.localinfra.TestInfraResource;
 import io.execfarm.worker.pool.Pools;
 import io.quarkus.redis.datasource.RedisDataSource;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -44,7 +44,7 @@ import org.junit.jupiter.api.Test;
  * Kafka clients exactly as a user in another language would.
  */
 @QuarkusTest
-@QuarkusTestResource(LocalInfraTestResource.class)
+@QuarkusTestResource(TestInfraResource.class)
 class WorkerOnKafkaTest {
 
     private static final String REQUESTS = "execfarm.requests.python";
@@ -59,8 +59,8 @@ class WorkerOnKafkaTest {
     @Inject
     RedisDataSource redis;
 
-    @InjectLocalInfra
-    LocalInfra infra;
+    @InjectTestInfra
+    TestInfra infra;
 
     private PlainKafka kafka;
     private String replies;
@@ -315,7 +315,7 @@ class WorkerOnKafkaTest {
         kafka.send(REQUESTS, id, request(id, "import time\nprint('before', flush=True)\ntime.sleep(1)\nprint('after')\n7",
                 "\"replyTo\":\"" + replies + "\""));
         PlainKafka.eventsUntil(events, id, "started", WAIT);
-        infra.pause(LocalInfra.Component.KAFKA, Duration.ofSeconds(4));
+        infra.pause(TestInfra.Component.KAFKA, Duration.ofSeconds(4));
         List<JsonNode> rest = eventsUntilResult(events, id, WAIT);
         assertEquals("ok", last(rest).get("status").asText(), rest.toString());
         assertEquals("7", last(rest).get("value").asText());
@@ -325,7 +325,7 @@ class WorkerOnKafkaTest {
     void aBrieflyUnreachableRedisLosesNothing() {
         Assumptions.assumeTrue(infra != null && infra.owned(), "needs a Redis this test started itself");
         String id = UUID.randomUUID().toString();
-        infra.pause(LocalInfra.Component.REDIS, Duration.ofSeconds(4));
+        infra.pause(TestInfra.Component.REDIS, Duration.ofSeconds(4));
         kafka.send(REQUESTS, id, request(id, "print('through')\n8", "\"replyTo\":\"" + replies + "\""));
         List<JsonNode> got = eventsUntilResult(events, id, WAIT);
         assertEquals("ok", last(got).get("status").asText(), got.toString());
@@ -342,7 +342,7 @@ class WorkerOnKafkaTest {
                 "\"replyTo\":\"" + replies + "\""));
         PlainKafka.eventsUntil(events, running, "started", WAIT);
         CompletableFuture<Void> restart = CompletableFuture.runAsync(
-                () -> infra.restart(LocalInfra.Component.REDIS, Duration.ofSeconds(3), true));
+                () -> infra.restart(TestInfra.Component.REDIS, Duration.ofSeconds(3), true));
         await().atMost(WAIT).until(() -> !redisAnswers());
         // Sent while Redis is down: the worker's claim fails, is retried, and succeeds when Redis is back.
         String meanwhile = UUID.randomUUID().toString();
@@ -387,7 +387,7 @@ class WorkerOnKafkaTest {
         kafka.send(REQUESTS, id, request(id, "import time\nprint('before', flush=True)\ntime.sleep(1)\nprint('after')\n10",
                 "\"replyTo\":\"" + replies + "\""));
         PlainKafka.eventsUntil(events, id, "started", WAIT);
-        infra.restart(LocalInfra.Component.KAFKA, Duration.ofSeconds(1), false);
+        infra.restart(TestInfra.Component.KAFKA, Duration.ofSeconds(1), false);
         List<JsonNode> rest = eventsUntilResult(events, id, Duration.ofSeconds(120));
         assertEquals("ok", last(rest).get("status").asText(), rest.toString());
         assertEquals("10", last(rest).get("value").asText());

@@ -4,16 +4,16 @@ import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import java.util.Map;
 
 /**
- * Gives a Quarkus test application a real Kafka broker and redis-server (see {@link LocalInfra}),
- * with Dev Services' containers out of the picture.
+ * Gives a Quarkus test application a real Kafka broker and Redis ({@link TestInfra}: containers or
+ * local processes), with Dev Services out of the picture.
  */
-public class LocalInfraTestResource implements QuarkusTestResourceLifecycleManager {
+public class TestInfraResource implements QuarkusTestResourceLifecycleManager {
 
-    private LocalInfra infra;
+    private TestInfra infra;
 
     @Override
     public Map<String, String> start() {
-        infra = LocalInfra.startOrReuse();
+        infra = TestInfra.start();
         return Map.of(
                 "kafka.bootstrap.servers", infra.kafkaBootstrap(),
                 "quarkus.redis.hosts", infra.redisUrl(),
@@ -23,7 +23,7 @@ public class LocalInfraTestResource implements QuarkusTestResourceLifecycleManag
     @Override
     public void inject(TestInjector injector) {
         injector.injectIntoFields(infra,
-                new TestInjector.AnnotatedAndMatchesType(InjectLocalInfra.class, LocalInfra.class));
+                new TestInjector.AnnotatedAndMatchesType(InjectTestInfra.class, TestInfra.class));
     }
 
     @Override

@@ -5,8 +5,8 @@ import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
 
-/** Marks a test field of type {@link LocalInfra} that {@link LocalInfraTestResource} fills. */
+/** Marks a test field of type {@link TestInfra} that {@link TestInfraResource} fills. */
 @Retention(RetentionPolicy.RUNTIME)
 @Target(ElementType.FIELD)
-public @interface InjectLocalInfra {
+public @interface InjectTestInfra {
 }

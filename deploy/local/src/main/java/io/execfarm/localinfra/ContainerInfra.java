@@ -1,0 +1,212 @@
+package io.execfarm.localinfra;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.model.ExposedPort;
+import com.github.dockerjava.api.model.PortBinding;
+import com.github.dockerjava.api.model.Ports;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HexFormat;
+import org.testcontainers.DockerClientFactory;
+import org.testcontainers.containers.GenericContainer;
+import org.testcontainers.containers.wait.strategy.Wait;
+import org.testcontainers.kafka.KafkaContainer;
+import org.testcontainers.utility.DockerImageName;
+
+/**
+ * Kafka and Redis in containers, by Testcontainers: Kafka through its Kafka module's
+ * {@link KafkaContainer} on {@code apache/kafka}, or on the image {@code EXECFARM_KAFKA_IMAGE} names
+ * (deploy/containers/engine builds {@code localhost/execfarm/kafka} where no registry serves the
+ * official one, and it follows the same conventions); Redis on {@code EXECFARM_REDIS_IMAGE}, else
+ * {@code redis:7.4-alpine}, with a password and an append-only file as deploy/local/infra runs it.
+ * <p>
+ * Each container publishes its port on a free loopback port chosen here rather than by the engine,
+ * so that a restarted container comes back at the address the application already holds. The
+ * engine must be this machine's (a unix socket): ports are published on its loopback.
+ */
+public final class ContainerInfra implements TestInfra {
+
+    static final String KAFKA_IMAGE = "EXECFARM_KAFKA_IMAGE";
+    static final String REDIS_IMAGE = "EXECFARM_REDIS_IMAGE";
+    private static final String OFFICIAL_KAFKA = "apache/kafka:" + brokerVersion();
+    private static final String OFFICIAL_REDIS = "redis:7.4-alpine";
+    /**
+     * Where the containers' ports are published and reached. Testcontainers would use the engine's
+     * gateway when it finds itself inside a container (this machine is one), where podman publishes
+     * on the host's own addresses; the engine is this machine's, so its loopback is the address.
+     */
+    private static final String LOOPBACK = "127.0.0.1";
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(120);
+
+    private final KafkaContainer kafka;
+    private final GenericContainer<?> redis;
+    private final String redisPassword;
+
+    private ContainerInfra(KafkaContainer kafka, GenericContainer<?> redis, String redisPassword) {
+        this.kafka = kafka;
+        this.redis = redis;
+        this.redisPassword = redisPassword;
+    }
+
+    /** Whether a Docker engine answers (DOCKER_HOST, the default socket, or Testcontainers' settings). */
+    static boolean engineAnswers() {
+        return DockerClientFactory.instance().isDockerAvailable();
+    }
+
+    static ContainerInfra start() {
+        String kafkaImage = System.getenv().getOrDefault(KAFKA_IMAGE, OFFICIAL_KAFKA);
+        String redisImage = System.getenv().getOrDefault(REDIS_IMAGE, OFFICIAL_REDIS);
+        String password = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
+        KafkaContainer kafka = new LoopbackKafka(DockerImageName.parse(kafkaImage).asCompatibleSubstituteFor("apache/kafka"))
+                .withEnv("KAFKA_MESSAGE_MAX_BYTES", "9437184")
+                .withLabel("io.execfarm.test", "kafka")
+                .withStartupTimeout(READY_TIMEOUT);
+        publishOnFreePort(kafka, 9092);
+        GenericContainer<?> redis = new LoopbackContainer(DockerImageName.parse(redisImage))
+                .withExposedPorts(6379)
+                .withCommand("redis-server", "--requirepass", password, "--appendonly", "yes",
+                        "--appendfsync", "everysec", "--save", "", "--dir", "/data")
+                .withLabel("io.execfarm.test", "redis")
+                .waitingFor(Wait.forLogMessage(".*Ready to accept connections.*", 1))
+                .withStartupTimeout(READY_TIMEOUT);
+        publishOnFreePort(redis, 6379);
+        try {
+            kafka.start();
+            redis.start();
+        } catch (RuntimeException e) {
+            kafka.stop();
+            redis.stop();
+            throw e;
+        }
+        return new ContainerInfra(kafka, redis, password);
+    }
+
+    @Override
+    public String kafkaBootstrap() {
+        return kafka.getBootstrapServers();
+    }
+
+    @Override
+    public String redisUrl() {
+        return "redis://:" + redisPassword + "@" + LOOPBACK + ":" + redis.getMappedPort(6379);
+    }
+
+    @Override
+    public boolean owned() {
+        return true;
+    }
+
+    @Override
+    public void pause(Component component, Duration duration) {
+        String id = container(component).getContainerId();
+        DockerClient docker = DockerClientFactory.instance().client();
+        docker.pauseContainerCmd(id).exec();
+        Thread resume = new Thread(() -> {
+            try {
+                Thread.sleep(duration.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                docker.unpauseContainerCmd(id).exec();
+            }
+        }, "execfarm-unpause-" + component);
+        resume.setDaemon(true);
+        resume.start();
+    }
+
+    @Override
+    public void restart(Component component, Duration downFor, boolean kill) {
+        GenericContainer<?> container = container(component);
+        String readyLine = component == Component.KAFKA ? "Transitioning from RECOVERY to RUNNING" : "Ready to accept connections";
+        long readyBefore = occurrences(container.getLogs(), readyLine);
+        DockerClient docker = DockerClientFactory.instance().client();
+        if (kill) {
+            docker.killContainerCmd(container.getContainerId()).exec();
+        } else {
+            docker.stopContainerCmd(container.getContainerId()).withTimeout(30).exec();
+        }
+        sleep(downFor);
+        docker.startContainerCmd(container.getContainerId()).exec();
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        while (occurrences(container.getLogs(), readyLine) <= readyBefore) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(component + " did not serve again within " + READY_TIMEOUT.toSeconds()
+                        + " s of its restart:\n" + container.getLogs());
+            }
+            sleep(Duration.ofMillis(200));
+        }
+    }
+
+    @Override
+    public String description() {
+        return "containers (Testcontainers; Kafka " + kafka.getDockerImageName() + " at " + kafkaBootstrap()
+                + ", Redis " + redis.getDockerImageName() + " on port " + redis.getMappedPort(6379) + ")";
+    }
+
+    @Override
+    public void close() {
+        kafka.stop();
+        redis.stop();
+    }
+
+    private GenericContainer<?> container(Component component) {
+        return component == Component.KAFKA ? kafka : redis;
+    }
+
+    private static void publishOnFreePort(GenericContainer<?> container, int port) {
+        int hostPort = freePort();
+        container.withCreateContainerCmdModifier(create -> create.getHostConfig().withPortBindings(
+                new PortBinding(Ports.Binding.bindIpAndPort(LOOPBACK, hostPort), new ExposedPort(port))));
+    }
+
+    private static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static long occurrences(String text, String line) {
+        return text.lines().filter(l -> l.contains(line)).count();
+    }
+
+    private static void sleep(Duration duration) {
+        try {
+            Thread.sleep(duration.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The broker version the build runs (kafka.broker.version), which the official image's tag follows. */
+    private static String brokerVersion() {
+        return System.getProperty("execfarm.kafka.version", "4.1.1");
+    }
+
+    private static final class LoopbackKafka extends KafkaContainer {
+        LoopbackKafka(DockerImageName image) {
+            super(image);
+        }
+
+        @Override
+        public String getHost() {
+            return LOOPBACK;
+        }
+    }
+
+    private static final class LoopbackContainer extends GenericContainer<LoopbackContainer> {
+        LoopbackContainer(DockerImageName image) {
+            super(image);
+        }
+
+        @Override
+        public String getHost() {
+            return LOOPBACK;
+        }
+    }
+}

@@ -1,0 +1,61 @@
+package io.execfarm.localinfra;
+
+import java.time.Duration;
+import java.util.Locale;
+
+/**
+ * A real Kafka broker and Redis for integration tests: containers ({@link ContainerInfra}) or local
+ * processes ({@link LocalInfra}), chosen by {@code EXECFARM_TEST_INFRA}:
+ * <ul>
+ *   <li>{@code auto} (the default): containers when a Docker engine answers, else local processes;</li>
+ *   <li>{@code containers}: containers, or the tests fail;</li>
+ *   <li>{@code local}: local processes.</li>
+ * </ul>
+ * Whichever runs is announced on stderr and recorded in the checkout's
+ * {@code target/test-infra.txt}, a line per start, so a build can say what each suite ran on.
+ */
+public interface TestInfra extends AutoCloseable {
+
+    String CHOICE = "EXECFARM_TEST_INFRA";
+
+    /** The parts that can be frozen or restarted to simulate an outage. */
+    enum Component { KAFKA, REDIS }
+
+    String kafkaBootstrap();
+
+    String redisUrl();
+
+    /** Whether this pair was started here, so it can be paused and restarted. */
+    boolean owned();
+
+    /**
+     * Freezes a component for {@code duration}, then lets it go on: to clients it is unreachable
+     * meanwhile, and nothing it holds is lost. Returns at once; the resume happens in the background.
+     */
+    void pause(Component component, Duration duration);
+
+    /**
+     * Stops a component for real (killed when {@code kill}, else asked to stop), leaves it down for
+     * {@code downFor}, and starts it again at the same address with its data; returns once it serves.
+     */
+    void restart(Component component, Duration downFor, boolean kill);
+
+    /** What runs, for people reading a build log: "containers (Kafka image ..., ...)" or "local processes". */
+    String description();
+
+    @Override
+    void close();
+
+    /** Starts the pair {@code EXECFARM_TEST_INFRA} chooses, and says which. */
+    static TestInfra start() {
+        String choice = System.getenv().getOrDefault(CHOICE, "auto").strip().toLowerCase(Locale.ROOT);
+        TestInfra infra = switch (choice) {
+            case "local" -> LocalInfra.startOrReuse();
+            case "containers" -> ContainerInfra.start();
+            case "auto", "" -> ContainerInfra.engineAnswers() ? ContainerInfra.start() : LocalInfra.startOrReuse();
+            default -> throw new IllegalArgumentException(CHOICE + "=" + choice + ": expected auto, containers or local");
+        };
+        InfraRecord.announce(choice, infra);
+        return infra;
+    }
+}
