@@ -17,8 +17,8 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * docker-compose.yml and the Dockerfiles, checked without a Docker engine (none runs here; CI
- * also runs {@code docker compose config} where the client has compose).
+ * docker-compose.yml and the Dockerfiles, checked without a Docker engine. Where one answers,
+ * deploy/containers/compose-check builds and drives the cluster for real (CI runs it).
  */
 class ComposeAndImagesTest {
 
@@ -92,11 +92,15 @@ class ComposeAndImagesTest {
     @Test
     void theWorkerImageBuildsASysimageAndPassesConformanceToBuild() throws IOException {
         String dockerfile = Files.readString(DeployFiles.root().resolve("deploy/worker/Dockerfile"));
-        assertTrue(dockerfile.contains("FROM julia:"), "Julia comes from the official image");
+        assertTrue(dockerfile.contains("ARG JULIA_IMAGE=julia:") && dockerfile.contains("FROM ${JULIA_IMAGE} AS julia"),
+                "Julia comes from the official image unless a stand-in is named");
         assertTrue(dockerfile.contains(" bubblewrap ") && dockerfile.contains(" python3-seccomp "),
                 "the sandbox's strongest isolation can run in the image");
-        assertTrue(dockerfile.contains("build-sysimage.jl"), "a sysimage is built");
-        assertTrue(dockerfile.contains("trace-workload.sh"), "from a recorded workload");
+        assertTrue(dockerfile.contains("build-image-sysimage"), "a sysimage is built");
+        String sysimage = Files.readString(DeployFiles.root().resolve("deploy/julia/build-image-sysimage"));
+        assertTrue(sysimage.contains("build-sysimage.jl") && sysimage.contains("build-sysimage-incremental"),
+                "by PackageCompiler on a current Julia, incrementally on Debian's 1.5.3");
+        assertTrue(sysimage.contains("trace-workload.sh"), "from a recorded workload");
         assertTrue(dockerfile.contains("EXECFARM_REQUIRE_JULIA=true"), "a Julia that cannot run fails the build");
         assertTrue(dockerfile.contains("EXECFARM_JULIA_SYSIMAGE="), "conformance runs on the sysimage too");
         assertTrue(dockerfile.contains("COPY --from=conformance"),
@@ -109,6 +113,17 @@ class ComposeAndImagesTest {
         }
         assertCopiedPathsExist(dockerfile);
         assertCopiedPathsExist(Files.readString(DeployFiles.root().resolve("deploy/dispatcher/Dockerfile")));
+    }
+
+    /** The compose command the README gives is the one deploy/containers/compose-check runs. */
+    @Test
+    void theReadmesComposeCommandIsTheCheckedOne() throws IOException {
+        String check = Files.readString(DeployFiles.root().resolve("deploy/containers/compose-check"));
+        Matcher up = Pattern.compile("(?m)^UP = \\[(.*)\\]$").matcher(check);
+        assertTrue(up.find(), "compose-check names its command");
+        String command = String.join(" ", up.group(1).replace("\"", "").split(",\\s*")) + " 4";
+        assertTrue(Files.readString(DeployFiles.root().resolve("README.md")).contains(command),
+                "README.md gives `" + command + "`");
     }
 
     @Test

@@ -10,6 +10,7 @@ import java.net.ServerSocket;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.List;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.containers.wait.strategy.Wait;
@@ -134,7 +135,7 @@ public final class ContainerInfra implements TestInfra {
         while (occurrences(container.getLogs(), readyLine) <= readyBefore) {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException(component + " did not serve again within " + READY_TIMEOUT.toSeconds()
-                        + " s of its restart:\n" + container.getLogs());
+                        + " s of its restart; its log ends:\n" + tail(container.getLogs(), 30));
             }
             sleep(Duration.ofMillis(200));
         }
@@ -168,6 +169,11 @@ public final class ContainerInfra implements TestInfra {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private static String tail(String log, int lines) {
+        List<String> all = log.lines().toList();
+        return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
     }
 
     private static long occurrences(String text, String line) {
