@@ -121,7 +121,7 @@ class ComposeAndImagesTest {
         String check = Files.readString(DeployFiles.root().resolve("deploy/containers/compose-check"));
         Matcher up = Pattern.compile("(?m)^UP = \\[(.*)\\]$").matcher(check);
         assertTrue(up.find(), "compose-check names its command");
-        String command = String.join(" ", up.group(1).replace("\"", "").split(",\\s*")) + " 4";
+        String command = String.join(" ", up.group(1).replace("\"", "").split(",\\s*")) + " worker=4";
         assertTrue(Files.readString(DeployFiles.root().resolve("README.md")).contains(command),
                 "README.md gives `" + command + "`");
     }

@@ -12,9 +12,9 @@ final class InfraRecord {
     private InfraRecord() {
     }
 
-    static void announce(String choice, TestInfra infra) {
+    static void announce(InfraChoice choice, TestInfra infra) {
         String suite = Path.of("").toAbsolutePath().getFileName() + " (" + callerTestClass() + ")";
-        String line = suite + ": " + infra.description() + " [" + TestInfra.CHOICE + "=" + choice + "]";
+        String line = suite + ": " + infra.description() + " [" + TestInfra.CHOICE + "=" + choice.name().toLowerCase(java.util.Locale.ROOT) + "]";
         System.err.println("execfarm tests: " + line);
         Path record = LocalInfra.repoRoot().resolve("target/test-infra.txt");
         try {

@@ -1,7 +1,6 @@
 package io.execfarm.localinfra;
 
 import java.time.Duration;
-import java.util.Locale;
 
 /**
  * A real Kafka broker and Redis for integration tests: containers ({@link ContainerInfra}) or local
@@ -48,12 +47,11 @@ public interface TestInfra extends AutoCloseable {
 
     /** Starts the pair {@code EXECFARM_TEST_INFRA} chooses, and says which. */
     static TestInfra start() {
-        String choice = System.getenv().getOrDefault(CHOICE, "auto").strip().toLowerCase(Locale.ROOT);
+        InfraChoice choice = InfraChoice.parse(System.getenv(CHOICE));
         TestInfra infra = switch (choice) {
-            case "local" -> LocalInfra.startOrReuse();
-            case "containers" -> ContainerInfra.start();
-            case "auto", "" -> ContainerInfra.engineAnswers() ? ContainerInfra.start() : LocalInfra.startOrReuse();
-            default -> throw new IllegalArgumentException(CHOICE + "=" + choice + ": expected auto, containers or local");
+            case LOCAL -> LocalInfra.startOrReuse();
+            case CONTAINERS -> ContainerInfra.start();
+            case AUTO -> ContainerInfra.engineAnswers() ? ContainerInfra.start() : LocalInfra.startOrReuse();
         };
         InfraRecord.announce(choice, infra);
         return infra;
