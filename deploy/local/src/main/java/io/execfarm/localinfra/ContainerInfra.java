@@ -15,6 +15,7 @@ import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.containers.wait.strategy.Wait;
 import org.testcontainers.kafka.KafkaContainer;
+import org.testcontainers.images.builder.Transferable;
 import org.testcontainers.utility.DockerImageName;
 
 /**
@@ -40,6 +41,7 @@ public final class ContainerInfra implements TestInfra {
      * on the host's own addresses; the engine is this machine's, so its loopback is the address.
      */
     private static final String LOOPBACK = "127.0.0.1";
+    private static final String REDIS_CONF = "/etc/execfarm-redis.conf";
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(120);
 
     private final KafkaContainer kafka;
@@ -68,8 +70,11 @@ public final class ContainerInfra implements TestInfra {
         publishOnFreePort(kafka, 9092);
         GenericContainer<?> redis = new LoopbackContainer(DockerImageName.parse(redisImage))
                 .withExposedPorts(6379)
-                .withCommand("redis-server", "--requirepass", password, "--appendonly", "yes",
-                        "--appendfsync", "everysec", "--save", "", "--dir", "/data")
+                // The password in a file, not on a command line every process of the host can read (0644: the
+                // official image runs redis-server as its own user).
+                .withCopyToContainer(Transferable.of("requirepass " + password + "\nappendonly yes\nappendfsync everysec\n"
+                        + "save \"\"\ndir /data\nprotected-mode no\n", 0644), REDIS_CONF)
+                .withCommand("redis-server", REDIS_CONF)
                 .withLabel("io.execfarm.test", "redis")
                 .waitingFor(Wait.forLogMessage(".*Ready to accept connections.*", 1))
                 .withStartupTimeout(READY_TIMEOUT);

@@ -6,7 +6,8 @@ import java.time.Duration;
  * A real Kafka broker and Redis for integration tests: containers ({@link ContainerInfra}) or local
  * processes ({@link LocalInfra}), chosen by {@code EXECFARM_TEST_INFRA}:
  * <ul>
- *   <li>{@code auto} (the default): containers when a Docker engine answers, else local processes;</li>
+ *   <li>{@code auto} (the default): containers when a Docker engine answers and they start, else
+ *   local processes;</li>
  *   <li>{@code containers}: containers, or the tests fail;</li>
  *   <li>{@code local}: local processes.</li>
  * </ul>
@@ -51,9 +52,21 @@ public interface TestInfra extends AutoCloseable {
         TestInfra infra = switch (choice) {
             case LOCAL -> LocalInfra.startOrReuse();
             case CONTAINERS -> ContainerInfra.start();
-            case AUTO -> ContainerInfra.engineAnswers() ? ContainerInfra.start() : LocalInfra.startOrReuse();
+            case AUTO -> ContainerInfra.engineAnswers() ? containersElseLocal() : LocalInfra.startOrReuse();
         };
         InfraRecord.announce(choice, infra);
         return infra;
+    }
+
+    /** An engine that answers may still lack the images (none pulled, no stand-ins built). */
+    private static TestInfra containersElseLocal() {
+        try {
+            return ContainerInfra.start();
+        } catch (RuntimeException e) {
+            System.err.println("execfarm tests: the containers could not start (" + e.getMessage() + "); local processes "
+                    + "instead. " + CHOICE + "=containers makes this an error; deploy/containers/engine up builds "
+                    + "the images where no registry serves them.");
+            return LocalInfra.startOrReuse();
+        }
     }
 }
