@@ -110,17 +110,7 @@ public final class ContainerInfra implements TestInfra {
         String id = container(component).getContainerId();
         DockerClient docker = DockerClientFactory.instance().client();
         docker.pauseContainerCmd(id).exec();
-        Thread resume = new Thread(() -> {
-            try {
-                Thread.sleep(duration.toMillis());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } finally {
-                docker.unpauseContainerCmd(id).exec();
-            }
-        }, "execfarm-unpause-" + component);
-        resume.setDaemon(true);
-        resume.start();
+        Resume.after(duration, "execfarm-unpause-" + component, () -> docker.unpauseContainerCmd(id).exec());
     }
 
     @Override

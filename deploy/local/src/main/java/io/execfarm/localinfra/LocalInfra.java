@@ -85,17 +85,7 @@ public final class LocalInfra implements TestInfra {
         try {
             String pid = Files.readString(stateDir.resolve(pidFile(component))).strip();
             signal("STOP", pid);
-            Thread resume = new Thread(() -> {
-                try {
-                    Thread.sleep(duration.toMillis());
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } finally {
-                    signal("CONT", pid);
-                }
-            }, "execfarm-resume-" + component);
-            resume.setDaemon(true);
-            resume.start();
+            Resume.after(duration, "execfarm-resume-" + component, () -> signal("CONT", pid));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
