@@ -34,10 +34,17 @@ public final class LocalInfra implements TestInfra {
         this.stateDir = stateDir;
     }
 
+    /** Whether {@code EXECFARM_TEST_KAFKA_BOOTSTRAP} and {@code EXECFARM_TEST_REDIS_URL} name a running pair. */
+    static boolean reuseRequested() {
+        String kafka = System.getenv(REUSE_KAFKA);
+        String redis = System.getenv(REUSE_REDIS);
+        return kafka != null && !kafka.isBlank() && redis != null && !redis.isBlank();
+    }
+
     public static LocalInfra startOrReuse() {
         String kafka = System.getenv(REUSE_KAFKA);
         String redis = System.getenv(REUSE_REDIS);
-        if (kafka != null && !kafka.isBlank() && redis != null && !redis.isBlank()) {
+        if (reuseRequested()) {
             String rule = "*".repeat(100);
             System.err.printf("%n%s%nexecfarm tests: NOT starting a broker and Redis of their own: %s and %s point "
                     + "them at%nKafka %s and Redis %s. Tests that stop or freeze the broker or Redis are skipped.%n%s%n%n",

@@ -7,7 +7,7 @@ import java.time.Duration;
  * processes ({@link LocalInfra}), chosen by {@code EXECFARM_TEST_INFRA}:
  * <ul>
  *   <li>{@code auto} (the default): containers when a Docker engine answers and they start, else
- *   local processes;</li>
+ *   local processes (or the running pair {@link LocalInfra} is told to reuse);</li>
  *   <li>{@code containers}: containers, or the tests fail;</li>
  *   <li>{@code local}: local processes.</li>
  * </ul>
@@ -52,7 +52,8 @@ public interface TestInfra extends AutoCloseable {
         TestInfra infra = switch (choice) {
             case LOCAL -> LocalInfra.startOrReuse();
             case CONTAINERS -> ContainerInfra.start();
-            case AUTO -> ContainerInfra.engineAnswers() ? containersElseLocal() : LocalInfra.startOrReuse();
+            case AUTO -> !LocalInfra.reuseRequested() && ContainerInfra.engineAnswers()
+                    ? containersElseLocal() : LocalInfra.startOrReuse();
         };
         InfraRecord.announce(choice, infra);
         return infra;
