@@ -13,8 +13,11 @@ import java.util.Objects;
  * @param error     what went wrong, or null when {@code status} is {@link Status#OK}
  * @param truncated whether output past the request's limit was dropped
  * @param attempt   1 for the first execution; higher when a redelivery was answered
+ * @param traceId   the OpenTelemetry trace the execution ran in (32 hex digits), where tracing is on;
+ *                  absent from the JSON otherwise
  */
-@JsonPropertyOrder({"v", "type", "requestId", "status", "value", "error", "truncated", "timings", "workerId", "attempt"})
+@JsonPropertyOrder({"v", "type", "requestId", "status", "value", "error", "truncated", "timings", "workerId", "attempt",
+        "traceId"})
 @JsonInclude(JsonInclude.Include.ALWAYS)
 public record Result(
         String requestId,
@@ -24,7 +27,8 @@ public record Result(
         boolean truncated,
         Timings timings,
         String workerId,
-        int attempt) implements ExecutionEvent {
+        int attempt,
+        @JsonInclude(JsonInclude.Include.NON_NULL) String traceId) implements ExecutionEvent {
 
     public static final String TYPE = "result";
 
@@ -62,6 +66,12 @@ public record Result(
         }
     }
 
+    /** A result not (yet) tied to a trace. */
+    public Result(String requestId, Status status, String value, ErrorInfo error, boolean truncated, Timings timings,
+            String workerId, int attempt) {
+        this(requestId, status, value, error, truncated, timings, workerId, attempt, null);
+    }
+
     /** A request refused before it ran: bad input, unknown runtime, foreign session and so on. */
     public static Result rejected(String requestId, String workerId, String errorType, String message) {
         return new Result(requestId, Status.REJECTED, null, new ErrorInfo(errorType, message, null),
@@ -70,7 +80,12 @@ public record Result(
 
     /** The same result, as the answer to delivery number {@code attempt} of its request. */
     public Result withAttempt(int attempt) {
-        return new Result(requestId, status, value, error, truncated, timings, workerId, attempt);
+        return new Result(requestId, status, value, error, truncated, timings, workerId, attempt, traceId);
+    }
+
+    /** The same result, as run in trace {@code traceId} (null: none). */
+    public Result withTraceId(String traceId) {
+        return new Result(requestId, status, value, error, truncated, timings, workerId, attempt, traceId);
     }
 
     @Override

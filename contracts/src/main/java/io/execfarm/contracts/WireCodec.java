@@ -179,7 +179,7 @@ public final class WireCodec {
                 t.requiredLong("totalMs", 0, Long.MAX_VALUE));
         return new Result(requestId, enumOf(Result.Status.class, json, "status"), json.optionalString("value"),
                 error, json.requiredBoolean("truncated"), timings, json.requiredString("workerId"),
-                (int) json.requiredLong("attempt", 1, Integer.MAX_VALUE));
+                (int) json.requiredLong("attempt", 1, Integer.MAX_VALUE), json.optionalString("traceId"));
     }
 
     private static void requireVersion(JsonObjectReader json) throws MalformedMessageException {

@@ -48,6 +48,8 @@ class GoldenFilesTest {
         assertGolden("golden/event-result-error.json", new Result("py-client.7", Result.Status.ERROR, null,
                 new Result.ErrorInfo("ZeroDivisionError", "division by zero", "  File \"<cell>\", line 1, in <module>\n"),
                 true, new Result.Timings(1, 2, 3, 7), "w2", 2));
+        assertGolden("golden/event-result-traced.json", new Result(ID, Result.Status.OK, "2.0", null, false,
+                new Result.Timings(12, 0, 3, 16), "worker-a:1234", 2, "4bf92f3577b34da6a3ce929d0e0e4736"));
     }
 
     @Test

@@ -61,7 +61,7 @@ class SchemaAgreementTest {
     @Test
     void schemaAcceptsGoldenEventsAndControl() {
         for (String file : Set.of("event-started.json", "event-output.json", "event-result-ok.json",
-                "event-result-error.json")) {
+                "event-result-error.json", "event-result-traced.json")) {
             assertTrue(schemaAccepts("event", TestFiles.read("golden/" + file)), file);
         }
         assertTrue(schemaAccepts("control", TestFiles.read("golden/control-cancel.json")));

@@ -80,6 +80,9 @@ public class ExecutionStore {
         if (record.session() != null) {
             fields.put("session", record.session());
         }
+        if (record.traceparent() != null) {
+            fields.put("traceparent", record.traceparent());
+        }
         List<String> args = new ArrayList<>(List.of("EVAL", CREATE, "1", key, Long.toString(retentionSeconds)));
         fields.forEach((field, value) -> {
             args.add(field);
@@ -97,7 +100,8 @@ public class ExecutionStore {
     public Uni<ExecutionRecord> find(String id) {
         return hashes.hgetall(executionKey(id)).map(fields -> fields == null || fields.isEmpty() ? null
                 : new ExecutionRecord(id, fields.get("tenant"), fields.get("runtime"), fields.get("session"),
-                        Long.parseLong(fields.get("timeoutMs")), Instant.parse(fields.get("submittedAt"))));
+                        Long.parseLong(fields.get("timeoutMs")), Instant.parse(fields.get("submittedAt")),
+                        fields.get("traceparent")));
     }
 
     /**

@@ -16,6 +16,9 @@ import io.execfarm.dispatcher.messaging.LiveWorkers;
 import io.execfarm.dispatcher.session.SessionStore;
 import io.execfarm.dispatcher.tenancy.CurrentTenant;
 import io.execfarm.dispatcher.tenancy.InFlight;
+import io.execfarm.dispatcher.tracing.ExecutionTracing;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.context.Context;
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.mutiny.Multi;
@@ -28,7 +31,6 @@ import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.Produces;
-import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.UriInfo;
 import jakarta.ws.rs.sse.OutboundSseEvent;
@@ -64,11 +66,12 @@ public class ExecutionsResource {
     private final FarmPublisher publisher;
     private final ReactiveRedisDataSource redis;
     private final SessionStore sessions;
+    private final ExecutionTracing tracing;
     private final ObjectMapper json = new ObjectMapper();
 
     public ExecutionsResource(CurrentTenant tenant, DispatcherConfig config, LiveWorkers liveWorkers, InFlight inFlight,
             ExecutionStore store, EventFollower follower, FarmPublisher publisher, ReactiveRedisDataSource redis,
-            SessionStore sessions) {
+            SessionStore sessions, ExecutionTracing tracing) {
         this.tenant = tenant;
         this.config = config;
         this.liveWorkers = liveWorkers;
@@ -78,6 +81,7 @@ public class ExecutionsResource {
         this.publisher = publisher;
         this.redis = redis;
         this.sessions = sessions;
+        this.tracing = tracing;
     }
 
     @POST
@@ -85,8 +89,10 @@ public class ExecutionsResource {
             + "wait=true, the finished execution and its output (504 if it does not finish within its timeout plus "
             + "the queue timeout; it then continues and can be fetched).")
     public Uni<RestResponse<Object>> submit(@Valid @NotNull(message = "a JSON body is required") SubmitRequest body,
-            @RestQuery boolean wait, @Context UriInfo uri) {
+            @RestQuery boolean wait, @jakarta.ws.rs.core.Context UriInfo uri) {
         String owner = tenant.name();
+        // This call's server span, taken now: the stages below run without context propagation.
+        Context traced = Context.current();
         if (body.code().getBytes(StandardCharsets.UTF_8).length > config.maxCodeBytes()) {
             throw ProblemException.badField("code", "'code' is over the limit of " + config.maxCodeBytes() + " bytes of UTF-8");
         }
@@ -100,7 +106,8 @@ public class ExecutionsResource {
                 timeoutMs, Topics.REPLIES, new Limits(body.maxOutputBytes() != null ? body.maxOutputBytes()
                 : Limits.DEFAULT_MAX_OUTPUT_BYTES), now);
         Instant countsUntil = now.plusMillis(timeoutMs).plus(config.queueTimeout());
-        ExecutionRecord record = new ExecutionRecord(id, owner, body.runtime(), body.session(), timeoutMs, now);
+        ExecutionRecord record = new ExecutionRecord(id, owner, body.runtime(), body.session(), timeoutMs, now,
+                tracing.traceparent(traced));
         return checkSession(body, owner).chain(() -> inFlight.admit(owner, id, countsUntil)).chain(admitted -> {
             if (!admitted) {
                 throw new ProblemException(Problem.of(429, "too-many-in-flight", "Too many executions in flight",
@@ -108,7 +115,7 @@ public class ExecutionsResource {
                                 + "retry when one finishes"), Map.of("Retry-After", "1"));
             }
             return store.create(record)
-                    .chain(() -> publisher.submit(request))
+                    .chain(() -> publisher.submit(request, traced))
                     .onFailure().call(() -> inFlight.release(owner, id).chain(() -> store.delete(id)))
                     .onFailure().transform(failure -> new ProblemException(Problem.of(503, "broker-unavailable",
                             "Could not queue the execution", "Kafka did not accept the request: " + failure.getMessage())));
@@ -119,7 +126,7 @@ public class ExecutionsResource {
                         Map.of("id", id, "status", "queued", "events", location + "/events")).location(location).build());
             }
             Duration patience = Duration.ofMillis(timeoutMs).plus(config.queueTimeout()).plus(WAIT_GRACE);
-            return finished(record, patience).map(view -> RestResponse.ResponseBuilder.<Object>ok(view).location(location).build());
+            return finished(record, patience, traced).map(view -> RestResponse.ResponseBuilder.<Object>ok(view).location(location).build());
         });
     }
 
@@ -137,8 +144,8 @@ public class ExecutionsResource {
     @Operation(summary = "Server-Sent Events: started, output..., result", description = "From the first event, "
             + "or after the one named by Last-Event-ID; the stream ends after the result.")
     public Multi<OutboundSseEvent> events(@RestPath String id, @RestHeader("Last-Event-ID") String lastEventId,
-            @Context Sse sse) {
-        owned(id).await().atMost(Duration.ofSeconds(10));
+            @jakarta.ws.rs.core.Context Sse sse) {
+        ExecutionRecord record = owned(id).await().atMost(Duration.ofSeconds(10));
         long from = 0;
         if (lastEventId != null && !lastEventId.isBlank()) {
             try {
@@ -147,7 +154,17 @@ public class ExecutionsResource {
                 throw ProblemException.badField("Last-Event-ID", "Last-Event-ID must be the id of an event of this stream");
             }
         }
-        return follower.follow(id, from).map(event -> sse.newEventBuilder()
+        ExecutionTracing.Delivery delivery = tracing.delivering(tracing.submittedIn(record), Context.current(), id,
+                "sse");
+        return follower.follow(id, from)
+                .invoke(event -> {
+                    delivery.sent();
+                    if ("result".equals(event.type())) {
+                        delivery.delivered(parse(event.json()).path("status").asText());
+                    }
+                })
+                .onTermination().invoke((failure, cancelled) -> delivery.ended(failure))
+                .map(event -> sse.newEventBuilder()
                 .id(Long.toString(event.index()))
                 .name(event.type())
                 .data(String.class, event.json())
@@ -159,17 +176,20 @@ public class ExecutionsResource {
     @Operation(summary = "Cancel an execution", description = "Before it starts it never runs; while it runs its "
             + "process is stopped and the output so far kept. 409 when it already finished.")
     public Uni<RestResponse<Object>> cancel(@RestPath String id) {
+        Context call = Context.current();
         // The worker stores the result before publishing it: one key says whether it finished.
-        return owned(id).chain(record -> redis.value(String.class).get(RedisKeys.result(id))).chain(stored -> {
+        return owned(id).chain(record -> redis.value(String.class).get(RedisKeys.result(id)).chain(stored -> {
             if (stored != null) {
                 throw new ProblemException(Problem.of(409, "already-finished", "Already finished",
                         "execution " + id + " already finished with status " + parse(stored).path("status").asText()));
             }
+            Span span = tracing.cancelling(record, call);
             return redis.value(String.class).setex(RedisKeys.cancel(id), config.retention().toSeconds(), "1")
-                    .chain(() -> publisher.cancel(id))
+                    .chain(() -> publisher.cancel(id, Context.root().with(span)))
+                    .onTermination().invoke(span::end)
                     .map(sent -> RestResponse.ResponseBuilder.<Object>create(RestResponse.Status.ACCEPTED,
                             Map.of("id", id, "status", "cancelling")).build());
-        });
+        }));
     }
 
     /**
@@ -203,13 +223,17 @@ public class ExecutionsResource {
         });
     }
 
-    private Uni<ExecutionView> finished(ExecutionRecord record, Duration patience) {
+    private Uni<ExecutionView> finished(ExecutionRecord record, Duration patience,
+            Context traced) {
         String id = record.id();
-        return follower.follow(id, 0).map(IndexedEvent::json).collect().asList()
+        ExecutionTracing.Delivery delivery = tracing.delivering(traced, traced, id, "wait");
+        return follower.follow(id, 0).invoke(event -> delivery.sent()).map(IndexedEvent::json).collect().asList()
                 .ifNoItem().after(patience).failWith(() -> new ProblemException(Problem.of(504, "not-finished",
                         "Not finished in time", "execution " + id + " did not finish within " + patience.toSeconds()
                                 + " s; it continues: GET /v1/executions/" + id)))
-                .map(events -> view(record, events));
+                .map(events -> view(record, events))
+                .invoke(view -> delivery.delivered(view.status()))
+                .onTermination().invoke((view, failure, cancelled) -> delivery.ended(failure));
     }
 
     private ExecutionView view(ExecutionRecord record, List<String> events) {

@@ -4,7 +4,9 @@ import io.execfarm.contracts.Cancel;
 import io.execfarm.contracts.ExecutionRequest;
 import io.execfarm.contracts.Topics;
 import io.execfarm.contracts.WireCodec;
+import io.opentelemetry.context.Context;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.reactive.messaging.TracingMetadata;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -26,19 +28,24 @@ public class FarmPublisher {
         this.codec = codec;
     }
 
-    /** Keyed by session when there is one, so one session's requests stay in order; completes on the broker's ack. */
-    public Uni<Void> submit(ExecutionRequest request) {
+    /**
+     * Keyed by session when there is one, so one session's requests stay in order; completes on the
+     * broker's ack. The record carries {@code traced}'s trace in its {@code traceparent} header.
+     */
+    public Uni<Void> submit(ExecutionRequest request, Context traced) {
         OutgoingKafkaRecordMetadata<String> metadata = OutgoingKafkaRecordMetadata.<String>builder()
                 .withTopic(Topics.requests(request.runtime()))
                 .withKey(request.kafkaKey())
                 .build();
-        return requests.sendMessage(Message.of(codec.encode(request)).addMetadata(metadata));
+        return requests.sendMessage(Message.of(codec.encode(request)).addMetadata(metadata)
+                .addMetadata(TracingMetadata.withCurrent(traced)));
     }
 
-    public Uni<Void> cancel(String requestId) {
+    public Uni<Void> cancel(String requestId, Context traced) {
         OutgoingKafkaRecordMetadata<String> metadata = OutgoingKafkaRecordMetadata.<String>builder()
                 .withKey(requestId)
                 .build();
-        return control.sendMessage(Message.of(codec.encode(new Cancel(requestId))).addMetadata(metadata));
+        return control.sendMessage(Message.of(codec.encode(new Cancel(requestId))).addMetadata(metadata)
+                .addMetadata(TracingMetadata.withCurrent(traced)));
     }
 }

@@ -2,7 +2,9 @@ package io.execfarm.worker.messaging;
 
 import io.execfarm.contracts.ExecutionEvent;
 import io.execfarm.contracts.WireCodec;
+import io.opentelemetry.context.Context;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.reactive.messaging.TracingMetadata;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -36,9 +38,10 @@ public class EventPublisher {
 
     /**
      * Completes once the broker has acknowledged the event; fails at once with
-     * {@link RecordTooLargeException} when the event is larger than the topic accepts.
+     * {@link RecordTooLargeException} when the event is larger than the topic accepts. The record
+     * carries {@code traced}'s trace in its headers (the connector's producer span is its child).
      */
-    public Uni<Void> publish(String topic, ExecutionEvent event) {
+    public Uni<Void> publish(String topic, ExecutionEvent event, Context traced) {
         byte[] payload = codec.encode(event);
         OptionalInt limit = limits.maxRecordBytes(topic);
         int size = payload.length + event.requestId().length() + RECORD_OVERHEAD_BYTES;
@@ -51,6 +54,7 @@ public class EventPublisher {
                 .withTopic(topic)
                 .withKey(event.requestId())
                 .build();
-        return replies.sendMessage(Message.of(payload).addMetadata(metadata));
+        return replies.sendMessage(Message.of(payload).addMetadata(metadata)
+                .addMetadata(TracingMetadata.withCurrent(traced)));
     }
 }

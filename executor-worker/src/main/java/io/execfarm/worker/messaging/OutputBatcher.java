@@ -2,6 +2,7 @@ package io.execfarm.worker.messaging;
 
 import io.execfarm.contracts.Output;
 import io.execfarm.worker.runtime.OutputSink;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -26,6 +27,7 @@ final class OutputBatcher implements OutputSink {
     private Output.Stream pendingStream;
     private ScheduledFuture<?> lingering;
     private long nextSeq;
+    private long publishedBytes;
 
     OutputBatcher(String requestId, int maxChars, Duration linger, ScheduledExecutorService timer,
             Consumer<Output> publish) {
@@ -60,6 +62,11 @@ final class OutputBatcher implements OutputSink {
         }
     }
 
+    /** UTF-8 bytes of output handed to {@code publish} so far. */
+    synchronized long publishedBytes() {
+        return publishedBytes;
+    }
+
     /** Publishes what is pending. */
     synchronized void flush() {
         if (lingering != null) {
@@ -69,7 +76,9 @@ final class OutputBatcher implements OutputSink {
         if (pending.length() == 0) {
             return;
         }
-        publish.accept(new Output(requestId, nextSeq++, pendingStream, pending.toString()));
+        String text = pending.toString();
+        publishedBytes += text.getBytes(StandardCharsets.UTF_8).length;
+        publish.accept(new Output(requestId, nextSeq++, pendingStream, text));
         pending.setLength(0);
         pendingStream = null;
     }

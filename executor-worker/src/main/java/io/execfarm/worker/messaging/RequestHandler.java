@@ -25,6 +25,11 @@ import io.execfarm.worker.session.SessionProcesses;
 import io.execfarm.worker.session.SessionStore;
 import io.execfarm.worker.session.Sessions;
 import io.execfarm.worker.threads.DaemonThreads;
+import io.execfarm.worker.tracing.ExecutionTrace;
+import io.execfarm.worker.tracing.RequestTracing;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.common.Attributes;
+import io.opentelemetry.context.Context;
 import io.quarkus.runtime.ShutdownEvent;
 import io.smallrye.reactive.messaging.kafka.KafkaRecord;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -74,6 +79,7 @@ public class RequestHandler {
     private final WorkerConfig config;
     private final Retries retries;
     private final PublishedResults publishedResults;
+    private final RequestTracing tracing;
     private final String workerId;
     /** Ends output batches that wait for more output. */
     private final ScheduledExecutorService timer =
@@ -81,8 +87,9 @@ public class RequestHandler {
 
     public RequestHandler(WireCodec codec, Pools pools, RequestLedger ledger, ClaimKeeper claims, EventPublisher events,
             CancelRegistry cancels, WorkerMetrics metrics, Sessions sessions, WorkerConfig config, Retries retries,
-            PublishedResults publishedResults, WorkerId workerId) {
+            PublishedResults publishedResults, RequestTracing tracing, WorkerId workerId) {
         this.codec = codec;
+        this.tracing = tracing;
         this.publishedResults = publishedResults;
         this.retries = retries;
         this.pools = pools;
@@ -114,11 +121,15 @@ public class RequestHandler {
             return deadLetter(runtime, record, reason, request.replyTo(),
                     Result.rejected(request.id(), workerId, "WrongRuntime", reason));
         }
+        ExecutionTrace trace = tracing.start(record, record.getPartition(), request);
         try {
-            run(runtime, request, record.getTimestamp());
+            run(runtime, request, record.getTimestamp(), trace);
         } catch (Unanswered e) {
+            trace.end("dead-lettered");
             return deadLetter(runtime, record, e.getMessage(), e.errorResult != null ? request.replyTo() : null,
                     e.errorResult);
+        } finally {
+            trace.end("failed");
         }
         return record.ack();
     }
@@ -137,7 +148,7 @@ public class RequestHandler {
         }
     }
 
-    private void run(String runtime, ExecutionRequest request, Instant recordTime) {
+    private void run(String runtime, ExecutionRequest request, Instant recordTime, ExecutionTrace trace) {
         String id = request.id();
         // Taken now: the ledger's bookkeeping below is the worker's time, not the queue's.
         Instant taken = Instant.now();
@@ -146,29 +157,38 @@ public class RequestHandler {
         ClaimKeeper.Claimed claimed = null;
         try {
             try {
-                claimed = claims.claim(id);
+                claimed = trace.step("execfarm.claim", traced -> claims.claim(id));
             } catch (GaveUp e) {
                 throw new Unanswered(e.getMessage(), Result.rejected(id, workerId, "FarmUnavailable",
                         "the request was not run: " + e.getMessage()));
             }
             RequestLedger.Delivery delivery = claimed.delivery();
+            if (delivery.attempt() > 1) {
+                trace.event("execfarm.redelivered", Attributes.of(ATTEMPT, (long) delivery.attempt()));
+            }
             if (delivery.result().isPresent()) {
-                answerFromLedger(request, delivery, claimed.holder(), recordTime);
+                answerFromLedger(request, delivery, claimed.holder(), recordTime, trace);
                 return;
             }
             if (delivery.cancelled()) {
                 cancel.cancel();
             }
             try {
-                Answer answer = execute(runtime, request, recordTime, taken, delivery.attempt(), cancel, claimed.holder());
+                Answer answer = execute(runtime, request, new Delivered(recordTime, taken, delivery.attempt(),
+                        claimed.holder(), trace), cancel);
                 if (answer == Answer.TAKEN_OVER || !answer.stored() && !claims.confirm(id, claimed.holder())) {
+                    trace.end("taken-over");
                     return;
                 }
                 if (!answer.stored()) {
                     storeOrWarn(answer.result());
                 }
-                publishOrGiveUp(request.replyTo(), answer.result());
+                trace.step("execfarm.publish.result", traced -> {
+                    publishOrGiveUp(request.replyTo(), answer.result(), traced);
+                    return null;
+                });
                 claims.finish(id, claimed.holder(), true);
+                trace.end(answer.result(), answer.outputBytes());
             } catch (GaveUp e) {
                 throw new Unanswered(e.getMessage(), crashed(id, delivery.attempt(), "FarmUnavailable",
                         "Redis stayed unreachable: " + e.getMessage()));
@@ -186,87 +206,122 @@ public class RequestHandler {
                 Result.Timings.NONE, workerId, attempt);
     }
 
-    /**
-     * A request's result, and whether it is in Redis already (a session request stores it with its
-     * history entry; one whose claim was taken over is settled by the delivery that took it).
-     */
-    private record Answer(Result result, boolean stored) {
+    private static final AttributeKey<Long> ATTEMPT = AttributeKey.longKey("execfarm.attempt");
+    private static final AttributeKey<Long> SNIPPETS = AttributeKey.longKey("execfarm.session.snippets.replayed");
 
-        static final Answer TAKEN_OVER = new Answer(null, true);
+    /**
+     * A request's result, the output it published, and whether it is in Redis already (a session
+     * request stores it with its history entry; one whose claim was taken over is settled by the
+     * delivery that took it).
+     */
+    private record Answer(Result result, boolean stored, long outputBytes) {
+
+        static final Answer TAKEN_OVER = new Answer(null, true, 0);
 
         static Answer unstored(Result result) {
-            return new Answer(result, false);
+            return new Answer(result, false, 0);
         }
+    }
+
+    /** One delivery of a request to this worker: when it was sent and taken, its number, its claim and its trace. */
+    private record Delivered(Instant recordTime, Instant taken, int attempt, String holder, ExecutionTrace trace) {
     }
 
     /**
      * Runs the request. A session request's result is recorded with its history entry only while
      * its claim holds; one taken over meanwhile is {@link Answer#takenOver}.
      */
-    private Answer execute(String runtime, ExecutionRequest request, Instant recordTime, Instant taken, int attempt,
-            CancelSignal cancel, String holder) {
+    private Answer execute(String runtime, ExecutionRequest request, Delivered delivered, CancelSignal cancel) {
         String id = request.id();
-        Instant submitted = request.submittedAt() != null ? request.submittedAt() : recordTime;
+        int attempt = delivered.attempt();
+        ExecutionTrace trace = delivered.trace();
+        String traceId = trace.traceId();
+        Instant taken = delivered.taken();
+        Instant submitted = request.submittedAt() != null ? request.submittedAt() : delivered.recordTime();
+        trace.queued(submitted, taken);
         long queuedMs = Math.max(0, Duration.between(submitted, taken).toMillis());
         PoolExecutor executor = pools.executor(runtime).orElse(null);
         if (executor == null) {
             return Answer.unstored(Result.rejected(id, workerId, "RuntimeUnavailable",
-                    "this worker cannot run " + runtime + ": " + pools.unavailable().get(runtime)));
+                    "this worker cannot run " + runtime + ": " + pools.unavailable().get(runtime)).withTraceId(traceId));
         }
         long snippets = 0;
         if (request.session() != null) {
             SessionStore.Opening opening = sessions.open(request);
             if (opening instanceof SessionStore.Opening.Refused refused) {
-                return Answer.unstored(Result.rejected(id, workerId, refused.errorType(), refused.message()));
+                return Answer.unstored(Result.rejected(id, workerId, refused.errorType(), refused.message())
+                        .withTraceId(traceId));
             }
             snippets = ((SessionStore.Opening.Open) opening).snippets();
         }
         try {
             if (cancel.isCancelled()) {
                 metrics.executed(runtime, Result.Status.CANCELLED, queuedMs, 0);
+                trace.event("execfarm.cancelled", Attributes.empty());
                 ExecutionOutcome cancelled = ExecutionOutcome.cancelledBeforeStart();
                 return Answer.unstored(new Result(id, cancelled.status(), null, cancelled.error(), false,
-                        new Result.Timings(queuedMs, 0, 0, queuedMs), workerId, attempt));
+                        new Result.Timings(queuedMs, 0, 0, queuedMs), workerId, attempt, traceId));
             }
-            publishInOrder(request.replyTo(), new Started(id, workerId, queuedMs));
+            Context traced = trace.context();
+            publishInOrder(request.replyTo(), new Started(id, workerId, queuedMs), traced);
             OutputBatcher output = new OutputBatcher(id, config.outputBatch().maxChars(), config.outputBatch().linger(),
-                    timer, event -> publishInOrder(request.replyTo(), event));
+                    timer, event -> publishInOrder(request.replyTo(), event, traced));
             ExecutionSpec spec = new ExecutionSpec(id, request.code(), request.session(),
                     Math.min(request.limits().maxOutputBytes(), config.maxOutputBytes().asLongValue()),
                     Duration.ofMillis(request.timeoutMs()));
             SessionProcesses.Run sessionRun = null;
             TimedOutcome timed;
+            Instant processStart = Instant.now();
             if (request.session() == null) {
                 timed = executor.execute(spec, request.tenant(), output, cancel);
             } else {
                 sessionRun = sessions.execute(request, snippets, spec, output, cancel);
                 timed = sessionRun.timed();
+                if (sessionRun.replayed() > 0) {
+                    trace.event("execfarm.session.rebuilt", Attributes.of(SNIPPETS, sessionRun.replayed()));
+                }
             }
             output.flush();
+            trace.processTimes(processStart, timed.acquireNanos(), timed.execNanos());
             ExecutionOutcome outcome = timed.outcome();
+            if (outcome.status() == Result.Status.CANCELLED) {
+                trace.event("execfarm.cancelled", Attributes.empty());
+            }
             long acquireMs = TimeUnit.NANOSECONDS.toMillis(timed.acquireNanos());
             long execMs = TimeUnit.NANOSECONDS.toMillis(timed.execNanos());
             long totalMs = queuedMs + Duration.between(taken, Instant.now()).toMillis();
             metrics.executed(runtime, outcome.status(), queuedMs, timed.execNanos());
-            if (outcome.error() != null && ExecutionOutcome.MEMORY_LIMIT_EXCEEDED.equals(outcome.error().type())) {
-                metrics.memoryLimitKill(runtime);
-            }
+            metrics.answered(runtime, totalMs);
+            countSandboxKills(runtime, outcome);
             Result result = new Result(id, outcome.status(), outcome.value(), outcome.error(), outcome.truncated(),
-                    new Result.Timings(queuedMs, acquireMs, execMs, totalMs), workerId, attempt);
+                    new Result.Timings(queuedMs, acquireMs, execMs, totalMs), workerId, attempt, traceId);
             if (sessionRun == null) {
-                return Answer.unstored(result);
+                return new Answer(result, false, output.publishedBytes());
             }
-            return recordInSession(request, sessionRun, result, holder);
+            return recordInSession(request, sessionRun, result, delivered.holder(), output.publishedBytes());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Answer.unstored(new Result(id, Result.Status.CRASHED, null,
                     new Result.ErrorInfo("WorkerStopping", "the worker stopped while running the request", null),
-                    false, Result.Timings.NONE, workerId, attempt));
+                    false, Result.Timings.NONE, workerId, attempt, traceId));
+        }
+    }
+
+    private void countSandboxKills(String runtime, ExecutionOutcome outcome) {
+        if (outcome.error() != null && ExecutionOutcome.MEMORY_LIMIT_EXCEEDED.equals(outcome.error().type())) {
+            metrics.sandboxKill(runtime, WorkerMetrics.SandboxLimit.MEMORY);
+        }
+        if (outcome.taskLimitHit()) {
+            metrics.sandboxKill(runtime, WorkerMetrics.SandboxLimit.TASKS);
+        }
+        if (outcome.status() == Result.Status.TIMEOUT) {
+            metrics.sandboxKill(runtime, WorkerMetrics.SandboxLimit.TIMEOUT);
         }
     }
 
     /** Records a session request's result with its history entry, while its claim holds. */
-    private Answer recordInSession(ExecutionRequest request, SessionProcesses.Run run, Result result, String holder) {
+    private Answer recordInSession(ExecutionRequest request, SessionProcesses.Run run, Result result, String holder,
+            long outputBytes) {
         boolean held;
         try {
             held = claims.confirm(request.id(), holder);
@@ -279,7 +334,7 @@ public class RequestHandler {
             return Answer.TAKEN_OVER;
         }
         sessions.record(request, run, result);
-        return new Answer(result, true);
+        return new Answer(result, true, outputBytes);
     }
 
     /**
@@ -299,10 +354,10 @@ public class RequestHandler {
      * it (absent without auto-creation, not writable, too small a record limit) makes the request
      * {@link Unanswered}, with an error result that may still fit.
      */
-    private void publishOrGiveUp(String replyTo, Result result) {
+    private void publishOrGiveUp(String replyTo, Result result, Context traced) {
         try {
             retries.run("publishing the result of " + result.requestId() + " to " + replyTo,
-                    () -> events.publish(replyTo, result).await().atMost(PUBLISH_TIMEOUT));
+                    () -> events.publish(replyTo, result, traced).await().atMost(PUBLISH_TIMEOUT));
         } catch (GaveUp e) {
             throw new Unanswered(e.getMessage(), crashed(result.requestId(), result.attempt(), "ResultUndeliverable",
                     "the request ran (status " + result.status().wireName() + ") but its result could not be written to "
@@ -315,21 +370,25 @@ public class RequestHandler {
      * published: marked so, or found on the reply topic though its worker died before marking it.
      */
     private void answerFromLedger(ExecutionRequest request, RequestLedger.Delivery delivery, String holder,
-            Instant recordTime) {
+            Instant recordTime, ExecutionTrace trace) {
         if (delivery.published()) {
             LOG.debugf("%s was delivered again (attempt %d) and is already answered", request.id(), delivery.attempt());
+            trace.end("answered-before");
             return;
         }
         if (alreadyOnReplyTopic(request, recordTime)) {
             LOG.infof("%s was answered and its result is on %s, though never marked published; marking it now",
                     request.id(), request.replyTo());
             claims.finish(request.id(), holder, true);
+            trace.end("answered-before");
             return;
         }
         LOG.infof("%s was answered but not published before; publishing it from Redis (attempt %d)", request.id(),
                 delivery.attempt());
-        publishOrGiveUp(request.replyTo(), delivery.result().orElseThrow().withAttempt(delivery.attempt()));
+        Result result = delivery.result().orElseThrow().withAttempt(delivery.attempt());
+        publishOrGiveUp(request.replyTo(), result, trace.context());
         claims.finish(request.id(), holder, true);
+        trace.end(result, 0);
     }
 
     /** Where the reply topic cannot be read now, the result is published again: twice rather than never. */
@@ -355,10 +414,11 @@ public class RequestHandler {
         LOG.warnf("dead letter from %s partition %d (key %s): %s", record.getTopic(), record.getPartition(),
                 record.getKey(), reason);
         metrics.deadLettered(runtime);
+        Context traced = tracing.deadLettered(record, runtime, reason);
         if (replyTo != null && errorResult != null) {
             storeOrWarn(errorResult);
             try {
-                events.publish(replyTo, errorResult).await().atMost(ERROR_RESULT_TIMEOUT);
+                events.publish(replyTo, errorResult, traced).await().atMost(ERROR_RESULT_TIMEOUT);
                 // The request's own delivery, if any, released its claim already; only the published mark is set.
                 claims.finish(errorResult.requestId(), "", true);
             } catch (RuntimeException e) {
@@ -368,8 +428,8 @@ public class RequestHandler {
         return record.nack(new RejectedRecordException(reason));
     }
 
-    private void publishInOrder(String replyTo, ExecutionEvent event) {
-        events.publish(replyTo, event).subscribe().with(
+    private void publishInOrder(String replyTo, ExecutionEvent event, Context traced) {
+        events.publish(replyTo, event, traced).subscribe().with(
                 sent -> { },
                 failure -> LOG.errorf("could not publish %s event %s: %s", event.type(), event.requestId(),
                         failure.getMessage()));

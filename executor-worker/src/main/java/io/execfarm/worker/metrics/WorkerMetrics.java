@@ -30,9 +30,20 @@ public class WorkerMetrics {
         this.pools = pools;
     }
 
-    /** Pool gauges, once the pools exist. */
+    /**
+     * Pool gauges, once the pools exist, and every counter at zero: a series that appears only at
+     * its first increment hides that increment from rate() and from the dashboard's alerts.
+     */
     void registerPools(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE + 10) StartupEvent event) {
         pools.stats().keySet().forEach(runtime -> {
+            for (Result.Status status : Result.Status.values()) {
+                executions(runtime, status);
+            }
+            for (SandboxLimit limit : SandboxLimit.values()) {
+                sandboxKills(runtime, limit);
+            }
+            deadLetters(runtime);
+            latency(runtime);
             gauge(runtime, "starting", PoolStats::starting);
             gauge(runtime, "idle", PoolStats::idle);
             gauge(runtime, "busy", PoolStats::busy);
@@ -48,13 +59,17 @@ public class WorkerMetrics {
         });
     }
 
+    /** The limits of the sandbox an execution can be stopped at, as the {@code limit} tag names them. */
+    public enum SandboxLimit {
+        MEMORY, TASKS, TIMEOUT;
+
+        String tag() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
     public void executed(String runtime, Result.Status status, long queuedMs, long execNanos) {
-        Counter.builder("execfarm.executions")
-                .description("Requests finished, by runtime and result status")
-                .tag("runtime", runtime)
-                .tag("status", status.name().toLowerCase(Locale.ROOT))
-                .register(registry)
-                .increment();
+        executions(runtime, status).increment();
         Timer.builder("execfarm.execution.time")
                 .description("Time on a process, from acquiring it to the outcome")
                 .tag("runtime", runtime)
@@ -90,21 +105,50 @@ public class WorkerMetrics {
                 .register(registry);
     }
 
-    /** A runtime process the kernel killed at its sandbox memory limit. */
-    public void memoryLimitKill(String runtime) {
-        Counter.builder("execfarm.sandbox.memory.kills")
-                .description("Runtime processes killed for exceeding their memory limit")
-                .tag("runtime", runtime)
-                .register(registry)
-                .increment();
+    /** From submission to the result, as the worker saw it (the result's totalMs). */
+    public void answered(String runtime, long totalMs) {
+        latency(runtime).record(Duration.ofMillis(totalMs));
+    }
+
+    /** An execution stopped at a limit of its sandbox. */
+    public void sandboxKill(String runtime, SandboxLimit limit) {
+        sandboxKills(runtime, limit).increment();
     }
 
     public void deadLettered(String runtime) {
-        Counter.builder("execfarm.dead.letters")
+        deadLetters(runtime).increment();
+    }
+
+    private Counter executions(String runtime, Result.Status status) {
+        return Counter.builder("execfarm.executions")
+                .description("Requests finished, by runtime and result status")
+                .tag("runtime", runtime)
+                .tag("status", status.wireName())
+                .register(registry);
+    }
+
+    private Timer latency(String runtime) {
+        return Timer.builder("execfarm.execution.latency")
+                .description("From submission to the result: queued, waiting for a process and running")
+                .tag("runtime", runtime)
+                .publishPercentileHistogram()
+                .register(registry);
+    }
+
+    private Counter sandboxKills(String runtime, SandboxLimit limit) {
+        return Counter.builder("execfarm.sandbox.kills")
+                .description("Executions stopped at a sandbox limit: killed at the memory limit, refused processes "
+                        + "at the task limit, or killed at the timeout")
+                .tag("runtime", runtime)
+                .tag("limit", limit.tag())
+                .register(registry);
+    }
+
+    private Counter deadLetters(String runtime) {
+        return Counter.builder("execfarm.dead.letters")
                 .description("Records sent to the dead-letter topic")
                 .tag("runtime", runtime)
-                .register(registry)
-                .increment();
+                .register(registry);
     }
 
     private void gauge(String runtime, String state, ToDoubleFunction<PoolStats> value) {

@@ -8,9 +8,16 @@ import io.execfarm.contracts.Result;
  * @param value      the runtime's text/plain rendering of the last value, or null
  * @param error      what went wrong, or null when the status is ok
  * @param evalMicros the driver's own evaluation time; 0 when the driver did not report one
+ * @param taskLimitHit whether the process's control group refused a fork or clone at its task limit
+ *                   during the execution
  */
 public record ExecutionOutcome(Result.Status status, String value, Result.ErrorInfo error, boolean truncated,
-        long evalMicros) {
+        long evalMicros, boolean taskLimitHit) {
+
+    public ExecutionOutcome(Result.Status status, String value, Result.ErrorInfo error, boolean truncated,
+            long evalMicros) {
+        this(status, value, error, truncated, evalMicros, false);
+    }
 
     /** The error type of a request whose process the kernel killed at its memory limit (status crashed). */
     public static final String MEMORY_LIMIT_EXCEEDED = "MemoryLimitExceeded";

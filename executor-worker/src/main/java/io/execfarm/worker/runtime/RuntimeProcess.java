@@ -187,7 +187,7 @@ public final class RuntimeProcess {
         return new ExecutionOutcome(outcome.status(), outcome.value(), new Result.ErrorInfo(error.type(),
                 error.message() + " (" + during + " attempts to start a process or thread were refused: the "
                         + runtime + " process reached its limit of " + group.maxTasks() + " tasks)",
-                error.stacktrace()), outcome.truncated(), outcome.evalMicros());
+                error.stacktrace()), outcome.truncated(), outcome.evalMicros(), true);
     }
 
     /**

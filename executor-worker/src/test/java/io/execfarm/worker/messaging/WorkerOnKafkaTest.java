@@ -407,7 +407,7 @@ class WorkerOnKafkaTest {
         assertEquals("crashed", result.get("status").asText(), result.toString());
         assertEquals("MemoryLimitExceeded", result.at("/error/type").asText(), result.toString());
         given().when().get("/q/metrics").then().statusCode(200)
-                .body(containsString("execfarm_sandbox_memory_kills_total{runtime=\"python\""));
+                .body(containsString("execfarm_sandbox_kills_total{limit=\"memory\",runtime=\"python\"}"));
         String next = UUID.randomUUID().toString();
         kafka.send(REQUESTS, next, request(next, "6 * 7", "\"replyTo\":\"" + replies + "\""));
         assertEquals("42", last(eventsUntilResult(events, next, WAIT)).get("value").asText());

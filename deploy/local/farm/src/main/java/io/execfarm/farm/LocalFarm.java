@@ -29,6 +29,8 @@ public final class LocalFarm {
     private final LocalApps apps;
     /** Found at the first start, where the farm needs it. */
     private Optional<JuliaLocator.Julia> julia;
+    /** Added to the environment of every application this farm starts (tracing, for one). */
+    private Map<String, String> appSettings = Map.of();
 
     public LocalFarm(Path repoRoot, Path stateDir, PrintStream progress) {
         this(repoRoot, new FarmState(stateDir), progress);
@@ -50,6 +52,15 @@ public final class LocalFarm {
      * ready, the pools are warm, every runtime group is settled and the request path has been warmed.
      */
     public void up(int workers, Map<String, String> workerSettings) throws Exception {
+        up(workers, workerSettings, Map.of());
+    }
+
+    /**
+     * {@link #up(int, Map)}, with {@code appSettings} in the environment of the dispatcher and of
+     * every worker, including those added later: an OTLP endpoint to export spans to, for one.
+     */
+    public void up(int workers, Map<String, String> workerSettings, Map<String, String> appSettings) throws Exception {
+        this.appSettings = Map.copyOf(appSettings);
         if ("false".equals(workerSettings.get("EXECFARM_JULIA"))) {
             julia = Optional.empty();
             say("julia: switched off for this farm (EXECFARM_JULIA=false)");
@@ -62,6 +73,7 @@ public final class LocalFarm {
         Map<String, String> infra = new Infra(repoRoot, state.infraDir()).start();
         String apiKey = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
         Map<String, String> dispatcherEnv = new LinkedHashMap<>(infra);
+        dispatcherEnv.putAll(appSettings);
         // Keys of the caller's own (EXECFARM_API_KEYS=key:tenant,...) sit beside the generated one,
         // so that two tenants can be tried on one local farm.
         String extraKeys = System.getenv().getOrDefault("EXECFARM_API_KEYS", "").strip();
@@ -250,6 +262,7 @@ public final class LocalFarm {
         // A developer's machine may lack bubblewrap: the worker then runs user code with weaker
         // isolation, saying so in its log, where a deployed worker would refuse to start.
         env.put("EXECFARM_WORKER_SANDBOX_MINIMUM_ISOLATION", "none");
+        env.putAll(appSettings);
         env.putAll(settings);
         return env;
     }

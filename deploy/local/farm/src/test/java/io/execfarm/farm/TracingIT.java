@@ -1,0 +1,241 @@
+package io.execfarm.farm;
+
+import static io.execfarm.farm.ExportedSpans.childrenOf;
+import static io.execfarm.farm.ExportedSpans.named;
+import static io.execfarm.farm.ExportedSpans.render;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.execfarm.farm.ExportedSpans.ExportedSpan;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * One trace per execution, asserted on the spans a real farm (a dispatcher and a worker as
+ * processes, the local broker and Redis) exports by OTLP to a receiver that keeps them in memory:
+ * through HTTP, through a raw Kafka record carrying its own {@code traceparent}, and with the
+ * delivery to an event stream and a cancel joining the execution's trace.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class TracingIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration EXPORTED = Duration.ofSeconds(30);
+
+    private final Path root = Path.of(System.getProperty("execfarm.repo.root", "../../..")).toAbsolutePath().normalize();
+    private final ExportedSpans exported = new ExportedSpans();
+    private OtlpReceiver receiver;
+    private LocalFarm farm;
+    private DispatcherClient client;
+
+    @BeforeAll
+    void up() throws Exception {
+        receiver = OtlpReceiver.start(exported);
+        farm = new LocalFarm(root, Files.createTempDirectory("execfarm-tracing-it-"), System.err);
+        farm.up(1, Map.of("EXECFARM_JULIA", "false"), receiver.exportSettings());
+        client = farm.client();
+    }
+
+    @AfterAll
+    void down() throws Exception {
+        if (farm != null) {
+            farm.down();
+        }
+        if (receiver != null) {
+            receiver.close();
+        }
+    }
+
+    @Test
+    void anHttpSubmitYieldsOneTraceFromTheCallThroughTheWorkerToTheDelivery() throws Exception {
+        JsonNode finished = client.submitAndWait("python", "print('traced')\n6 * 7");
+        JsonNode result = finished.get("result");
+        assertEquals("42", result.get("value").asText(), finished.toString());
+        String traceId = result.get("traceId").asText();
+        List<ExportedSpan> trace = awaitTrace(traceId, spans -> named(spans, "execfarm.deliver").isPresent()
+                && named(spans, "execfarm.publish.result").isPresent());
+
+        ExportedSpan call = single(trace, span -> span.kind().equals("SERVER"), "the HTTP call");
+        assertNull(call.parentId(), "the HTTP call is the trace's root" + render(trace));
+        assertEquals("execfarm-dispatcher", call.service());
+        ExportedSpan publish = onlyChild(trace, call, span -> span.kind().equals("PRODUCER"), "the request's publish");
+        assertEquals("execfarm.requests.python", publish.attributes().get("messaging.destination.name"), render(trace));
+        ExportedSpan received = onlyChild(trace, publish, span -> span.kind().equals("CONSUMER"), "the worker's receive");
+        assertEquals("execfarm-worker", received.service());
+        ExportedSpan execution = onlyChild(trace, received, span -> span.name().equals("execfarm.execution"),
+                "the worker's execution");
+        Map<String, String> attributes = execution.attributes();
+        assertEquals("python", attributes.get("execfarm.runtime"), render(trace));
+        assertEquals("local", attributes.get("execfarm.tenant"));
+        assertEquals("worker-1", attributes.get("execfarm.worker"));
+        assertEquals("1", attributes.get("execfarm.attempt"));
+        assertEquals("ok", attributes.get("execfarm.status"));
+        assertEquals(Long.toString("traced\n".length()), attributes.get("execfarm.output.bytes"));
+        assertEquals(finished.get("id").asText(), attributes.get("execfarm.request.id"));
+        assertTrue(attributes.containsKey("messaging.destination.partition.id"), render(trace));
+        for (String step : List.of("execfarm.queued", "execfarm.claim", "execfarm.acquire", "execfarm.run",
+                "execfarm.publish.result")) {
+            onlyChild(trace, execution, span -> span.name().equals(step), step);
+        }
+        ExportedSpan resultPublish = onlyChild(trace, named(trace, "execfarm.publish.result").orElseThrow(),
+                span -> span.kind().equals("PRODUCER"), "the result's publish");
+        ExportedSpan resultReceived = onlyChild(trace, resultPublish, span -> span.kind().equals("CONSUMER"),
+                "the dispatcher's receive of the result");
+        assertEquals("execfarm-dispatcher", resultReceived.service());
+        ExportedSpan delivery = onlyChild(trace, call, span -> span.name().equals("execfarm.deliver"), "the delivery");
+        assertEquals("wait", delivery.attributes().get("execfarm.delivery"));
+        assertEquals("ok", delivery.attributes().get("execfarm.status"));
+    }
+
+    @Test
+    void aRawKafkaRecordWithATraceparentContinuesItsSendersTrace() throws Exception {
+        String traceId = UUID.randomUUID().toString().replace("-", "");
+        String parentSpan = "00f067aa0ba902b7";
+        String id = "raw-" + UUID.randomUUID();
+        String replies = "tracing-it-replies-" + UUID.randomUUID();
+        String bootstrap = farm.env().get("KAFKA_BOOTSTRAP");
+        String request = JSON.createObjectNode().put("v", 1).put("id", id).put("runtime", "python").put("code", "1 + 1")
+                .put("tenant", "raw-client").put("replyTo", replies).toString();
+        try (KafkaConsumer<String, String> consumer = consumer(bootstrap);
+                KafkaProducer<String, String> producer = producer(bootstrap)) {
+            consumer.subscribe(List.of(replies));
+            ProducerRecord<String, String> record = new ProducerRecord<>("execfarm.requests.python", id, request);
+            record.headers().add("traceparent", ("00-" + traceId + "-" + parentSpan + "-01").getBytes(StandardCharsets.US_ASCII));
+            producer.send(record).get();
+            ConsumerRecord<String, String> resultRecord = awaitResult(consumer, id);
+            JsonNode result = JSON.readTree(resultRecord.value());
+            assertEquals("2", result.get("value").asText(), result.toString());
+            assertEquals(traceId, result.get("traceId").asText(), "the result names the sender's trace");
+            Header header = resultRecord.headers().lastHeader("traceparent");
+            assertTrue(header != null && new String(header.value(), StandardCharsets.US_ASCII).contains(traceId),
+                    "the result record carries the trace on");
+        }
+        List<ExportedSpan> trace = awaitTrace(traceId, spans -> named(spans, "execfarm.publish.result").isPresent());
+        ExportedSpan received = single(trace, span -> parentSpan.equals(span.parentId()), "the worker's receive");
+        assertEquals("CONSUMER", received.kind(), render(trace));
+        ExportedSpan execution = onlyChild(trace, received, span -> span.name().equals("execfarm.execution"),
+                "the worker's execution");
+        assertEquals("raw-client", execution.attributes().get("execfarm.tenant"));
+        assertEquals("ok", execution.attributes().get("execfarm.status"));
+    }
+
+    @Test
+    void anEventStreamsDeliveryAndACancelJoinTheExecutionsTrace() throws Exception {
+        String execution = client.submit("python", "import time\nprint('waiting', flush=True)\ntime.sleep(60)", null, null);
+        CompletableFuture<JsonNode> streamed = CompletableFuture.supplyAsync(() -> {
+            try {
+                return client.follow(execution, event -> { });
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        JsonNode running;
+        do {
+            Thread.sleep(200);
+            running = JSON.readTree(get(execution));
+        } while (!"running".equals(running.get("status").asText()));
+        client.cancel(execution);
+        JsonNode result = streamed.get();
+        assertEquals("cancelled", result.get("status").asText(), result.toString());
+        String traceId = result.get("traceId").asText();
+        List<ExportedSpan> trace = awaitTrace(traceId, spans -> named(spans, "execfarm.deliver").isPresent()
+                && named(spans, "execfarm.cancel").isPresent() && named(spans, "execfarm.execution").isPresent());
+        ExportedSpan call = single(trace, span -> span.kind().equals("SERVER") && span.parentId() == null, "the submit");
+        ExportedSpan delivery = named(trace, "execfarm.deliver").orElseThrow();
+        assertEquals(call.spanId(), delivery.parentId(), "the stream's delivery hangs under the submit" + render(trace));
+        assertEquals("sse", delivery.attributes().get("execfarm.delivery"));
+        assertEquals("cancelled", delivery.attributes().get("execfarm.status"));
+        assertEquals(1, delivery.linkedTraces().size(), "the delivery links the stream's own HTTP call" + render(trace));
+        ExportedSpan cancel = named(trace, "execfarm.cancel").orElseThrow();
+        assertEquals(call.spanId(), cancel.parentId(), render(trace));
+        assertEquals(1, cancel.linkedTraces().size(), "the cancel links the DELETE call" + render(trace));
+        ExportedSpan worked = named(trace, "execfarm.execution").orElseThrow();
+        assertEquals("cancelled", worked.attributes().get("execfarm.status"));
+        assertTrue(worked.events().contains("execfarm.cancelled"), render(trace));
+    }
+
+    private String get(String url) throws Exception {
+        var http = java.net.http.HttpClient.newHttpClient();
+        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(url))
+                .header("X-API-Key", farm.env().get("EXECFARM_API_KEY")).GET().build();
+        return http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    private List<ExportedSpan> awaitTrace(String traceId, Predicate<List<ExportedSpan>> complete) throws InterruptedException {
+        long deadline = System.nanoTime() + EXPORTED.toNanos();
+        List<ExportedSpan> trace = exported.inTrace(traceId);
+        while (!complete.test(trace)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("trace " + traceId + " is incomplete after " + EXPORTED.toSeconds() + " s:"
+                        + render(trace));
+            }
+            Thread.sleep(100);
+            trace = exported.inTrace(traceId);
+        }
+        // Spans of the same trace exported a moment later (the batches of two processes) still count.
+        Thread.sleep(500);
+        return exported.inTrace(traceId);
+    }
+
+    private static ExportedSpan single(List<ExportedSpan> trace, Predicate<ExportedSpan> which, String what) {
+        List<ExportedSpan> found = trace.stream().filter(which).toList();
+        assertEquals(1, found.size(), "exactly one span is " + what + render(trace));
+        return found.get(0);
+    }
+
+    private static ExportedSpan onlyChild(List<ExportedSpan> trace, ExportedSpan parent, Predicate<ExportedSpan> which,
+            String what) {
+        return single(childrenOf(trace, parent), which, what + " under '" + parent.name() + "'" + render(trace));
+    }
+
+    private static ConsumerRecord<String, String> awaitResult(KafkaConsumer<String, String> consumer, String id)
+            throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(200))) {
+                if (id.equals(record.key()) && "result".equals(JSON.readTree(record.value()).path("type").asText())) {
+                    return record;
+                }
+            }
+        }
+        throw new AssertionError("no result for " + id + " within 60 s");
+    }
+
+    private static KafkaProducer<String, String> producer(String bootstrap) {
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        return new KafkaProducer<>(props, new StringSerializer(), new StringSerializer());
+    }
+
+    private static KafkaConsumer<String, String> consumer(String bootstrap) {
+        Properties props = new Properties();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, "tracing-it-" + UUID.randomUUID());
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        return new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer());
+    }
+}
