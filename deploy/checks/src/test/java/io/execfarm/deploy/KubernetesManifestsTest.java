@@ -117,7 +117,7 @@ class KubernetesManifestsTest {
     }
 
     @Test
-    void workersReachKafkaRedisAndDnsOnly() {
+    void workersReachKafkaRedisDnsAndTheTraceCollectorOnly() {
         JsonNode policy = all("NetworkPolicy").stream()
                 .filter(p -> "worker".equals(p.at("/spec/podSelector/matchLabels/app.kubernetes.io~1name").asText()))
                 .findFirst().orElseThrow(() -> new AssertionError("a network policy selects the worker pods"));
@@ -134,7 +134,8 @@ class KubernetesManifestsTest {
                 }
             }
         }
-        assertEquals(Set.of("kafka:9092/TCP", "redis:6379/TCP", "kube-dns:53/UDP", "kube-dns:53/TCP"), allowed);
+        assertEquals(Set.of("kafka:9092/TCP", "redis:6379/TCP", "kube-dns:53/UDP", "kube-dns:53/TCP",
+                "opentelemetry-collector:4317/TCP"), allowed);
     }
 
     @Test

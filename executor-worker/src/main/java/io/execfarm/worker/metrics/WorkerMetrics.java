@@ -44,6 +44,8 @@ public class WorkerMetrics {
             }
             deadLetters(runtime);
             latency(runtime);
+            sessionRebuilds(runtime);
+            replayedSnippets(runtime);
             gauge(runtime, "starting", PoolStats::starting);
             gauge(runtime, "idle", PoolStats::idle);
             gauge(runtime, "busy", PoolStats::busy);
@@ -86,16 +88,8 @@ public class WorkerMetrics {
 
     /** A session was rebuilt on a new process (or caught up with another worker's requests) by replaying its history. */
     public void sessionRebuilt(String runtime, long snippetsReplayed) {
-        Counter.builder("execfarm.session.rebuilds")
-                .description("Times a session was rebuilt or caught up by replaying its history")
-                .tag("runtime", runtime)
-                .register(registry)
-                .increment();
-        Counter.builder("execfarm.session.replayed.snippets")
-                .description("History entries replayed to rebuild sessions")
-                .tag("runtime", runtime)
-                .register(registry)
-                .increment(snippetsReplayed);
+        sessionRebuilds(runtime).increment();
+        replayedSnippets(runtime).increment(snippetsReplayed);
     }
 
     public void registerPinned(String runtime, Supplier<Number> pinned) {
@@ -141,6 +135,20 @@ public class WorkerMetrics {
                         + "at the task limit, or killed at the timeout")
                 .tag("runtime", runtime)
                 .tag("limit", limit.tag())
+                .register(registry);
+    }
+
+    private Counter sessionRebuilds(String runtime) {
+        return Counter.builder("execfarm.session.rebuilds")
+                .description("Times a session was rebuilt or caught up by replaying its history")
+                .tag("runtime", runtime)
+                .register(registry);
+    }
+
+    private Counter replayedSnippets(String runtime) {
+        return Counter.builder("execfarm.session.replayed.snippets")
+                .description("History entries replayed to rebuild sessions")
+                .tag("runtime", runtime)
                 .register(registry);
     }
 

@@ -172,6 +172,15 @@ public final class LocalFarm {
         awaitSettled(env().get("KAFKA_BOOTSTRAP"));
     }
 
+    /**
+     * What an application of the farm ({@code dispatcher}, {@code worker-1}...) serves at
+     * /q/metrics, in Prometheus's text format; empty when it does not answer.
+     */
+    public String metrics(String app) {
+        return StatusCommand.metrics(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build(),
+                state.url(app));
+    }
+
     /** KAFKA_BOOTSTRAP, REDIS_URL, DISPATCHER_URL and EXECFARM_API_KEY of the running farm. */
     public Map<String, String> env() {
         return state.env().filter(e -> state.isUp())

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.execfarm.farm.ExportedSpans.ExportedSpan;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,6 +18,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Predicate;
@@ -35,13 +38,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * One trace per execution, asserted on the spans a real farm (a dispatcher and a worker as
- * processes, the local broker and Redis) exports by OTLP to a receiver that keeps them in memory:
- * through HTTP, through a raw Kafka record carrying its own {@code traceparent}, and with the
- * delivery to an event stream and a cancel joining the execution's trace.
+ * What an operator sees of a real farm (a dispatcher and a worker as processes, the local broker
+ * and Redis). One trace per execution, asserted on the spans the farm exports by OTLP to a receiver
+ * that keeps them in memory: through HTTP, through a raw Kafka record carrying its own
+ * {@code traceparent}, and with the delivery to an event stream and a cancel joining the
+ * execution's trace. And the Grafana dashboard and the alert rules in deploy/monitoring name only
+ * metrics the applications expose.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class TracingIT {
+class ObservabilityIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration EXPORTED = Duration.ofSeconds(30);
@@ -55,7 +60,7 @@ class TracingIT {
     @BeforeAll
     void up() throws Exception {
         receiver = OtlpReceiver.start(exported);
-        farm = new LocalFarm(root, Files.createTempDirectory("execfarm-tracing-it-"), System.err);
+        farm = new LocalFarm(root, Files.createTempDirectory("execfarm-observability-it-"), System.err);
         farm.up(1, Map.of("EXECFARM_JULIA", "false"), receiver.exportSettings());
         client = farm.client();
     }
@@ -116,7 +121,7 @@ class TracingIT {
         String traceId = UUID.randomUUID().toString().replace("-", "");
         String parentSpan = "00f067aa0ba902b7";
         String id = "raw-" + UUID.randomUUID();
-        String replies = "tracing-it-replies-" + UUID.randomUUID();
+        String replies = "observability-it-replies-" + UUID.randomUUID();
         String bootstrap = farm.env().get("KAFKA_BOOTSTRAP");
         String request = JSON.createObjectNode().put("v", 1).put("id", id).put("runtime", "python").put("code", "1 + 1")
                 .put("tenant", "raw-client").put("replyTo", replies).toString();
@@ -178,6 +183,47 @@ class TracingIT {
         assertTrue(worked.events().contains("execfarm.cancelled"), render(trace));
     }
 
+    @Test
+    void theDashboardAndTheAlertRulesNameOnlyMetricsTheFarmExposes() throws Exception {
+        client.submitAndWait("python", "1 + 1");
+        Set<String> exposed = new TreeSet<>();
+        for (String app : List.of("dispatcher", "worker-1")) {
+            String metrics = farm.metrics(app);
+            assertTrue(metrics.contains("# TYPE"), app + " serves its metrics");
+            metrics.lines().filter(line -> !line.startsWith("#") && !line.isBlank())
+                    .map(line -> line.split("[{ ]", 2)[0]).forEach(exposed::add);
+        }
+        JsonNode dashboard = JSON.readTree(root.resolve("deploy/monitoring/grafana/execfarm-dashboard.json").toFile());
+        Set<String> onDashboard = new TreeSet<>();
+        for (JsonNode target : dashboard.findValues("targets")) {
+            target.forEach(query -> onDashboard.addAll(PromQl.metricNames(query.get("expr").asText())));
+        }
+        JsonNode rules = new ObjectMapper(new YAMLFactory())
+                .readTree(root.resolve("deploy/monitoring/prometheus/execfarm-alerts.yml").toFile());
+        Set<String> alerts = new TreeSet<>();
+        Set<String> inRules = new TreeSet<>();
+        for (JsonNode rule : rules.at("/groups/0/rules")) {
+            alerts.add(rule.get("alert").asText());
+            inRules.addAll(PromQl.metricNames(rule.get("expr").asText()));
+        }
+
+        assertTrue(onDashboard.containsAll(List.of("execfarm_executions_total", "execfarm_execution_latency_seconds_bucket",
+                "execfarm_queue_wait_seconds_bucket", "execfarm_pool_processes", "kafka_consumer_fetch_manager_records_lag_max",
+                "execfarm_process_restarts_total", "execfarm_sandbox_kills_total", "execfarm_dead_letters_total")),
+                "the dashboard shows throughput, latency, queue, warm processes, lag, restarts, kills, dead letters: "
+                        + onDashboard);
+        assertTrue(alerts.containsAll(List.of("ExecfarmConsumerLagGrowing", "ExecfarmNoWarmProcesses",
+                "ExecfarmDeadLetters", "ExecfarmRuntimeCrashLoop")), "alert rules: " + alerts);
+        assertEquals(Set.of(), missing(onDashboard, exposed), "dashboard metrics no application exposes");
+        assertEquals(Set.of(), missing(inRules, exposed), "alert rule metrics no application exposes");
+    }
+
+    private static Set<String> missing(Set<String> named, Set<String> exposed) {
+        Set<String> missing = new TreeSet<>(named);
+        missing.removeAll(exposed);
+        return missing;
+    }
+
     private String get(String url) throws Exception {
         var http = java.net.http.HttpClient.newHttpClient();
         var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(url))
@@ -234,7 +280,7 @@ class TracingIT {
     private static KafkaConsumer<String, String> consumer(String bootstrap) {
         Properties props = new Properties();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, "tracing-it-" + UUID.randomUUID());
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, "observability-it-" + UUID.randomUUID());
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         return new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer());
     }
