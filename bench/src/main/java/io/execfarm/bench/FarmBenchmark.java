@@ -40,6 +40,10 @@ public final class FarmBenchmark implements Callable<Integer> {
             + "to the request path in four minutes.")
     boolean latencyOnly;
 
+    @Option(names = "--tracing-only", description = "Only what tracing costs (full plan, two workers: two rounds of "
+            + "a farm with tracing off and one exporting every span); replaces the report's tracing section.")
+    boolean tracingOnly;
+
     @Option(names = "--report", description = "The Markdown file whose farm section is replaced "
             + "(default: docs/benchmarks.md, or bench/target/quick/benchmarks.md with --quick).")
     Path report;
@@ -100,6 +104,14 @@ public final class FarmBenchmark implements Callable<Integer> {
             List<Integer> sizes = plan.scalingWorkers();
             progress.say(plan.name() + " plan; starting a farm of " + sizes.get(0) + " worker (" + Plan.POOL
                     + " Python processes each) in " + farmDir);
+            if (tracingOnly) {
+                TracingCostBenchmark.Results tracing = new TracingCostBenchmark(farm, progress)
+                        .run(workerSettings, Plan.FULL);
+                String section = FarmReport.renderTracing(tracing, "./farm bench --tracing-only", Plan.FULL);
+                Report.replaceSection(file, "tracing", section);
+                System.out.println(section);
+                return 0;
+            }
             if (latencyOnly) {
                 farm.up(2, workerSettings);
                 System.out.println(FarmReport.renderLatency(latency(farm, Plan.FULL), 2, Plan.FULL.warmUpRequests()));
@@ -110,16 +122,16 @@ public final class FarmBenchmark implements Callable<Integer> {
             try (BenchClient kafka = new BenchClient(farm.env().get("KAFKA_BOOTSTRAP"))) {
                 ScalingBenchmark scaling = new ScalingBenchmark(kafka, farm, progress);
                 List<ScalingBenchmark.Throughput> throughputs = new ArrayList<>();
-                progress.say("[1/4] scaling: throughput on " + sizes.get(0) + " worker");
+                progress.say("[1/5] scaling: throughput on " + sizes.get(0) + " worker");
                 throughputs.add(scaling.throughput(sizes.get(0), plan.jobsPerPartition()));
-                progress.say("[2/4] scaling: a worker joins a backlog");
+                progress.say("[2/5] scaling: a worker joins a backlog");
                 ScalingBenchmark.Takeover takeover = scaling.takeover(sizes.get(0), plan.takeoverJobsPerPartition(),
                         workerSettings);
                 int workers = sizes.get(0) + 1;
                 if (sizes.contains(workers)) {
                     throughputs.add(scaling.throughput(workers, plan.jobsPerPartition()));
                 }
-                progress.say("[3/4] latency and warm/cold on " + workers + " workers");
+                progress.say("[3/5] latency and warm/cold on " + workers + " workers");
                 LatencyBenchmark.Results latency = latency(farm, kafka, plan);
                 List<WarmColdBenchmark.Row> warmCold = new WarmColdBenchmark(kafka, farm.client(), progress,
                         farm.juliaBinary()).run(plan);
@@ -129,12 +141,15 @@ public final class FarmBenchmark implements Callable<Integer> {
                 int latencyWorkers = workers;
                 for (int size : sizes) {
                     if (size > workers) {
-                        progress.say("[4/4] scaling: growing the farm to " + size + " workers");
+                        progress.say("[4/5] scaling: growing the farm to " + size + " workers");
                         scaling.growTo(size, workers, workerSettings);
                         workers = size;
                         throughputs.add(scaling.throughput(size, plan.jobsPerPartition()));
                     }
                 }
+                progress.say("[5/5] tracing: exporting every span against tracing off");
+                TracingCostBenchmark.Results tracing = new TracingCostBenchmark(farm, progress)
+                        .run(workerSettings, plan);
                 List<Breakdown> breakdowns = latency.levels().stream()
                         .filter(l -> l.path() != LatencyBenchmark.Path.BARE)
                         .filter(l -> l.concurrency() == 1 || l.concurrency() == plan.highestConcurrency())
@@ -147,9 +162,10 @@ public final class FarmBenchmark implements Callable<Integer> {
                 chartFiles.put("breakdown", charts.breakdown(breakdowns));
                 double minutes = (System.nanoTime() - started) / 60e9;
                 FarmReport.Results results = new FarmReport.Results(command, plan, minutes, first, latency, latencyWorkers,
-                        warmCold, sysimage, throughputs, takeover, breakdowns, chartFiles);
+                        warmCold, sysimage, throughputs, takeover, breakdowns, tracing, chartFiles);
                 String section = FarmReport.render(results, file.getParent());
                 Report.replaceSection(file, "farm", section);
+                Report.replaceSection(file, "tracing", FarmReport.renderTracing(tracing, command, plan));
                 System.out.println(section);
                 progress.say(String.format("wrote %s and %d charts in %s (%.1f minutes)", root.relativize(file),
                         chartFiles.size(), root.relativize(chartsDir), minutes));

@@ -18,7 +18,8 @@ final class FarmReport {
     record Results(String command, Plan plan, double minutes, FirstRequests first, LatencyBenchmark.Results latency,
             int latencyWorkers, List<WarmColdBenchmark.Row> warmCold, Optional<SysimageBenchmark.Results> sysimage,
             List<ScalingBenchmark.Throughput> scaling,
-            ScalingBenchmark.Takeover takeover, List<Breakdown> breakdowns, Map<String, Path> charts) {
+            ScalingBenchmark.Takeover takeover, List<Breakdown> breakdowns, TracingCostBenchmark.Results tracing,
+            Map<String, Path> charts) {
     }
 
     private FarmReport() {
@@ -73,6 +74,10 @@ final class FarmReport {
         double efficiency = efficiency(r.scaling(), last);
         goal(out, "scaling efficiency at " + last.workers() + " workers (sleep-bound jobs)", "≥ 90%", pct(efficiency),
                 efficiency >= 0.9);
+        double tracingCost = r.tracing().cpuCost();
+        goal(out, "throughput lost to exporting every trace (HTTP, concurrency " + r.tracing().top()
+                + "; from the applications' CPU per request, see \"What tracing costs\")", "< 5%",
+                pct(tracingCost) + " (throughput itself: " + pct(r.tracing().throughputCost()) + ")", tracingCost < 0.05);
         out.append("| warm/cold ratio (fresh process ÷ farm through Kafka, p50) | as large as the runtime allows | ")
                 .append(r.warmCold().stream().map(w -> w.snippet().runtime() + " " + w.snippet().name() + " "
                         + f1(w.ratio()) + "×").collect(Collectors.joining("; "))).append(" | |\n\n");
@@ -273,6 +278,37 @@ final class FarmReport {
                     ms(row.freshShipped(), 50) / ms(row.freshBuilt(), 50), ms(row.firstShipped(), 50),
                     ms(row.firstBuilt(), 50), ms(row.firstShipped(), 50) / ms(row.firstBuilt(), 50)));
         }
+    }
+
+    /** The {@code tracing} section of the benchmarks document: what {@code command} measured of tracing. */
+    static String renderTracing(TracingCostBenchmark.Results t, String command, Plan plan) {
+        StringBuilder out = new StringBuilder();
+        out.append("## What tracing costs: `").append(command).append("`\n\n");
+        out.append("Measured ").append(Instant.now().truncatedTo(ChronoUnit.SECONDS)).append(" on ")
+                .append(Machine.describe()).append(" (").append(plan.name()).append(" plan). ");
+        out.append("A trivial snippet through the dispatcher's HTTP API (`?wait=true`: the path with the most spans, ")
+                .append("about 15 per execution across the dispatcher and the worker) on a farm of ").append(t.workers())
+                .append(" worker").append(t.workers() == 1 ? "" : "s").append(" serving Python only, in turns: tracing ")
+                .append("off (the default), then every span exported by OTLP/HTTP to a receiver in the benchmark's ")
+                .append("process that takes and discards them as a collector would. Each row ran on a farm started ")
+                .append("afresh and warmed up first. *Application CPU* is what the dispatcher's and the workers' ")
+                .append("JVMs spent per request at concurrency ").append(t.top())
+                .append(" (the runtime processes, which tracing does not touch, are left out).\n\n");
+        out.append("| tracing | p50 at concurrency 1 ms | p99 at concurrency 1 ms | requests/s at concurrency ")
+                .append(t.top()).append(" | application CPU per request ms | OTLP exports |\n")
+                .append("|---|---:|---:|---:|---:|---:|\n");
+        for (TracingCostBenchmark.Measurement m : t.measurements()) {
+            out.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.0f | %.2f | %d |%n",
+                    m.exporting() ? "exporting" : "off", ms(m.latency(), 50), ms(m.latency(), 99), m.perSecond(),
+                    m.appCpuMs(), m.exports()));
+        }
+        out.append(String.format(Locale.ROOT, "%nExporting changed the applications' CPU per request by %s: a farm "
+                + "they bound would lose %s of its throughput. The throughput measured at concurrency %d changed by %s "
+                + "(the rounds with tracing off alone spread over %s of their median); the p50 at concurrency 1 was "
+                + "%.2f× that with tracing off. Medians of the rounds.%n",
+                pct(t.cpuCost() / (1 - t.cpuCost())), pct(t.cpuCost()), t.top(), pct(-t.throughputCost()),
+                pct(t.offSpread()), t.latencyRatio()));
+        return out.toString();
     }
 
     static double efficiency(List<ScalingBenchmark.Throughput> scaling, ScalingBenchmark.Throughput t) {

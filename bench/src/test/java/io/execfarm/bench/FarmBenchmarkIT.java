@@ -39,10 +39,13 @@ class FarmBenchmarkIT {
         for (String part : List.of("<!-- bench:farm -->", "### Goals", "### 1. Latency", "### 2. Warm versus cold",
                 "### 3. Scaling", "### 4. Where the time goes", "| Kafka | 50 |", "| HTTP | 50 |", "| bare baseline | 50 |",
                 "**Against the bare baseline**", "**CPU per execution by process**", "| Kafka c=50 | ",
-                "| python | trivial expression |", "A new worker taking its share", "| 2 | 48 |")) {
+                "| python | trivial expression |", "A new worker taking its share", "| 2 | 48 |",
+                "## What tracing costs: `./farm bench --quick`", "| off | ", "| exporting | ", "throughput lost to exporting every trace")) {
             assertTrue(text.contains(part), "the report lacks " + part + ":\n" + text);
         }
         assertFalse(text.contains("NaN"), text);
+        assertTrue(text.lines().anyMatch(line -> line.matches("\\| exporting \\|.*\\| [1-9][0-9]* \\|")),
+                "the farm exporting traces sent some to the receiver:\n" + text);
         if (Boolean.parseBoolean(System.getenv("EXECFARM_REQUIRE_JULIA"))) {
             for (String part : List.of("| julia | LinearAlgebra, 200×200 product |",
                     "### 5. Julia on a system image built from the farm's own traffic", "| Statistics on random data |")) {

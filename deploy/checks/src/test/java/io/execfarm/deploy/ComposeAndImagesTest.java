@@ -29,10 +29,31 @@ class ComposeAndImagesTest {
         JsonNode compose = DeployFiles.documents(DeployFiles.root().resolve("docker-compose.yml")).get(0);
         JsonNode services = compose.get("services");
         Set<String> names = new HashSet<>();
-        services.fieldNames().forEachRemaining(names::add);
-        assertEquals(Set.of("kafka", "redis", "dispatcher", "worker"), names);
-        services.fields().forEachRemaining(service ->
-                assertFalse(service.getValue().at("/healthcheck/test").isMissingNode(), service.getKey() + " has a healthcheck"));
+        Set<String> observability = new HashSet<>();
+        services.fields().forEachRemaining(service -> {
+            if (service.getValue().path("profiles").isMissingNode()) {
+                names.add(service.getKey());
+                assertFalse(service.getValue().at("/healthcheck/test").isMissingNode(), service.getKey() + " has a healthcheck");
+            } else {
+                assertEquals("[\"observability\"]", service.getValue().get("profiles").toString(), service.getKey());
+                observability.add(service.getKey());
+            }
+        });
+        assertEquals(Set.of("kafka", "redis", "dispatcher", "worker"), names, "what `docker compose up` starts");
+        assertEquals(Set.of("otel-collector", "jaeger", "prometheus", "grafana"), observability,
+                "what the observability profile adds");
+        for (String app : List.of("dispatcher", "worker")) {
+            assertEquals("${QUARKUS_OTEL_SDK_DISABLED:-true}",
+                    services.at("/" + app + "/environment/QUARKUS_OTEL_SDK_DISABLED").asText(), app + " traces only when asked");
+            assertEquals("http://otel-collector:4317",
+                    services.at("/" + app + "/environment/QUARKUS_OTEL_EXPORTER_OTLP_ENDPOINT").asText());
+        }
+        for (String app : observability) {
+            for (JsonNode volume : services.at("/" + app + "/volumes")) {
+                Path mounted = DeployFiles.root().resolve(volume.asText().split(":")[0]).normalize();
+                assertTrue(Files.exists(mounted), app + " mounts " + mounted + ", which exists");
+            }
+        }
         for (String app : List.of("dispatcher", "worker")) {
             JsonNode service = services.get(app);
             for (String dependency : List.of("kafka", "redis")) {

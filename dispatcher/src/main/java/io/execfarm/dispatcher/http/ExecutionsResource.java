@@ -126,7 +126,8 @@ public class ExecutionsResource {
                         Map.of("id", id, "status", "queued", "events", location + "/events")).location(location).build());
             }
             Duration patience = Duration.ofMillis(timeoutMs).plus(config.queueTimeout()).plus(WAIT_GRACE);
-            return finished(record, patience, traced).map(view -> RestResponse.ResponseBuilder.<Object>ok(view).location(location).build());
+            return finished(record, patience, traced)
+                    .map(view -> RestResponse.ResponseBuilder.<Object>ok(view).location(location).build());
         });
     }
 
@@ -165,10 +166,10 @@ public class ExecutionsResource {
                 })
                 .onTermination().invoke((failure, cancelled) -> delivery.ended(failure))
                 .map(event -> sse.newEventBuilder()
-                .id(Long.toString(event.index()))
-                .name(event.type())
-                .data(String.class, event.json())
-                .build());
+                        .id(Long.toString(event.index()))
+                        .name(event.type())
+                        .data(String.class, event.json())
+                        .build());
     }
 
     @DELETE
@@ -223,8 +224,7 @@ public class ExecutionsResource {
         });
     }
 
-    private Uni<ExecutionView> finished(ExecutionRecord record, Duration patience,
-            Context traced) {
+    private Uni<ExecutionView> finished(ExecutionRecord record, Duration patience, Context traced) {
         String id = record.id();
         ExecutionTracing.Delivery delivery = tracing.delivering(traced, traced, id, "wait");
         return follower.follow(id, 0).invoke(event -> delivery.sent()).map(IndexedEvent::json).collect().asList()

@@ -67,6 +67,8 @@ public class RequestHandler {
     private static final Duration PUBLISH_TIMEOUT = Duration.ofMinutes(1);
     /** An error result about a reply that could not be written gets one short try. */
     private static final Duration ERROR_RESULT_TIMEOUT = Duration.ofSeconds(10);
+    private static final AttributeKey<Long> ATTEMPT = AttributeKey.longKey("execfarm.attempt");
+    private static final AttributeKey<Long> SNIPPETS = AttributeKey.longKey("execfarm.session.snippets.replayed");
 
     private final WireCodec codec;
     private final Pools pools;
@@ -205,9 +207,6 @@ public class RequestHandler {
         return new Result(id, Result.Status.CRASHED, null, new Result.ErrorInfo(errorType, message, null), false,
                 Result.Timings.NONE, workerId, attempt);
     }
-
-    private static final AttributeKey<Long> ATTEMPT = AttributeKey.longKey("execfarm.attempt");
-    private static final AttributeKey<Long> SNIPPETS = AttributeKey.longKey("execfarm.session.snippets.replayed");
 
     /**
      * A request's result, the output it published, and whether it is in Redis already (a session
@@ -416,13 +415,14 @@ public class RequestHandler {
         metrics.deadLettered(runtime);
         Context traced = tracing.deadLettered(record, runtime, reason);
         if (replyTo != null && errorResult != null) {
-            storeOrWarn(errorResult);
+            Result answer = errorResult.withTraceId(RequestTracing.traceId(traced));
+            storeOrWarn(answer);
             try {
-                events.publish(replyTo, errorResult, traced).await().atMost(ERROR_RESULT_TIMEOUT);
+                events.publish(replyTo, answer, traced).await().atMost(ERROR_RESULT_TIMEOUT);
                 // The request's own delivery, if any, released its claim already; only the published mark is set.
-                claims.finish(errorResult.requestId(), "", true);
+                claims.finish(answer.requestId(), "", true);
             } catch (RuntimeException e) {
-                LOG.errorf("could not answer %s on %s either: %s", errorResult.requestId(), replyTo, e.toString());
+                LOG.errorf("could not answer %s on %s either: %s", answer.requestId(), replyTo, e.toString());
             }
         }
         return record.nack(new RejectedRecordException(reason));

@@ -139,24 +139,20 @@ public class WorkerMetrics {
     }
 
     private Counter sessionRebuilds(String runtime) {
-        return Counter.builder("execfarm.session.rebuilds")
-                .description("Times a session was rebuilt or caught up by replaying its history")
-                .tag("runtime", runtime)
-                .register(registry);
+        return counter("execfarm.session.rebuilds", "Times a session was rebuilt or caught up by replaying its history",
+                runtime);
     }
 
     private Counter replayedSnippets(String runtime) {
-        return Counter.builder("execfarm.session.replayed.snippets")
-                .description("History entries replayed to rebuild sessions")
-                .tag("runtime", runtime)
-                .register(registry);
+        return counter("execfarm.session.replayed.snippets", "History entries replayed to rebuild sessions", runtime);
     }
 
     private Counter deadLetters(String runtime) {
-        return Counter.builder("execfarm.dead.letters")
-                .description("Records sent to the dead-letter topic")
-                .tag("runtime", runtime)
-                .register(registry);
+        return counter("execfarm.dead.letters", "Records sent to the dead-letter topic", runtime);
+    }
+
+    private Counter counter(String name, String description, String runtime) {
+        return Counter.builder(name).description(description).tag("runtime", runtime).register(registry);
     }
 
     private void gauge(String runtime, String state, ToDoubleFunction<PoolStats> value) {

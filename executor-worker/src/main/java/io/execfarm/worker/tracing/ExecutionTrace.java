@@ -3,7 +3,6 @@ package io.execfarm.worker.tracing;
 import io.execfarm.contracts.Result;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.trace.Span;
-import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
@@ -37,8 +36,7 @@ public final class ExecutionTrace {
 
     /** The trace's id, or null where nothing is traced. */
     public String traceId() {
-        SpanContext spanContext = span.getSpanContext();
-        return spanContext.isValid() ? spanContext.getTraceId() : null;
+        return RequestTracing.traceId(context);
     }
 
     /** From the request's submission (or its record's timestamp) to this worker taking it. */

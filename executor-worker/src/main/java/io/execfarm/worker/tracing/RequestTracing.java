@@ -4,6 +4,7 @@ import io.execfarm.contracts.ExecutionRequest;
 import io.execfarm.worker.config.WorkerId;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
@@ -70,6 +71,12 @@ public class RequestTracing {
                 .startSpan();
         span.setStatus(StatusCode.ERROR, reason).end();
         return Context.root().with(span);
+    }
+
+    /** The trace id of {@code context}'s span, or null where nothing is traced. */
+    public static String traceId(Context context) {
+        SpanContext span = Span.fromContext(context).getSpanContext();
+        return span.isValid() ? span.getTraceId() : null;
     }
 
     private static Context received(Message<?> record) {

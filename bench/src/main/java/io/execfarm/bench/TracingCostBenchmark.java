@@ -1,0 +1,130 @@
+package io.execfarm.bench;
+
+import io.execfarm.farm.LocalFarm;
+import io.execfarm.farm.OtlpReceiver;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.ToDoubleFunction;
+import org.HdrHistogram.Histogram;
+
+/**
+ * What tracing costs: through the dispatcher's HTTP API (the path with the most spans), the latency
+ * of a trivial snippet at concurrency 1 and the throughput at the plan's highest concurrency, with
+ * tracing off and with every span exported by OTLP to a receiver in this process, which takes and
+ * discards them as a collector would. Off and exporting take turns, so a noisy machine's drift falls
+ * on both. Each measurement is taken on a farm started afresh, serving Python only (Julia pools
+ * compiling beside it would take CPU from one measurement and not another), and warmed up first.
+ */
+final class TracingCostBenchmark {
+
+    /**
+     * One measurement, tracing off or exporting: latency at concurrency 1, and at the highest
+     * concurrency the throughput and the CPU the dispatcher's and workers' JVMs spent per request
+     * (where tracing runs; the runtime processes are not counted).
+     */
+    record Measurement(boolean exporting, Histogram latency, double perSecond, double appCpuMs, long exports) {
+    }
+
+    /** Every measurement, in the order taken, on farms of {@code workers} workers. */
+    record Results(int workers, int top, List<Measurement> measurements) {
+
+        /** The throughput lost to exporting, as measured: 1 less the ratio of the medians, exporting over off. */
+        double throughputCost() {
+            return 1 - median(true, Measurement::perSecond) / median(false, Measurement::perSecond);
+        }
+
+        /**
+         * The throughput a farm whose applications' CPU is the bottleneck loses to exporting: 1 less
+         * the ratio of the medians of CPU per request, off over exporting. Steadier than the
+         * throughput itself on a machine shared with everything else.
+         */
+        double cpuCost() {
+            return 1 - median(false, Measurement::appCpuMs) / median(true, Measurement::appCpuMs);
+        }
+
+        /** How far apart the throughputs of the rounds with tracing off lie, over their median: the noise. */
+        double offSpread() {
+            List<Double> off = measurements.stream().filter(m -> !m.exporting()).map(Measurement::perSecond).toList();
+            return (off.stream().mapToDouble(Double::doubleValue).max().orElse(0)
+                    - off.stream().mapToDouble(Double::doubleValue).min().orElse(0)) / median(false, Measurement::perSecond);
+        }
+
+        /** Latency at concurrency 1, p50, exporting over off (medians of the rounds). */
+        double latencyRatio() {
+            return median(true, m -> m.latency().getValueAtPercentile(50))
+                    / median(false, m -> m.latency().getValueAtPercentile(50));
+        }
+
+        private double median(boolean exporting, ToDoubleFunction<Measurement> value) {
+            List<Double> values = measurements.stream().filter(m -> m.exporting() == exporting)
+                    .map(value::applyAsDouble).sorted(Comparator.naturalOrder()).toList();
+            int n = values.size();
+            return n % 2 == 1 ? values.get(n / 2) : (values.get(n / 2 - 1) + values.get(n / 2)) / 2;
+        }
+    }
+
+    private final LocalFarm farm;
+    private final Progress progress;
+
+    TracingCostBenchmark(LocalFarm farm, Progress progress) {
+        this.farm = farm;
+        this.progress = progress;
+    }
+
+    /** Two workers: the farm the latency levels ran on. */
+    private static final int WORKERS = 2;
+
+    /** Leaves the farm down. */
+    Results run(Map<String, String> workerSettings, Plan plan) throws Exception {
+        int workers = WORKERS;
+        Map<String, String> pythonOnly = new HashMap<>(workerSettings);
+        pythonOnly.put("EXECFARM_JULIA", "false");
+        List<Measurement> measurements = new ArrayList<>();
+        try (OtlpReceiver receiver = OtlpReceiver.start(spans -> { })) {
+            for (int round = 1; round <= plan.tracingRounds(); round++) {
+                for (boolean exporting : List.of(false, true)) {
+                    progress.say("tracing, round " + round + " of " + plan.tracingRounds() + ": a farm of " + workers
+                            + " worker" + (workers == 1 ? "" : "s") + (exporting ? " exporting every span" : " with tracing off"));
+                    farm.down();
+                    farm.up(workers, pythonOnly, exporting ? receiver.exportSettings() : Map.of());
+                    long exportsBefore = receiver.exports();
+                    measurements.add(measure(exporting, plan, receiver, exportsBefore));
+                }
+            }
+            farm.down();
+        }
+        return new Results(workers, plan.highestConcurrency(), measurements);
+    }
+
+    private Measurement measure(boolean exporting, Plan plan, OtlpReceiver receiver, long exportsBefore)
+            throws Exception {
+        ClosedLoop.Call call = () -> HttpCall.run(farm.client(), "python", LatencyBenchmark.TRIVIAL);
+        Progress.Counter warmUp = progress.count("warm-up, " + plan.warmUpRequests() + " requests, 10 at a time",
+                plan.warmUpRequests());
+        ClosedLoop.run(10, plan.warmUpRequests(), call, warmUp);
+        warmUp.end("done");
+        int one = plan.requestsAt(1);
+        Progress.Counter serial = progress.count("concurrency 1, " + one + " requests", one);
+        ClosedLoop.Run c1 = ClosedLoop.run(1, one, call, serial);
+        Histogram latency = LatencyBenchmark.Level.histogram();
+        c1.replies().forEach(r -> latency.recordValue(r.latencyMicros()));
+        serial.end(String.format("p50 %.1f ms", latency.getValueAtPercentile(50) / 1000.0));
+        int top = plan.highestConcurrency();
+        int many = plan.requestsAt(top);
+        Progress.Counter loaded = progress.count("concurrency " + top + ", " + many + " requests", many);
+        Map<String, Long> processes = farm.processes();
+        CpuMeter.Reading before = CpuMeter.read(processes);
+        ClosedLoop.Run busy = ClosedLoop.run(top, many, call, loaded);
+        CpuMeter.Usage cpu = CpuMeter.between(before, CpuMeter.read(processes), many, busy.seconds());
+        double appCpuMs = cpu.msPerRequest().entrySet().stream()
+                .filter(role -> role.getKey().equals("dispatcher") || role.getKey().startsWith("worker"))
+                .mapToDouble(Map.Entry::getValue).sum();
+        loaded.end(String.format("%.0f requests/s, %.2f ms of the applications' CPU each", busy.perSecond(), appCpuMs));
+        // Spans leave in batches every 200 ms: what this measurement made has been sent by now.
+        Thread.sleep(1000);
+        return new Measurement(exporting, latency, busy.perSecond(), appCpuMs, receiver.exports() - exportsBefore);
+    }
+}
