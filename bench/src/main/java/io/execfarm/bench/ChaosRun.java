@@ -92,7 +92,8 @@ public final class ChaosRun implements Callable<Integer> {
             farm.down();
             progress.say("starting a farm of " + workers + " workers for a " + minutes + "-minute run with " + faults
                     + " faults (seed " + seedUsed + ")");
-            farm.up(workers, workerSettings);
+            // What is lost counts here, not how fast: the request path needs no warming first.
+            farm.up(workers, workerSettings, Map.of(), LocalFarm.Warm.POOLS);
             Instant startedAt = Instant.now();
             List<Fault> happened = new ArrayList<>();
             long runNanos;

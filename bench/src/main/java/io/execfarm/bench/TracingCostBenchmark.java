@@ -89,7 +89,7 @@ final class TracingCostBenchmark {
                     progress.say("tracing, round " + round + " of " + plan.tracingRounds() + ": a farm of " + workers
                             + " worker" + (workers == 1 ? "" : "s") + (exporting ? " exporting every span" : " with tracing off"));
                     farm.down();
-                    farm.up(workers, pythonOnly, exporting ? receiver.exportSettings() : Map.of());
+                    farm.up(workers, pythonOnly, exporting ? receiver.exportSettings() : Map.of(), LocalFarm.Warm.POOLS);
                     long exportsBefore = receiver.exports();
                     measurements.add(measure(exporting, plan, receiver, exportsBefore));
                 }

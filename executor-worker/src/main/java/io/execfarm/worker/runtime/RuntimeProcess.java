@@ -205,7 +205,8 @@ public final class RuntimeProcess {
                         .filter(pid -> pid != process.pid() && pid != r.pid() && pid != d.pid())
                         .map(ProcessHandle::of).flatMap(Optional::stream).toList())
                 // Without a group of its own, the whole process table: a read of every /proc/<pid>/stat.
-                .orElseGet(() -> r.descendants().filter(h -> !h.equals(d)).toList());
+                .orElseGet(() -> launch.ownSession() ? sessionMembers(d.pid())
+                        : r.descendants().filter(h -> !h.equals(d)).toList());
         stragglers.forEach(ProcessHandle::destroyForcibly);
         long deadline = System.nanoTime() + STRAGGLER_GRACE.toNanos();
         for (ProcessHandle straggler : stragglers) {
@@ -226,6 +227,28 @@ public final class RuntimeProcess {
         }
     }
 
+    /**
+     * The processes of the session {@code leader} leads, but for the leader: what it started,
+     * orphans included (they are reparented away from it, but keep its session).
+     */
+    private static List<ProcessHandle> sessionMembers(long leader) {
+        return ProcessHandle.allProcesses()
+                .filter(h -> h.pid() != leader && sessionOf(h.pid()) == leader)
+                .toList();
+    }
+
+    /** The session id in /proc/{@code pid}/stat, or -1 when the process is gone. */
+    private static long sessionOf(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            // After "pid (comm) ": state, ppid, pgrp, session.
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ", 5);
+            return Long.parseLong(fields[3]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
     /** Kills the process and everything it started. */
     public void kill() {
         ProcessHandle r = root;
@@ -238,6 +261,9 @@ public final class RuntimeProcess {
         } else {
             for (int round = 0; round < 3; round++) {
                 process.descendants().forEach(ProcessHandle::destroyForcibly);
+                if (launch.ownSession()) {
+                    sessionMembers(process.pid()).forEach(ProcessHandle::destroyForcibly);
+                }
             }
         }
         process.destroyForcibly();

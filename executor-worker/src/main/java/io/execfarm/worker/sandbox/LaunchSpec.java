@@ -15,9 +15,11 @@ import java.util.Optional;
  * @param namespaced   whether the launcher's child is the init of a PID namespace whose only
  *                     child is the runtime (so killing the init kills the whole tree)
  * @param cgroup       the process's own control groups, where it has them
+ * @param ownSession   whether the runtime process leads a session of its own ({@code setsid}), which
+ *                     everything it starts stays in, orphans included
  */
 public record LaunchSpec(List<String> command, Map<String, String> environment, Path workDir, Path stderrLog,
-        boolean namespaced, Optional<ProcessCgroup> cgroup) {
+        boolean namespaced, Optional<ProcessCgroup> cgroup, boolean ownSession) {
 
     public LaunchSpec {
         command = List.copyOf(command);

@@ -172,6 +172,9 @@ public final class Sandbox {
                 command.addAll(dropToUid(uid));
             }
             case UID_ONLY -> {
+                // Nothing else contains what user code starts here: its own session keeps even
+                // orphans (a fork bomb's) findable, so they are killed with the request.
+                command.add("setsid");
                 command.addAll(dropToUid(uid));
                 if (parentDeathSignal) {
                     // The kernel clears the parent-death signal when the uid changes: set it again.
@@ -215,7 +218,8 @@ public final class Sandbox {
         // Each launcher's child is its namespace's init: unshare's sh, or bubblewrap's own.
         boolean namespaced = isolation == Isolation.NAMESPACES_AND_UID || isolation == Isolation.USER_NAMESPACE
                 || isolation.privateView();
-        return new LaunchSpec(command, env, workDir, logDir.resolve(name + ".stderr"), namespaced, cgroup);
+        return new LaunchSpec(command, env, workDir, logDir.resolve(name + ".stderr"), namespaced, cgroup,
+                isolation == Isolation.UID_ONLY);
     }
 
     /**

@@ -269,8 +269,9 @@ class SessionsOnKafkaTest {
         run(session, OWNER, "x = 1");
         given().when().get("/q/metrics").then().body(containsString("execfarm_session_pinned_processes{runtime=\"python\"} 1.0"));
         sessions.delete(session);
-        await().atMost(WAIT).untilAsserted(() -> given().when().get("/q/metrics").then()
-                .body(containsString("execfarm_session_pinned_processes{runtime=\"python\"} 0.0")));
+        // Polled as text: a failed body assertion would print the whole metrics page on every poll.
+        await().atMost(WAIT).until(() -> given().when().get("/q/metrics").asString()
+                .contains("execfarm_session_pinned_processes{runtime=\"python\"} 0.0"));
         assertEquals("SessionNotFound", run(session, OWNER, "x").at("/error/type").asText());
     }
 

@@ -52,14 +52,24 @@ public final class LocalFarm {
      * ready, the pools are warm, every runtime group is settled and the request path has been warmed.
      */
     public void up(int workers, Map<String, String> workerSettings) throws Exception {
-        up(workers, workerSettings, Map.of());
+        up(workers, workerSettings, Map.of(), Warm.REQUEST_PATH);
+    }
+
+    /** What {@link #up} warms before it returns. */
+    public enum Warm {
+        /** The pools and the request path: the farm's first requests run at steady-state speed. */
+        REQUEST_PATH,
+        /** The pools only, for a caller that warms up or measures the request path itself. */
+        POOLS
     }
 
     /**
      * {@link #up(int, Map)}, with {@code appSettings} in the environment of the dispatcher and of
-     * every worker, including those added later: an OTLP endpoint to export spans to, for one.
+     * every worker, including those added later (an OTLP endpoint to export spans to, for one), and
+     * {@code warm} saying what is warmed before it returns.
      */
-    public void up(int workers, Map<String, String> workerSettings, Map<String, String> appSettings) throws Exception {
+    public void up(int workers, Map<String, String> workerSettings, Map<String, String> appSettings, Warm warm)
+            throws Exception {
         this.appSettings = Map.copyOf(appSettings);
         if ("false".equals(workerSettings.get("EXECFARM_JULIA"))) {
             julia = Optional.empty();
@@ -93,7 +103,9 @@ public final class LocalFarm {
         Map<String, String> env = new LinkedHashMap<>(infra);
         env.put("DISPATCHER_URL", state.url("dispatcher"));
         env.put("EXECFARM_API_KEY", apiKey);
-        warmRequestPath(new DispatcherClient(state.url("dispatcher"), apiKey));
+        if (warm == Warm.REQUEST_PATH) {
+            warmRequestPath(new DispatcherClient(state.url("dispatcher"), apiKey));
+        }
         state.writeEnv(env);
         say("up: dispatcher at " + state.url("dispatcher") + ", " + workers + " worker" + (workers == 1 ? "" : "s")
                 + " serving " + String.join(" and ", runtimes()));

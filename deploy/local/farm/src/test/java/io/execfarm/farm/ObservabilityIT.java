@@ -61,7 +61,7 @@ class ObservabilityIT {
     void up() throws Exception {
         receiver = OtlpReceiver.start(exported);
         farm = new LocalFarm(root, Files.createTempDirectory("execfarm-observability-it-"), System.err);
-        farm.up(1, Map.of("EXECFARM_JULIA", "false"), receiver.exportSettings());
+        farm.up(1, Map.of("EXECFARM_JULIA", "false"), receiver.exportSettings(), LocalFarm.Warm.POOLS);
         client = farm.client();
     }
 
