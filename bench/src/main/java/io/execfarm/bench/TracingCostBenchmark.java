@@ -79,28 +79,26 @@ final class TracingCostBenchmark {
 
     /** Leaves the farm down. */
     Results run(Map<String, String> workerSettings, Plan plan) throws Exception {
-        int workers = WORKERS;
         Map<String, String> pythonOnly = new HashMap<>(workerSettings);
         pythonOnly.put("EXECFARM_JULIA", "false");
         List<Measurement> measurements = new ArrayList<>();
         try (OtlpReceiver receiver = OtlpReceiver.start(spans -> { })) {
             for (int round = 1; round <= plan.tracingRounds(); round++) {
                 for (boolean exporting : List.of(false, true)) {
-                    progress.say("tracing, round " + round + " of " + plan.tracingRounds() + ": a farm of " + workers
-                            + " worker" + (workers == 1 ? "" : "s") + (exporting ? " exporting every span" : " with tracing off"));
+                    progress.say("tracing, round " + round + " of " + plan.tracingRounds() + ": a farm of " + WORKERS
+                            + " workers" + (exporting ? " exporting every span" : " with tracing off"));
                     farm.down();
-                    farm.up(workers, pythonOnly, exporting ? receiver.exportSettings() : Map.of(), LocalFarm.Warm.POOLS);
-                    long exportsBefore = receiver.exports();
-                    measurements.add(measure(exporting, plan, receiver, exportsBefore));
+                    farm.up(WORKERS, pythonOnly, exporting ? receiver.exportSettings() : Map.of(), LocalFarm.Warm.POOLS);
+                    measurements.add(measure(exporting, plan, receiver));
                 }
             }
             farm.down();
         }
-        return new Results(workers, plan.highestConcurrency(), measurements);
+        return new Results(WORKERS, plan.highestConcurrency(), measurements);
     }
 
-    private Measurement measure(boolean exporting, Plan plan, OtlpReceiver receiver, long exportsBefore)
-            throws Exception {
+    private Measurement measure(boolean exporting, Plan plan, OtlpReceiver receiver) throws Exception {
+        long exportsBefore = receiver.exports();
         ClosedLoop.Call call = () -> HttpCall.run(farm.client(), "python", LatencyBenchmark.TRIVIAL);
         Progress.Counter warmUp = progress.count("warm-up, " + plan.warmUpRequests() + " requests, 10 at a time",
                 plan.warmUpRequests());

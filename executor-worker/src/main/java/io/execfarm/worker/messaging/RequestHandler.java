@@ -27,8 +27,6 @@ import io.execfarm.worker.session.Sessions;
 import io.execfarm.worker.threads.DaemonThreads;
 import io.execfarm.worker.tracing.ExecutionTrace;
 import io.execfarm.worker.tracing.RequestTracing;
-import io.opentelemetry.api.common.AttributeKey;
-import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.context.Context;
 import io.quarkus.runtime.ShutdownEvent;
 import io.smallrye.reactive.messaging.kafka.KafkaRecord;
@@ -67,8 +65,6 @@ public class RequestHandler {
     private static final Duration PUBLISH_TIMEOUT = Duration.ofMinutes(1);
     /** An error result about a reply that could not be written gets one short try. */
     private static final Duration ERROR_RESULT_TIMEOUT = Duration.ofSeconds(10);
-    private static final AttributeKey<Long> ATTEMPT = AttributeKey.longKey("execfarm.attempt");
-    private static final AttributeKey<Long> SNIPPETS = AttributeKey.longKey("execfarm.session.snippets.replayed");
 
     private final WireCodec codec;
     private final Pools pools;
@@ -166,7 +162,7 @@ public class RequestHandler {
             }
             RequestLedger.Delivery delivery = claimed.delivery();
             if (delivery.attempt() > 1) {
-                trace.event("execfarm.redelivered", Attributes.of(ATTEMPT, (long) delivery.attempt()));
+                trace.redelivered(delivery.attempt());
             }
             if (delivery.result().isPresent()) {
                 answerFromLedger(request, delivery, claimed.holder(), recordTime, trace);
@@ -256,7 +252,7 @@ public class RequestHandler {
         try {
             if (cancel.isCancelled()) {
                 metrics.executed(runtime, Result.Status.CANCELLED, queuedMs, 0);
-                trace.event("execfarm.cancelled", Attributes.empty());
+                trace.cancelled();
                 ExecutionOutcome cancelled = ExecutionOutcome.cancelledBeforeStart();
                 return Answer.unstored(new Result(id, cancelled.status(), null, cancelled.error(), false,
                         new Result.Timings(queuedMs, 0, 0, queuedMs), workerId, attempt, traceId));
@@ -277,14 +273,14 @@ public class RequestHandler {
                 sessionRun = sessions.execute(request, snippets, spec, output, cancel);
                 timed = sessionRun.timed();
                 if (sessionRun.replayed() > 0) {
-                    trace.event("execfarm.session.rebuilt", Attributes.of(SNIPPETS, sessionRun.replayed()));
+                    trace.sessionRebuilt(sessionRun.replayed());
                 }
             }
             output.flush();
             trace.processTimes(processStart, timed.acquireNanos(), timed.execNanos());
             ExecutionOutcome outcome = timed.outcome();
             if (outcome.status() == Result.Status.CANCELLED) {
-                trace.event("execfarm.cancelled", Attributes.empty());
+                trace.cancelled();
             }
             long acquireMs = TimeUnit.NANOSECONDS.toMillis(timed.acquireNanos());
             long execMs = TimeUnit.NANOSECONDS.toMillis(timed.execNanos());

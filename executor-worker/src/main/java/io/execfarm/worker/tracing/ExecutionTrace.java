@@ -1,6 +1,7 @@
 package io.execfarm.worker.tracing;
 
 import io.execfarm.contracts.Result;
+import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.StatusCode;
@@ -17,6 +18,9 @@ import java.util.function.Function;
  * afterwards with their measured start and end, so the pool knows nothing of tracing.
  */
 public final class ExecutionTrace {
+
+    private static final AttributeKey<Long> SNIPPETS_REPLAYED =
+            AttributeKey.longKey("execfarm.session.snippets.replayed");
 
     private final Tracer tracer;
     private final Span span;
@@ -80,9 +84,18 @@ public final class ExecutionTrace {
         }
     }
 
-    /** Something that happened to the execution: a redelivery, a cancel, a session rebuilt. */
-    public void event(String name, Attributes attributes) {
-        span.addEvent(name, attributes);
+    /** This delivery is number {@code attempt} of the request: an earlier one's worker died or gave it up. */
+    public void redelivered(int attempt) {
+        span.addEvent("execfarm.redelivered", Attributes.of(RequestTracing.ATTEMPT, (long) attempt));
+    }
+
+    public void cancelled() {
+        span.addEvent("execfarm.cancelled");
+    }
+
+    /** The session's process was rebuilt (or caught up) by replaying {@code snippets} of its history. */
+    public void sessionRebuilt(long snippets) {
+        span.addEvent("execfarm.session.rebuilt", Attributes.of(SNIPPETS_REPLAYED, snippets));
     }
 
     /** Ends the span with the result it produced. */
