@@ -64,10 +64,24 @@ final class BenchClient implements AutoCloseable {
      * does) or, when {@code partition} is given, to that partition.
      */
     CompletableFuture<Reply> submit(String runtime, String code, Integer partition) {
+        return submitTo(Topics.requests(runtime), runtime, code, partition);
+    }
+
+    /** As {@link #submit}, to the runtime's shared request topic (the workers' share group). */
+    CompletableFuture<Reply> submitShared(String runtime, String code, Integer partition) {
+        return submitTo(Topics.sharedRequests(runtime), runtime, code, partition);
+    }
+
+    /** Partitions of any topic. */
+    int partitionsOf(String topic) {
+        return producer.partitionsFor(topic).size();
+    }
+
+    private CompletableFuture<Reply> submitTo(String topic, String runtime, String code, Integer partition) {
         String id = UUID.randomUUID().toString();
         ObjectNode request = JSON.createObjectNode().put("v", 1).put("id", id).put("runtime", runtime)
                 .put("code", code).put("tenant", "bench").put("replyTo", replies);
-        return send(Topics.requests(runtime), id, id, partition, request.toString());
+        return send(topic, id, id, partition, request.toString());
     }
 
     /**

@@ -44,6 +44,11 @@ public final class FarmBenchmark implements Callable<Integer> {
             + "a farm with tracing off and one exporting every span); replaces the report's tracing section.")
     boolean tracingOnly;
 
+    @Option(names = "--share-groups-only", description = "Only the consumer group against the share group "
+            + "(full plan: throughput on four workers over two partitions, and a worker joining a backlog, in each); "
+            + "replaces the report's share-groups section.")
+    boolean shareGroupsOnly;
+
     @Option(names = "--report", description = "The Markdown file whose farm section is replaced "
             + "(default: docs/benchmarks.md, or bench/target/quick/benchmarks.md with --quick).")
     Path report;
@@ -112,6 +117,13 @@ public final class FarmBenchmark implements Callable<Integer> {
                 System.out.println(section);
                 return 0;
             }
+            if (shareGroupsOnly) {
+                ShareGroupBenchmark.Results shared = new ShareGroupBenchmark(farm, progress).run(workerSettings, Plan.FULL);
+                String section = FarmReport.renderShareGroups(shared, "./farm bench --share-groups-only", Plan.FULL);
+                Report.replaceSection(file, "share-groups", section);
+                System.out.println(section);
+                return 0;
+            }
             if (latencyOnly) {
                 farm.up(2, workerSettings);
                 System.out.println(FarmReport.renderLatency(latency(farm, Plan.FULL), 2, Plan.FULL.warmUpRequests()));
@@ -122,16 +134,16 @@ public final class FarmBenchmark implements Callable<Integer> {
             try (BenchClient kafka = new BenchClient(farm.env().get("KAFKA_BOOTSTRAP"))) {
                 ScalingBenchmark scaling = new ScalingBenchmark(kafka, farm, progress);
                 List<ScalingBenchmark.Throughput> throughputs = new ArrayList<>();
-                progress.say("[1/5] scaling: throughput on " + sizes.get(0) + " worker");
+                progress.say("[1/6] scaling: throughput on " + sizes.get(0) + " worker");
                 throughputs.add(scaling.throughput(sizes.get(0), plan.jobsPerPartition()));
-                progress.say("[2/5] scaling: a worker joins a backlog");
+                progress.say("[2/6] scaling: a worker joins a backlog");
                 ScalingBenchmark.Takeover takeover = scaling.takeover(sizes.get(0), plan.takeoverJobsPerPartition(),
                         workerSettings);
                 int workers = sizes.get(0) + 1;
                 if (sizes.contains(workers)) {
                     throughputs.add(scaling.throughput(workers, plan.jobsPerPartition()));
                 }
-                progress.say("[3/5] latency and warm/cold on " + workers + " workers");
+                progress.say("[3/6] latency and warm/cold on " + workers + " workers");
                 LatencyBenchmark.Results latency = latency(farm, kafka, plan);
                 List<WarmColdBenchmark.Row> warmCold = new WarmColdBenchmark(kafka, farm.client(), progress,
                         farm.juliaBinary()).run(plan);
@@ -141,15 +153,17 @@ public final class FarmBenchmark implements Callable<Integer> {
                 int latencyWorkers = workers;
                 for (int size : sizes) {
                     if (size > workers) {
-                        progress.say("[4/5] scaling: growing the farm to " + size + " workers");
+                        progress.say("[4/6] scaling: growing the farm to " + size + " workers");
                         scaling.growTo(size, workers, workerSettings);
                         workers = size;
                         throughputs.add(scaling.throughput(size, plan.jobsPerPartition()));
                     }
                 }
-                progress.say("[5/5] tracing: exporting every span against tracing off");
+                progress.say("[5/6] tracing: exporting every span against tracing off");
                 TracingCostBenchmark.Results tracing = new TracingCostBenchmark(farm, progress)
                         .run(workerSettings, plan);
+                progress.say("[6/6] share groups: consumer group against share group past the partition count");
+                ShareGroupBenchmark.Results shared = new ShareGroupBenchmark(farm, progress).run(workerSettings, plan);
                 List<Breakdown> breakdowns = latency.levels().stream()
                         .filter(l -> l.path() != LatencyBenchmark.Path.BARE)
                         .filter(l -> l.concurrency() == 1 || l.concurrency() == plan.highestConcurrency())
@@ -166,6 +180,7 @@ public final class FarmBenchmark implements Callable<Integer> {
                 String section = FarmReport.render(results, file.getParent());
                 Report.replaceSection(file, "farm", section);
                 Report.replaceSection(file, "tracing", FarmReport.renderTracing(tracing, command, plan));
+                Report.replaceSection(file, "share-groups", FarmReport.renderShareGroups(shared, command, plan));
                 System.out.println(section);
                 progress.say(String.format("wrote %s and %d charts in %s (%.1f minutes)", root.relativize(file),
                         chartFiles.size(), root.relativize(chartsDir), minutes));

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.stream.Collectors;
 import org.HdrHistogram.Histogram;
 
@@ -309,6 +310,45 @@ final class FarmReport {
                 pct(t.cpuCost() / (1 - t.cpuCost())), pct(t.cpuCost()), t.top(), pct(-t.throughputCost()),
                 pct(t.offSpread()), t.latencyRatio()));
         return out.toString();
+    }
+
+    static String renderShareGroups(ShareGroupBenchmark.Results r, String command, Plan plan) {
+        StringBuilder out = new StringBuilder();
+        out.append("## Past the partition count: consumer group against share group: `").append(command).append("`\n\n");
+        out.append("Measured ").append(Instant.now().truncatedTo(ChronoUnit.SECONDS)).append(" on ")
+                .append(Machine.describe()).append(" (").append(plan.name()).append(" plan). ");
+        out.append("Request topics of ").append(r.partitions()).append(" partitions; workers of one Python process, so ")
+                .append("one consumer each in each group; jobs of ").append((int) (ShareGroupBenchmark.JOB_SECONDS * 1000))
+                .append(" ms of `time.sleep`, sent to the partitions in turn, published to the partition-ordered topic ")
+                .append("(consumer group) or to the shared topic (share group). *Efficiency* is the throughput over what ")
+                .append("the consumers could do if none ever waited (consumers ÷ job length); a consumer group cannot ")
+                .append("pass partitions ÷ consumers.\n\n");
+        out.append("| group | workers (consumers) | partitions | jobs | seconds | jobs/s | efficiency | jobs per worker |\n")
+                .append("|---|---:|---:|---:|---:|---:|---:|---|\n");
+        for (ShareGroupBenchmark.Throughput t : r.throughputs()) {
+            out.append(String.format(Locale.ROOT, "| %s | %d | %d | %d | %.1f | %.1f | %s | %s |%n", t.mode().label,
+                    t.consumers(), r.partitions(), t.jobs(), t.seconds(), t.perSecond(), pct(t.efficiency()),
+                    t.perWorker().values()));
+        }
+        ShareGroupBenchmark.Throughput classic = r.throughput(ShareGroupBenchmark.Mode.CONSUMER_GROUP);
+        ShareGroupBenchmark.Throughput shared = r.throughput(ShareGroupBenchmark.Mode.SHARE_GROUP);
+        out.append(String.format(Locale.ROOT, "%nThe share group drained the backlog at %s the consumer group's rate; "
+                + "the consumer group's cap here is %s.%n%n", ratio(shared.perSecond(), classic.perSecond()),
+                pct((double) r.partitions() / r.workers())));
+        out.append("A worker joining under a backlog one worker was draining (seconds after the new worker's start; ")
+                .append("*ready* is its readiness, once its process is warm, when its share consumer starts polling; ")
+                .append("*its share* is the end of the first second in which it finished at least 90% of half the jobs):\n\n");
+        out.append("| group | jobs | ready s | first result s | first result after ready s | its share s |\n")
+                .append("|---|---:|---:|---:|---:|---:|\n");
+        for (ShareGroupBenchmark.Takeover t : r.takeovers()) {
+            out.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %s | %s | %s |%n", t.mode().label, t.jobs(),
+                    t.ready(), orNever(t.firstResult()), orNever(t.firstAfterReady()), orNever(t.share())));
+        }
+        return out.toString();
+    }
+
+    private static String orNever(OptionalDouble value) {
+        return value.isPresent() ? f1(value.getAsDouble()) : "never";
     }
 
     static double efficiency(List<ScalingBenchmark.Throughput> scaling, ScalingBenchmark.Throughput t) {

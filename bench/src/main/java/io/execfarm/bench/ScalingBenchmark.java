@@ -153,7 +153,8 @@ final class ScalingBenchmark {
         return backlog;
     }
 
-    private static List<Reply> drain(List<CompletableFuture<Reply>> backlog, Progress.Counter counter) throws Exception {
+    /** Waits for every job of a backlog, in order, ticking {@code counter}; every one must succeed. */
+    static List<Reply> drain(List<CompletableFuture<Reply>> backlog, Progress.Counter counter) throws Exception {
         List<Reply> replies = new ArrayList<>(backlog.size());
         for (CompletableFuture<Reply> job : backlog) {
             replies.add(job.get(10, TimeUnit.MINUTES).requireOk());

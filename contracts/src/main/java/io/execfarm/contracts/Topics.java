@@ -18,4 +18,12 @@ public final class Topics {
         }
         return REQUESTS_PREFIX + runtime;
     }
+
+    /**
+     * The topic carrying one runtime's requests that name no session to a share group, e.g.
+     * {@code execfarm.requests.julia.shared}: any worker takes any record, in no particular order.
+     */
+    public static String sharedRequests(String runtime) {
+        return requests(runtime) + ".shared";
+    }
 }

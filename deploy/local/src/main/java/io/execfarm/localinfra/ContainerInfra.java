@@ -65,6 +65,12 @@ public final class ContainerInfra implements TestInfra {
         String password = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
         KafkaContainer kafka = new LoopbackKafka(DockerImageName.parse(kafkaImage).asCompatibleSubstituteFor("apache/kafka"))
                 .withEnv("KAFKA_MESSAGE_MAX_BYTES", "9437184")
+                // Share groups keep their state in a topic of their own, which a single broker can
+                // hold only with one replica; see deploy/local/infra for the delivery limit.
+                .withEnv("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR", "1")
+                .withEnv("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR", "1")
+                .withEnv("KAFKA_GROUP_SHARE_DELIVERY_COUNT_LIMIT", "10")
+                .withEnv("KAFKA_GROUP_SHARE_MIN_RECORD_LOCK_DURATION_MS", "1000")
                 .withLabel("io.execfarm.test", "kafka")
                 .withStartupTimeout(READY_TIMEOUT);
         publishOnFreePort(kafka, 9092);
@@ -186,7 +192,7 @@ public final class ContainerInfra implements TestInfra {
 
     /** The broker version the build runs (kafka.broker.version), which the official image's tag follows. */
     private static String brokerVersion() {
-        return System.getProperty("execfarm.kafka.version", "4.1.1");
+        return System.getProperty("execfarm.kafka.version", "4.2.0");
     }
 
     private static final class LoopbackKafka extends KafkaContainer {

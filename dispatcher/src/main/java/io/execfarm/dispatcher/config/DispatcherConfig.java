@@ -56,6 +56,22 @@ public interface DispatcherConfig {
     @WithDefault("PT2S")
     Duration liveWorkersRefresh();
 
+    /**
+     * Where requests that name no session are published. {@code shared}: to
+     * {@code execfarm.requests.<runtime>.shared}, taken by the workers' share group, where any worker
+     * takes any request (throughput grows with workers past the partition count; needs Kafka 4.2 and
+     * workers with {@code execfarm.worker.shared-requests.enabled}). {@code partitioned}: to
+     * {@code execfarm.requests.<runtime>} with the session requests, taken by a consumer group in
+     * partition order. See docs/architecture.md, "Delivery modes".
+     */
+    @WithDefault("shared")
+    SessionlessDelivery sessionlessDelivery();
+
+    enum SessionlessDelivery {
+        SHARED,
+        PARTITIONED
+    }
+
     Sessions sessions();
 
     /** What a session may be (POST /v1/sessions). */

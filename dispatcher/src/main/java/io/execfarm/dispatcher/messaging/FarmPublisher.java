@@ -4,6 +4,7 @@ import io.execfarm.contracts.Cancel;
 import io.execfarm.contracts.ExecutionRequest;
 import io.execfarm.contracts.Topics;
 import io.execfarm.contracts.WireCodec;
+import io.execfarm.dispatcher.config.DispatcherConfig;
 import io.opentelemetry.context.Context;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.TracingMetadata;
@@ -13,19 +14,24 @@ import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Message;
 
-/** Publishes requests to their runtime's topic and cancels to the control topic. */
+/**
+ * Publishes requests to their runtime's topics (a session's to the partition-ordered topic, others
+ * as {@code sessionless-delivery} says) and cancels to the control topic.
+ */
 @ApplicationScoped
 public class FarmPublisher {
 
     private final MutinyEmitter<byte[]> requests;
     private final MutinyEmitter<byte[]> control;
     private final WireCodec codec;
+    private final boolean sessionlessShared;
 
     public FarmPublisher(@Channel("requests") MutinyEmitter<byte[]> requests,
-            @Channel("control") MutinyEmitter<byte[]> control, WireCodec codec) {
+            @Channel("control") MutinyEmitter<byte[]> control, WireCodec codec, DispatcherConfig config) {
         this.requests = requests;
         this.control = control;
         this.codec = codec;
+        this.sessionlessShared = config.sessionlessDelivery() == DispatcherConfig.SessionlessDelivery.SHARED;
     }
 
     /**
@@ -34,7 +40,8 @@ public class FarmPublisher {
      */
     public Uni<Void> submit(ExecutionRequest request, Context traced) {
         OutgoingKafkaRecordMetadata<String> metadata = OutgoingKafkaRecordMetadata.<String>builder()
-                .withTopic(Topics.requests(request.runtime()))
+                .withTopic(request.session() == null && sessionlessShared ? Topics.sharedRequests(request.runtime())
+                        : Topics.requests(request.runtime()))
                 .withKey(request.kafkaKey())
                 .build();
         return requests.sendMessage(Message.of(codec.encode(request)).addMetadata(metadata)

@@ -55,7 +55,48 @@ public interface WorkerConfig {
 
     Topics topics();
 
+    SharedRequests sharedRequests();
+
     Retry retry();
+
+    /**
+     * Requests that name no session, taken through a Kafka share group from
+     * {@code execfarm.requests.<runtime>.shared}: any consumer takes any record, so throughput grows
+     * with consumers past the partition count (docs/architecture.md, "Delivery modes"). Requests with
+     * a session, and any request published to {@code execfarm.requests.<runtime>}, keep the
+     * partition-ordered consumer group.
+     */
+    interface SharedRequests {
+
+        /**
+         * Whether this worker consumes the shared request topics of the runtimes it serves, one share
+         * consumer per pool process. Needs a broker with share groups (Kafka 4.2 and later).
+         */
+        @WithDefault("true")
+        boolean enabled();
+
+        /**
+         * Partitions of each shared request topic, when this worker creates it. A share group gives a
+         * partition to several consumers only when it has more consumers than partitions; with fewer,
+         * each consumer owns partitions as in a consumer group. One partition lets every consumer
+         * take every request.
+         */
+        @WithDefault("1")
+        int partitions();
+
+        /**
+         * How long a request stays acquired by its consumer between renewals (the share group's
+         * {@code share.record.lock.duration.ms}, which the broker bounds, 15 s to 60 s by default).
+         * A consumer renews it three times a lock while the request runs; after a hard stop, another
+         * worker gets the request this long after the last renewal.
+         */
+        @WithDefault("PT15S")
+        Duration lockDuration();
+
+        /** At shutdown, how long requests still running may finish before they are released to other workers. */
+        @WithDefault("PT10S")
+        Duration shutdownGrace();
+    }
 
     /**
      * How the worker retries its own operations on Redis and Kafka (claims, results, sessions):

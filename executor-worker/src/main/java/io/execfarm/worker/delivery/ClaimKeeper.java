@@ -9,6 +9,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.time.Duration;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
@@ -70,13 +71,15 @@ public class ClaimKeeper {
      * delivery holds it (another worker's, or this worker's own when a rebalance moved the partition
      * between its consumers): that one either finishes the request or its claim lapses.
      *
+     * @param deliveryCount the broker's count of this delivery, where it counts them; else Redis counts it
      * @throws Retries.GaveUp when Redis stays away past the retry budget
      */
-    public Claimed claim(String requestId) {
+    public Claimed claim(String requestId, OptionalInt deliveryCount) {
         String holder = workerId + "/" + UUID.randomUUID();
         long sentAt = System.nanoTime();
         RequestLedger.Delivery delivery = retries.call("counting a delivery of " + requestId + " and claiming it",
-                () -> ledger.deliver(requestId, holder, ttl));
+                () -> deliveryCount.isPresent() ? ledger.deliver(requestId, holder, ttl, deliveryCount.getAsInt())
+                        : ledger.deliver(requestId, holder, ttl));
         int attempt = delivery.attempt();
         while (!delivery.claimed()) {
             try {

@@ -35,7 +35,8 @@ public class RequestLedger {
 
     /**
      * KEYS: attempts, claim, result, published, cancel, takeover. ARGV: holder, claim TTL in ms,
-     * result TTL in s, "1" to count this delivery, takeover grace in ms. Returns {attempt, 0} when
+     * result TTL in s, how this delivery is counted ("+" counts it here, a number is the broker's
+     * count of it, "" does not count it), takeover grace in ms. Returns {attempt, 0} when
      * the request is not this delivery's (yet), else {attempt, 1, published, cancelled, result or nil}.
      *
      * <p>A claim that lapsed (no result, delivered before, not released) is taken over only after
@@ -45,9 +46,14 @@ public class RequestLedger {
      */
     private static final String DELIVER = """
             local attempt = 0
-            if ARGV[4] == '1' then
+            if ARGV[4] == '+' then
               attempt = redis.call('INCR', KEYS[1])
               redis.call('EXPIRE', KEYS[1], ARGV[3])
+            elseif ARGV[4] ~= '' then
+              attempt = tonumber(ARGV[4])
+              if tonumber(redis.call('GET', KEYS[1]) or '0') < attempt then
+                redis.call('SET', KEYS[1], ARGV[4], 'EX', ARGV[3])
+              end
             end
             local holder = redis.call('GET', KEYS[2])
             if holder and holder ~= ARGV[1] then
@@ -136,19 +142,27 @@ public class RequestLedger {
      * says whether it was answered, published or cancelled before.
      */
     public Delivery deliver(String requestId, String holder, Duration claimTtl) {
-        return deliver(requestId, holder, claimTtl, true);
+        return deliver(requestId, holder, claimTtl, "+");
+    }
+
+    /**
+     * As {@link #deliver(String, String, Duration)}, for a delivery the broker counted already (a
+     * share group's): its count is this delivery's number, and Redis keeps the highest seen.
+     */
+    public Delivery deliver(String requestId, String holder, Duration claimTtl, int deliveryCount) {
+        return deliver(requestId, holder, claimTtl, Integer.toString(deliveryCount));
     }
 
     /** Tries the claim again, for a delivery already counted that found it held by another or lapsed. */
     public Delivery claimAgain(String requestId, String holder, Duration claimTtl) {
-        return deliver(requestId, holder, claimTtl, false);
+        return deliver(requestId, holder, claimTtl, "");
     }
 
-    private Delivery deliver(String requestId, String holder, Duration claimTtl, boolean count) {
+    private Delivery deliver(String requestId, String holder, Duration claimTtl, String counting) {
         Response reply = redis.execute("EVAL", DELIVER, "6", "execfarm:attempts:" + requestId, claimKey(requestId),
                 RedisKeys.result(requestId), publishedKey(requestId), RedisKeys.cancel(requestId),
                 takeoverKey(requestId), holder, Long.toString(claimTtl.toMillis()), Long.toString(resultTtl.toSeconds()),
-                count ? "1" : "0", Long.toString(takeoverGrace(claimTtl).toMillis()));
+                counting, Long.toString(takeoverGrace(claimTtl).toMillis()));
         int attempt = reply.get(0).toInteger();
         if (reply.get(1).toInteger() == 0) {
             return new Delivery(attempt, false, Optional.empty(), false, false);

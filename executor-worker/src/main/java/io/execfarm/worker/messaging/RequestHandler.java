@@ -29,12 +29,11 @@ import io.execfarm.worker.tracing.ExecutionTrace;
 import io.execfarm.worker.tracing.RequestTracing;
 import io.opentelemetry.context.Context;
 import io.quarkus.runtime.ShutdownEvent;
-import io.smallrye.reactive.messaging.kafka.KafkaRecord;
+import io.execfarm.worker.messaging.RequestRecord.Disposition;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -42,8 +41,8 @@ import org.jboss.logging.Logger;
 
 /**
  * Runs one request from Kafka to its result. Called on a worker thread (it blocks on the process
- * and on Redis); returns the record's ack, so the offset is committed only after the result was
- * acknowledged by the broker.
+ * and on Redis); returns once the result was acknowledged by the broker, so the record is
+ * acknowledged (its offset committed, or its share-group delivery accepted) only after that.
  *
  * <p>Delivery is at-least-once and a request runs once: every delivery is counted, the worker
  * running a request holds a claim in Redis that it renews while the request runs, a worker that
@@ -105,23 +104,36 @@ public class RequestHandler {
         timer.shutdownNow();
     }
 
-    public CompletionStage<Void> handle(String runtime, KafkaRecord<String, byte[]> record) {
+    /**
+     * Runs the request {@code record} carries and publishes its result; a record that cannot be run
+     * is answered with an error result where its sender is known, and is to be dead-lettered.
+     */
+    public Disposition handle(String runtime, RequestRecord record) {
         ExecutionRequest request;
         try {
-            request = codec.decodeRequest(record.getPayload());
+            request = codec.decodeRequest(record.payload());
         } catch (MalformedMessageException e) {
             return deadLetter(runtime, record, e.getMessage(), e.replyTo().orElse(null),
                     e.requestId().map(id -> Result.rejected(id, workerId, "MalformedRequest", e.getMessage())).orElse(null));
         }
+        boolean shared = record.topic().equals(Topics.sharedRequests(runtime));
+        if (shared && request.session() != null) {
+            String reason = "a request with a session was published to " + record.topic()
+                    + ", whose requests run in no order; publish it to " + Topics.requests(runtime)
+                    + ", where a session's requests run in order";
+            return deadLetter(runtime, record, reason, request.replyTo(),
+                    Result.rejected(request.id(), workerId, "SessionOnSharedTopic", reason));
+        }
         if (!request.runtime().equals(runtime)) {
-            String reason = "a " + request.runtime() + " request was published to " + Topics.requests(runtime)
-                    + "; publish it to " + Topics.requests(request.runtime());
+            String rightTopic = shared ? Topics.sharedRequests(request.runtime()) : Topics.requests(request.runtime());
+            String reason = "a " + request.runtime() + " request was published to " + record.topic()
+                    + "; publish it to " + rightTopic;
             return deadLetter(runtime, record, reason, request.replyTo(),
                     Result.rejected(request.id(), workerId, "WrongRuntime", reason));
         }
-        ExecutionTrace trace = tracing.start(record, record.getPartition(), request);
+        ExecutionTrace trace = tracing.start(record.sender(), record.partition(), request);
         try {
-            run(runtime, request, record.getTimestamp(), trace);
+            run(runtime, request, record, trace);
         } catch (Unanswered e) {
             trace.end("dead-lettered");
             return deadLetter(runtime, record, e.getMessage(), e.errorResult != null ? request.replyTo() : null,
@@ -129,7 +141,7 @@ public class RequestHandler {
         } finally {
             trace.end("failed");
         }
-        return record.ack();
+        return Disposition.ANSWERED;
     }
 
     /**
@@ -146,8 +158,9 @@ public class RequestHandler {
         }
     }
 
-    private void run(String runtime, ExecutionRequest request, Instant recordTime, ExecutionTrace trace) {
+    private void run(String runtime, ExecutionRequest request, RequestRecord record, ExecutionTrace trace) {
         String id = request.id();
+        Instant recordTime = record.timestamp();
         // Taken now: the ledger's bookkeeping below is the worker's time, not the queue's.
         Instant taken = Instant.now();
         // Registered before Redis is read: a cancel is then either marked there already or signalled here.
@@ -155,7 +168,7 @@ public class RequestHandler {
         ClaimKeeper.Claimed claimed = null;
         try {
             try {
-                claimed = trace.step("execfarm.claim", traced -> claims.claim(id));
+                claimed = trace.step("execfarm.claim", traced -> claims.claim(id, record.deliveryCount()));
             } catch (GaveUp e) {
                 throw new Unanswered(e.getMessage(), Result.rejected(id, workerId, "FarmUnavailable",
                         "the request was not run: " + e.getMessage()));
@@ -404,12 +417,12 @@ public class RequestHandler {
      * {@code errorResult} where one and a reply topic are known. The answer is stored and marked
      * published, so a redelivery of the record does not answer it twice.
      */
-    private CompletionStage<Void> deadLetter(String runtime, KafkaRecord<String, byte[]> record, String reason,
-            String replyTo, Result errorResult) {
-        LOG.warnf("dead letter from %s partition %d (key %s): %s", record.getTopic(), record.getPartition(),
-                record.getKey(), reason);
+    private Disposition deadLetter(String runtime, RequestRecord record, String reason, String replyTo,
+            Result errorResult) {
+        LOG.warnf("dead letter from %s partition %d offset %d (key %s): %s", record.topic(), record.partition(),
+                record.offset(), record.key(), reason);
         metrics.deadLettered(runtime);
-        Context traced = tracing.deadLettered(record, runtime, reason);
+        Context traced = tracing.deadLettered(record.sender(), runtime, reason);
         if (replyTo != null && errorResult != null) {
             Result answer = errorResult.withTraceId(RequestTracing.traceId(traced));
             storeOrWarn(answer);
@@ -421,7 +434,7 @@ public class RequestHandler {
                 LOG.errorf("could not answer %s on %s either: %s", answer.requestId(), replyTo, e.toString());
             }
         }
-        return record.nack(new RejectedRecordException(reason));
+        return new Disposition.DeadLettered(reason);
     }
 
     private void publishInOrder(String replyTo, ExecutionEvent event, Context traced) {

@@ -10,6 +10,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.interceptor.Interceptor;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,7 +20,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.jboss.logging.Logger;
@@ -27,7 +31,7 @@ import org.jboss.logging.Logger;
 /**
  * Creates the farm's topics when absent, before any consumer subscribes (messaging starts at a
  * later priority): a broker's auto-creation would make them with one partition, which would cap the
- * useful consumers per runtime at one.
+ * useful consumers per runtime at one. Configures the share groups of the shared request topics.
  */
 @ApplicationScoped
 public class TopicSetup {
@@ -50,29 +54,68 @@ public class TopicSetup {
         int partitions = config.topics().partitions();
         short replication = config.topics().replicationFactor();
         List<NewTopic> topics = new ArrayList<>();
+        WorkerConfig.SharedRequests shared = config.sharedRequests();
         for (String runtime : KnownRuntimes.NAMES) {
             topics.add(new NewTopic(Topics.requests(runtime), partitions, replication)
                     .configs(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, REQUEST_MAX_MESSAGE_BYTES)));
+            if (shared.enabled()) {
+                topics.add(new NewTopic(Topics.sharedRequests(runtime), shared.partitions(), replication)
+                        .configs(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, REQUEST_MAX_MESSAGE_BYTES)));
+            }
         }
         topics.add(new NewTopic(Topics.REPLIES, partitions, replication));
         topics.add(new NewTopic(Topics.CONTROL, 1, replication));
         topics.add(new NewTopic(Topics.DEAD_LETTERS, partitions, replication)
                 .configs(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, REQUEST_MAX_MESSAGE_BYTES)));
         try (Admin admin = Admin.create(adminSettings(kafka))) {
-            Set<String> existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
-            List<NewTopic> missing = topics.stream().filter(t -> !existing.contains(t.name())).toList();
-            if (missing.isEmpty()) {
-                return;
+            createMissing(admin, topics);
+            if (shared.enabled()) {
+                configureShareGroups(admin, shared);
             }
-            try {
-                admin.createTopics(missing).all().get(60, TimeUnit.SECONDS);
-            } catch (ExecutionException e) {
-                if (!(e.getCause() instanceof TopicExistsException)) {
-                    throw e;
-                }
-            }
-            LOG.infof("created topics %s", missing.stream().map(NewTopic::name).toList());
         }
+    }
+
+    private static void createMissing(Admin admin, List<NewTopic> topics)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        Set<String> existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
+        List<NewTopic> missing = topics.stream().filter(t -> !existing.contains(t.name())).toList();
+        if (missing.isEmpty()) {
+            return;
+        }
+        try {
+            admin.createTopics(missing).all().get(60, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            if (!(e.getCause() instanceof TopicExistsException)) {
+                throw e;
+            }
+        }
+        LOG.infof("created topics %s", missing.stream().map(NewTopic::name).toList());
+    }
+
+    /**
+     * Sets each share group's configuration before any consumer joins it: a share group starts at
+     * the end of its topics by default, which would skip requests sent before the first worker
+     * started; and its lock duration is the worker's.
+     */
+    private static void configureShareGroups(Admin admin, WorkerConfig.SharedRequests shared)
+            throws InterruptedException, TimeoutException {
+        Map<ConfigResource, Collection<AlterConfigOp>> configs = new HashMap<>();
+        for (String runtime : KnownRuntimes.NAMES) {
+            configs.put(new ConfigResource(ConfigResource.Type.GROUP, SharedRequestConsumer.group(runtime)), List.of(
+                    set("share.auto.offset.reset", "earliest"),
+                    set("share.record.lock.duration.ms", Long.toString(shared.lockDuration().toMillis()))));
+        }
+        try {
+            admin.incrementalAlterConfigs(configs).all().get(60, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("could not configure the share groups of the shared request topics: "
+                    + e.getCause().getMessage() + " -- the broker must run Kafka 4.2 or later with share groups "
+                    + "(share.version=1, its default), or set execfarm.worker.shared-requests.enabled=false", e.getCause());
+        }
+    }
+
+    private static AlterConfigOp set(String name, String value) {
+        return new AlterConfigOp(new ConfigEntry(name, value), AlterConfigOp.OpType.SET);
     }
 
     /** The settings an admin client takes from the application's Kafka settings; consumer and producer ones are left out. */

@@ -2,6 +2,7 @@ package io.execfarm.worker.tracing;
 
 import io.execfarm.contracts.ExecutionRequest;
 import io.execfarm.worker.config.WorkerId;
+import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanContext;
@@ -9,14 +10,19 @@ import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Context;
-import io.smallrye.reactive.messaging.TracingMetadata;
+import io.opentelemetry.context.propagation.TextMapGetter;
+import io.opentelemetry.context.propagation.TextMapPropagator;
 import jakarta.enterprise.context.ApplicationScoped;
-import org.eclipse.microprofile.reactive.messaging.Message;
+import java.nio.charset.StandardCharsets;
+import java.util.stream.StreamSupport;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
 
 /**
- * Opens the worker's spans of a request. The Kafka connector has already continued the sender's
- * trace from the record's {@code traceparent} header with its receive span; the worker's spans
- * hang under that one. With the OpenTelemetry SDK disabled (the default) every span is a no-op.
+ * Opens the worker's spans of a request, under the context its record carried in: the Kafka
+ * connector's receive span (which continued the sender's trace from the record's
+ * {@code traceparent} header) for a consumer group's record, the sender's own span for a share
+ * group's ({@code SharedRequestConsumer} reads the header itself). With the OpenTelemetry SDK disabled (the default) every span is a no-op.
  */
 @ApplicationScoped
 public class RequestTracing {
@@ -33,18 +39,38 @@ public class RequestTracing {
     static final AttributeKey<Long> OUTPUT_BYTES = AttributeKey.longKey("execfarm.output.bytes");
     static final AttributeKey<String> REASON = AttributeKey.stringKey("execfarm.dead.letter.reason");
 
+    private static final TextMapGetter<Headers> HEADERS = new TextMapGetter<>() {
+        @Override
+        public Iterable<String> keys(Headers headers) {
+            return () -> StreamSupport.stream(headers.spliterator(), false).map(Header::key).iterator();
+        }
+
+        @Override
+        public String get(Headers headers, String key) {
+            Header header = headers == null ? null : headers.lastHeader(key);
+            return header == null || header.value() == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+        }
+    };
+
     private final Tracer tracer;
+    private final TextMapPropagator propagator;
     private final String workerId;
 
-    public RequestTracing(Tracer tracer, WorkerId workerId) {
+    public RequestTracing(Tracer tracer, OpenTelemetry openTelemetry, WorkerId workerId) {
         this.tracer = tracer;
+        this.propagator = openTelemetry.getPropagators().getTextMapPropagator();
         this.workerId = workerId.value();
     }
 
+    /** The trace a record's headers carry from its sender ({@code traceparent}), the root context where none. */
+    public Context sender(Headers headers) {
+        return propagator.extract(Context.root(), headers, HEADERS);
+    }
+
     /** The span of this worker's handling of one delivery of {@code request}, not yet current. */
-    public ExecutionTrace start(Message<?> record, int partition, ExecutionRequest request) {
+    public ExecutionTrace start(Context sender, int partition, ExecutionRequest request) {
         Span span = tracer.spanBuilder("execfarm.execution")
-                .setParent(received(record))
+                .setParent(sender)
                 .setSpanKind(SpanKind.CONSUMER)
                 .setAttribute(RUNTIME, request.runtime())
                 .setAttribute(TENANT, request.tenant())
@@ -62,9 +88,9 @@ public class RequestTracing {
      * A record sent to the dead-letter topic: a span of its own, marked as an error, in the sender's
      * trace. Returns its context, for the error result its sender gets.
      */
-    public Context deadLettered(Message<?> record, String runtime, String reason) {
+    public Context deadLettered(Context sender, String runtime, String reason) {
         Span span = tracer.spanBuilder("execfarm.dead.letter")
-                .setParent(received(record))
+                .setParent(sender)
                 .setAttribute(RUNTIME, runtime)
                 .setAttribute(WORKER, workerId)
                 .setAttribute(REASON, reason)
@@ -77,9 +103,5 @@ public class RequestTracing {
     public static String traceId(Context context) {
         SpanContext span = Span.fromContext(context).getSpanContext();
         return span.isValid() ? span.getTraceId() : null;
-    }
-
-    private static Context received(Message<?> record) {
-        return TracingMetadata.fromMessage(record).map(TracingMetadata::getCurrentContext).orElse(Context.root());
     }
 }

@@ -8,8 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.execfarm.localinfra.TestInfra;
+import io.execfarm.contracts.Topics;
 import io.execfarm.localinfra.AppProcess;
+import io.execfarm.localinfra.TestInfra;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -35,6 +36,7 @@ import org.junit.jupiter.api.TestInstance;
 class TwoWorkersIT {
 
     private static final String REQUESTS = "execfarm.requests.python";
+    private static final String SHARED = Topics.sharedRequests("python");
     private static final String GROUP = "execfarm-workers-python";
     private static final int POOL_SIZE = 2;
     /** Fast takeover for the test: the broker's minimum session timeout, and a claim as short. */
@@ -42,6 +44,7 @@ class TwoWorkersIT {
             "mp.messaging.incoming.requests-python.session.timeout.ms=6000",
             "mp.messaging.incoming.requests-python.heartbeat.interval.ms=2000",
             "execfarm.worker.claim-ttl=PT6S",
+            "execfarm.worker.shared-requests.lock-duration=PT3S",
             "execfarm.worker.runtime.python.pool.size=" + POOL_SIZE,
             "execfarm.worker.runtime.python.pool.min-idle=" + POOL_SIZE);
 
@@ -153,6 +156,48 @@ class TwoWorkersIT {
             assertEquals("'survived'", result.get("value").asText());
             assertNotEquals(victim, result.get("workerId").asText(), "the other worker finished it");
             assertTrue(result.get("attempt").asInt() >= 2, "the result says it was a redelivery: " + result);
+        }
+    }
+
+    /**
+     * Requests without a session through the share group, under load, and a worker killed hard with
+     * requests in flight: its locks lapse, the broker delivers those records to the other worker
+     * (which waits out the dead worker's claims), and every request gets exactly one result.
+     */
+    @Test
+    void sharedRequestsUnderLoadGetExactlyOneResultEachWhenAWorkerIsKilledHard() throws Exception {
+        String replies = "it.replies." + UUID.randomUUID();
+        try (KafkaConsumer<String, String> events = kafka.consumer(replies)) {
+            Set<String> ids = new HashSet<>();
+            for (int i = 0; i < 60; i++) {
+                String id = UUID.randomUUID().toString();
+                ids.add(id);
+                kafka.send(SHARED, id, request(id, "import time\ntime.sleep(0.3)\n" + i, "\"replyTo\":\"" + replies + "\""));
+            }
+            Map<String, List<JsonNode>> results = new HashMap<>();
+            Set<String> answeredBy = new HashSet<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (answeredBy.size() < 2 && System.nanoTime() < deadline) {
+                collectResults(events.poll(Duration.ofMillis(100)), results);
+                results.values().forEach(r -> answeredBy.add(r.get(0).get("workerId").asText()));
+            }
+            assertEquals(2, answeredBy.size(), "both workers took shared requests: " + answeredBy);
+            String victim = answeredBy.iterator().next();
+            workers.stream().filter(w -> w.id().equals(victim) && w.isAlive()).findFirst().orElseThrow().kill();
+
+            deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
+            while (results.size() < ids.size() && System.nanoTime() < deadline) {
+                collectResults(events.poll(Duration.ofMillis(200)), results);
+            }
+            collectResults(PlainKafka.drain(events, Duration.ofSeconds(5)), results);
+            assertEquals(ids, results.keySet(), "every request got a result");
+            for (Map.Entry<String, List<JsonNode>> entry : results.entrySet()) {
+                assertEquals(1, entry.getValue().size(), "exactly one result for " + entry.getKey() + ": " + entry.getValue());
+                assertEquals("ok", entry.getValue().get(0).get("status").asText(), entry.getValue().toString());
+            }
+            assertTrue(results.values().stream().map(r -> r.get(0)).anyMatch(r -> r.get("attempt").asInt() >= 2
+                    && !victim.equals(r.get("workerId").asText())),
+                    "a request the killed worker held was delivered again and answered by the other");
         }
     }
 

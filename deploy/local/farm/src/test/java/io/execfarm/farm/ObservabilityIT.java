@@ -88,11 +88,13 @@ class ObservabilityIT {
         assertNull(call.parentId(), "the HTTP call is the trace's root" + render(trace));
         assertEquals("execfarm-dispatcher", call.service());
         ExportedSpan publish = onlyChild(trace, call, span -> span.kind().equals("PRODUCER"), "the request's publish");
-        assertEquals("execfarm.requests.python", publish.attributes().get("messaging.destination.name"), render(trace));
-        ExportedSpan received = onlyChild(trace, publish, span -> span.kind().equals("CONSUMER"), "the worker's receive");
-        assertEquals("execfarm-worker", received.service());
-        ExportedSpan execution = onlyChild(trace, received, span -> span.name().equals("execfarm.execution"),
+        assertEquals("execfarm.requests.python.shared", publish.attributes().get("messaging.destination.name"),
+                "a request without a session goes to the share group" + render(trace));
+        // The share consumer is the worker's own: its execution span is the consumer span.
+        ExportedSpan execution = onlyChild(trace, publish, span -> span.name().equals("execfarm.execution"),
                 "the worker's execution");
+        assertEquals("execfarm-worker", execution.service());
+        assertEquals("CONSUMER", execution.kind());
         Map<String, String> attributes = execution.attributes();
         assertEquals("python", attributes.get("execfarm.runtime"), render(trace));
         assertEquals("local", attributes.get("execfarm.tenant"));

@@ -1,0 +1,354 @@
+package io.execfarm.worker.messaging;
+
+import io.execfarm.contracts.Topics;
+import io.execfarm.worker.config.WorkerConfig;
+import io.execfarm.worker.config.WorkerId;
+import io.execfarm.worker.messaging.RequestRecord.Disposition;
+import io.execfarm.worker.pool.PoolStats;
+import io.execfarm.worker.pool.Pools;
+import io.execfarm.worker.threads.DaemonThreads;
+import io.execfarm.worker.tracing.RequestTracing;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.smallrye.common.annotation.Identifier;
+import jakarta.annotation.Priority;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.interceptor.Interceptor;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.consumer.AcknowledgeType;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaShareConsumer;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.jboss.logging.Logger;
+
+/**
+ * Takes requests that name no session from {@code execfarm.requests.<runtime>.shared} through a
+ * Kafka share group, one share consumer per pool process, each holding one request at a time: a
+ * consumer acquires a request only when it can run it, and any consumer takes any record, so
+ * throughput grows with consumers past the partition count and a new worker takes requests as soon
+ * as its consumers join (once its pool has a warm process).
+ *
+ * <p>A record is accepted once its result is published, rejected once it was dead-lettered, and
+ * released at shutdown when its request could not finish within the grace. While it runs, its
+ * acquisition lock is renewed three times a lock; a worker killed hard loses its locks, and the
+ * records go to other workers, whose Redis claims and ledger keep each request run and answered
+ * once ({@link RequestHandler}). The broker counts the deliveries of each record, and that count is
+ * the request's attempt number.
+ *
+ * <p>Kafka's {@link KafkaShareConsumer} is used directly rather than through the SmallRye
+ * connector's experimental share-group support (4.34): the connector renews a lock by polling,
+ * which acquires further records the busy consumer then holds until their locks lapse (counting a
+ * delivery each time, and a record delivered too often is archived unanswered); it renews only when
+ * a processing timeout is set; and it has no dead-letter strategy for share groups. Here a renewal
+ * is committed before the consumer polls again, and the poll returns only the renewed record.
+ */
+@ApplicationScoped
+public class SharedRequestConsumer {
+
+    private static final Logger LOG = Logger.getLogger(SharedRequestConsumer.class);
+    /** Consumer settings a share consumer refuses (Kafka's ShareConsumerConfig). */
+    private static final List<String> NOT_FOR_SHARE_GROUPS = List.of(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, ConsumerConfig.GROUP_INSTANCE_ID_CONFIG,
+            ConsumerConfig.ISOLATION_LEVEL_CONFIG, ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+            ConsumerConfig.INTERCEPTOR_CLASSES_CONFIG, ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG,
+            ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, ConsumerConfig.GROUP_PROTOCOL_CONFIG,
+            ConsumerConfig.GROUP_REMOTE_ASSIGNOR_CONFIG);
+    /** How long an idle consumer waits for a record before it checks for shutdown. */
+    private static final Duration POLL_TIMEOUT = Duration.ofMillis(500);
+    /** How often a consumer whose request runs checks for its end, and for shutdown. */
+    private static final Duration RUN_CHECK = Duration.ofMillis(50);
+    private static final Duration WARM_CHECK = Duration.ofMillis(50);
+    /** A broker that cannot be reached is tried again after this. */
+    private static final Duration BROKER_BACKOFF = Duration.ofSeconds(1);
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
+
+    private final RequestHandler handler;
+    private final DeadLetters deadLetters;
+    private final RequestTracing tracing;
+    private final Pools pools;
+    private final WorkerConfig.SharedRequests settings;
+    private final Map<String, Object> kafka;
+    private final String workerId;
+    private final List<Loop> loops = new ArrayList<>();
+
+    /** @param kafka the application's {@code kafka.*} settings, as the connector reads them (TLS, SASL...) */
+    public SharedRequestConsumer(RequestHandler handler, DeadLetters deadLetters, RequestTracing tracing, Pools pools,
+            WorkerConfig config, WorkerId workerId, @Identifier("default-kafka-broker") Map<String, Object> kafka) {
+        this.handler = handler;
+        this.deadLetters = deadLetters;
+        this.tracing = tracing;
+        this.pools = pools;
+        this.settings = config.sharedRequests();
+        this.kafka = kafka;
+        this.workerId = workerId.value();
+    }
+
+    /** The share group of one runtime's shared request topic. */
+    public static String group(String runtime) {
+        return "execfarm-shared-" + runtime;
+    }
+
+    void start(@Observes StartupEvent event) {
+        if (!settings.enabled()) {
+            return;
+        }
+        pools.stats().forEach((runtime, pool) -> {
+            for (int n = 1; n <= pool.size(); n++) {
+                Loop loop = new Loop(runtime, n);
+                loops.add(loop);
+                loop.consumerThread.start();
+            }
+            LOG.infof("%s: %d share consumers on %s", runtime, pool.size(), Topics.sharedRequests(runtime));
+        });
+    }
+
+    /** Before the pools close: requests still running get the grace to finish. */
+    void stop(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE) ShutdownEvent event) throws InterruptedException {
+        loops.forEach(Loop::stop);
+        long deadline = System.nanoTime() + settings.shutdownGrace().plus(CLOSE_TIMEOUT).toNanos();
+        for (Loop loop : loops) {
+            loop.consumerThread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+        }
+    }
+
+    private Map<String, Object> consumerSettings(String runtime, int n) {
+        Map<String, Object> settings = new HashMap<>(kafka);
+        settings.keySet().retainAll(ConsumerConfig.configNames());
+        NOT_FOR_SHARE_GROUPS.forEach(settings::remove);
+        settings.put(ConsumerConfig.GROUP_ID_CONFIG, group(runtime));
+        settings.put(ConsumerConfig.CLIENT_ID_CONFIG, "execfarm-shared-" + runtime + "-" + workerId + "-" + n);
+        settings.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        settings.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        settings.put(ConsumerConfig.SHARE_ACKNOWLEDGEMENT_MODE_CONFIG, "explicit");
+        // One record per poll and no prefetching: a record waits in Kafka, for any consumer, until
+        // this one can run it.
+        settings.put(ConsumerConfig.SHARE_ACQUIRE_MODE_CONFIG, "record_limit");
+        settings.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
+        return settings;
+    }
+
+    /** One share consumer and the thread its requests run on; the consumer is used only from its own thread. */
+    private final class Loop {
+
+        private final String runtime;
+        private final int n;
+        private final Thread consumerThread;
+        private final ExecutorService runner;
+        private KafkaShareConsumer<String, byte[]> consumer;
+        /** Read between polls and while a request runs; an idle consumer sees it within a poll timeout. */
+        private volatile boolean stopping;
+
+        Loop(String runtime, int n) {
+            this.runtime = runtime;
+            this.n = n;
+            this.runner = Executors.newSingleThreadExecutor(
+                    DaemonThreads.named("execfarm-shared-" + runtime + "-" + n + "-run"));
+            this.consumerThread = DaemonThreads.named("execfarm-shared-" + runtime + "-" + n).newThread(this::run);
+        }
+
+        void stop() {
+            stopping = true;
+        }
+
+        private void run() {
+            awaitWarmProcess();
+            if (stopping) {
+                return;
+            }
+            open();
+            try {
+                while (!stopping) {
+                    pollAndRun();
+                }
+            } finally {
+                runner.shutdownNow();
+                // Releases whatever this consumer still holds, for other workers.
+                consumer.close(CLOSE_TIMEOUT);
+            }
+        }
+
+        /**
+         * A consumer that joined before its pool has a warm process would hold its first request
+         * through the warm-up while warm workers wait for work: it joins once a process is warm.
+         */
+        private void awaitWarmProcess() {
+            while (!stopping) {
+                PoolStats pool = pools.stats().get(runtime);
+                if (pool.idle() + pool.busy() > 0) {
+                    return;
+                }
+                sleep(WARM_CHECK);
+            }
+        }
+
+        private void open() {
+            consumer = new KafkaShareConsumer<>(consumerSettings(runtime, n));
+            consumer.subscribe(List.of(Topics.sharedRequests(runtime)));
+        }
+
+        private void pollAndRun() {
+            try {
+                for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL_TIMEOUT)) {
+                    run(record);
+                }
+            } catch (KafkaException e) {
+                LOG.warnf("share consumer of %s: %s; trying again in %s", Topics.sharedRequests(runtime), e.toString(),
+                        BROKER_BACKOFF);
+                sleep(BROKER_BACKOFF);
+            }
+        }
+
+        /** Runs one request while renewing its record's lock, then settles the record. */
+        private void run(ConsumerRecord<String, byte[]> record) {
+            Future<Disposition> running = runner.submit(() -> handler.handle(runtime, requestRecord(record)));
+            Duration renewEvery = settings.lockDuration().dividedBy(3);
+            long nextRenewal = System.nanoTime() + renewEvery.toNanos();
+            long graceEnd = Long.MAX_VALUE;
+            ConsumerRecord<String, byte[]> held = record;
+            while (true) {
+                try {
+                    settle(held, running.get(RUN_CHECK.toMillis(), TimeUnit.MILLISECONDS));
+                    return;
+                } catch (TimeoutException stillRunning) {
+                    if (stopping && graceEnd == Long.MAX_VALUE) {
+                        graceEnd = System.nanoTime() + settings.shutdownGrace().toNanos();
+                    }
+                    if (System.nanoTime() > graceEnd) {
+                        LOG.infof("releasing %s offset %d, still running at shutdown, to other workers", record.topic(),
+                                record.offset());
+                        acknowledge(held, AcknowledgeType.RELEASE);
+                        return;
+                    }
+                    if (System.nanoTime() >= nextRenewal) {
+                        Optional<ConsumerRecord<String, byte[]>> renewed = renew(held);
+                        if (renewed.isEmpty()) {
+                            awaitQuietly(running);
+                            // A consumer that lost a record cannot acknowledge it, nor poll past it: a
+                            // new one starts clean.
+                            consumer.close(CLOSE_TIMEOUT);
+                            open();
+                            return;
+                        }
+                        held = renewed.get();
+                        nextRenewal = System.nanoTime() + renewEvery.toNanos();
+                    }
+                } catch (ExecutionException e) {
+                    LOG.errorf(e.getCause(), "running %s offset %d failed; releasing it to be delivered again",
+                            record.topic(), record.offset());
+                    acknowledge(held, AcknowledgeType.RELEASE);
+                    return;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    acknowledge(held, AcknowledgeType.RELEASE);
+                    return;
+                }
+            }
+        }
+
+        private RequestRecord requestRecord(ConsumerRecord<String, byte[]> record) {
+            return new RequestRecord(record.topic(), record.partition(), record.offset(), record.key(), record.value(),
+                    Instant.ofEpochMilli(record.timestamp()), tracing.sender(record.headers()),
+                    record.deliveryCount().map(count -> OptionalInt.of(count)).orElse(OptionalInt.empty()));
+        }
+
+        /**
+         * Renews the record's lock and commits the renewal before polling, so the poll returns the
+         * renewed record alone and acquires nothing new. Empty when the lock was lost (the broker was
+         * away for longer than a lock): the record may go to another worker, whose delivery waits
+         * for this one's claim in Redis and is then answered from the ledger.
+         */
+        private Optional<ConsumerRecord<String, byte[]>> renew(ConsumerRecord<String, byte[]> held) {
+            try {
+                consumer.acknowledge(held, AcknowledgeType.RENEW);
+                Optional<KafkaException> failed = consumer.commitSync().values().stream().flatMap(Optional::stream)
+                        .findFirst();
+                if (failed.isPresent()) {
+                    throw failed.get();
+                }
+                ConsumerRecord<String, byte[]> renewed = null;
+                for (ConsumerRecord<String, byte[]> back : consumer.poll(Duration.ZERO)) {
+                    if (back.partition() == held.partition() && back.offset() == held.offset()) {
+                        renewed = back;
+                    } else {
+                        consumer.acknowledge(back, AcknowledgeType.RELEASE);
+                    }
+                }
+                if (renewed == null) {
+                    throw new IllegalStateException("the renewed record did not come back");
+                }
+                return Optional.of(renewed);
+            } catch (KafkaException | IllegalStateException e) {
+                LOG.warnf("lost the lock on %s offset %d (%s); its request finishes here, and a delivery elsewhere "
+                        + "is answered from Redis", held.topic(), held.offset(), e.toString());
+                return Optional.empty();
+            }
+        }
+
+        private void settle(ConsumerRecord<String, byte[]> record, Disposition disposition) {
+            if (disposition instanceof Disposition.DeadLettered dead) {
+                try {
+                    deadLetters.send(record, dead.reason()).await().atMost(Duration.ofMinutes(1));
+                } catch (RuntimeException e) {
+                    LOG.errorf("could not write %s offset %d to the dead-letter topic (%s); releasing it to be "
+                            + "delivered again", record.topic(), record.offset(), e.toString());
+                    acknowledge(record, AcknowledgeType.RELEASE);
+                    return;
+                }
+                acknowledge(record, AcknowledgeType.REJECT);
+                return;
+            }
+            acknowledge(record, AcknowledgeType.ACCEPT);
+        }
+
+        /**
+         * Acknowledges and commits at once, so the broker learns of it before this consumer polls. An
+         * acknowledgement that fails leaves the record to its lock: it is delivered again, and that
+         * delivery is answered from Redis without running again.
+         */
+        private void acknowledge(ConsumerRecord<String, byte[]> record, AcknowledgeType type) {
+            try {
+                consumer.acknowledge(record, type);
+                consumer.commitSync().forEach((partition, failure) -> failure.ifPresent(e -> LOG.warnf(
+                        "the broker did not take the %s of %s offset %d: %s", type, record.topic(), record.offset(),
+                        e.toString())));
+            } catch (KafkaException | IllegalStateException e) {
+                LOG.warnf("could not %s %s offset %d: %s", type, record.topic(), record.offset(), e.toString());
+            }
+        }
+
+        private void awaitQuietly(Future<Disposition> running) {
+            try {
+                running.get();
+            } catch (ExecutionException e) {
+                LOG.errorf(e.getCause(), "running a request of %s failed", Topics.sharedRequests(runtime));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static void sleep(Duration duration) {
+        try {
+            Thread.sleep(duration.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
