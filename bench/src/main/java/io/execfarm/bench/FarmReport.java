@@ -320,29 +320,37 @@ final class FarmReport {
         out.append("Request topics of ").append(r.partitions()).append(" partitions; workers of one Python process, so ")
                 .append("one consumer each in each group; jobs of ").append((int) (ShareGroupBenchmark.JOB_SECONDS * 1000))
                 .append(" ms of `time.sleep`, sent to the partitions in turn, published to the partition-ordered topic ")
-                .append("(consumer group) or to the shared topic (share group). *Efficiency* is the throughput over what ")
-                .append("the consumers could do if none ever waited (consumers ÷ job length); a consumer group cannot ")
-                .append("pass partitions ÷ consumers.\n\n");
-        out.append("| group | workers (consumers) | partitions | jobs | seconds | jobs/s | efficiency | jobs per worker |\n")
-                .append("|---|---:|---:|---:|---:|---:|---:|---|\n");
+                .append("(consumer group) or to the shared topic (share group). *Scaling efficiency* is the ")
+                .append("throughput over the consumers times the same group's throughput with one consumer (a consumer ")
+                .append("group cannot pass partitions ÷ consumers); *of ideal* is the throughput over what the consumers ")
+                .append("could do if none ever waited (consumers ÷ job length), so it also counts each job's own ")
+                .append("overhead (the request's claim, events and result, and the fetch of the next).\n\n");
+        out.append("| group | workers (consumers) | partitions | jobs | seconds | jobs/s | scaling efficiency | of ideal "
+                + "| jobs per worker |\n")
+                .append("|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
         for (ShareGroupBenchmark.Throughput t : r.throughputs()) {
-            out.append(String.format(Locale.ROOT, "| %s | %d | %d | %d | %.1f | %.1f | %s | %s |%n", t.mode().label,
-                    t.consumers(), r.partitions(), t.jobs(), t.seconds(), t.perSecond(), pct(t.efficiency()),
-                    t.perWorker().values()));
+            out.append(String.format(Locale.ROOT, "| %s | %d | %d | %d | %.1f | %.1f | %s | %s | %s |%n",
+                    t.mode().label, t.consumers(), r.partitions(), t.jobs(), t.seconds(), t.perSecond(),
+                    pct(r.scalingEfficiency(t)), pct(t.ofIdeal()), t.perWorker().values()));
         }
-        ShareGroupBenchmark.Throughput classic = r.throughput(ShareGroupBenchmark.Mode.CONSUMER_GROUP);
-        ShareGroupBenchmark.Throughput shared = r.throughput(ShareGroupBenchmark.Mode.SHARE_GROUP);
-        out.append(String.format(Locale.ROOT, "%nThe share group drained the backlog at %s the consumer group's rate; "
-                + "the consumer group's cap here is %s.%n%n", ratio(shared.perSecond(), classic.perSecond()),
-                pct((double) r.partitions() / r.workers())));
+        ShareGroupBenchmark.Throughput classic = r.throughput(ShareGroupBenchmark.Mode.CONSUMER_GROUP, r.workers());
+        ShareGroupBenchmark.Throughput shared = r.throughput(ShareGroupBenchmark.Mode.SHARE_GROUP, r.workers());
+        out.append(String.format(Locale.ROOT, "%nOn %d workers the share group drained its backlog at %s the consumer "
+                + "group's rate, with a scaling efficiency of %s against the consumer group's %s (capped at %s).%n%n",
+                r.workers(), ratio(shared.perSecond(), classic.perSecond()), pct(r.scalingEfficiency(shared)),
+                pct(r.scalingEfficiency(classic)), pct((double) r.partitions() / r.workers())));
         out.append("A worker joining under a backlog one worker was draining (seconds after the new worker's start; ")
-                .append("*ready* is its readiness, once its process is warm, when its share consumer starts polling; ")
-                .append("*its share* is the end of the first second in which it finished at least 90% of half the jobs):\n\n");
-        out.append("| group | jobs | ready s | first result s | first result after ready s | its share s |\n")
-                .append("|---|---:|---:|---:|---:|---:|\n");
+                .append("its *consumer started* when the request channel's consumer connected (consumer group) or when ")
+                .append("its share consumer began polling, once its process was warm (share group), by its log; *its ")
+                .append("share* is the end of the first second in which it finished at least 90% of half the jobs; a job ")
+                .append("is *taken* when its queue time ends, by the worker's clock):\n\n");
+        out.append("| group | jobs | consumer started s | ready s | first job taken s | first job taken after its "
+                + "consumer started s | first result s | its share s |\n")
+                .append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (ShareGroupBenchmark.Takeover t : r.takeovers()) {
-            out.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %s | %s | %s |%n", t.mode().label, t.jobs(),
-                    t.ready(), orNever(t.firstResult()), orNever(t.firstAfterReady()), orNever(t.share())));
+            out.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %.1f | %s | %s | %s | %s |%n", t.mode().label,
+                    t.jobs(), t.consumerStarted(), t.ready(), orNever(t.firstTaken()),
+                    orNever(t.firstTakenAfterConsumerStarted()), orNever(t.firstResult()), orNever(t.share())));
         }
         return out.toString();
     }

@@ -2,6 +2,12 @@ package io.execfarm.bench;
 
 import io.execfarm.contracts.Topics;
 import io.execfarm.farm.LocalFarm;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -11,6 +17,7 @@ import java.util.OptionalDouble;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * The consumer group against the share group, side by side on farms alike: request topics of
@@ -19,10 +26,12 @@ import java.util.stream.Collectors;
  * limits them.
  *
  * <ul>
- *   <li>Throughput on {@link #WORKERS} workers, twice as many consumers as partitions: a backlog on
- *       the partition-ordered topic (consumer group), then one on the shared topic (share group),
- *       on the same four workers. Efficiency is the throughput over what the consumers could do
- *       if none waited: consumers / job length. A consumer group is capped at partitions / consumers.
+ *   <li>Throughput on one worker, then on {@link #WORKERS}, twice as many consumers as partitions: a
+ *       backlog on the partition-ordered topic (consumer group), then one on the shared topic (share
+ *       group), on the same workers. Scaling efficiency is the throughput over the consumers times
+ *       the same group's throughput with one consumer; a consumer group is capped at partitions /
+ *       consumers. The throughput over what the consumers could do if none waited (consumers / job
+ *       length) says what each job's own overhead costs besides.
  *   <li>Takeover: one worker drains a backlog, a second starts; when it takes its first job and
  *       when its full share (half), counted from its start. A consumer group must first rebalance
  *       to give it a partition; a share group gives it records as soon as its consumer polls,
@@ -37,18 +46,26 @@ final class ShareGroupBenchmark {
     static final int WORKERS = 4;
     static final String JOB = "import time\ntime.sleep(0.2)";
     static final double JOB_SECONDS = 0.2;
+    /** The timestamp that begins each line of a worker's log (Quarkus's default format, local time). */
+    private static final String LOG_TIME_PATTERN = "yyyy-MM-dd HH:mm:ss,SSS";
+    private static final DateTimeFormatter LOG_TIME = DateTimeFormatter.ofPattern(LOG_TIME_PATTERN);
 
     /** How the workers took the requests: a consumer group, or a share group. */
     enum Mode {
-        CONSUMER_GROUP("consumer group", "execfarm.requests.python"),
-        SHARE_GROUP("share group", Topics.sharedRequests("python"));
+        /** Its consumer starts when SmallRye's connector says the request channel's consumer connected. */
+        CONSUMER_GROUP("consumer group", "execfarm.requests.python",
+                "SRMSG18257: Kafka consumer kafka-consumer-requests-python,"),
+        /** Its consumer starts when the worker says it polls (once its pool has a warm process). */
+        SHARE_GROUP("share group", Topics.sharedRequests("python"), "python: share consumer 1 polling");
 
         final String label;
         final String topic;
+        final String consumerStartLine;
 
-        Mode(String label, String topic) {
+        Mode(String label, String topic, String consumerStartLine) {
             this.label = label;
             this.topic = topic;
+            this.consumerStartLine = consumerStartLine;
         }
     }
 
@@ -59,8 +76,8 @@ final class ShareGroupBenchmark {
             return jobs / seconds;
         }
 
-        /** Throughput over the consumers' own: each could finish one job per job length. */
-        double efficiency() {
+        /** Throughput over what the consumers could do if none ever waited: one job per job length each. */
+        double ofIdeal() {
             return perSecond() / (consumers / JOB_SECONDS);
         }
     }
@@ -69,19 +86,29 @@ final class ShareGroupBenchmark {
      * A worker started under a backlog one worker was draining. Times are seconds after its start;
      * {@code share} is empty when the backlog ran out before it took half of the jobs finishing.
      */
-    record Takeover(Mode mode, String worker, int jobs, double ready, OptionalDouble firstResult,
-            OptionalDouble share) {
+    record Takeover(Mode mode, String worker, int jobs, double consumerStarted, double ready, OptionalDouble firstTaken,
+            OptionalDouble firstResult, OptionalDouble share) {
 
-        /** From readiness (a warm process, and the share consumer polling) to its first result. */
-        OptionalDouble firstAfterReady() {
-            return firstResult.isPresent() ? OptionalDouble.of(firstResult.getAsDouble() - ready) : OptionalDouble.empty();
+        /** From its consumer's start to the moment it took its first job (its handler's clock). */
+        OptionalDouble firstTakenAfterConsumerStarted() {
+            return firstTaken.isPresent() ? OptionalDouble.of(firstTaken.getAsDouble() - consumerStarted)
+                    : OptionalDouble.empty();
         }
     }
 
     record Results(int partitions, int workers, List<Throughput> throughputs, List<Takeover> takeovers) {
 
-        Throughput throughput(Mode mode) {
-            return throughputs.stream().filter(t -> t.mode() == mode).findFirst().orElseThrow();
+        Throughput throughput(Mode mode, int consumers) {
+            return throughputs.stream().filter(t -> t.mode() == mode && t.consumers() == consumers).findFirst()
+                    .orElseThrow();
+        }
+
+        /**
+         * Throughput over {@code t.consumers()} times the same group's throughput with one consumer:
+         * the share of each added consumer's work the group turned into throughput.
+         */
+        double scalingEfficiency(Throughput t) {
+            return t.perSecond() / (t.consumers() * throughput(t.mode(), 1).perSecond());
         }
 
         Takeover takeover(Mode mode) {
@@ -112,10 +139,15 @@ final class ShareGroupBenchmark {
         farm.down();
         farm.up(1, settings, Map.of(), LocalFarm.Warm.POOLS);
         try (BenchClient kafka = new BenchClient(farm.env().get("KAFKA_BOOTSTRAP"))) {
-            takeovers.add(takeover(kafka, Mode.CONSUMER_GROUP, plan.shareTakeoverJobs(), settings));
-            grow(WORKERS, settings);
             for (Mode mode : Mode.values()) {
-                throughputs.add(throughput(kafka, mode, plan.shareJobs()));
+                warmUp(kafka, mode);
+                throughputs.add(throughput(kafka, mode, 1, plan.shareJobs() / WORKERS));
+            }
+            takeovers.add(takeover(kafka, Mode.CONSUMER_GROUP, plan.shareTakeoverJobs(), settings));
+            new ScalingBenchmark(kafka, farm, progress).growTo(WORKERS, farm.liveWorkers().size(), settings);
+            for (Mode mode : Mode.values()) {
+                warmUp(kafka, mode);
+                throughputs.add(throughput(kafka, mode, WORKERS, plan.shareJobs()));
             }
         }
         progress.say("share groups: a fresh farm of 1 worker, for the share group's takeover");
@@ -128,23 +160,41 @@ final class ShareGroupBenchmark {
         return new Results(PARTITIONS, WORKERS, throughputs, takeovers);
     }
 
-    private Throughput throughput(BenchClient kafka, Mode mode, int jobs) throws Exception {
-        Progress.Counter counter = progress.count(WORKERS + " workers, " + mode.label + ": a backlog of " + jobs
-                + " jobs of " + (int) (JOB_SECONDS * 1000) + " ms", jobs);
+    /** Trivial requests through every worker's path of {@code mode} first: a new JVM runs them interpreted. */
+    private void warmUp(BenchClient kafka, Mode mode) throws Exception {
+        int requests = 20 * farm.liveWorkers().size();
+        Progress.Counter counter = progress.count("warming the " + mode.label + " path with " + requests
+                + " trivial requests", requests);
+        List<CompletableFuture<Reply>> trivial = new ArrayList<>();
+        for (int i = 0; i < requests; i++) {
+            trivial.add(mode == Mode.SHARE_GROUP ? kafka.submitShared("python", LatencyBenchmark.TRIVIAL, null)
+                    : kafka.submit("python", LatencyBenchmark.TRIVIAL, null));
+        }
+        ScalingBenchmark.drain(trivial, counter);
+        counter.end("done");
+    }
+
+    private Throughput throughput(BenchClient kafka, Mode mode, int workers, int jobs) throws Exception {
+        Progress.Counter counter = progress.count(workers + " worker" + (workers == 1 ? "" : "s") + ", " + mode.label
+                + ": a backlog of " + jobs + " jobs of " + (int) (JOB_SECONDS * 1000) + " ms", jobs);
         long start = System.nanoTime();
         List<Reply> replies = ScalingBenchmark.drain(backlog(kafka, mode, jobs), counter);
         double seconds = (replies.stream().mapToLong(Reply::receivedNanos).max().orElseThrow() - start) / 1e9;
         Map<String, Long> perWorker = replies.stream()
                 .collect(Collectors.groupingBy(Reply::workerId, TreeMap::new, Collectors.counting()));
-        Throughput throughput = new Throughput(mode, WORKERS, jobs, seconds, perWorker);
-        counter.end(String.format("%.1f jobs/s, %.0f%% efficient (%s)", throughput.perSecond(),
-                100 * throughput.efficiency(), perWorker));
+        Throughput throughput = new Throughput(mode, workers, jobs, seconds, perWorker);
+        double execMs = replies.stream().mapToLong(r -> r.timing("execMs")).average().orElse(0);
+        double takenToResultMs = replies.stream().mapToLong(r -> r.timing("totalMs") - r.timing("queuedMs"))
+                .average().orElse(0);
+        counter.end(String.format("%.1f jobs/s, %.0f%% of ideal (%s); per job %.1f ms running, %.1f ms from taken "
+                + "to result", throughput.perSecond(), 100 * throughput.ofIdeal(), perWorker, execMs, takenToResultMs));
         return throughput;
     }
 
     private Takeover takeover(BenchClient kafka, Mode mode, int jobs, Map<String, String> settings) throws Exception {
         List<CompletableFuture<Reply>> backlog = backlog(kafka, mode, jobs);
         long start = System.nanoTime();
+        long startMillis = System.currentTimeMillis();
         String worker = farm.addWorker(settings);
         progress.say(mode.label + ": published a backlog of " + jobs + " jobs to 1 worker and started " + worker);
         farm.awaitReady(worker);
@@ -154,25 +204,27 @@ final class ShareGroupBenchmark {
                 .sorted(Comparator.comparingLong(Reply::receivedNanos)).toList();
         OptionalDouble first = byCompletion.stream().filter(r -> r.workerId().equals(worker))
                 .mapToDouble(r -> (r.receivedNanos() - start) / 1e9).findFirst();
+        // A job is taken when the request's queue time ends: its timestamp (the client's clock, the
+        // same machine's) plus queuedMs.
+        OptionalDouble firstTaken = byCompletion.stream().filter(r -> r.workerId().equals(worker))
+                .mapToDouble(r -> (r.acceptedMillis() + r.timing("queuedMs") - startMillis) / 1e3).min();
         OptionalDouble share = ScalingBenchmark.shareTaken(byCompletion, worker, 0.5, start);
         counter.end(String.format("%s ready after %.1f s, first result after %s, its share after %s", worker, ready,
                 ScalingBenchmark.seconds(first), ScalingBenchmark.seconds(share)));
+        double consumerStarted = (loggedAt(farm.log(worker), mode.consumerStartLine) - startMillis) / 1e3;
         farm.awaitWarm();
         farm.awaitSettled();
-        return new Takeover(mode, worker, jobs, ready, first, share);
+        return new Takeover(mode, worker, jobs, consumerStarted, ready, firstTaken, first, share);
     }
 
-    private void grow(int workers, Map<String, String> settings) throws Exception {
-        List<String> started = new ArrayList<>();
-        while (farm.liveWorkers().size() + started.size() < workers) {
-            started.add(farm.addWorker(settings));
+    /** When the first line of {@code log} that contains {@code text} was written, by its timestamp. */
+    private static long loggedAt(Path log, String text) throws IOException {
+        try (Stream<String> lines = Files.lines(log)) {
+            String line = lines.filter(l -> l.contains(text)).findFirst()
+                    .orElseThrow(() -> new IllegalStateException(log + " has no line with: " + text));
+            return LocalDateTime.parse(line.substring(0, LOG_TIME_PATTERN.length()), LOG_TIME)
+                    .atZone(ZoneId.systemDefault()).toInstant().toEpochMilli();
         }
-        progress.say("starting " + String.join(", ", started));
-        for (String worker : started) {
-            farm.awaitReady(worker);
-        }
-        farm.awaitWarm();
-        farm.awaitSettled();
     }
 
     /** Jobs sent to the partitions in turn, as a producer with evenly spread keys would send them. */

@@ -115,7 +115,6 @@ public class SharedRequestConsumer {
                 loops.add(loop);
                 loop.consumerThread.start();
             }
-            LOG.infof("%s: %d share consumers on %s", runtime, pool.size(), Topics.sharedRequests(runtime));
         });
     }
 
@@ -173,6 +172,7 @@ public class SharedRequestConsumer {
                 return;
             }
             open();
+            LOG.infof("%s: share consumer %d polling %s", runtime, n, Topics.sharedRequests(runtime));
             try {
                 while (!stopping) {
                     pollAndRun();
@@ -200,6 +200,11 @@ public class SharedRequestConsumer {
 
         private void open() {
             consumer = new KafkaShareConsumer<>(consumerSettings(runtime, n));
+            consumer.setAcknowledgementCommitCallback((offsets, failure) -> {
+                if (failure != null) {
+                    LOG.warnf("the broker did not take acknowledgements of %s: %s", offsets, failure.toString());
+                }
+            });
             consumer.subscribe(List.of(Topics.sharedRequests(runtime)));
         }
 
@@ -318,17 +323,15 @@ public class SharedRequestConsumer {
         }
 
         /**
-         * Acknowledges and commits at once, so the broker learns of it before this consumer polls. An
-         * acknowledgement that fails leaves the record to its lock: it is delivered again, and that
+         * Acknowledges the record; the acknowledgement goes to the broker with this consumer's next
+         * poll (or its close), which follows at once, rather than in a round trip of its own. One the
+         * broker does not take leaves the record to its lock: it is delivered again, and that
          * delivery is answered from Redis without running again.
          */
         private void acknowledge(ConsumerRecord<String, byte[]> record, AcknowledgeType type) {
             try {
                 consumer.acknowledge(record, type);
-                consumer.commitSync().forEach((partition, failure) -> failure.ifPresent(e -> LOG.warnf(
-                        "the broker did not take the %s of %s offset %d: %s", type, record.topic(), record.offset(),
-                        e.toString())));
-            } catch (KafkaException | IllegalStateException e) {
+            } catch (IllegalStateException e) {
                 LOG.warnf("could not %s %s offset %d: %s", type, record.topic(), record.offset(), e.toString());
             }
         }

@@ -125,6 +125,11 @@ public final class LocalFarm {
         return name;
     }
 
+    /** Where an application of the farm ({@code dispatcher}, {@code worker-1}...) writes its log. */
+    public Path log(String app) {
+        return state.log(app);
+    }
+
     /** Kills a worker as a crash would (SIGKILL): no shutdown, nothing handed over. */
     public void kill(String worker) throws InterruptedException {
         ProcessHandle process = state.process(worker)
