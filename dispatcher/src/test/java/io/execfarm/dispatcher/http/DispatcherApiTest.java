@@ -30,11 +30,16 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -334,6 +339,47 @@ class DispatcherApiTest {
         given().header("X-API-Key", KEY_A).contentType(ContentType.JSON).body(body)
                 .post("/v1/executions").then().statusCode(400).contentType("application/problem+json")
                 .body("status", equalTo(400)).body("field", equalTo(field));
+    }
+
+    /** Without a session to the share group's topic; with one to the partition-ordered topic, keyed by the session. */
+    @Test
+    void requestsWithoutASessionGoToTheSharedTopicAndSessionRequestsToTheOrderedOne() {
+        Response plain = given().header("X-API-Key", KEY_A).contentType(ContentType.JSON)
+                .body("{\"runtime\":\"python\",\"code\":\"'shared'\"}").post("/v1/executions?wait=true");
+        assertEquals(200, plain.statusCode(), plain.asString());
+        String plainId = plain.jsonPath().getString("id");
+        String session = createSession(KEY_A, "{\"runtime\":\"python\"}").jsonPath().getString("id");
+        Response inSession = runInSession(session, "'ordered'");
+        assertEquals(200, inSession.statusCode(), inSession.asString());
+        String sessionRequestId = inSession.jsonPath().getString("id");
+
+        Map<String, String> shared = recordsOf("execfarm.requests.python.shared");
+        assertTrue(shared.containsKey(plainId), "the request without a session is on the shared topic");
+        Map<String, String> ordered = recordsOf("execfarm.requests.python");
+        assertTrue(ordered.getOrDefault(session, "").contains(sessionRequestId),
+                "the session's request is on the ordered topic, keyed by its session");
+        assertTrue(shared.values().stream().noneMatch(value -> value.contains(sessionRequestId)));
+    }
+
+    /** Every record of {@code topic} now, by key (the last one where keys repeat). */
+    private Map<String, String> recordsOf(String topic) {
+        Map<String, Object> settings = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                ConfigProvider.getConfig().getValue("kafka.bootstrap.servers", String.class),
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName(),
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        Map<String, String> records = new HashMap<>();
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(settings)) {
+            List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (partitions.stream().anyMatch(p -> consumer.position(p) < ends.get(p)) && System.nanoTime() < deadline) {
+                consumer.poll(Duration.ofMillis(200)).forEach(r -> records.put(r.key(), r.value()));
+            }
+        }
+        return records;
     }
 
     private Response submit(String key, String body) {
