@@ -65,6 +65,18 @@ final class StatusCommand implements Callable<Integer> {
                         farm.out.printf("  %-11s consumer group unavailable: %s%n", runtime, e.getCause().getMessage());
                     }
                 }
+                try {
+                    WorkerGroups.SharedGroup shared = groups.describeShared(runtime);
+                    if (shared.members() > 0 || shared.lag() > 0) {
+                        farm.out.printf("  %-11s share group %s, %d consumers, lag %d%n", runtime, shared.state(),
+                                shared.members(), shared.lag());
+                    }
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof GroupIdNotFoundException)) {
+                        healthy = false;
+                        farm.out.printf("  %-11s share group unavailable: %s%n", runtime, e.getCause().getMessage());
+                    }
+                }
             }
         }
         return healthy ? 0 : 1;

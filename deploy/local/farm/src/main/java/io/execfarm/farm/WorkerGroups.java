@@ -3,6 +3,7 @@ package io.execfarm.farm;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -11,13 +12,20 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.ListShareGroupOffsetsSpec;
 import org.apache.kafka.clients.admin.MemberDescription;
 import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.ShareGroupDescription;
+import org.apache.kafka.clients.admin.SharePartitionOffsetInfo;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.TopicPartition;
 
-/** The workers' consumer groups as Kafka sees them: one per runtime, {@code execfarm-workers-<runtime>}. */
+/**
+ * The workers' groups as Kafka sees them, two per runtime: the consumer group of the ordered request
+ * topic, {@code execfarm-workers-<runtime>}, and the share group of the shared one,
+ * {@code execfarm-shared-<runtime>}.
+ */
 final class WorkerGroups implements AutoCloseable {
 
     /** A runtime's group: its state, members, partitions assigned, and requests not yet consumed. */
@@ -27,6 +35,10 @@ final class WorkerGroups implements AutoCloseable {
         boolean settled() {
             return "STABLE".equals(state) && partitions > 0 && assignedPartitions == partitions;
         }
+    }
+
+    /** A runtime's share group: its state, members, and records on its shared topic not yet delivered for good. */
+    record SharedGroup(String runtime, String state, int members, long lag) {
     }
 
     private static final long TIMEOUT_SECONDS = 10;
@@ -54,6 +66,19 @@ final class WorkerGroups implements AutoCloseable {
         int partitions = topics.containsKey(topic) ? topics.get(topic).partitions().size() : 0;
         return new Group(runtime, group.groupState() == null ? GroupState.UNKNOWN.name() : group.groupState().name(),
                 group.members().size(), assigned, partitions, lag(groupId, topic, partitions));
+    }
+
+    SharedGroup describeShared(String runtime) throws InterruptedException, ExecutionException, TimeoutException {
+        String groupId = "execfarm-shared-" + runtime;
+        ShareGroupDescription group = admin.describeShareGroups(List.of(groupId)).all()
+                .get(TIMEOUT_SECONDS, TimeUnit.SECONDS).get(groupId);
+        Map<TopicPartition, SharePartitionOffsetInfo> offsets = admin.listShareGroupOffsets(
+                Map.of(groupId, new ListShareGroupOffsetsSpec())).partitionsToOffsetInfo(groupId)
+                .get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        // A partition the group has not started on has no offset information yet.
+        long lag = offsets.values().stream().filter(Objects::nonNull).mapToLong(offset -> offset.lag().orElse(0L)).sum();
+        return new SharedGroup(runtime, group.groupState() == null ? GroupState.UNKNOWN.name() : group.groupState().name(),
+                group.members().size(), lag);
     }
 
     /** Records on the runtime's topic that its group has not committed yet. */
