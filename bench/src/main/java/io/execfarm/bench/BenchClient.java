@@ -67,17 +67,13 @@ final class BenchClient implements AutoCloseable {
         return submitTo(Topics.requests(runtime), runtime, code, partition);
     }
 
-    /** As {@link #submit}, to the runtime's shared request topic (the workers' share group). */
-    CompletableFuture<Reply> submitShared(String runtime, String code, Integer partition) {
-        return submitTo(Topics.sharedRequests(runtime), runtime, code, partition);
-    }
-
     /** Partitions of any topic. */
     int partitionsOf(String topic) {
         return producer.partitionsFor(topic).size();
     }
 
-    private CompletableFuture<Reply> submitTo(String topic, String runtime, String code, Integer partition) {
+    /** As {@link #submit}, to any request topic of the runtime (its shared one, say). */
+    CompletableFuture<Reply> submitTo(String topic, String runtime, String code, Integer partition) {
         String id = UUID.randomUUID().toString();
         ObjectNode request = JSON.createObjectNode().put("v", 1).put("id", id).put("runtime", runtime)
                 .put("code", code).put("tenant", "bench").put("replyTo", replies);

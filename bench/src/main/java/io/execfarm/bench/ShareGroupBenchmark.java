@@ -53,7 +53,7 @@ final class ShareGroupBenchmark {
     /** How the workers took the requests: a consumer group, or a share group. */
     enum Mode {
         /** Its consumer starts when SmallRye's connector says the request channel's consumer connected. */
-        CONSUMER_GROUP("consumer group", "execfarm.requests.python",
+        CONSUMER_GROUP("consumer group", Topics.requests("python"),
                 "SRMSG18257: Kafka consumer kafka-consumer-requests-python,"),
         /** Its consumer starts when the worker says it polls (once its pool has a warm process). */
         SHARE_GROUP("share group", Topics.sharedRequests("python"), "python: share consumer 1 polling");
@@ -110,10 +110,6 @@ final class ShareGroupBenchmark {
         double scalingEfficiency(Throughput t) {
             return t.perSecond() / (t.consumers() * throughput(t.mode(), 1).perSecond());
         }
-
-        Takeover takeover(Mode mode) {
-            return takeovers.stream().filter(t -> t.mode() == mode).findFirst().orElseThrow();
-        }
     }
 
     private final LocalFarm farm;
@@ -167,8 +163,7 @@ final class ShareGroupBenchmark {
                 + " trivial requests", requests);
         List<CompletableFuture<Reply>> trivial = new ArrayList<>();
         for (int i = 0; i < requests; i++) {
-            trivial.add(mode == Mode.SHARE_GROUP ? kafka.submitShared("python", LatencyBenchmark.TRIVIAL, null)
-                    : kafka.submit("python", LatencyBenchmark.TRIVIAL, null));
+            trivial.add(kafka.submitTo(mode.topic, "python", LatencyBenchmark.TRIVIAL, null));
         }
         ScalingBenchmark.drain(trivial, counter);
         counter.end("done");
@@ -232,9 +227,7 @@ final class ShareGroupBenchmark {
         int partitions = kafka.partitionsOf(mode.topic);
         List<CompletableFuture<Reply>> backlog = new ArrayList<>();
         for (int j = 0; j < jobs; j++) {
-            int partition = j % partitions;
-            backlog.add(mode == Mode.SHARE_GROUP ? kafka.submitShared("python", JOB, partition)
-                    : kafka.submit("python", JOB, partition));
+            backlog.add(kafka.submitTo(mode.topic, "python", JOB, j % partitions));
         }
         return backlog;
     }
