@@ -26,6 +26,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.UUID;
 import org.HdrHistogram.Histogram;
@@ -110,8 +111,8 @@ public final class PoolBenchmark {
     private static Sandbox sandbox(Isolation strongest, Isolation weakest) throws IOException {
         Path workRoot = Files.createTempDirectory("execfarm-bench-");
         return Sandbox.create(new SandboxSettings(true, workRoot, 63000, 3600, 256, 64L << 20, 1024,
-                SandboxSettings.DEFAULT_TMP_BYTES, SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV),
-                strongest, weakest);
+                SandboxSettings.DEFAULT_TMP_BYTES, SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV,
+                Map.of("julia", 2, "python", 2), SandboxSettings.DEFAULT_UID_LOCK_DIR), strongest, weakest);
     }
 
     private static Measured benchmark(RuntimeCase c, Sandbox sandbox, int warmRequests, int coldRequests)

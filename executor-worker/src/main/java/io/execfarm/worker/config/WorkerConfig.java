@@ -282,9 +282,20 @@ public interface WorkerConfig {
         /** Parent of the per-process directories; defaults to a directory under java.io.tmpdir. */
         Optional<Path> workRoot();
 
-        /** When the worker is root, pool slot n runs as uid and gid uid-base + n. */
+        /**
+         * When the worker is root, each pool slot of each runtime runs as a uid (and gid) of its
+         * own: the worker takes the first block of free uids at or above this one, so workers on
+         * one host never share one (see uid-lock-dir).
+         */
         @WithDefault("61000")
         int uidBase();
+
+        /**
+         * Where the workers of a host hold the uids they use: a lock on a file per uid, dropped by
+         * the kernel when a worker dies. Every worker of a host must see the same directory.
+         */
+        @WithDefault("/run/execfarm/uids")
+        Path uidLockDir();
 
         /** RLIMIT_CPU over a process's whole life; request timeouts end single requests. */
         @WithDefault("3600")

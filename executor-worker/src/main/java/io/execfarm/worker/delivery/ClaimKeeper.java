@@ -146,6 +146,9 @@ public class ClaimKeeper {
         for (Map.Entry<String, Held> entry : Map.copyOf(held).entrySet()) {
             String requestId = entry.getKey();
             Held claim = entry.getValue();
+            if (!claim.equals(held.get(requestId))) {
+                continue;
+            }
             long sentAt = System.nanoTime();
             try {
                 if (ledger.renew(requestId, claim.holder(), ttl)) {

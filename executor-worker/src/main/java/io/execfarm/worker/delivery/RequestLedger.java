@@ -92,16 +92,18 @@ public class RequestLedger {
             return 1
             """;
     /**
-     * KEYS: claim, result, takeover. ARGV: holder, claim TTL in ms. Extends the holder's claim; a
-     * claim that lapsed and that no other delivery took (nor answered) is taken back. 1 when the
-     * holder holds the claim now, else 0.
+     * KEYS: claim, result, takeover, published. ARGV: holder, claim TTL in ms. Extends the holder's
+     * claim; a claim that lapsed and that no other delivery took (nor answered) is taken back. A
+     * claim released by {@link #FINISH} is not: a renewal sent before the release may arrive after
+     * it. 1 when the holder holds the claim now, else 0.
      */
     private static final String RENEW = """
             local holder = redis.call('GET', KEYS[1])
             if holder == ARGV[1] then
               return redis.call('PEXPIRE', KEYS[1], ARGV[2])
             end
-            if not holder and redis.call('EXISTS', KEYS[2]) == 0 then
+            if not holder and redis.call('EXISTS', KEYS[2]) == 0 and redis.call('EXISTS', KEYS[4]) == 0
+                and redis.call('GET', KEYS[3]) ~= 'released' then
               redis.call('DEL', KEYS[3])
               redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
               return 1
@@ -187,8 +189,8 @@ public class RequestLedger {
      * answered the request meanwhile; false when another delivery has the request now.
      */
     public boolean renew(String requestId, String holder, Duration ttl) {
-        return redis.execute("EVAL", RENEW, "3", claimKey(requestId), RedisKeys.result(requestId),
-                takeoverKey(requestId), holder, Long.toString(ttl.toMillis())).toInteger() == 1;
+        return redis.execute("EVAL", RENEW, "4", claimKey(requestId), RedisKeys.result(requestId),
+                takeoverKey(requestId), publishedKey(requestId), holder, Long.toString(ttl.toMillis())).toInteger() == 1;
     }
 
     /**
@@ -197,6 +199,11 @@ public class RequestLedger {
      */
     public static Duration takeoverGrace(Duration claimTtl) {
         return claimTtl.dividedBy(2);
+    }
+
+    /** Whether the request's result (or the error result of its dead letter) was published. */
+    public boolean published(String requestId) {
+        return redis.key().exists(publishedKey(requestId));
     }
 
     public void markCancelled(String requestId) {

@@ -66,9 +66,9 @@ public class Retries {
             if (Thread.currentThread().isInterrupted()) {
                 throw e;
             }
-            String how = TransientFailures.isTransient(e) ? "still failing after " + giveUpAfter.toSeconds() + " s"
-                    : "failed";
-            throw new GaveUp(what + " " + how + ": " + e, e);
+            boolean outlasted = TransientFailures.isTransient(e);
+            String how = outlasted ? "still failing after " + giveUpAfter.toSeconds() + " s" : "failed";
+            throw new GaveUp(what + " " + how + ": " + e, e, outlasted);
         }
     }
 
@@ -82,8 +82,19 @@ public class Retries {
     /** An operation that failed for good, or kept failing past the retry budget. */
     public static final class GaveUp extends RuntimeException {
 
-        GaveUp(String message, Throwable cause) {
+        private final boolean outlasted;
+
+        GaveUp(String message, Throwable cause, boolean outlasted) {
             super(message, cause);
+            this.outlasted = outlasted;
+        }
+
+        /**
+         * True when the failure was of the kind that passes (a service away) and outlasted the
+         * retry budget; false when it failed for good at once (a script error, a refused write).
+         */
+        public boolean outlasted() {
+            return outlasted;
         }
     }
 }

@@ -201,11 +201,13 @@ public class RequestHandler {
                 claims.finish(id, claimed.holder(), true);
                 trace.end(answer.result(), answer.outputBytes());
             } catch (GaveUp e) {
-                throw new Unanswered(e.getMessage(), crashed(id, delivery.attempt(), "FarmUnavailable",
-                        "Redis stayed unreachable: " + e.getMessage()));
+                throw new Unanswered(e.getMessage(), e.outlasted()
+                        ? crashed(id, delivery.attempt(), "FarmUnavailable", "Redis stayed unreachable: " + e.getMessage())
+                        : crashed(id, delivery.attempt(), "FarmError", "the farm's own state in Redis could not be "
+                                + "used for this request: " + e.getMessage()));
             }
         } finally {
-            cancels.unregister(id);
+            cancels.unregister(id, cancel);
             if (claimed != null && claims.holds(id, claimed.holder())) {
                 claims.finish(id, claimed.holder(), false);
             }
@@ -414,8 +416,9 @@ public class RequestHandler {
 
     /**
      * Sends the record to the dead-letter topic with {@code reason}; first answers its sender with
-     * {@code errorResult} where one and a reply topic are known. The answer is stored and marked
-     * published, so a redelivery of the record does not answer it twice.
+     * {@code errorResult} where one and a reply topic are known, unless the ledger says it was
+     * answered before (the record comes back when its dead letter could not be written). The answer
+     * is stored and marked published, so a redelivery of the record does not answer it twice.
      */
     private Disposition deadLetter(String runtime, RequestRecord record, String reason, String replyTo,
             Result errorResult) {
@@ -423,7 +426,9 @@ public class RequestHandler {
                 record.offset(), record.key(), reason);
         metrics.deadLettered(runtime);
         Context traced = tracing.deadLettered(record.sender(), runtime, reason);
-        if (replyTo != null && errorResult != null) {
+        if (replyTo != null && errorResult != null && answeredBefore(errorResult.requestId())) {
+            LOG.infof("%s was answered before; its record is only dead-lettered this time", errorResult.requestId());
+        } else if (replyTo != null && errorResult != null) {
             Result answer = errorResult.withTraceId(RequestTracing.traceId(traced));
             storeOrWarn(answer);
             try {
@@ -435,6 +440,16 @@ public class RequestHandler {
             }
         }
         return new Disposition.DeadLettered(reason);
+    }
+
+    /** Where Redis cannot tell, the error result is published again: twice rather than never. */
+    private boolean answeredBefore(String requestId) {
+        try {
+            return retries.call("asking whether " + requestId + " was answered", () -> ledger.published(requestId));
+        } catch (GaveUp e) {
+            LOG.warnf("%s", e.getMessage());
+            return false;
+        }
     }
 
     private void publishInOrder(String replyTo, ExecutionEvent event, Context traced) {

@@ -58,6 +58,9 @@ public final class PoolExecutor implements AutoCloseable {
         ExecutionOutcome outcome;
         try {
             outcome = process.execute(spec, sink);
+        } catch (InterruptedException e) {
+            pool.release(lease, false);
+            throw e;
         } finally {
             cancel.unbind();
         }

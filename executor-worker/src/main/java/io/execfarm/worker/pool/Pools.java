@@ -53,15 +53,19 @@ public class Pools {
     }
 
     void start(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE + 1) StartupEvent event) {
-        sandbox = Sandbox.create(sandboxSettings(config.sandbox()), config.sandbox().isolation(),
-                config.sandbox().minimumIsolation());
-        ObjectMapper json = new ObjectMapper();
+        Map<String, Integer> slots = new LinkedHashMap<>();
         for (String name : KnownRuntimes.NAMES) {
-            String channel = "mp.messaging.incoming.requests-" + name + ".enabled";
-            if (!channels.getOptionalValue(channel, Boolean.class).orElse(true)) {
-                unavailable.put(name, "not served by this worker (" + channel + "=false)");
+            if (!served(name)) {
+                unavailable.put(name, "not served by this worker (" + servedSwitch(name) + "=false)");
                 continue;
             }
+            slots.put(name, config.runtime().get(name).pool().size());
+        }
+        sandbox = Sandbox.create(sandboxSettings(config.sandbox(), slots), config.sandbox().isolation(),
+                config.sandbox().minimumIsolation());
+        ObjectMapper json = new ObjectMapper();
+        for (String name : slots.keySet()) {
+            String channel = servedSwitch(name);
             try {
                 RuntimeDefinition definition = definition(name, config.runtime().get(name));
                 RuntimeLauncher launcher = RuntimeLauncher.prepare(definition, sandbox, json);
@@ -76,6 +80,14 @@ public class Pools {
                         + name.toUpperCase(Locale.ROOT) + "=false) to run without it", e);
             }
         }
+    }
+
+    private boolean served(String runtime) {
+        return channels.getOptionalValue(servedSwitch(runtime), Boolean.class).orElse(true);
+    }
+
+    private static String servedSwitch(String runtime) {
+        return "mp.messaging.incoming.requests-" + runtime + ".enabled";
     }
 
     void stop(@Observes ShutdownEvent event) {
@@ -153,12 +165,12 @@ public class Pools {
                 pool.maxResident().asLongValue(), pool.reuse());
     }
 
-    static SandboxSettings sandboxSettings(WorkerConfig.Sandbox sandbox) {
+    static SandboxSettings sandboxSettings(WorkerConfig.Sandbox sandbox, Map<String, Integer> slots) {
         Path workRoot = sandbox.workRoot().orElseGet(() -> Path.of(System.getProperty("java.io.tmpdir"),
                 "execfarm-worker-" + ProcessHandle.current().pid()));
         return new SandboxSettings(sandbox.enabled(), workRoot, sandbox.uidBase(), sandbox.cpuSeconds(),
                 sandbox.maxProcesses(), sandbox.maxFileSize().asLongValue(), sandbox.openFiles(),
-                sandbox.tmpSize().asLongValue(), sandbox.path(), sandbox.passEnv());
+                sandbox.tmpSize().asLongValue(), sandbox.path(), sandbox.passEnv(), slots, sandbox.uidLockDir());
     }
 
     /** A runtime's default environment with the configured variables added (a configured one wins). */

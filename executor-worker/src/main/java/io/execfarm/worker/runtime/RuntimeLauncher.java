@@ -103,8 +103,15 @@ public final class RuntimeLauncher {
             throw e;
         }
         if (!definition.warmUp().isBlank()) {
-            ExecutionOutcome warm = process.execute(new ExecutionSpec("warm-up", definition.warmUp(), null, 0,
-                    definition.startTimeout()), OutputSink.DISCARD);
+            ExecutionOutcome warm;
+            try {
+                warm = process.execute(new ExecutionSpec("warm-up", definition.warmUp(), null, 0,
+                        definition.startTimeout()), OutputSink.DISCARD);
+            } catch (InterruptedException e) {
+                dispose(process);
+                Thread.currentThread().interrupt();
+                throw new RuntimeStartException(definition.name() + ": interrupted during the warm-up", e);
+            }
             if (warm.status() != Result.Status.OK) {
                 dispose(process);
                 throw new RuntimeStartException(definition.name() + ": the warm-up failed with " + warm.status()

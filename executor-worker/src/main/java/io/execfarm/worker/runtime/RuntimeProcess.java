@@ -78,7 +78,14 @@ public final class RuntimeProcess {
         Thread reader = new Thread(started::readFrames, "execfarm-" + runtime + "-frames-" + process.pid());
         reader.setDaemon(true);
         reader.start();
-        DriverFrame first = started.poll(timeout.toNanos());
+        DriverFrame first;
+        try {
+            first = started.poll(timeout.toNanos());
+        } catch (InterruptedException e) {
+            started.kill();
+            Thread.currentThread().interrupt();
+            throw new RuntimeStartException(runtime + ": interrupted while waiting for the driver to become ready", e);
+        }
         if (!(first instanceof DriverFrame.Ready)) {
             started.kill();
             throw new RuntimeStartException(runtime + ": the driver did not become ready ("
@@ -104,8 +111,13 @@ public final class RuntimeProcess {
         return process.isAlive();
     }
 
-    /** Runs one request to its end. Output reaches {@code sink} as the driver forwards it. */
-    public ExecutionOutcome execute(ExecutionSpec spec, OutputSink sink) {
+    /**
+     * Runs one request to its end. Output reaches {@code sink} as the driver forwards it.
+     *
+     * @throws InterruptedException when the calling thread is interrupted (the worker is stopping):
+     *         the process, whose request is left half done, is killed first
+     */
+    public ExecutionOutcome execute(ExecutionSpec spec, OutputSink sink) throws InterruptedException {
         if (!process.isAlive()) {
             return ExecutionOutcome.failure(Result.Status.CRASHED, "ProcessExited",
                     "the " + runtime + " process had already exited" + diagnosis(), false);
@@ -120,7 +132,13 @@ public final class RuntimeProcess {
         }
         long deadline = System.nanoTime() + spec.timeout().toNanos();
         while (true) {
-            DriverFrame frame = poll(deadline - System.nanoTime());
+            DriverFrame frame;
+            try {
+                frame = poll(deadline - System.nanoTime());
+            } catch (InterruptedException e) {
+                kill();
+                throw e;
+            }
             if (frame == null) {
                 kill();
                 return withLimits(ExecutionOutcome.failure(Result.Status.TIMEOUT, "Timeout",
@@ -316,13 +334,8 @@ public final class RuntimeProcess {
         commands.flush();
     }
 
-    private DriverFrame poll(long nanos) {
-        try {
-            return nanos <= 0 ? frames.poll() : frames.poll(nanos, TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return new DriverFrame.Garbage("interrupted while waiting for the driver");
-        }
+    private DriverFrame poll(long nanos) throws InterruptedException {
+        return nanos <= 0 ? frames.poll() : frames.poll(nanos, TimeUnit.NANOSECONDS);
     }
 
     private void readFrames() {

@@ -49,6 +49,8 @@ public final class Sandbox {
     private final SandboxSettings settings;
     private final Isolation isolation;
     private final Optional<Cgroups> cgroups;
+    /** Where processes get a uid of their own: the uids, held for the sandbox's life. */
+    private final Optional<UidRange> uids;
     private final boolean rlimits;
     private final boolean parentDeathSignal;
     private final Path logDir;
@@ -59,11 +61,12 @@ public final class Sandbox {
      */
     private final ExecutorService spawner = Executors.newSingleThreadExecutor(DaemonThreads.named("execfarm-spawner"));
 
-    private Sandbox(SandboxSettings settings, Isolation isolation, Optional<Cgroups> cgroups, boolean rlimits,
-            boolean parentDeathSignal, Path logDir) {
+    private Sandbox(SandboxSettings settings, Isolation isolation, Optional<Cgroups> cgroups, Optional<UidRange> uids,
+            boolean rlimits, boolean parentDeathSignal, Path logDir) {
         this.settings = settings;
         this.isolation = isolation;
         this.cgroups = cgroups;
+        this.uids = uids;
         this.rlimits = rlimits;
         this.parentDeathSignal = parentDeathSignal;
         this.logDir = logDir;
@@ -108,9 +111,13 @@ public final class Sandbox {
             }
             // Only root can move a process into a group, and it must, before dropping to the slot's uid.
             Optional<Cgroups> cgroups = isolation.ownUid() ? Cgroups.create() : Optional.empty();
-            LOG.infof("sandbox: isolation %s, rlimits %s, memory and task limits %s, work root %s", isolation,
-                    rlimits ? "on" : "OFF", cgroups.isPresent() ? "on (cgroups)" : "OFF", root);
-            return new Sandbox(settings, isolation, cgroups, rlimits, parentDeathSignal, logs);
+            Optional<UidRange> uids = isolation.ownUid()
+                    ? Optional.of(UidRange.claim(settings.uidLockDir(), settings.uidBase(), settings.slots()))
+                    : Optional.empty();
+            LOG.infof("sandbox: isolation %s, rlimits %s, memory and task limits %s, %s, work root %s", isolation,
+                    rlimits ? "on" : "OFF", cgroups.isPresent() ? "on (cgroups)" : "OFF",
+                    uids.map(UidRange::toString).orElse("no uid of their own"), root);
+            return new Sandbox(settings, isolation, cgroups, uids, rlimits, parentDeathSignal, logs);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare the sandbox work root " + settings.workRoot(), e);
         }
@@ -142,7 +149,7 @@ public final class Sandbox {
         Path workDir = Files.createDirectories(settings.workRoot().resolve(name));
         Files.setPosixFilePermissions(workDir, PosixFilePermissions.fromString("rwx------"));
         Path tmp = Files.createDirectories(workDir.resolve("tmp"));
-        int uid = settings.uidBase() + slot;
+        int uid = uids.map(range -> range.uid(runtime, slot)).orElse(-1);
         if (isolation.ownUid()) {
             chown(workDir, uid);
             chown(tmp, uid);
@@ -245,6 +252,7 @@ public final class Sandbox {
     public void close() {
         spawner.shutdown();
         cgroups.ifPresent(Cgroups::close);
+        uids.ifPresent(UidRange::close);
         try {
             deleteTree(settings.workRoot());
         } catch (IOException e) {

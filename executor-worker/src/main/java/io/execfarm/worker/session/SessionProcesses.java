@@ -270,7 +270,7 @@ public final class SessionProcesses {
     }
 
     /** Replays the history the process has not applied; the failure that stopped it, or null. */
-    private ExecutionOutcome catchUp(Pin pin, long snippets, ExecutionSpec request) {
+    private ExecutionOutcome catchUp(Pin pin, long snippets, ExecutionSpec request) throws InterruptedException {
         if (pin.applied >= snippets) {
             return null;
         }

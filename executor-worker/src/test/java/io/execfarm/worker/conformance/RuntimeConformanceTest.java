@@ -150,7 +150,8 @@ class RuntimeConformanceTest {
         Path workRoot = Files.createTempDirectory("execfarm-conformance-" + runtime.definition().name() + "-");
         sandbox = Sandbox.create(new SandboxSettings(true, workRoot, UID_BASE, 600, 64, 64L * 1024 * 1024, 256,
                 SandboxSettings.DEFAULT_TMP_BYTES,
-                SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV), runtime.strongest(),
+                SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV, Map.of(runtime.definition().name(), 2),
+                SandboxSettings.DEFAULT_UID_LOCK_DIR), runtime.strongest(),
                 // CI runs as root with bubblewrap installed: there, a weaker isolation fails the run
                 // instead of skipping the cases that need the strongest.
                 Boolean.parseBoolean(System.getenv("EXECFARM_REQUIRE_STRONGEST_ISOLATION")) ? runtime.strongest()
@@ -301,6 +302,32 @@ class RuntimeConformanceTest {
             assertEquals("started\n", new Run(done.outcome(), chunks).stdout());
         }
         assertPoolHealthy();
+    }
+
+    /** The worker stopping interrupts the threads of requests still running (the share consumer's shutdown). */
+    @Test
+    void anInterruptedRunEndsInInterruptedExceptionNotAProtocolViolation() throws Exception {
+        CountDownLatch started = new CountDownLatch(1);
+        CompletableFuture<Object> ended = new CompletableFuture<>();
+        Thread running = new Thread(() -> {
+            try {
+                ended.complete(executor.execute(spec(code.printThenSleep(60), null, 1 << 20), TENANT,
+                        (stream, text) -> started.countDown(), new CancelSignal()));
+            } catch (Throwable e) {
+                ended.complete(e);
+            }
+        });
+        running.start();
+        assertTrue(started.await(runtime.timeout().toSeconds(), TimeUnit.SECONDS), "the request started");
+        running.interrupt();
+        Object result = ended.get(30, TimeUnit.SECONDS);
+        assertTrue(result instanceof InterruptedException, () -> "an interrupt is the worker stopping, so the run "
+                + "ends in InterruptedException (WorkerStopping for the user), not in " + describe(result));
+        assertPoolHealthy();
+    }
+
+    private static String describe(Object ended) {
+        return ended instanceof TimedOutcome timed ? timed.outcome().status() + " " + timed.outcome().error() : String.valueOf(ended);
     }
 
     @Test
@@ -779,7 +806,13 @@ class RuntimeConformanceTest {
 
         Run run(String source, String session) {
             Collector collector = new Collector();
-            ExecutionOutcome outcome = lease.process().execute(spec(source, session, 1 << 20), collector);
+            ExecutionOutcome outcome;
+            try {
+                outcome = lease.process().execute(spec(source, session, 1 << 20), collector);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
+            }
             if (session == null) {
                 lease.process().killStragglers();
             }

@@ -132,6 +132,23 @@ class RequestLedgerTest {
         assertFalse(ledger.renew(answered, "a", CLAIM), "an answered request is not taken back");
     }
 
+    /** ClaimKeeper renews from a snapshot of its claims: a renewal may reach Redis after the claim's release. */
+    @Test
+    void aRenewalArrivingAfterTheReleaseDoesNotBringTheClaimBack() {
+        String released = UUID.randomUUID().toString();
+        ledger.deliver(released, "a", CLAIM);
+        ledger.finish(released, "a", false, CLAIM);
+        assertFalse(ledger.renew(released, "a", CLAIM), "a released claim stays released");
+        assertNull(claimHolder(released));
+        assertTrue(ledger.deliver(released, "b", CLAIM).claimed(), "a redelivery takes the released request at once");
+
+        String published = UUID.randomUUID().toString();
+        ledger.deliver(published, "a", CLAIM);
+        ledger.finish(published, "a", true, CLAIM);
+        assertFalse(ledger.renew(published, "a", CLAIM), "nor is the claim of a published request, stored or not");
+        assertNull(claimHolder(published));
+    }
+
     private String claimHolder(String id) {
         return redis.value(String.class).get("execfarm:claim:" + id);
     }

@@ -20,7 +20,11 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -118,6 +122,39 @@ final class PlainKafka implements AutoCloseable {
         } catch (Exception e) {
             throw new IllegalStateException("could not create " + topic, e);
         }
+    }
+
+    /** Sets a topic-level setting of {@code topic}, or removes it (back to the broker's default) when {@code value} is null. */
+    void setTopicConfig(String topic, String name, String value) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+            ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+            AlterConfigOp op = value == null
+                    ? new AlterConfigOp(new ConfigEntry(name, ""), AlterConfigOp.OpType.DELETE)
+                    : new AlterConfigOp(new ConfigEntry(name, value), AlterConfigOp.OpType.SET);
+            admin.incrementalAlterConfigs(Map.of(resource, List.of(op))).all().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException("could not set " + name + " of " + topic, e);
+        }
+    }
+
+    /**
+     * Everything on the consumer's partitions up to their ends as they are now: what was published
+     * before this call, all of it, and nothing that a fixed wait would happen to catch.
+     */
+    static List<ConsumerRecord<String, String>> readToEnd(KafkaConsumer<String, String> consumer, Duration timeout) {
+        List<ConsumerRecord<String, String>> records = new ArrayList<>();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (consumer.assignment().isEmpty() && System.nanoTime() < deadline) {
+            consumer.poll(Duration.ofMillis(100)).forEach(records::add);
+        }
+        Map<TopicPartition, Long> ends = consumer.endOffsets(consumer.assignment());
+        while (ends.entrySet().stream().anyMatch(end -> consumer.position(end.getKey()) < end.getValue())) {
+            if (System.nanoTime() > deadline) {
+                fail("could not read to the end of " + ends + " within " + timeout);
+            }
+            consumer.poll(Duration.ofMillis(100)).forEach(records::add);
+        }
+        return records;
     }
 
     /** A consumer of {@code topic} from its beginning, in a group of its own. */

@@ -291,6 +291,20 @@ class SessionsOnKafkaTest {
         return value(run(session, OWNER, USE));
     }
 
+    @Test
+    void aSessionRecordTheOpeningScriptFailsOnIsReportedAsThatNotAsRedisUnreachable() {
+        String session = sessions.create(OWNER);
+        sessions.set(session, "createdAt", "not-a-number");
+
+        JsonNode result = run(session, OWNER, "1 + 1");
+
+        assertEquals("crashed", result.get("status").asText(), result.toString());
+        JsonNode error = result.get("error");
+        assertEquals("FarmError", error.get("type").asText(), result.toString());
+        assertFalse(error.get("message").asText().contains("unreachable"), result.toString());
+        assertTrue(error.get("message").asText().contains("opening session " + session), result.toString());
+    }
+
     private JsonNode run(String session, String tenant, String code) {
         return run(session, tenant, code, "");
     }

@@ -2,6 +2,7 @@ package io.execfarm.worker.messaging;
 
 import static io.execfarm.worker.messaging.PlainKafka.eventsUntilResult;
 import static io.execfarm.worker.messaging.PlainKafka.request;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -12,6 +13,8 @@ import io.execfarm.contracts.Topics;
 import io.execfarm.localinfra.InjectTestInfra;
 import io.execfarm.localinfra.TestInfra;
 import io.execfarm.localinfra.TestInfraResource;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.redis.datasource.RedisDataSource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -49,6 +52,9 @@ class SharedRequestsOnKafkaTest {
 
     @Inject
     RedisDataSource redis;
+
+    @Inject
+    MeterRegistry registry;
 
     @InjectTestInfra
     TestInfra infra;
@@ -153,6 +159,28 @@ class SharedRequestsOnKafkaTest {
         String after = UUID.randomUUID().toString();
         kafka.send(SHARED, after, request(after, "'still consuming'", "\"replyTo\":\"" + replies + "\""));
         assertEquals("'still consuming'", last(eventsUntilResult(events, after, WAIT)).get("value").asText());
+    }
+
+    /**
+     * A dead letter the broker refuses releases its record, which comes back to be dead-lettered
+     * again: its sender is answered the first time only.
+     */
+    @Test
+    void aRecordWhoseDeadLetterIsRefusedComesBackButIsAnsweredOnce() {
+        String id = UUID.randomUUID().toString();
+        Counter deadLetters = registry.counter("execfarm.dead.letters", "runtime", "python");
+        double before = deadLetters.count();
+        kafka.setTopicConfig(Topics.DEAD_LETTERS, "max.message.bytes", "16");
+        try {
+            kafka.send(SHARED, id, request(id, "1", "\"session\":\"s-" + id + "\",\"replyTo\":\"" + replies + "\""));
+            await().atMost(WAIT).until(() -> deadLetters.count() >= before + 3);
+        } finally {
+            kafka.setTopicConfig(Topics.DEAD_LETTERS, "max.message.bytes", null);
+        }
+        List<JsonNode> results = PlainKafka.readToEnd(events, WAIT).stream().filter(r -> id.equals(r.key()))
+                .map(r -> PlainKafka.read(r.value())).filter(e -> "result".equals(e.get("type").asText())).toList();
+        assertEquals(1, results.size(), "handled three times, answered once: " + results);
+        assertEquals("SessionOnSharedTopic", results.get(0).at("/error/type").asText(), results.toString());
     }
 
     /**

@@ -51,6 +51,11 @@ final class TestSessions implements AutoCloseable {
         return value == null ? null : value.toString();
     }
 
+    /** Overwrites one field of the session's record, as a bug or a hand edit might. */
+    void set(String session, String field, String value) {
+        redis.hsetAndAwait(List.of(RedisKeys.session(session), field, value));
+    }
+
     boolean exists(String session) {
         return redis.existsAndAwait(List.of(RedisKeys.session(session))).toInteger() == 1;
     }

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class RuntimeLauncherTest {
@@ -24,7 +25,8 @@ class RuntimeLauncherTest {
                 .withWarmUp("");
         Path workRoot = Files.createTempDirectory("execfarm-launcher-");
         Sandbox sandbox = Sandbox.create(new SandboxSettings(true, workRoot, 63000, 60, 64, 1 << 20, 256, SandboxSettings.DEFAULT_TMP_BYTES,
-                SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV));
+                SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV, Map.of("python", 2),
+                SandboxSettings.DEFAULT_UID_LOCK_DIR));
         try {
             RuntimeLauncher launcher = RuntimeLauncher.prepare(named, sandbox, new ObjectMapper());
             RuntimeProcess first = launcher.start(0);
@@ -44,7 +46,7 @@ class RuntimeLauncherTest {
         }
     }
 
-    private static String name(RuntimeProcess process) {
+    private static String name(RuntimeProcess process) throws InterruptedException {
         ExecutionOutcome outcome = process.execute(new ExecutionSpec("n", "import sys\nsys._xoptions['execfarm_process']",
                 null, 1 << 10, Duration.ofSeconds(10)), OutputSink.DISCARD);
         assertEquals(Result.Status.OK, outcome.status(), outcome::toString);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,6 +31,6 @@ class SandboxTest {
 
     private static SandboxSettings settings(Path workRoot) {
         return new SandboxSettings(true, workRoot, 63100, 60, 64, 1 << 20, 256, SandboxSettings.DEFAULT_TMP_BYTES,
-                SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV);
+                SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV, Map.of(), SandboxSettings.DEFAULT_UID_LOCK_DIR);
     }
 }
