@@ -11,8 +11,12 @@ import java.util.Objects;
  *
  * @param session     the session whose namespace the code runs in, or null for a fresh namespace
  * @param submittedAt when the client submitted it, or null when the client did not say
+ * @param startBy     when its sender stops waiting for it to start, or null for never: a worker that
+ *                    takes it later answers it {@code expired} without running it (absent from the
+ *                    JSON when null)
  */
-@JsonPropertyOrder({"v", "id", "runtime", "code", "session", "tenant", "timeoutMs", "replyTo", "limits", "submittedAt"})
+@JsonPropertyOrder({"v", "id", "runtime", "code", "session", "tenant", "timeoutMs", "replyTo", "limits", "submittedAt",
+        "startBy"})
 @JsonInclude(JsonInclude.Include.ALWAYS)
 public record ExecutionRequest(
         String id,
@@ -23,7 +27,8 @@ public record ExecutionRequest(
         long timeoutMs,
         String replyTo,
         Limits limits,
-        Instant submittedAt) {
+        Instant submittedAt,
+        @JsonInclude(JsonInclude.Include.NON_NULL) Instant startBy) {
 
     public static final String DEFAULT_TENANT = "default";
     public static final long DEFAULT_TIMEOUT_MS = 30_000;
@@ -43,7 +48,12 @@ public record ExecutionRequest(
     /** A request with every optional field at its default. */
     public static ExecutionRequest of(String id, String runtime, String code) {
         return new ExecutionRequest(id, runtime, code, null, DEFAULT_TENANT, DEFAULT_TIMEOUT_MS,
-                Topics.REPLIES, Limits.DEFAULT, null);
+                Topics.REPLIES, Limits.DEFAULT, null, null);
+    }
+
+    /** Whether a worker taking it at {@code now} is too late to run it. */
+    public boolean expiredAt(Instant now) {
+        return startBy != null && now.isAfter(startBy);
     }
 
     @JsonProperty("v")

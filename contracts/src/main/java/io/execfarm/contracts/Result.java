@@ -33,7 +33,9 @@ public record Result(
     public static final String TYPE = "result";
 
     public enum Status {
-        OK, ERROR, TIMEOUT, CANCELLED, REJECTED, CRASHED;
+        OK, ERROR, TIMEOUT, CANCELLED, REJECTED, CRASHED,
+        /** Not run: a worker took it after its {@link ExecutionRequest#startBy}, when its sender had stopped waiting. */
+        EXPIRED;
 
         @JsonValue
         public String wireName() {

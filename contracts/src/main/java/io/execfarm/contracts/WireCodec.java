@@ -38,7 +38,7 @@ public final class WireCodec {
     public static final int DEFAULT_MAX_CODE_BYTES = 1 << 20;
 
     private static final Set<String> REQUEST_FIELDS = Set.of("v", "id", "runtime", "code", "session", "tenant",
-            "timeoutMs", "replyTo", "limits", "submittedAt");
+            "timeoutMs", "replyTo", "limits", "submittedAt", "startBy");
     private static final Set<String> LIMITS_FIELDS = Set.of("maxOutputBytes");
     /** Room for the JSON around the code; escapes can grow code by at most 6x (\\uXXXX per byte). */
     private static final int ENVELOPE_BYTES = 64 * 1024;
@@ -139,9 +139,10 @@ public final class WireCodec {
                 "must be a Kafka topic name: 1 to 249 of letters, digits, '.', '_' or '-'");
         Limits limits = readLimits(json.optionalObject("limits"));
         Instant submittedAt = readInstant(json, "submittedAt");
+        Instant startBy = readInstant(json, "startBy");
         return new ExecutionRequest(id, runtime, code, session,
                 tenant != null ? tenant : ExecutionRequest.DEFAULT_TENANT, timeoutMs,
-                replyTo != null ? replyTo : Topics.REPLIES, limits, submittedAt);
+                replyTo != null ? replyTo : Topics.REPLIES, limits, submittedAt, startBy);
     }
 
     private static Limits readLimits(JsonObjectReader json) throws MalformedMessageException {

@@ -24,7 +24,8 @@ class GoldenFilesTest {
     void fullRequestKeepsEveryField() throws Exception {
         ExecutionRequest expected = new ExecutionRequest(ID, "julia",
                 "x = [1, 2, 3]\nprintln(\"Σ = \", sum(x))\nsum(x) / length(x)", "sess-42", "acme", 5000,
-                "acme.replies", new Limits(4096), Instant.parse("2026-11-21T10:15:30.123Z"));
+                "acme.replies", new Limits(4096), Instant.parse("2026-11-21T10:15:30.123Z"),
+                Instant.parse("2026-11-21T10:16:00.123Z"));
         byte[] golden = TestFiles.read("golden/request-full.json");
         assertEquals(expected, codec.decodeRequest(golden));
         assertEquals(plain.readTree(golden), plain.readTree(codec.encode(expected)));
@@ -34,7 +35,7 @@ class GoldenFilesTest {
     @Test
     void pythonJsonDumpsOutputDecodes() throws Exception {
         ExecutionRequest expected = new ExecutionRequest("py-client.7", "python", "print(\"café 🚀\")\n6 * 7", null,
-                "grader", 1000, Topics.REPLIES, Limits.DEFAULT, Instant.parse("2026-11-21T10:15:30Z"));
+                "grader", 1000, Topics.REPLIES, Limits.DEFAULT, Instant.parse("2026-11-21T10:15:30Z"), null);
         assertEquals(expected, codec.decodeRequest(TestFiles.read("golden/request-python-dumps.json")));
         assertEquals("py-client.7", expected.kafkaKey());
     }

@@ -16,7 +16,8 @@ class RoundTripTest {
         return Stream.of(
                 ExecutionRequest.of("r1", "julia", ""),
                 new ExecutionRequest("0d7b6a2c-5f1e-4c3a-8b9d-2e4f6a8c0b1d", "python", "print('héllo 🚀')\n\t\"quoted\"",
-                        "s:1", "tenant.a", 1, "custom.replies", new Limits(0), Instant.parse("2026-11-21T10:15:30.123456Z")));
+                        "s:1", "tenant.a", 1, "custom.replies", new Limits(0), Instant.parse("2026-11-21T10:15:30.123456Z"),
+                        Instant.parse("2026-11-21T10:16:00Z")));
     }
 
     static Stream<ExecutionEvent> events() {
@@ -27,7 +28,9 @@ class RoundTripTest {
                 new Result("r1", Result.Status.OK, "3", null, false, new Result.Timings(1, 2, 3, 6), "w1", 1),
                 new Result("r1", Result.Status.CRASHED, null, new Result.ErrorInfo("ProcessExited", "exit code 1", null),
                         true, Result.Timings.NONE, "w1", 3),
-                Result.rejected("r1", "w1", "MalformedRequest", "field 'code' is missing"));
+                Result.rejected("r1", "w1", "MalformedRequest", "field 'code' is missing"),
+                new Result("r1", Result.Status.EXPIRED, null, new Result.ErrorInfo("Expired", "taken after its startBy", null),
+                        false, Result.Timings.NONE, "w1", 1));
     }
 
     @ParameterizedTest

@@ -102,10 +102,13 @@ public class ExecutionsResource {
         String id = UUID.randomUUID().toString();
         long timeoutMs = body.timeoutMs() != null ? body.timeoutMs() : config.defaultTimeout().toMillis();
         Instant now = Instant.now();
+        // A request that starts by then finishes, timed out at the latest, while it still counts against
+        // its tenant; one that a worker reaches later is answered expired instead of running uncounted.
+        Instant startBy = now.plus(config.queueTimeout());
         ExecutionRequest request = new ExecutionRequest(id, body.runtime(), body.code(), body.session(), owner,
                 timeoutMs, Topics.REPLIES, new Limits(body.maxOutputBytes() != null ? body.maxOutputBytes()
-                : Limits.DEFAULT_MAX_OUTPUT_BYTES), now);
-        Instant countsUntil = now.plusMillis(timeoutMs).plus(config.queueTimeout());
+                : Limits.DEFAULT_MAX_OUTPUT_BYTES), now, startBy);
+        Instant countsUntil = startBy.plusMillis(timeoutMs);
         ExecutionRecord record = new ExecutionRecord(id, owner, body.runtime(), body.session(), timeoutMs, now,
                 tracing.traceparent(traced));
         return checkSession(body, owner).chain(() -> inFlight.admit(owner, id, countsUntil)).chain(admitted -> {

@@ -355,6 +355,12 @@ class DispatcherApiTest {
 
         Map<String, String> shared = recordsOf("execfarm.requests.python.shared");
         assertTrue(shared.containsKey(plainId), "the request without a session is on the shared topic");
+        JsonNode published = json(shared.get(plainId));
+        Duration queueTimeout = ConfigProvider.getConfig().getOptionalValue("execfarm.dispatcher.queue-timeout",
+                Duration.class).orElse(Duration.ofSeconds(30));
+        assertEquals(Instant.parse(published.get("submittedAt").asText()).plus(queueTimeout),
+                Instant.parse(published.get("startBy").asText()),
+                "no worker may start it after the dispatcher stopped waiting for it: " + published);
         Map<String, String> ordered = recordsOf("execfarm.requests.python");
         assertTrue(ordered.getOrDefault(session, "").contains(sessionRequestId),
                 "the session's request is on the ordered topic, keyed by its session");

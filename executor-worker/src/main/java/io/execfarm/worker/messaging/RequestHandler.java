@@ -250,6 +250,13 @@ public class RequestHandler {
         Instant submitted = request.submittedAt() != null ? request.submittedAt() : delivered.recordTime();
         trace.queued(submitted, taken);
         long queuedMs = Math.max(0, Duration.between(submitted, taken).toMillis());
+        if (request.expiredAt(taken)) {
+            metrics.executed(runtime, Result.Status.EXPIRED, queuedMs, 0);
+            return Answer.unstored(new Result(id, Result.Status.EXPIRED, null, new Result.ErrorInfo("Expired",
+                    "not run: a worker took it at " + taken + ", after its startBy of " + request.startBy()
+                            + ", when its sender had stopped waiting for it", null),
+                    false, new Result.Timings(queuedMs, 0, 0, queuedMs), workerId, attempt, traceId));
+        }
         PoolExecutor executor = pools.executor(runtime).orElse(null);
         if (executor == null) {
             return Answer.unstored(Result.rejected(id, workerId, "RuntimeUnavailable",

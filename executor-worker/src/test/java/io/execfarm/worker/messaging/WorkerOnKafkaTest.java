@@ -414,6 +414,18 @@ class WorkerOnKafkaTest {
     }
 
     @Test
+    void aRequestTakenAfterItsStartByIsAnsweredExpiredWithoutRunning() {
+        String id = UUID.randomUUID().toString();
+        kafka.send(REQUESTS, id, request(id, "print('ran')\n1", "\"replyTo\":\"" + replies + "\",\"startBy\":\""
+                + java.time.Instant.now().minusSeconds(1) + "\""));
+        List<JsonNode> got = eventsUntilResult(events, id, WAIT);
+        assertEquals(1, got.size(), "neither started nor any output: " + got);
+        JsonNode result = last(got);
+        assertEquals("expired", result.get("status").asText(), result.toString());
+        assertEquals("Expired", result.at("/error/type").asText(), result.toString());
+    }
+
+    @Test
     void healthAndMetricsDescribeTheWorker() {
         // Ready again within moments of any outage another test caused: readiness follows the broker.
         await().atMost(WAIT).untilAsserted(() -> given().when().get("/q/health/ready").then().statusCode(200)

@@ -16,7 +16,7 @@ final class LiveRun {
         return switch (status) {
             case "ok" -> 0;
             case "timeout" -> 124;
-            case "rejected" -> 2;
+            case "rejected", "expired" -> 2;
             case "cancelled" -> 130;
             default -> 1;
         };
