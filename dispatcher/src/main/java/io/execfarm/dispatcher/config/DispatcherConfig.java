@@ -48,6 +48,14 @@ public interface DispatcherConfig {
     @WithDefault("PT30S")
     Duration queueTimeout();
 
+    /**
+     * How long the reply consumer keeps trying to store an event while Redis fails (longer than a
+     * Redis restart) before it drops that event, logged, and goes on with the next: a stream then
+     * waits for an event that never comes, and {@code ?wait=true} answers 504.
+     */
+    @WithDefault("PT2M")
+    Duration replyStoreGiveUpAfter();
+
     /** How long executions, their events and results are kept. */
     @WithDefault("PT1H")
     Duration retention();

@@ -118,10 +118,11 @@ public class ExecutionsResource {
                                 + "retry when one finishes"), Map.of("Retry-After", "1"));
             }
             return store.create(record)
-                    .chain(() -> publisher.submit(request, traced))
-                    .onFailure().call(() -> inFlight.release(owner, id).chain(() -> store.delete(id)))
-                    .onFailure().transform(failure -> new ProblemException(Problem.of(503, "broker-unavailable",
-                            "Could not queue the execution", "Kafka did not accept the request: " + failure.getMessage())));
+                    .onFailure().call(() -> inFlight.release(owner, id))
+                    .onFailure().transform(failure -> new ProblemException(Problem.of(503, "store-unavailable",
+                            "Could not record the execution", "Redis did not take the execution's record, so it was "
+                                    + "not queued: " + failure.getMessage())))
+                    .chain(() -> publish(request, traced));
         }).chain(() -> {
             URI location = uri.getBaseUriBuilder().path("v1/executions").path(id).build();
             if (!wait) {
@@ -131,6 +132,26 @@ public class ExecutionsResource {
             Duration patience = Duration.ofMillis(timeoutMs).plus(config.queueTimeout()).plus(WAIT_GRACE);
             return finished(record, patience, traced)
                     .map(view -> RestResponse.ResponseBuilder.<Object>ok(view).location(location).build());
+        });
+    }
+
+    /**
+     * Publishes the request. Where Kafka refused it, it is forgotten; where the broker did not answer
+     * in time it may still have the record, so the execution stays on record (and counted): should it
+     * run, before its {@code startBy}, {@code GET} finds it.
+     */
+    private Uni<Void> publish(ExecutionRequest request, Context traced) {
+        String id = request.id();
+        return publisher.submit(request, traced).onFailure().recoverWithUni(failure -> {
+            if (FarmPublisher.mayHaveReachedKafka(failure)) {
+                return Uni.createFrom().failure(new ProblemException(Problem.of(503, "broker-unconfirmed",
+                        "Queued without confirmation", "Kafka did not confirm the request in time (" + failure.getMessage()
+                                + "); it may still run, if a worker takes it by " + request.startBy()
+                                + ": GET /v1/executions/" + id + " tells")));
+            }
+            return inFlight.release(request.tenant(), id).chain(() -> store.delete(id))
+                    .chain(() -> Uni.createFrom().failure(new ProblemException(Problem.of(503, "broker-unavailable",
+                            "Could not queue the execution", "Kafka did not accept the request: " + failure.getMessage()))));
         });
     }
 

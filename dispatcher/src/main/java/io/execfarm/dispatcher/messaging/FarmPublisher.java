@@ -11,6 +11,7 @@ import io.smallrye.reactive.messaging.TracingMetadata;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.util.concurrent.TimeoutException;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Message;
 
@@ -46,6 +47,23 @@ public class FarmPublisher {
                 .build();
         return requests.sendMessage(Message.of(codec.encode(request)).addMetadata(metadata)
                 .addMetadata(TracingMetadata.withCurrent(traced)));
+    }
+
+    /**
+     * Whether a failed publish may still have been written: the producer gave up waiting for the
+     * broker's answer (a time-out), rather than being refused.
+     */
+    public static boolean mayHaveReachedKafka(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof org.apache.kafka.common.errors.TimeoutException
+                    || cause instanceof TimeoutException || cause instanceof io.smallrye.mutiny.TimeoutException) {
+                return true;
+            }
+            if (cause.getCause() == cause) {
+                break;
+            }
+        }
+        return false;
     }
 
     public Uni<Void> cancel(String requestId, Context traced) {

@@ -4,9 +4,12 @@ import io.execfarm.contracts.ExecutionEvent;
 import io.execfarm.contracts.MalformedMessageException;
 import io.execfarm.contracts.Output;
 import io.execfarm.contracts.WireCodec;
+import io.execfarm.dispatcher.config.DispatcherConfig;
 import io.execfarm.dispatcher.events.EventNotifier;
 import io.execfarm.dispatcher.events.ExecutionStore;
 import io.execfarm.dispatcher.events.IndexedEvent;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.kafka.KafkaRecord;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -28,11 +31,18 @@ public class ReplyConsumer {
     private final WireCodec codec;
     private final ExecutionStore store;
     private final EventNotifier notifier;
+    private final Duration giveUpAfter;
+    private final Counter dropped;
 
-    public ReplyConsumer(WireCodec codec, ExecutionStore store, EventNotifier notifier) {
+    public ReplyConsumer(WireCodec codec, ExecutionStore store, EventNotifier notifier, DispatcherConfig config,
+            MeterRegistry registry) {
         this.codec = codec;
         this.store = store;
         this.notifier = notifier;
+        this.giveUpAfter = config.replyStoreGiveUpAfter();
+        this.dropped = Counter.builder("execfarm.events.dropped")
+                .description("Events of the reply topic dropped because Redis would not store them in time")
+                .register(registry);
     }
 
     @Incoming("replies")
@@ -53,10 +63,19 @@ public class ReplyConsumer {
                     }
                 })
                 .replaceWithVoid();
-        // Redis briefly away: wait for it rather than lose an event that streams are waiting for.
+        // Redis briefly away: wait for it rather than lose an event that streams are waiting for; but
+        // not forever, which would hold every later event of the partition, other executions' too.
         return stored.onFailure().invoke(failure -> LOG.warnf("storing an event of %s failed, retrying: %s",
                         event.requestId(), failure.getMessage()))
-                .onFailure().retry().withBackOff(Duration.ofMillis(100), Duration.ofSeconds(5)).indefinitely()
+                .onFailure().retry().withBackOff(Duration.ofMillis(100), Duration.ofSeconds(5))
+                .expireIn(giveUpAfter.toMillis())
+                .onFailure().recoverWithItem(failure -> {
+                    dropped.increment();
+                    LOG.errorf("dropped the %s event of %s: Redis would not store it for %s (%s); its streams get no "
+                            + "more events, and ?wait=true answers 504", identity, event.requestId(), giveUpAfter,
+                            failure.toString());
+                    return null;
+                })
                 .chain(() -> Uni.createFrom().completionStage(record.ack()));
     }
 }

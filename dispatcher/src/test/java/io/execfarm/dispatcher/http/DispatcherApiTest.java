@@ -16,6 +16,8 @@ import io.execfarm.dispatcher.tenancy.InFlight;
 import io.execfarm.localinfra.InjectTestInfra;
 import io.execfarm.localinfra.TestInfra;
 import io.execfarm.localinfra.TestInfraResource;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.redis.datasource.RedisDataSource;
 import jakarta.inject.Inject;
 import java.time.Instant;
@@ -33,13 +35,18 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -66,6 +73,9 @@ class DispatcherApiTest {
 
     @Inject
     RedisDataSource redis;
+
+    @Inject
+    MeterRegistry registry;
 
     private AppProcess worker;
 
@@ -237,7 +247,7 @@ class DispatcherApiTest {
 
     @Test
     void anExecutionCountsUntilItsOwnDeadlineWhateverIsAdmittedAfterIt() {
-        String tenant = "tenant-expiry-" + java.util.UUID.randomUUID();
+        String tenant = "tenant-expiry-" + UUID.randomUUID();
         Instant now = Instant.now();
         assertTrue(inFlight.admit(tenant, "long", now.plusSeconds(600)).await().atMost(Duration.ofSeconds(5)));
         assertTrue(inFlight.admit(tenant, "short", now.plusSeconds(2)).await().atMost(Duration.ofSeconds(5)));
@@ -289,7 +299,7 @@ class DispatcherApiTest {
     @Test
     void anotherTenantsSessionIsIndistinguishableFromNone() {
         String session = createSession(KEY_A, "{\"runtime\":\"python\"}").jsonPath().getString("id");
-        String missing = java.util.UUID.randomUUID().toString();
+        String missing = UUID.randomUUID().toString();
         for (String id : List.of(session, missing)) {
             Response get = given().header("X-API-Key", "key-b").get("/v1/sessions/" + id);
             assertEquals(404, get.statusCode());
@@ -365,6 +375,57 @@ class DispatcherApiTest {
         assertTrue(ordered.getOrDefault(session, "").contains(sessionRequestId),
                 "the session's request is on the ordered topic, keyed by its session");
         assertTrue(shared.values().stream().noneMatch(value -> value.contains(sessionRequestId)));
+    }
+
+    /** Redis refusing the execution's record: told as that, not as Kafka's refusal, and the tenant's slot is freed. */
+    @Test
+    void aSubmitRedisCannotRecordIsAnsweredAsThatAndFreesItsSlot() {
+        long before = inFlight.count("tenant-b").await().atMost(Duration.ofSeconds(5));
+        Response refused;
+        // Writes only to the in-flight sets: admission passes, the execution's record is refused.
+        redis.execute("ACL", "SETUSER", "default", "resetkeys", "%R~*", "~" + InFlight.KEY_PREFIX + "*");
+        try {
+            refused = submit("key-b", "{\"runtime\":\"python\",\"code\":\"1\"}");
+        } finally {
+            redis.execute("ACL", "SETUSER", "default", "resetkeys", "~*");
+        }
+        assertEquals(503, refused.statusCode(), refused.asString());
+        assertTrue(refused.jsonPath().getString("type").endsWith("store-unavailable"), refused.asString());
+        assertTrue(refused.jsonPath().getString("detail").contains("Redis"), refused.asString());
+        assertEquals(before, inFlight.count("tenant-b").await().atMost(Duration.ofSeconds(5)), "the slot was freed");
+    }
+
+    /**
+     * Redis refusing to store an event for longer than the give-up time: the consumer drops that
+     * event and goes on with the next, instead of holding the partition.
+     */
+    @Test
+    void anEventRedisWillNotStoreIsDroppedAfterTheGiveUpTimeAndTheNextIsStored() throws Exception {
+        String id = UUID.randomUUID().toString();
+        Map<String, Object> settings = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                ConfigProvider.getConfig().getValue("kafka.bootstrap.servers", String.class));
+        Counter dropped = registry.counter("execfarm.events.dropped");
+        double droppedBefore = dropped.count();
+        try (var producer = new KafkaProducer<>(settings,
+                new StringSerializer(),
+                new StringSerializer())) {
+            redis.execute("ACL", "SETUSER", "default", "resetkeys", "%R~*");
+            try {
+                producer.send(new ProducerRecord<>("execfarm.replies", id,
+                        "{\"v\":1,\"type\":\"started\",\"requestId\":\"" + id + "\",\"workerId\":\"w\",\"queuedMs\":1}")).get();
+                await().atMost(Duration.ofSeconds(60)).until(() -> dropped.count() > droppedBefore);
+            } finally {
+                redis.execute("ACL", "SETUSER", "default", "resetkeys", "~*");
+            }
+            producer.send(new ProducerRecord<>("execfarm.replies", id,
+                    "{\"v\":1,\"type\":\"result\",\"requestId\":\"" + id + "\",\"status\":\"ok\",\"value\":null,"
+                            + "\"error\":null,\"truncated\":false,\"timings\":{\"queuedMs\":0,\"acquireMs\":0,"
+                            + "\"execMs\":0,\"totalMs\":0},\"workerId\":\"w\",\"attempt\":1}")).get();
+        }
+        await().atMost(Duration.ofSeconds(60)).until(() -> !redis.list(String.class).lrange("execfarm:events:" + id, 0, -1).isEmpty());
+        List<String> stored = redis.list(String.class).lrange("execfarm:events:" + id, 0, -1);
+        assertEquals(1, stored.size(), "only the result: " + stored);
+        assertTrue(stored.get(0).contains("\"result\""), stored.toString());
     }
 
     /** Every record of {@code topic} now, by key (the last one where keys repeat). */
