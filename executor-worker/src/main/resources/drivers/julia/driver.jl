@@ -455,7 +455,6 @@ end
 # Evaluation.
 
 const SESSIONS = Dict{String,Module}()
-const CELLS = Ref(0)
 
 function fresh_module()
     m = Module(:Cell, true)
@@ -555,7 +554,6 @@ function run_request(command::Dict{String,Any})
     session = get(command, "session", nothing)
     max_output = Int(command["maxOutputBytes"])
     mod = session === nothing ? fresh_module() : get!(fresh_module, SESSIONS, session)
-    CELLS[] += 1
     lock(LOCK) do
         STATE.id = id
         STATE.budget = max_output
@@ -564,7 +562,7 @@ function run_request(command::Dict{String,Any})
     end
     lock(() -> notify(REQUEST_STARTED), REQUEST_STARTED)
     started = time_ns()
-    status, value, error = evaluate(mod, command["code"]::String, "<cell $(CELLS[])>")
+    status, value, error = evaluate(mod, command["code"]::String, "<cell $id>")
     eval_micros = (time_ns() - started) ÷ 1000
     truncated = lock(end_request!, LOCK)
     limit = min(MAX_VALUE_CHARS, max_output)

@@ -128,7 +128,6 @@ class Evaluator:
 
     def __init__(self):
         self._sessions = {}
-        self._cells = 0
 
     def namespace(self, session):
         if session is None:
@@ -139,9 +138,9 @@ class Evaluator:
     def _fresh():
         return {"__name__": "__main__", "__builtins__": builtins}
 
-    def run(self, code, namespace, keep_source):
-        self._cells += 1
-        filename = "<cell %d>" % self._cells
+    def run(self, code, namespace, keep_source, request_id):
+        # Named after the request, so a traceback says which request a frame came from.
+        filename = "<cell %s>" % request_id
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
         try:
             return self._run(code, namespace, filename)
@@ -251,7 +250,8 @@ def serve(commands, channel, writers, pump, evaluator):
             pump.begin(command["id"], command["maxOutputBytes"])
             started = time.perf_counter()
             try:
-                status, value, error = evaluator.run(command["code"], evaluator.namespace(session), session is not None)
+                status, value, error = evaluator.run(command["code"], evaluator.namespace(session), session is not None,
+                                                     command["id"])
             finally:
                 for stream in (sys.stdout, sys.stderr):
                     try:

@@ -22,6 +22,28 @@ final class LiveRun {
         };
     }
 
+    /**
+     * The value, or the error with its stack trace as the runtime's own REPL shows it (the frames
+     * name the request's cell), a line each.
+     */
+    static String summary(JsonNode result) {
+        StringBuilder text = new StringBuilder();
+        if (result.hasNonNull("value")) {
+            text.append("=> ").append(result.get("value").asText()).append('\n');
+        }
+        JsonNode error = result.path("error");
+        if (error.isObject()) {
+            String trace = error.path("stacktrace").asText("");
+            text.append(trace);
+            if (!trace.isEmpty() && !trace.endsWith("\n")) {
+                text.append('\n');
+            }
+            text.append("=> ").append(error.path("type").asText()).append(": ").append(error.path("message").asText())
+                    .append('\n');
+        }
+        return text.toString();
+    }
+
     /** What came of one execution, and how long it took from submission to its result. */
     record Finished(JsonNode result, long nanos) {
         String status() {
@@ -79,13 +101,7 @@ final class LiveRun {
 
     private void describe(JsonNode result, long nanos) {
         out.flush();
-        if (result.hasNonNull("value")) {
-            err.println("=> " + result.get("value").asText());
-        }
-        JsonNode error = result.path("error");
-        if (error.isObject()) {
-            err.println("=> " + error.path("type").asText() + ": " + error.path("message").asText());
-        }
+        err.print(summary(result));
         JsonNode timings = result.path("timings");
         err.printf("   [%s in %.1f ms on %s: queued %d ms, process %d ms, ran %d ms]%n", result.path("status").asText(),
                 nanos / 1e6, result.path("workerId").asText("?"), timings.path("queuedMs").asLong(),

@@ -3,6 +3,8 @@ package io.execfarm.farm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 
 class LiveRunTest {
@@ -14,7 +16,25 @@ class LiveRunTest {
         assertEquals(1, LiveRun.exitCode("crashed"));
         assertEquals(124, LiveRun.exitCode("timeout"));
         assertEquals(2, LiveRun.exitCode("rejected"));
+        assertEquals(2, LiveRun.exitCode("expired"));
         assertEquals(130, LiveRun.exitCode("cancelled"));
+    }
+
+    @Test
+    void anErrorIsShownWithItsStackTraceAsTheRuntimeWouldShowIt() throws Exception {
+        JsonNode result = new ObjectMapper().readTree("""
+                {"status":"error","value":null,"error":{"type":"ErrorException","message":"boom",
+                 "stacktrace":"  [1] error(::String) at ./error.jl:33\\n  [2] g(::Int64) at <cell r-42>:1"}}""");
+        assertEquals("""
+                  [1] error(::String) at ./error.jl:33
+                  [2] g(::Int64) at <cell r-42>:1
+                => ErrorException: boom
+                """, LiveRun.summary(result));
+    }
+
+    @Test
+    void aValueIsShownAfterAnArrow() throws Exception {
+        assertEquals("=> 42\n", LiveRun.summary(new ObjectMapper().readTree("{\"status\":\"ok\",\"value\":\"42\",\"error\":null}")));
     }
 
     @Test
