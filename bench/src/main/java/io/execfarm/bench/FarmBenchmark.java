@@ -147,9 +147,16 @@ public final class FarmBenchmark implements Callable<Integer> {
                 LatencyBenchmark.Results latency = latency(farm, kafka, plan);
                 List<WarmColdBenchmark.Row> warmCold = new WarmColdBenchmark(kafka, farm.client(), progress,
                         farm.juliaBinary()).run(plan);
-                Optional<SysimageBenchmark.Results> sysimage = farm.juliaBinary().isEmpty() ? Optional.empty()
-                        : Optional.of(new SysimageBenchmark(root, farm.juliaBinary().get(), traceDir,
-                                juliaDir.resolve("sysimage"), progress).run(plan));
+                Optional<SysimageBenchmark> sysimageBenchmark = farm.juliaBinary().map(julia -> new SysimageBenchmark(
+                        root, julia, traceDir, juliaDir.resolve("sysimage"), progress));
+                Optional<SysimageBenchmark.Build> sysimageBuild = Optional.empty();
+                if (sysimageBenchmark.isPresent()) {
+                    sysimageBuild = Optional.of(sysimageBenchmark.get().startBuild());
+                }
+                Optional<SysimageBenchmark.Results> sysimage = Optional.empty();
+                if (sysimageBuild.isPresent() && !plan.sysimageAlongside()) {
+                    sysimage = Optional.of(sysimageBenchmark.get().measure(sysimageBuild.get(), plan));
+                }
                 int latencyWorkers = workers;
                 for (int size : sizes) {
                     if (size > workers) {
@@ -164,6 +171,9 @@ public final class FarmBenchmark implements Callable<Integer> {
                         .run(workerSettings, plan);
                 progress.say("[6/6] share groups: consumer group against share group past the partition count");
                 ShareGroupBenchmark.Results shared = new ShareGroupBenchmark(farm, progress).run(workerSettings, plan);
+                if (sysimageBuild.isPresent() && plan.sysimageAlongside()) {
+                    sysimage = Optional.of(sysimageBenchmark.get().measure(sysimageBuild.get(), plan));
+                }
                 List<Breakdown> breakdowns = latency.levels().stream()
                         .filter(l -> l.path() != LatencyBenchmark.Path.BARE)
                         .filter(l -> l.concurrency() == 1 || l.concurrency() == plan.highestConcurrency())

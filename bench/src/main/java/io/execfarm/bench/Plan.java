@@ -14,18 +14,20 @@ import java.util.List;
  * @param tracingRounds pairs of farms, tracing off then exporting, whose cost is compared
  * @param shareJobs jobs in each backlog of the consumer group against share group throughput
  * @param shareTakeoverJobs jobs in the backlog a new worker joins, in each group
+ * @param sysimageAlongside whether the Julia image builds while the later parts run (saving minutes, at
+ *                          the cost of every figure taken meanwhile: for a plan that measures nothing)
  */
 record Plan(String name, List<Integer> concurrencies, List<Integer> latencyRequests, int warmUpRequests,
         List<Integer> scalingWorkers, int jobsPerPartition, int takeoverJobsPerPartition, int warmColdRepeats,
-        int tracingRounds, int shareJobs, int shareTakeoverJobs) {
+        int tracingRounds, int shareJobs, int shareTakeoverJobs, boolean sysimageAlongside) {
 
     /** Python processes per worker: 24 partitions split evenly over 3, 6 and 12 consumers. */
     static final int POOL = 3;
 
     static final Plan FULL = new Plan("full", List.of(1, 10, 50), List.of(1000, 2000, 4000), 3000,
-            List.of(1, 2, 4), 24, 30, 20, 2, 200, 150);
+            List.of(1, 2, 4), 24, 30, 20, 2, 200, 150, false);
     static final Plan QUICK = new Plan("quick", List.of(1, 10, 50), List.of(30, 60, 150), 100,
-            List.of(1, 2), 2, 4, 3, 1, 40, 60);
+            List.of(1, 2), 2, 4, 3, 1, 40, 60, true);
 
     int highestConcurrency() {
         return concurrencies.get(concurrencies.size() - 1);

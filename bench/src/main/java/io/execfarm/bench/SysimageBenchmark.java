@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.HdrHistogram.Histogram;
@@ -71,23 +72,56 @@ final class SysimageBenchmark {
         this.progress = progress;
     }
 
+    /** The image build, running: {@link #measure} waits for it and measures the image. */
+    static final class Build {
+        private final Process process;
+        private final long startedNanos;
+        private final CompletableFuture<Long> endedNanos;
+        private final String failure;
+
+        private Build(Process process, String failure) {
+            this.process = process;
+            this.startedNanos = System.nanoTime();
+            this.endedNanos = process == null ? CompletableFuture.completedFuture(startedNanos)
+                    : process.onExit().thenApply(exited -> System.nanoTime());
+            this.failure = failure;
+        }
+    }
+
     Results run(Plan plan) throws Exception {
+        return measure(startBuild(), plan);
+    }
+
+    /** Starts building the image from what the farm recorded so far, and returns at once. */
+    Build startBuild() throws IOException {
         List<Path> traces;
         try (Stream<Path> files = Files.list(traceDir)) {
             traces = files.filter(f -> f.toString().endsWith(".jl")).sorted().toList();
         }
         if (traces.isEmpty()) {
-            return Results.failed("the farm's workers recorded no precompile statements in " + traceDir);
+            return new Build(null, "the farm's workers recorded no precompile statements in " + traceDir);
         }
         Files.createDirectories(workDir);
         Files.setPosixFilePermissions(workDir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        Path image = workDir.resolve("execfarm-sysimage.so");
-        Path log = workDir.resolve("build.log");
         progress.say("julia sysimage: building from " + traces.size() + " recordings of the farm's traffic (about 3 "
                 + "minutes)");
-        long started = System.nanoTime();
-        String failure = build(image, traces, log);
-        double buildSeconds = (System.nanoTime() - started) / 1e9;
+        List<String> command = new ArrayList<>(List.of(root.resolve("deploy/julia/build-sysimage-incremental").toString(),
+                image().toString()));
+        traces.forEach(trace -> command.add(trace.toString()));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log().toFile());
+        builder.environment().put("JULIA", julia.toString());
+        return new Build(builder.start(), null);
+    }
+
+    /** Waits for the build, then measures the shipped image against the built one. */
+    Results measure(Build build, Plan plan) throws Exception {
+        if (build.failure != null) {
+            return Results.failed(build.failure);
+        }
+        Path image = image();
+        Path log = log();
+        String failure = awaitBuild(build.process, log);
+        double buildSeconds = (build.endedNanos.get() - build.startedNanos) / 1e9;
         if (failure != null) {
             return Results.failed(failure);
         }
@@ -134,13 +168,16 @@ final class SysimageBenchmark {
         return new Results(null, report, buildSeconds, Files.size(image), readyShipped, readyBuilt, rows);
     }
 
-    private String build(Path image, List<Path> traces, Path log) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(root.resolve("deploy/julia/build-sysimage-incremental").toString(),
-                image.toString()));
-        traces.forEach(trace -> command.add(trace.toString()));
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
-        builder.environment().put("JULIA", julia.toString());
-        Process process = builder.start();
+    private Path image() {
+        return workDir.resolve("execfarm-sysimage.so");
+    }
+
+    private Path log() {
+        return workDir.resolve("build.log");
+    }
+
+    /** Null when the build wrote its image, else why not. */
+    private static String awaitBuild(Process process, Path log) throws IOException, InterruptedException {
         if (!process.waitFor(BUILD_TIMEOUT.toMinutes(), TimeUnit.MINUTES)) {
             process.destroyForcibly();
             return "the image build took longer than " + BUILD_TIMEOUT.toMinutes() + " minutes";

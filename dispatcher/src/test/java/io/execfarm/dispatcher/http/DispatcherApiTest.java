@@ -338,11 +338,27 @@ class DispatcherApiTest {
     void openApiHealthAndMetricsAreServed() {
         given().get("/q/openapi").then().statusCode(200).body(containsString("/v1/executions/{id}/events"));
         given().get("/q/health/ready").then().statusCode(200);
-        submit(KEY_A, "{\"runtime\":\"python\",\"code\":\"1\"}");
-        given().get("/q/metrics").then().statusCode(200)
-                .body(containsString("http_server_requests_seconds_bucket"))
-                .body(containsString("execfarm_sse_clients"))
-                .body(containsString("execfarm_tenant_in_flight{tenant=\"tenant-a\"}"));
+        double submitsBefore = submits();
+        Response held = submit(KEY_A, "{\"runtime\":\"python\",\"code\":\"import time\\ntime.sleep(20)\"}");
+        assertEquals(202, held.statusCode(), held.asString());
+        try {
+            // Counted as the response completes, which may be just after the client has it.
+            await().atMost(Duration.ofSeconds(10)).until(() -> submits() >= submitsBefore + 1);
+            // The gauge is refreshed from Redis every few seconds.
+            await().atMost(Duration.ofSeconds(20)).until(() -> registry.find("execfarm.tenant.in.flight")
+                    .tag("tenant", "tenant-a").gauge().value() >= 1);
+            given().get("/q/metrics").then().statusCode(200)
+                    .body(containsString("http_server_requests_seconds_bucket"))
+                    .body(containsString("execfarm_sse_clients"))
+                    .body(containsString("execfarm_tenant_in_flight{tenant=\"tenant-a\"}"));
+        } finally {
+            given().header("X-API-Key", KEY_A).delete(held.header("Location"));
+        }
+    }
+
+    private double submits() {
+        return registry.find("http.server.requests").tag("method", "POST").tag("uri", "/v1/executions").timers()
+                .stream().mapToDouble(timer -> timer.count()).sum();
     }
 
     private void problem(String body, String field) {

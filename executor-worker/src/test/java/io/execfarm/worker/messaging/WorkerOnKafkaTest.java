@@ -14,6 +14,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.execfarm.localinfra.InjectTestInfra;
 import io.execfarm.localinfra.TestInfra;
 import io.execfarm.localinfra.TestInfraResource;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Measurement;
+import io.micrometer.core.instrument.Statistic;
 import io.execfarm.worker.pool.Pools;
 import io.quarkus.redis.datasource.RedisDataSource;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -28,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.stream.StreamSupport;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -58,6 +62,9 @@ class WorkerOnKafkaTest {
 
     @Inject
     RedisDataSource redis;
+
+    @Inject
+    MeterRegistry registry;
 
     @InjectTestInfra
     TestInfra infra;
@@ -403,11 +410,13 @@ class WorkerOnKafkaTest {
         String id = UUID.randomUUID().toString();
         kafka.send(REQUESTS, id, request(id, "blocks = []\nwhile True:\n    blocks.append(bytearray(16 * 1024 ** 2))",
                 "\"replyTo\":\"" + replies + "\""));
+        double before = count("execfarm.sandbox.kills", "limit", "memory", "runtime", "python");
         JsonNode result = last(eventsUntilResult(events, id, WAIT));
         assertEquals("crashed", result.get("status").asText(), result.toString());
         assertEquals("MemoryLimitExceeded", result.at("/error/type").asText(), result.toString());
+        assertEquals(before + 1, count("execfarm.sandbox.kills", "limit", "memory", "runtime", "python"), "the kill is counted");
         given().when().get("/q/metrics").then().statusCode(200)
-                .body(containsString("execfarm_sandbox_kills_total{limit=\"memory\",runtime=\"python\"}"));
+                .body(containsString("execfarm_sandbox_kills_total{limit=\"memory\",runtime=\"python\"} " + (before + 1)));
         String next = UUID.randomUUID().toString();
         kafka.send(REQUESTS, next, request(next, "6 * 7", "\"replyTo\":\"" + replies + "\""));
         assertEquals("42", last(eventsUntilResult(events, next, WAIT)).get("value").asText());
@@ -430,15 +439,29 @@ class WorkerOnKafkaTest {
         // Ready again within moments of any outage another test caused: readiness follows the broker.
         await().atMost(WAIT).untilAsserted(() -> given().when().get("/q/health/ready").then().statusCode(200)
                 .body(containsString("warm-processes")));
+        double okBefore = count("execfarm.executions", "runtime", "python", "status", "ok");
+        double timedBefore = count("execfarm.execution.time", "runtime", "python");
+        double waitedBefore = count("execfarm.queue.wait", "runtime", "python");
         String id = UUID.randomUUID().toString();
         kafka.send(REQUESTS, id, request(id, "1", "\"replyTo\":\"" + replies + "\""));
         eventsUntilResult(events, id, WAIT);
+        // Recorded before the result is published.
+        assertEquals(okBefore + 1, count("execfarm.executions", "runtime", "python", "status", "ok"), "the execution is counted");
+        assertEquals(timedBefore + 1, count("execfarm.execution.time", "runtime", "python"), "its time on a process is recorded");
+        assertEquals(waitedBefore + 1, count("execfarm.queue.wait", "runtime", "python"), "its wait in the queue is recorded");
         given().when().get("/q/metrics").then().statusCode(200)
                 .body(containsString("execfarm_executions_total{"))
                 .body(containsString("execfarm_execution_time_seconds_bucket{"))
                 .body(containsString("execfarm_queue_wait_seconds_bucket{"))
                 .body(containsString("execfarm_pool_processes{runtime=\"python\",state=\"idle\"}"))
                 .body(containsString("execfarm_process_restarts_total{"));
+    }
+
+    /** What a counter or timer has counted so far (0 before it exists), read without registering it. */
+    private double count(String name, String... tags) {
+        return registry.find(name).tags(tags).meters().stream()
+                .flatMap(meter -> StreamSupport.stream(meter.measure().spliterator(), false))
+                .filter(measured -> measured.getStatistic() == Statistic.COUNT).mapToDouble(Measurement::getValue).sum();
     }
 
     private static JsonNode last(List<JsonNode> events) {
