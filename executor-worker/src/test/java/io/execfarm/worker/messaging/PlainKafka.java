@@ -1,12 +1,15 @@
 package io.execfarm.worker.messaging;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Objects;
 import java.util.Properties;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -22,6 +25,10 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.ListShareGroupOffsetsSpec;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
@@ -138,6 +145,44 @@ final class PlainKafka implements AutoCloseable {
     }
 
     /**
+     * Waits until consumer group {@code group} has committed every record of {@code topic} sent so
+     * far: the worker has finished with each (it commits after a request's result is published), so
+     * nothing it does later can answer one of them.
+     */
+    void awaitConsumed(String group, String topic, Duration timeout) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+            admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic).partitions()
+                    .forEach(p -> latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
+            Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends = admin.listOffsets(latest).all()
+                    .get(30, TimeUnit.SECONDS);
+            await().atMost(timeout).until(() -> {
+                Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
+                        .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+                return ends.entrySet().stream().allMatch(end -> end.getValue().offset() == 0
+                        || committed.get(end.getKey()) != null
+                        && committed.get(end.getKey()).offset() >= end.getValue().offset());
+            });
+        } catch (Exception e) {
+            throw new IllegalStateException("could not follow " + group + " on " + topic, e);
+        }
+    }
+
+    /**
+     * Waits until share group {@code group} has settled every record delivered to it so far
+     * (accepted, rejected or archived): none can be delivered, and so answered, again.
+     */
+    void awaitShareConsumed(String group, Duration timeout) {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+            await().atMost(timeout).until(() -> admin.listShareGroupOffsets(Map.of(group, new ListShareGroupOffsetsSpec()))
+                    .partitionsToOffsetInfo(group).get(30, TimeUnit.SECONDS).values().stream()
+                    .filter(Objects::nonNull).allMatch(offset -> offset.lag().orElse(0L) == 0));
+        } catch (Exception e) {
+            throw new IllegalStateException("could not follow share group " + group, e);
+        }
+    }
+
+    /**
      * Everything on the consumer's partitions up to their ends as they are now: what was published
      * before this call, all of it, and nothing that a fixed wait would happen to catch.
      */
@@ -196,16 +241,6 @@ final class PlainKafka implements AutoCloseable {
             }
         }
         return fail("no " + type + " event for " + id + " within " + timeout + "; events so far: " + events);
-    }
-
-    /** Records on {@code consumer} during {@code window}, keyed by request id. */
-    static List<ConsumerRecord<String, String>> drain(KafkaConsumer<String, String> consumer, Duration window) {
-        List<ConsumerRecord<String, String>> records = new ArrayList<>();
-        long deadline = System.nanoTime() + window.toNanos();
-        while (System.nanoTime() < deadline) {
-            consumer.poll(Duration.ofMillis(100)).forEach(records::add);
-        }
-        return records;
     }
 
     static JsonNode read(String json) {

@@ -198,7 +198,8 @@ class SharedRequestsOnKafkaTest {
         infra.restart(TestInfra.Component.KAFKA, Duration.ofSeconds(1), false);
         seen.addAll(eventsUntilResult(events, id, Duration.ofSeconds(120)));
         assertEquals("'through'", last(seen).get("value").asText(), seen.toString());
-        PlainKafka.drain(events, Duration.ofSeconds(5)).stream().filter(r -> id.equals(r.key()))
+        kafka.awaitShareConsumed(SharedRequestConsumer.group("python"), Duration.ofSeconds(120));
+        PlainKafka.readToEnd(events, WAIT).stream().filter(r -> id.equals(r.key()))
                 .forEach(r -> seen.add(PlainKafka.read(r.value())));
         // The test's own consumer may read an event twice across the restart (its offsets were not
         // committed yet); a second run or answer would be an event of its own.
@@ -213,8 +214,10 @@ class SharedRequestsOnKafkaTest {
                 .get("value").asText());
     }
 
+    /** Once the share group settled every record, so that none can be delivered and answered again. */
     private void assertNoMoreEventsOf(String id, String why) {
-        List<ConsumerRecord<String, String>> later = PlainKafka.drain(events, Duration.ofSeconds(5));
+        kafka.awaitShareConsumed(SharedRequestConsumer.group("python"), WAIT);
+        List<ConsumerRecord<String, String>> later = PlainKafka.readToEnd(events, WAIT);
         assertFalse(later.stream().anyMatch(r -> id.equals(r.key())), why + ": " + later);
     }
 

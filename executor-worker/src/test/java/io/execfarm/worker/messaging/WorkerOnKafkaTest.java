@@ -52,6 +52,8 @@ import org.junit.jupiter.api.Test;
 class WorkerOnKafkaTest {
 
     private static final String REQUESTS = "execfarm.requests.python";
+    /** The workers' consumer group on {@link #REQUESTS}. */
+    private static final String WORKERS = "execfarm-workers-python";
     private static final Duration WAIT = Duration.ofSeconds(60);
 
     @ConfigProperty(name = "kafka.bootstrap.servers")
@@ -278,7 +280,8 @@ class WorkerOnKafkaTest {
         eventsUntilResult(events, id, WAIT);
         kafka.send(REQUESTS, id, body);
         await().atMost(WAIT).until(() -> "2".equals(redis.value(String.class).get("execfarm:attempts:" + id)));
-        List<ConsumerRecord<String, String>> later = PlainKafka.drain(events, Duration.ofSeconds(2));
+        kafka.awaitConsumed(WORKERS, REQUESTS, WAIT);
+        List<ConsumerRecord<String, String>> later = PlainKafka.readToEnd(events, WAIT);
         assertFalse(later.stream().anyMatch(r -> id.equals(r.key())),
                 "the second delivery neither ran nor published again: " + later);
     }
@@ -311,7 +314,8 @@ class WorkerOnKafkaTest {
 
         kafka.send(REQUESTS, id, body);
         await().atMost(WAIT).until(() -> redis.key().exists("execfarm:published:" + id));
-        List<ConsumerRecord<String, String>> later = PlainKafka.drain(events, Duration.ofSeconds(2));
+        kafka.awaitConsumed(WORKERS, REQUESTS, WAIT);
+        List<ConsumerRecord<String, String>> later = PlainKafka.readToEnd(events, WAIT);
         assertFalse(later.stream().anyMatch(r -> id.equals(r.key())), "found on the reply topic, not published again: " + later);
     }
 
@@ -368,7 +372,8 @@ class WorkerOnKafkaTest {
                 }
             }
         }
-        PlainKafka.drain(events, Duration.ofSeconds(2)).forEach(r -> results.computeIfAbsent(r.key(), k -> new ArrayList<>())
+        kafka.awaitConsumed(WORKERS, REQUESTS, WAIT);
+        PlainKafka.readToEnd(events, WAIT).forEach(r -> results.computeIfAbsent(r.key(), k -> new ArrayList<>())
                 .add(PlainKafka.read(r.value())));
         for (Map.Entry<String, String> expected : Map.of(running, "9", meanwhile, "10").entrySet()) {
             List<JsonNode> got = results.getOrDefault(expected.getKey(), List.of());

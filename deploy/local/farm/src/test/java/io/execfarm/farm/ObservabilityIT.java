@@ -3,6 +3,7 @@ package io.execfarm.farm;
 import static io.execfarm.farm.ExportedSpans.childrenOf;
 import static io.execfarm.farm.ExportedSpans.named;
 import static io.execfarm.farm.ExportedSpans.render;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -15,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -22,6 +24,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -50,6 +53,8 @@ class ObservabilityIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration EXPORTED = Duration.ofSeconds(30);
+    /** Two of the exporters' batch intervals (OtlpReceiver's QUARKUS_OTEL_BSP_SCHEDULE_DELAY, 200 ms). */
+    private static final Duration QUIET = Duration.ofMillis(400);
 
     private final Path root = Path.of(System.getProperty("execfarm.repo.root", "../../..")).toAbsolutePath().normalize();
     private final ExportedSpans exported = new ExportedSpans();
@@ -160,13 +165,10 @@ class ObservabilityIT {
                 throw new IllegalStateException(e);
             }
         });
-        JsonNode running;
-        do {
-            Thread.sleep(200);
-            running = JSON.readTree(get(execution));
-        } while (!"running".equals(running.get("status").asText()));
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                .until(() -> "running".equals(JSON.readTree(get(execution)).get("status").asText()));
         client.cancel(execution);
-        JsonNode result = streamed.get();
+        JsonNode result = streamed.get(60, TimeUnit.SECONDS);
         assertEquals("cancelled", result.get("status").asText(), result.toString());
         String traceId = result.get("traceId").asText();
         List<ExportedSpan> trace = awaitTrace(traceId, spans -> named(spans, "execfarm.deliver").isPresent()
@@ -244,9 +246,17 @@ class ObservabilityIT {
             Thread.sleep(100);
             trace = exported.inTrace(traceId);
         }
-        // Spans of the same trace exported a moment later (the batches of two processes) still count.
-        Thread.sleep(500);
-        return exported.inTrace(traceId);
+        // Spans of the same trace exported a moment later (the batches of two processes) still count:
+        // the trace is read once it stopped growing for two of the exporters' batch intervals.
+        List<ExportedSpan> settled = new ArrayList<>(trace);
+        await().atMost(EXPORTED).pollDelay(QUIET).pollInterval(QUIET).until(() -> {
+            List<ExportedSpan> now = exported.inTrace(traceId);
+            boolean same = now.size() == settled.size();
+            settled.clear();
+            settled.addAll(now);
+            return same;
+        });
+        return settled;
     }
 
     private static ExportedSpan single(List<ExportedSpan> trace, Predicate<ExportedSpan> which, String what) {
