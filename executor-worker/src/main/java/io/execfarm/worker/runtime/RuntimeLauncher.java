@@ -54,7 +54,7 @@ public final class RuntimeLauncher {
         Path driver = installDriver(definition, sandbox);
         List<String> probe = new ArrayList<>();
         probe.add(definition.binary());
-        probe.addAll(definition.flags());
+        definition.flags().forEach(flag -> probe.add(flag.replace(PROCESS_TOKEN, processName(definition, "probe"))));
         probe.add(driver.toString());
         probe.add("--describe");
         List<String> described = probe(definition, sandbox, probe);
@@ -82,12 +82,21 @@ public final class RuntimeLauncher {
     }
 
     /**
+     * A name no other process of any worker on this host has: the worker's pid, {@code which} (a
+     * slot, or the boot probe) and the time. A file named after it (a trace-compile recording) is
+     * written by this process's uid alone, which another worker's processes do not share.
+     */
+    private static String processName(RuntimeDefinition definition, String which) {
+        return definition.name() + "-" + ProcessHandle.current().pid() + "-" + which + "-" + System.currentTimeMillis();
+    }
+
+    /**
      * Starts a process for pool slot {@code slot} and runs the warm-up; blocks until it is warm. A
-     * flag's {@value #PROCESS_TOKEN} becomes a name unique to this process (slot and start time),
+     * flag's {@value #PROCESS_TOKEN} becomes a name unique to this process ({@link #processName}),
      * e.g. for a file each process writes.
      */
     public RuntimeProcess start(int slot) throws RuntimeStartException {
-        String processName = definition.name() + "-" + slot + "-" + System.currentTimeMillis();
+        String processName = processName(definition, Integer.toString(slot));
         List<String> started = command.stream().map(arg -> arg.replace(PROCESS_TOKEN, processName)).toList();
         LaunchSpec launch;
         try {

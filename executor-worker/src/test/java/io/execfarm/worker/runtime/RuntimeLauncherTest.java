@@ -34,8 +34,10 @@ class RuntimeLauncherTest {
             try {
                 String a = name(first);
                 String b = name(second);
-                assertTrue(a.startsWith("'python-0-"), a);
-                assertTrue(b.startsWith("'python-1-"), b);
+                // The worker's pid keeps two workers' processes apart, the slot two of one worker's.
+                long worker = ProcessHandle.current().pid();
+                assertTrue(a.startsWith("'python-" + worker + "-0-"), a);
+                assertTrue(b.startsWith("'python-" + worker + "-1-"), b);
                 assertNotEquals(a, b);
             } finally {
                 launcher.dispose(first);
