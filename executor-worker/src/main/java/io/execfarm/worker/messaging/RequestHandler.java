@@ -433,18 +433,21 @@ public class RequestHandler {
                 record.offset(), record.key(), reason);
         metrics.deadLettered(runtime);
         Context traced = tracing.deadLettered(record.sender(), runtime, reason);
-        if (replyTo != null && errorResult != null && answeredBefore(errorResult.requestId())) {
+        if (replyTo == null || errorResult == null) {
+            return new Disposition.DeadLettered(reason);
+        }
+        if (answeredBefore(errorResult.requestId())) {
             LOG.infof("%s was answered before; its record is only dead-lettered this time", errorResult.requestId());
-        } else if (replyTo != null && errorResult != null) {
-            Result answer = errorResult.withTraceId(RequestTracing.traceId(traced));
-            storeOrWarn(answer);
-            try {
-                events.publish(replyTo, answer, traced).await().atMost(ERROR_RESULT_TIMEOUT);
-                // The request's own delivery, if any, released its claim already; only the published mark is set.
-                claims.finish(answer.requestId(), "", true);
-            } catch (RuntimeException e) {
-                LOG.errorf("could not answer %s on %s either: %s", answer.requestId(), replyTo, e.toString());
-            }
+            return new Disposition.DeadLettered(reason);
+        }
+        Result answer = errorResult.withTraceId(RequestTracing.traceId(traced));
+        storeOrWarn(answer);
+        try {
+            events.publish(replyTo, answer, traced).await().atMost(ERROR_RESULT_TIMEOUT);
+            // The request's own delivery, if any, released its claim already; only the published mark is set.
+            claims.finish(answer.requestId(), "", true);
+        } catch (RuntimeException e) {
+            LOG.errorf("could not answer %s on %s either: %s", answer.requestId(), replyTo, e.toString());
         }
         return new Disposition.DeadLettered(reason);
     }
