@@ -154,7 +154,7 @@ public final class FarmBenchmark implements Callable<Integer> {
                     sysimageBuild = Optional.of(sysimageBenchmark.get().startBuild());
                 }
                 Optional<SysimageBenchmark.Results> sysimage = Optional.empty();
-                if (sysimageBuild.isPresent() && !plan.sysimageAlongside()) {
+                if (sysimageBuild.isPresent() && !plan.smoke()) {
                     sysimage = Optional.of(sysimageBenchmark.get().measure(sysimageBuild.get(), plan));
                 }
                 int latencyWorkers = workers;
@@ -171,7 +171,7 @@ public final class FarmBenchmark implements Callable<Integer> {
                         .run(workerSettings, plan);
                 progress.say("[6/6] share groups: consumer group against share group past the partition count");
                 ShareGroupBenchmark.Results shared = new ShareGroupBenchmark(farm, progress).run(workerSettings, plan);
-                if (sysimageBuild.isPresent() && plan.sysimageAlongside()) {
+                if (sysimageBuild.isPresent() && plan.smoke()) {
                     sysimage = Optional.of(sysimageBenchmark.get().measure(sysimageBuild.get(), plan));
                 }
                 List<Breakdown> breakdowns = latency.levels().stream()

@@ -44,6 +44,8 @@ final class ShareGroupBenchmark {
 
     static final int PARTITIONS = 2;
     static final int WORKERS = 4;
+    /** A smoke run's: the fewest that still has a worker join the group. */
+    static final int SMOKE_WORKERS = 2;
     static final String JOB = "import time\ntime.sleep(0.2)";
     static final double JOB_SECONDS = 0.2;
     /** The timestamp that begins each line of a worker's log (Quarkus's default format, local time). */
@@ -130,6 +132,7 @@ final class ShareGroupBenchmark {
         settings.put("EXECFARM_WORKER_SHARED_REQUESTS_PARTITIONS", Integer.toString(PARTITIONS));
         List<Throughput> throughputs = new ArrayList<>();
         List<Takeover> takeovers = new ArrayList<>();
+        int workers = plan.smoke() ? SMOKE_WORKERS : WORKERS;
 
         progress.say("share groups: a farm of 1 worker of one process, request topics of " + PARTITIONS + " partitions");
         farm.down();
@@ -137,13 +140,13 @@ final class ShareGroupBenchmark {
         try (BenchClient kafka = new BenchClient(farm.env().get("KAFKA_BOOTSTRAP"))) {
             for (Mode mode : Mode.values()) {
                 warmUp(kafka, mode);
-                throughputs.add(throughput(kafka, mode, 1, plan.shareJobs() / WORKERS));
+                throughputs.add(throughput(kafka, mode, 1, plan.shareJobs() / workers));
             }
             takeovers.add(takeover(kafka, Mode.CONSUMER_GROUP, plan.shareTakeoverJobs(), settings));
-            new ScalingBenchmark(kafka, farm, progress).growTo(WORKERS, farm.liveWorkers().size(), settings);
+            new ScalingBenchmark(kafka, farm, progress).growTo(workers, farm.liveWorkers().size(), settings);
             for (Mode mode : Mode.values()) {
                 warmUp(kafka, mode);
-                throughputs.add(throughput(kafka, mode, WORKERS, plan.shareJobs()));
+                throughputs.add(throughput(kafka, mode, workers, plan.shareJobs()));
             }
         }
         progress.say("share groups: a fresh farm of 1 worker, for the share group's takeover");
@@ -153,7 +156,7 @@ final class ShareGroupBenchmark {
             takeovers.add(takeover(kafka, Mode.SHARE_GROUP, plan.shareTakeoverJobs(), settings));
         }
         farm.down();
-        return new Results(PARTITIONS, WORKERS, throughputs, takeovers);
+        return new Results(PARTITIONS, workers, throughputs, takeovers);
     }
 
     /** Trivial requests through every worker's path of {@code mode} first: a new JVM runs them interpreted. */

@@ -77,7 +77,7 @@ final class TracingCostBenchmark {
     /** Two workers: the farm the latency levels ran on. */
     private static final int WORKERS = 2;
 
-    /** Leaves the farm down. */
+    /** Leaves the farm down. A smoke plan takes its "off" figures on the farm that is up. */
     Results run(Map<String, String> workerSettings, Plan plan) throws Exception {
         Map<String, String> pythonOnly = new HashMap<>(workerSettings);
         pythonOnly.put("EXECFARM_JULIA", "false");
@@ -85,10 +85,15 @@ final class TracingCostBenchmark {
         try (OtlpReceiver receiver = OtlpReceiver.start(spans -> { })) {
             for (int round = 1; round <= plan.tracingRounds(); round++) {
                 for (boolean exporting : List.of(false, true)) {
-                    progress.say("tracing, round " + round + " of " + plan.tracingRounds() + ": a farm of " + WORKERS
-                            + " workers" + (exporting ? " exporting every span" : " with tracing off"));
-                    farm.down();
-                    farm.up(WORKERS, pythonOnly, exporting ? receiver.exportSettings() : Map.of(), LocalFarm.Warm.POOLS);
+                    boolean onFarmUp = plan.smoke() && !exporting;
+                    progress.say("tracing, round " + round + " of " + plan.tracingRounds() + ": "
+                            + (onFarmUp ? "the farm that is up" : "a farm of " + WORKERS + " workers")
+                            + (exporting ? " exporting every span" : " with tracing off"));
+                    if (!onFarmUp) {
+                        farm.down();
+                        farm.up(WORKERS, pythonOnly, exporting ? receiver.exportSettings() : Map.of(),
+                                LocalFarm.Warm.POOLS);
+                    }
                     measurements.add(measure(exporting, plan, receiver));
                 }
             }
