@@ -283,6 +283,9 @@ public final class RuntimeProcess {
                     sessionMembers(process.pid()).forEach(ProcessHandle::destroyForcibly);
                 }
             }
+            if (launch.uid() >= 0) {
+                killEveryProcessOf(launch.uid());
+            }
         }
         process.destroyForcibly();
         try {
@@ -290,6 +293,43 @@ public final class RuntimeProcess {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * Kills whatever still runs as {@code uid}, until nothing does: a fork bomb's survivors outrun a
+     * few rounds by tree or session, and code that called setsid left the session. The uid is this
+     * process's alone while it lives (its slot's, UidRange), so nothing else is hit; forks are
+     * bounded by the uid's RLIMIT_NPROC, so the rounds converge.
+     */
+    private static void killEveryProcessOf(int uid) {
+        long deadline = System.nanoTime() + STRAGGLER_GRACE.toNanos();
+        List<ProcessHandle> left = processesOf(uid);
+        while (!left.isEmpty() && System.nanoTime() < deadline) {
+            left.forEach(ProcessHandle::destroyForcibly);
+            left = processesOf(uid).stream().filter(h -> isRunning(h.pid())).toList();
+        }
+        if (!left.isEmpty()) {
+            LOG.warnf("%d processes of uid %d outlived %s of killing", left.size(), uid, STRAGGLER_GRACE);
+        }
+    }
+
+    /** Processes whose real uid is {@code uid}, from /proc. */
+    private static List<ProcessHandle> processesOf(int uid) {
+        return ProcessHandle.allProcesses().filter(h -> realUidOf(h.pid()) == uid).toList();
+    }
+
+    /** The real uid in /proc/{@code pid}/status, or -1 when the process is gone. */
+    private static int realUidOf(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
+                if (line.startsWith("Uid:")) {
+                    return Integer.parseInt(line.split("\\s+")[1]);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
     }
 
     /** Resident memory of the driver process, or 0 when it cannot be read. */

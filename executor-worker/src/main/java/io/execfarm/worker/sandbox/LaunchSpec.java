@@ -17,9 +17,11 @@ import java.util.Optional;
  * @param cgroup       the process's own control groups, where it has them
  * @param ownSession   whether the runtime process leads a session of its own ({@code setsid}), which
  *                     everything it starts stays in, orphans included
+ * @param uid          the uid it runs as, held by it alone while it lives ({@link UidRange}), or -1
+ *                     when it runs as the worker's
  */
 public record LaunchSpec(List<String> command, Map<String, String> environment, Path workDir, Path stderrLog,
-        boolean namespaced, Optional<ProcessCgroup> cgroup, boolean ownSession) {
+        boolean namespaced, Optional<ProcessCgroup> cgroup, boolean ownSession, int uid) {
 
     public LaunchSpec {
         command = List.copyOf(command);

@@ -226,7 +226,7 @@ public final class Sandbox {
         boolean namespaced = isolation == Isolation.NAMESPACES_AND_UID || isolation == Isolation.USER_NAMESPACE
                 || isolation.privateView();
         return new LaunchSpec(command, env, workDir, logDir.resolve(name + ".stderr"), namespaced, cgroup,
-                isolation == Isolation.UID_ONLY);
+                isolation == Isolation.UID_ONLY, isolation.ownUid() ? uid : -1);
     }
 
     /**
