@@ -76,8 +76,11 @@ class RuntimeConformanceTest {
 
     private static final long GIB = 1024L * 1024 * 1024;
     private static final String TENANT = "tenant-a";
-    /** The pool's two slots run as this uid and the next. */
-    private static final int UID_BASE = 62000;
+    /**
+     * The pool's two slots run as this uid and the next. The worker image's build sets another: a
+     * rootful container's uids are the host's, and CI builds that image while this suite runs.
+     */
+    private static final int UID_BASE = Integer.parseInt(System.getenv().getOrDefault("EXECFARM_TEST_UID_BASE", "62000"));
     private static final String SECRET_VARIABLE = "EXECFARM_TEST_SECRET";
     /** Where deploy/julia/install-julia puts Julia by default. */
     private static final Path INSTALLED_JULIA = Path.of("/opt/execfarm/julia-1.5.3/usr/bin/julia");
