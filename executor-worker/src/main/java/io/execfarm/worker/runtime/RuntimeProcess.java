@@ -296,16 +296,26 @@ public final class RuntimeProcess {
     }
 
     /**
-     * Kills whatever still runs as {@code uid}, until nothing does: a fork bomb's survivors outrun a
-     * few rounds by tree or session, and code that called setsid left the session. The uid is this
-     * process's alone while it lives (its slot's, UidRange), so nothing else is hit; forks are
-     * bounded by the uid's RLIMIT_NPROC, so the rounds converge.
+     * Kills whatever still runs as {@code uid}, until nothing does: a fork bomb's survivors outrun
+     * kills one pid at a time (by tree or session), and code that called setsid left the session.
+     * As that uid, {@code kill(-1, SIGKILL)} reaches all of them in one sweep of the kernel's task
+     * list. The uid is this process's alone while it lives (its slot's, UidRange), so nothing else
+     * is hit.
      */
     private static void killEveryProcessOf(int uid) {
         long deadline = System.nanoTime() + STRAGGLER_GRACE.toNanos();
         List<ProcessHandle> left = processesOf(uid);
         while (!left.isEmpty() && System.nanoTime() < deadline) {
-            left.forEach(ProcessHandle::destroyForcibly);
+            try {
+                new ProcessBuilder("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups", "--",
+                        "sh", "-c", "kill -KILL -1").redirectErrorStream(true)
+                        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor(1, TimeUnit.SECONDS);
+            } catch (IOException e) {
+                left.forEach(ProcessHandle::destroyForcibly);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
             left = processesOf(uid).stream().filter(h -> isRunning(h.pid())).toList();
         }
         if (!left.isEmpty()) {
