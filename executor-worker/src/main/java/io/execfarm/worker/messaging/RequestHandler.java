@@ -1,6 +1,5 @@
 package io.execfarm.worker.messaging;
 
-import io.execfarm.contracts.ExecutionEvent;
 import io.execfarm.contracts.ExecutionRequest;
 import io.execfarm.contracts.MalformedMessageException;
 import io.execfarm.contracts.Result;
@@ -280,9 +279,10 @@ public class RequestHandler {
                         new Result.Timings(queuedMs, 0, 0, queuedMs), workerId, attempt, traceId));
             }
             Context traced = trace.context();
-            publishInOrder(request.replyTo(), new Started(id, workerId, queuedMs), traced);
+            EventsBeforeResult published = new EventsBeforeResult(event -> events.publish(request.replyTo(), event, traced));
+            published.publish(new Started(id, workerId, queuedMs));
             OutputBatcher output = new OutputBatcher(id, config.outputBatch().maxChars(), config.outputBatch().linger(),
-                    timer, event -> publishInOrder(request.replyTo(), event, traced));
+                    timer, published::publish);
             ExecutionSpec spec = new ExecutionSpec(id, request.code(), request.session(),
                     Math.min(request.limits().maxOutputBytes(), config.maxOutputBytes().asLongValue()),
                     Duration.ofMillis(request.timeoutMs()));
@@ -299,6 +299,10 @@ public class RequestHandler {
                 }
             }
             output.flush();
+            if (!published.awaitSettled(PUBLISH_TIMEOUT)) {
+                LOG.warnf("the broker had not acknowledged the output of %s after %s; answering it anyway", id,
+                        PUBLISH_TIMEOUT);
+            }
             trace.processTimes(processStart, timed.acquireNanos(), timed.execNanos());
             ExecutionOutcome outcome = timed.outcome();
             if (outcome.status() == Result.Status.CANCELLED) {
@@ -460,12 +464,5 @@ public class RequestHandler {
             LOG.warnf("%s", e.getMessage());
             return false;
         }
-    }
-
-    private void publishInOrder(String replyTo, ExecutionEvent event, Context traced) {
-        events.publish(replyTo, event, traced).subscribe().with(
-                sent -> { },
-                failure -> LOG.errorf("could not publish %s event %s: %s", event.type(), event.requestId(),
-                        failure.getMessage()));
     }
 }

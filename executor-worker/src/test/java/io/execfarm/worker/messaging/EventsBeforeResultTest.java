@@ -1,0 +1,53 @@
+package io.execfarm.worker.messaging;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.execfarm.contracts.ExecutionEvent;
+import io.execfarm.contracts.Output;
+import io.execfarm.contracts.Started;
+import io.smallrye.mutiny.Uni;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+class EventsBeforeResultTest {
+
+    /** A producer whose acknowledgements the test gives, one event at a time. */
+    private final List<ExecutionEvent> handed = new ArrayList<>();
+    private final List<CompletableFuture<Void>> acks = new ArrayList<>();
+    private final EventsBeforeResult published = new EventsBeforeResult(event -> {
+        CompletableFuture<Void> ack = new CompletableFuture<>();
+        handed.add(event);
+        acks.add(ack);
+        return Uni.createFrom().completionStage(ack);
+    });
+
+    @Test
+    void isSettledOnlyOnceTheBrokerAcknowledgedEveryEvent() throws InterruptedException {
+        published.publish(new Started("r", "w", 0));
+        published.publish(new Output("r", 0, Output.Stream.STDOUT, "job 3\n"));
+        assertEquals(2, handed.size(), "each event goes to the producer at once");
+
+        acks.get(0).complete(null);
+        assertFalse(published.awaitSettled(Duration.ofMillis(20)), "the output is not acknowledged yet");
+
+        acks.get(1).complete(null);
+        assertTrue(published.awaitSettled(Duration.ofMillis(20)));
+    }
+
+    @Test
+    void anEventTheProducerGaveUpOnIsSettled() throws InterruptedException {
+        published.publish(new Output("r", 0, Output.Stream.STDERR, "lost"));
+        acks.get(0).completeExceptionally(new IllegalStateException("broker gone"));
+        assertTrue(published.awaitSettled(Duration.ofMillis(20)));
+    }
+
+    @Test
+    void nothingPublishedIsSettled() throws InterruptedException {
+        assertTrue(published.awaitSettled(Duration.ZERO));
+    }
+}
