@@ -139,7 +139,8 @@ final class SysimageBenchmark {
         RuntimeLauncher builtLauncher = RuntimeLauncher.prepare(built, sandbox, json);
         Histogram readyShipped = WarmColdBenchmark.histogram();
         Histogram readyBuilt = WarmColdBenchmark.histogram();
-        int freshRepeats = Math.min(plan.warmColdRepeats(), 5);
+        // A smoke run only proves both images start and answer.
+        int freshRepeats = plan.smoke() ? 1 : Math.min(plan.warmColdRepeats(), 5);
         // A new pool process takes seconds to start; the quick plan starts one per snippet and image.
         int poolRepeats = Math.max(1, Math.min(3, plan.warmColdRepeats() / 5));
         List<Row> rows = new ArrayList<>();

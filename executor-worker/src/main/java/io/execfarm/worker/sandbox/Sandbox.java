@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -132,6 +133,11 @@ public final class Sandbox {
         return cgroups.isPresent();
     }
 
+    /** The uid {@code runtime}'s pool slot {@code slot} runs as, where processes get uids of their own. */
+    public OptionalInt uid(String runtime, int slot) {
+        return uids.map(range -> OptionalInt.of(range.uid(runtime, slot))).orElse(OptionalInt.empty());
+    }
+
     /** The directory every sandboxed process can read, for driver scripts. */
     public Path driverDirectory() throws IOException {
         Path dir = Files.createDirectories(settings.workRoot().resolve(DRIVERS));
@@ -149,7 +155,7 @@ public final class Sandbox {
         Path workDir = Files.createDirectories(settings.workRoot().resolve(name));
         Files.setPosixFilePermissions(workDir, PosixFilePermissions.fromString("rwx------"));
         Path tmp = Files.createDirectories(workDir.resolve("tmp"));
-        int uid = uids.map(range -> range.uid(runtime, slot)).orElse(-1);
+        int uid = uid(runtime, slot).orElse(-1);
         if (isolation.ownUid()) {
             chown(workDir, uid);
             chown(tmp, uid);

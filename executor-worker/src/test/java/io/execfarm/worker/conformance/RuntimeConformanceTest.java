@@ -47,12 +47,14 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -77,8 +79,9 @@ class RuntimeConformanceTest {
     private static final long GIB = 1024L * 1024 * 1024;
     private static final String TENANT = "tenant-a";
     /**
-     * The pool's two slots run as this uid and the next. The worker image's build sets another: a
-     * rootful container's uids are the host's, and CI builds that image while this suite runs.
+     * The pool's two slots run as the first two free uids from this one on (UidRange). The worker
+     * image's build sets another: a rootful container's uids are the host's, CI builds that image
+     * while this suite runs, and the container sees no lock the host holds.
      */
     private static final int UID_BASE = Integer.parseInt(System.getenv().getOrDefault("EXECFARM_TEST_UID_BASE", "62000"));
     private static final String SECRET_VARIABLE = "EXECFARM_TEST_SECRET";
@@ -740,14 +743,17 @@ class RuntimeConformanceTest {
      * whatever else the machine runs meanwhile.
      */
 
-    private static long sandboxProcesses() throws IOException {
+    private long sandboxProcesses() throws IOException {
+        // The pool's uids, wherever the sandbox found them free (another fork's worker may hold the base's).
+        Set<Integer> poolUids = IntStream.range(0, 2).mapToObj(slot -> sandbox.uid(runtime.definition().name(), slot))
+                .filter(OptionalInt::isPresent).map(OptionalInt::getAsInt).collect(Collectors.toSet());
         try (Stream<Path> processes = Files.list(Path.of("/proc"))) {
             return processes.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit))
                     .filter(p -> {
                         try {
                             return Files.readAllLines(p.resolve("status")).stream()
                                     .filter(line -> line.startsWith("Uid:")).map(line -> line.split("\\s+")[1])
-                                    .mapToInt(Integer::parseInt).anyMatch(uid -> uid >= UID_BASE && uid < UID_BASE + 2);
+                                    .mapToInt(Integer::parseInt).anyMatch(poolUids::contains);
                         } catch (IOException e) {
                             return false;
                         }
