@@ -44,6 +44,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -107,8 +108,8 @@ class RuntimeConformanceTest {
     /**
      * Python always, Julia wherever it is installed. CI and the worker image's build set
      * {@code EXECFARM_REQUIRE_JULIA=true}, so a Julia that cannot run fails the build instead of
-     * being skipped; the image sets {@code EXECFARM_JULIA_SYSIMAGE} to run Julia a second time on
-     * that sysimage.
+     * being skipped. The image sets {@code EXECFARM_JULIA_SYSIMAGE}: its workers run Julia on that
+     * sysimage only, and so does the suite there.
      */
     static Stream<RuntimeUnderTest> runtimes() {
         RuntimeDefinition python = KnownRuntimes.python();
@@ -117,7 +118,12 @@ class RuntimeConformanceTest {
         RuntimeDefinition julia = KnownRuntimes.julia().withBinary(juliaBinary());
         julia = julia.withConfinement(julia.confinement().withAddressSpace(6 * GIB).withMemory(2 * GIB));
         boolean requireJulia = Boolean.parseBoolean(System.getenv("EXECFARM_REQUIRE_JULIA"));
-        Stream<RuntimeUnderTest> always = Stream.of(
+        String sysimage = System.getenv("EXECFARM_JULIA_SYSIMAGE");
+        if (sysimage != null && !sysimage.isBlank()) {
+            julia = julia.withExtraFlags(List.of("--sysimage=" + sysimage))
+                    .withConfinement(julia.confinement().withAccess(julia.confinement().access().withReadOnly(Path.of(sysimage))));
+        }
+        return Stream.of(
                 // A low address-space limit makes the memory bomb fail fast.
                 new RuntimeUnderTest(python, new PythonSnippets(), true, Duration.ofSeconds(20)),
                 new RuntimeUnderTest(julia, new JuliaSnippets(), requireJulia, Duration.ofSeconds(90)),
@@ -127,14 +133,6 @@ class RuntimeConformanceTest {
                 // What a root worker in a container without namespace support gets (the image build).
                 new RuntimeUnderTest(python, new PythonSnippets(), true, Duration.ofSeconds(20),
                         Isolation.UID_ONLY));
-        String sysimage = System.getenv("EXECFARM_JULIA_SYSIMAGE");
-        if (sysimage == null || sysimage.isBlank()) {
-            return always;
-        }
-        RuntimeDefinition onSysimage = julia.withExtraFlags(List.of("--sysimage=" + sysimage))
-                .withConfinement(julia.confinement().withAccess(julia.confinement().access().withReadOnly(Path.of(sysimage))));
-        return Stream.concat(always, Stream.of(new RuntimeUnderTest(onSysimage, new JuliaSnippets(), true,
-                Duration.ofSeconds(90))));
     }
 
     @Parameter
@@ -145,6 +143,12 @@ class RuntimeConformanceTest {
     private ProcessPool<RuntimeProcess> pool;
     private PoolExecutor executor;
     private Snippets code;
+    /** A runtime as one invocation ran it. */
+    private record Covered(RuntimeDefinition definition, Isolation isolation) {
+    }
+
+    /** What the invocations so far ran. */
+    private final Set<Covered> covered = new HashSet<>();
     /** Why this runtime cannot run here; every test then reports itself skipped with this reason. */
     private String unavailable;
 
@@ -162,6 +166,12 @@ class RuntimeConformanceTest {
                 // instead of skipping the cases that need the strongest.
                 Boolean.parseBoolean(System.getenv("EXECFARM_REQUIRE_STRONGEST_ISOLATION")) ? runtime.strongest()
                         : Isolation.NONE);
+        if (!covered.add(new Covered(runtime.definition(), sandbox.isolation()))) {
+            // Where the machine offers less than a variant's cap (a container without namespaces),
+            // variants end up with the same isolation: the suite has run that one already.
+            unavailable = runtime + " would run with isolation " + sandbox.isolation() + ", as a variant before it did";
+            return;
+        }
         try {
             launcher = RuntimeLauncher.prepare(runtime.definition(), sandbox, new ObjectMapper());
         } catch (RuntimeUnavailableException e) {
