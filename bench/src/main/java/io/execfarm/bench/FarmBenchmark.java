@@ -83,6 +83,8 @@ public final class FarmBenchmark implements Callable<Integer> {
         Map<String, String> workerSettings = new LinkedHashMap<>();
         workerSettings.put("EXECFARM_WORKER_RUNTIME_PYTHON_POOL_SIZE", Integer.toString(Plan.POOL));
         workerSettings.put("EXECFARM_WORKER_RUNTIME_PYTHON_POOL_MIN_IDLE", Integer.toString(Plan.POOL));
+        workerSettings.put("EXECFARM_WORKER_RUNTIME_JULIA_POOL_SIZE", Integer.toString(plan.juliaPool()));
+        workerSettings.put("EXECFARM_WORKER_RUNTIME_JULIA_POOL_MIN_IDLE", Integer.toString(plan.juliaPool()));
 
         Path farmDir = stateDir != null ? stateDir.toAbsolutePath() : root.resolve(".farm/bench");
         // The workers record what their Julia processes compile: the sysimage part builds from it.
@@ -108,7 +110,7 @@ public final class FarmBenchmark implements Callable<Integer> {
             farm.down();
             List<Integer> sizes = plan.scalingWorkers();
             progress.say(plan.name() + " plan; starting a farm of " + sizes.get(0) + " worker (" + Plan.POOL
-                    + " Python processes each) in " + farmDir);
+                    + " Python processes each, and " + plan.juliaPool() + " Julia where Julia is had) in " + farmDir);
             if (tracingOnly) {
                 TracingCostBenchmark.Results tracing = new TracingCostBenchmark(farm, progress)
                         .run(workerSettings, Plan.FULL);
@@ -135,13 +137,13 @@ public final class FarmBenchmark implements Callable<Integer> {
                 ScalingBenchmark scaling = new ScalingBenchmark(kafka, farm, progress);
                 List<ScalingBenchmark.Throughput> throughputs = new ArrayList<>();
                 progress.say("[1/6] scaling: throughput on " + sizes.get(0) + " worker");
-                throughputs.add(scaling.throughput(sizes.get(0), plan.jobsPerPartition()));
+                throughputs.add(scaling.throughput(sizes.get(0), plan.jobsPerPartition(), plan.scalingWarmUp()));
                 progress.say("[2/6] scaling: a worker joins a backlog");
                 ScalingBenchmark.Takeover takeover = scaling.takeover(sizes.get(0), plan.takeoverJobsPerPartition(),
                         workerSettings);
                 int workers = sizes.get(0) + 1;
                 if (sizes.contains(workers)) {
-                    throughputs.add(scaling.throughput(workers, plan.jobsPerPartition()));
+                    throughputs.add(scaling.throughput(workers, plan.jobsPerPartition(), plan.scalingWarmUp()));
                 }
                 progress.say("[3/6] latency and warm/cold on " + workers + " workers");
                 LatencyBenchmark.Results latency = latency(farm, kafka, plan);
@@ -163,7 +165,7 @@ public final class FarmBenchmark implements Callable<Integer> {
                         progress.say("[4/6] scaling: growing the farm to " + size + " workers");
                         scaling.growTo(size, workers, workerSettings);
                         workers = size;
-                        throughputs.add(scaling.throughput(size, plan.jobsPerPartition()));
+                        throughputs.add(scaling.throughput(size, plan.jobsPerPartition(), plan.scalingWarmUp()));
                     }
                 }
                 progress.say("[5/6] tracing: exporting every span against tracing off");

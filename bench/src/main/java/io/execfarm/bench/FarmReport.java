@@ -33,7 +33,9 @@ final class FarmReport {
                 .append(Machine.describe()).append(", by `").append(r.command()).append("` (").append(r.plan().name())
                 .append(" plan, ").append(f1(r.minutes())).append(" minutes). Everything ran on this one machine: a Kafka ")
                 .append("broker (24 partitions per request topic), Redis, a dispatcher, the workers (")
-                .append(Plan.POOL).append(" Python processes each) and the client.")
+                .append(Plan.POOL).append(" Python processes each")
+                .append(WarmColdBenchmark.coversJulia(r.warmCold()) ? ", and " + r.plan().juliaPool() + " Julia" : "")
+                .append(") and the client.")
                 .append(WarmColdBenchmark.coversJulia(r.warmCold()) ? "" : " **The farm had no Julia: Python only.**")
                 .append("\n\n");
         goals(out, r);
@@ -206,7 +208,8 @@ final class FarmReport {
         out.append("### 3. Scaling\n\n");
         out.append("Jobs that wait (`time.sleep(0.1)`), so the machine's two cores are not the limit; each measurement ")
                 .append("publishes its whole backlog at once, spread evenly over the partitions, and ends when the last ")
-                .append("result arrived; before it, 400 trivial requests per worker get every worker's request path ")
+                .append("result arrived; before it, ").append(r.plan().scalingWarmUp())
+                .append(" trivial requests per worker get every worker's request path ")
                 .append("compiled (a worker started moments ago otherwise spends the CPU the others need on its JIT). ")
                 .append("Each worker runs ").append(Plan.POOL).append(" Python processes and as many ")
                 .append("consumers, so 1, 2 and 4 workers split the 24 partitions evenly. Efficiency is ")

@@ -10,6 +10,8 @@ import java.util.List;
  * @param scalingWorkers the worker counts whose throughput is measured, in the order the farm grows
  * @param jobsPerPartition sleep-bound jobs per request partition in each throughput measurement
  * @param takeoverJobsPerPartition jobs per partition in the backlog a new worker joins
+ * @param scalingWarmUp trivial requests per worker before each throughput measurement
+ * @param juliaPool Julia processes per worker (the worker's own default is 4)
  * @param warmColdRepeats requests per snippet through the farm, and fresh processes per snippet
  * @param tracingRounds pairs of farms, tracing off then exporting, whose cost is compared
  * @param shareJobs jobs in each backlog of the consumer group against share group throughput
@@ -20,16 +22,17 @@ import java.util.List;
  *                         to two workers, not four), at the cost of every figure taken meanwhile
  */
 record Plan(String name, List<Integer> concurrencies, List<Integer> latencyRequests, int warmUpRequests,
-        List<Integer> scalingWorkers, int jobsPerPartition, int takeoverJobsPerPartition, int warmColdRepeats,
+        List<Integer> scalingWorkers, int scalingWarmUp, int jobsPerPartition, int takeoverJobsPerPartition,
+        int juliaPool, int warmColdRepeats,
         int tracingRounds, int shareJobs, int shareTakeoverJobs, boolean smoke) {
 
     /** Python processes per worker: 24 partitions split evenly over 3, 6 and 12 consumers. */
     static final int POOL = 3;
 
     static final Plan FULL = new Plan("full", List.of(1, 10, 50), List.of(1000, 2000, 4000), 3000,
-            List.of(1, 2, 4), 24, 30, 20, 2, 200, 150, false);
+            List.of(1, 2, 4), 400, 24, 30, 4, 20, 2, 200, 150, false);
     static final Plan QUICK = new Plan("quick", List.of(1, 10, 50), List.of(30, 60, 150), 100,
-            List.of(1, 2), 2, 4, 3, 1, 40, 60, true);
+            List.of(1, 2), 40, 2, 4, 2, 3, 1, 40, 60, true);
 
     int highestConcurrency() {
         return concurrencies.get(concurrencies.size() - 1);

@@ -53,10 +53,10 @@ final class ScalingBenchmark {
         this.progress = progress;
     }
 
-    Throughput throughput(int workers, int jobsPerPartition) throws Exception {
+    Throughput throughput(int workers, int jobsPerPartition, int warmUpPerWorker) throws Exception {
         // A worker started moments ago runs interpreted and compiling, which on two cores takes the
         // CPU the others need; these requests get every worker's request path compiled first.
-        int warmUp = 400 * workers;
+        int warmUp = warmUpPerWorker * workers;
         Progress.Counter warming = progress.count("warming " + workers + " worker" + (workers == 1 ? "" : "s") + " with "
                 + warmUp + " trivial requests", warmUp);
         ClosedLoop.run(20, warmUp, () -> kafka.submit("python", LatencyBenchmark.TRIVIAL, null)
