@@ -16,10 +16,11 @@ import java.util.List;
  * @param tracingRounds pairs of farms, tracing off then exporting, whose cost is compared
  * @param shareJobs jobs in each backlog of the consumer group against share group throughput
  * @param shareTakeoverJobs jobs in the backlog a new worker joins, in each group
- * @param smoke            a plan that proves every part runs and measures nothing: parts overlap and
- *                         share farms where that saves minutes (the Julia image builds while the later
- *                         parts run, tracing's "off" runs on the farm already up, the share groups grow
- *                         to two workers, not four), at the cost of every figure taken meanwhile
+ * @param smoke a plan that proves every part runs and measures nothing: parts overlap and share
+ *              farms where that saves minutes (the Julia image builds while the later parts run,
+ *              tracing's "off" runs on the farm already up, the share groups grow to two workers, not
+ *              four, and shrink back to one for the share group's takeover), at the cost of every
+ *              figure taken meanwhile
  */
 record Plan(String name, List<Integer> concurrencies, List<Integer> latencyRequests, int warmUpRequests,
         List<Integer> scalingWorkers, int scalingWarmUp, int jobsPerPartition, int takeoverJobsPerPartition,

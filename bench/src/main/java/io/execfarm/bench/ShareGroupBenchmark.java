@@ -148,12 +148,22 @@ final class ShareGroupBenchmark {
                 warmUp(kafka, mode);
                 throughputs.add(throughput(kafka, mode, workers, plan.shareJobs()));
             }
+            if (plan.smoke()) {
+                // A smoke run measures nothing: the farm that is up serves, back at one worker.
+                progress.say("share groups: back to 1 worker, for the share group's takeover");
+                for (String worker : farm.liveWorkers().subList(1, farm.liveWorkers().size())) {
+                    farm.stop(worker);
+                }
+                takeovers.add(takeover(kafka, Mode.SHARE_GROUP, plan.shareTakeoverJobs(), settings));
+            }
         }
-        progress.say("share groups: a fresh farm of 1 worker, for the share group's takeover");
-        farm.down();
-        farm.up(1, settings, Map.of(), LocalFarm.Warm.POOLS);
-        try (BenchClient kafka = new BenchClient(farm.env().get("KAFKA_BOOTSTRAP"))) {
-            takeovers.add(takeover(kafka, Mode.SHARE_GROUP, plan.shareTakeoverJobs(), settings));
+        if (!plan.smoke()) {
+            progress.say("share groups: a fresh farm of 1 worker, for the share group's takeover");
+            farm.down();
+            farm.up(1, settings, Map.of(), LocalFarm.Warm.POOLS);
+            try (BenchClient kafka = new BenchClient(farm.env().get("KAFKA_BOOTSTRAP"))) {
+                takeovers.add(takeover(kafka, Mode.SHARE_GROUP, plan.shareTakeoverJobs(), settings));
+            }
         }
         farm.down();
         return new Results(PARTITIONS, workers, throughputs, takeovers);

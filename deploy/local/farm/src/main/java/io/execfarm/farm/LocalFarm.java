@@ -138,6 +138,14 @@ public final class LocalFarm {
         process.onExit().join();
     }
 
+    /**
+     * Stops a worker as a deploy would (SIGTERM, SIGKILL after a grace period): it leaves its groups
+     * and hands its work over, and a worker added later may take its name.
+     */
+    public void stop(String worker) {
+        apps.stop(worker).orElseThrow(() -> new IllegalStateException(worker + " is not running"));
+    }
+
     /** The workers running now, by name. */
     public List<String> liveWorkers() {
         return state.workers().stream().filter(worker -> state.process(worker).isPresent()).toList();
