@@ -5,6 +5,7 @@ import static io.execfarm.worker.messaging.PlainKafka.request;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -179,14 +180,22 @@ class TwoWorkersIT {
                 kafka.send(SHARED, id, request(id, "import time\ntime.sleep(0.3)\n" + i, "\"replyTo\":\"" + replies + "\""));
             }
             Map<String, List<JsonNode>> results = new HashMap<>();
+            Map<String, String> startedOn = new HashMap<>();
             Set<String> answeredBy = new HashSet<>();
+            String running = null;
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (answeredBy.size() < 2 && System.nanoTime() < deadline) {
-                collectResults(events.poll(Duration.ofMillis(100)), results);
+            // Killed while it runs a request, not just after its first results: that record is then
+            // surely one the broker must deliver again.
+            while (running == null && System.nanoTime() < deadline) {
+                collectEvents(events.poll(Duration.ofMillis(100)), results, startedOn);
                 results.values().forEach(r -> answeredBy.add(r.get(0).get("workerId").asText()));
+                if (answeredBy.size() == 2) {
+                    running = startedOn.keySet().stream().filter(id -> !results.containsKey(id)).findFirst().orElse(null);
+                }
             }
             assertEquals(2, answeredBy.size(), "both workers took shared requests: " + answeredBy);
-            String victim = answeredBy.iterator().next();
+            assertNotNull(running, "a request was running when both workers had answered some");
+            String victim = startedOn.get(running);
             workers.stream().filter(w -> w.id().equals(victim) && w.isAlive()).findFirst().orElseThrow().kill();
 
             deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
@@ -283,10 +292,18 @@ class TwoWorkersIT {
     }
 
     private static void collectResults(Iterable<ConsumerRecord<String, String>> records, Map<String, List<JsonNode>> results) {
+        collectEvents(records, results, new HashMap<>());
+    }
+
+    /** Results by request id, and the worker each request was first started on. */
+    private static void collectEvents(Iterable<ConsumerRecord<String, String>> records, Map<String, List<JsonNode>> results,
+            Map<String, String> startedOn) {
         for (ConsumerRecord<String, String> r : records) {
             JsonNode event = PlainKafka.read(r.value());
-            if ("result".equals(event.get("type").asText())) {
-                results.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(event);
+            switch (event.get("type").asText()) {
+                case "result" -> results.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(event);
+                case "started" -> startedOn.putIfAbsent(r.key(), event.get("workerId").asText());
+                default -> { }
             }
         }
     }
