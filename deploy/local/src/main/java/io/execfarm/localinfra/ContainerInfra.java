@@ -127,6 +127,8 @@ public final class ContainerInfra implements TestInfra {
         DockerClient docker = DockerClientFactory.instance().client();
         if (kill) {
             docker.killContainerCmd(container.getContainerId()).exec();
+        } else if (component == Component.KAFKA) {
+            stopBroker(container, docker);
         } else {
             docker.stopContainerCmd(container.getContainerId()).withTimeout(30).exec();
         }
@@ -137,6 +139,32 @@ public final class ContainerInfra implements TestInfra {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException(component + " did not serve again within " + READY_TIMEOUT.toSeconds()
                         + " s of its restart; its log ends:\n" + tail(container.getLogs(), 30));
+            }
+            sleep(Duration.ofMillis(200));
+        }
+    }
+
+    /**
+     * SIGTERM to the broker's JVM, as a stop would send it, then waits for the container to exit.
+     * Testcontainers starts Kafka under a shell that stays PID 1, where SIGTERM does nothing: `docker
+     * stop` waited out its whole timeout and then killed the broker, so a test's "stop" was a kill
+     * 30 s late.
+     */
+    private static void stopBroker(GenericContainer<?> container, DockerClient docker) {
+        try {
+            container.execInContainer("sh", "-c",
+                    "for p in /proc/[0-9]*; do [ \"$(cat $p/comm 2>/dev/null)\" = java ] && kill -TERM ${p#/proc/}; done");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (Boolean.TRUE.equals(docker.inspectContainerCmd(container.getContainerId()).exec().getState().getRunning())) {
+            if (System.nanoTime() > deadline) {
+                docker.killContainerCmd(container.getContainerId()).exec();
+                throw new IllegalStateException("the broker had not stopped 60 s after SIGTERM; killed it");
             }
             sleep(Duration.ofMillis(200));
         }
