@@ -236,12 +236,21 @@ public final class RuntimeProcess {
 
     /** Alive and not a zombie: a killed child stays a zombie until its parent reaps it, harmlessly. */
     private static boolean isRunning(long pid) {
+        return statFields(pid).map(fields -> !fields[0].equals("Z")).orElse(false);
+    }
+
+    /**
+     * The fields of /proc/{@code pid}/stat after "pid (comm) ", the last four unsplit: state, ppid,
+     * pgrp, session, the rest. Empty when the process is gone.
+     */
+    private static Optional<String[]> statFields(long pid) {
         try {
             String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
             int afterName = stat.lastIndexOf(')');
-            return afterName > 0 && afterName + 2 < stat.length() && stat.charAt(afterName + 2) != 'Z';
+            return afterName > 0 && afterName + 2 < stat.length()
+                    ? Optional.of(stat.substring(afterName + 2).split(" ", 5)) : Optional.empty();
         } catch (IOException e) {
-            return false;
+            return Optional.empty();
         }
     }
 
@@ -258,11 +267,8 @@ public final class RuntimeProcess {
     /** The session id in /proc/{@code pid}/stat, or -1 when the process is gone. */
     private static long sessionOf(long pid) {
         try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            // After "pid (comm) ": state, ppid, pgrp, session.
-            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ", 5);
-            return Long.parseLong(fields[3]);
-        } catch (IOException | RuntimeException e) {
+            return statFields(pid).map(fields -> Long.parseLong(fields[3])).orElse(-1L);
+        } catch (RuntimeException e) {
             return -1;
         }
     }
