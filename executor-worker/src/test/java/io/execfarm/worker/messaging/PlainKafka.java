@@ -33,7 +33,9 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.core.ConditionTimeoutException;
 
 /** Kafka as a client in another language sees it: plain clients, JSON written and read by hand. */
 final class PlainKafka implements AutoCloseable {
@@ -156,13 +158,26 @@ final class PlainKafka implements AutoCloseable {
                     .forEach(p -> latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
             Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends = admin.listOffsets(latest).all()
                     .get(30, TimeUnit.SECONDS);
-            await().atMost(timeout).until(() -> {
-                Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
-                        .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
-                return ends.entrySet().stream().allMatch(end -> end.getValue().offset() == 0
-                        || committed.get(end.getKey()) != null
-                        && committed.get(end.getKey()).offset() >= end.getValue().offset());
-            });
+            Map<TopicPartition, Long> behind = new ConcurrentHashMap<>();
+            try {
+                await().atMost(timeout).until(() -> {
+                    Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
+                            .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+                    behind.clear();
+                    ends.forEach((partition, end) -> {
+                        OffsetAndMetadata done = committed.get(partition);
+                        if (end.offset() > 0 && (done == null || done.offset() < end.offset())) {
+                            behind.put(partition, end.offset() - (done == null ? 0 : done.offset()));
+                        }
+                    });
+                    return behind.isEmpty();
+                });
+            } catch (ConditionTimeoutException e) {
+                throw new IllegalStateException(group + " did not commit all of " + topic + " within " + timeout
+                        + "; records still uncommitted, by partition: " + behind, e);
+            }
+        } catch (IllegalStateException e) {
+            throw e;
         } catch (Exception e) {
             throw new IllegalStateException("could not follow " + group + " on " + topic, e);
         }
