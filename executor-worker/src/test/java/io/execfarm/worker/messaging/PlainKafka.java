@@ -25,7 +25,6 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
-import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.ListShareGroupOffsetsSpec;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -153,34 +152,38 @@ final class PlainKafka implements AutoCloseable {
      */
     void awaitConsumed(String group, String topic, Duration timeout) {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
-            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-            admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic).partitions()
-                    .forEach(p -> latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
-            Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends = admin.listOffsets(latest).all()
-                    .get(30, TimeUnit.SECONDS);
-            Map<TopicPartition, Long> behind = new ConcurrentHashMap<>();
+            // Exceptions are retried: after a broker restart, its group coordinator answers only once loaded.
+            Map<TopicPartition, Long> ends = await().atMost(timeout).ignoreExceptions()
+                    .until(() -> endOffsets(admin, topic), Objects::nonNull);
+            Map<TopicPartition, Long> behind = new ConcurrentHashMap<>(ends);
             try {
-                await().atMost(timeout).until(() -> {
+                await().atMost(timeout).ignoreExceptions().until(() -> {
                     Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
                             .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
-                    behind.clear();
                     ends.forEach((partition, end) -> {
-                        OffsetAndMetadata done = committed.get(partition);
-                        if (end.offset() > 0 && (done == null || done.offset() < end.offset())) {
-                            behind.put(partition, end.offset() - (done == null ? 0 : done.offset()));
+                        long done = committed.get(partition) == null ? 0 : committed.get(partition).offset();
+                        if (done < end) {
+                            behind.put(partition, end - done);
+                        } else {
+                            behind.remove(partition);
                         }
                     });
                     return behind.isEmpty();
                 });
             } catch (ConditionTimeoutException e) {
-                throw new IllegalStateException(group + " did not commit all of " + topic + " within " + timeout
-                        + "; records still uncommitted, by partition: " + behind, e);
+                throw new IllegalStateException(group + " did not commit every record of " + topic + " within "
+                        + timeout + "; records not committed, by partition: " + behind + " (" + e.getMessage() + ")", e);
             }
-        } catch (IllegalStateException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new IllegalStateException("could not follow " + group + " on " + topic, e);
         }
+    }
+
+    private static Map<TopicPartition, Long> endOffsets(Admin admin, String topic) throws Exception {
+        Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+        admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic).partitions()
+                .forEach(p -> latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
+        Map<TopicPartition, Long> ends = new HashMap<>();
+        admin.listOffsets(latest).all().get(30, TimeUnit.SECONDS).forEach((partition, end) -> ends.put(partition, end.offset()));
+        return ends;
     }
 
     /**
@@ -189,11 +192,12 @@ final class PlainKafka implements AutoCloseable {
      */
     void awaitShareConsumed(String group, Duration timeout) {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
-            await().atMost(timeout).until(() -> admin.listShareGroupOffsets(Map.of(group, new ListShareGroupOffsetsSpec()))
+            await().atMost(timeout).ignoreExceptions().until(() -> admin.listShareGroupOffsets(Map.of(group, new ListShareGroupOffsetsSpec()))
                     .partitionsToOffsetInfo(group).get(30, TimeUnit.SECONDS).values().stream()
                     .filter(Objects::nonNull).allMatch(offset -> offset.lag().orElse(0L) == 0));
-        } catch (Exception e) {
-            throw new IllegalStateException("could not follow share group " + group, e);
+        } catch (ConditionTimeoutException e) {
+            throw new IllegalStateException("share group " + group + " did not settle every record within " + timeout
+                    + " (" + e.getMessage() + ")", e);
         }
     }
 

@@ -372,6 +372,7 @@ class WorkerOnKafkaTest {
                 }
             }
         }
+        assertEquals(Set.of(running, meanwhile), results.keySet(), "results within " + WAIT + ": " + results);
         kafka.awaitConsumed(WORKERS, REQUESTS, WAIT);
         PlainKafka.readToEnd(events, WAIT).forEach(r -> results.computeIfAbsent(r.key(), k -> new ArrayList<>())
                 .add(PlainKafka.read(r.value())));
