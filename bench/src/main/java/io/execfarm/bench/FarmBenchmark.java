@@ -23,9 +23,9 @@ import picocli.CommandLine.Option;
  * {@code .farm/bench}), measures latency, warm against cold, scaling and the overhead breakdown,
  * writes the {@code farm} section of the benchmarks document and its charts, and stops the farm.
  *
- * <p>The farm grows during the run: one worker for the first throughput figure, a second started
- * under a backlog (the takeover), the latency and warm/cold runs on two, then up to the plan's
- * largest worker count.
+ * <p>The farm grows during the run: one worker for the warm/cold runs and the first throughput
+ * figure, a second started under a backlog (the takeover), the latency runs on two, then up to the
+ * plan's largest worker count.
  */
 @Command(name = "farm bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Benchmark a farm this command starts itself; writes docs/benchmarks.md and its charts.")
@@ -134,19 +134,8 @@ public final class FarmBenchmark implements Callable<Integer> {
             farm.up(sizes.get(0), workerSettings);
             FirstRequests first = FirstRequests.measure(farm.client(), FIRST_REQUESTS, progress);
             try (BenchClient kafka = new BenchClient(farm.env().get("KAFKA_BOOTSTRAP"))) {
-                ScalingBenchmark scaling = new ScalingBenchmark(kafka, farm, progress);
-                List<ScalingBenchmark.Throughput> throughputs = new ArrayList<>();
-                progress.say("[1/6] scaling: throughput on " + sizes.get(0) + " worker");
-                throughputs.add(scaling.throughput(sizes.get(0), plan.jobsPerPartition(), plan.scalingWarmUp()));
-                progress.say("[2/6] scaling: a worker joins a backlog");
-                ScalingBenchmark.Takeover takeover = scaling.takeover(sizes.get(0), plan.takeoverJobsPerPartition(),
-                        workerSettings);
-                int workers = sizes.get(0) + 1;
-                if (sizes.contains(workers)) {
-                    throughputs.add(scaling.throughput(workers, plan.jobsPerPartition(), plan.scalingWarmUp()));
-                }
-                progress.say("[3/6] latency and warm/cold on " + workers + " workers");
-                LatencyBenchmark.Results latency = latency(farm, kafka, plan);
+                // First, so that the sysimage builds from its recordings while a smoke run's later parts run.
+                progress.say("[1/7] warm versus cold on " + sizes.get(0) + " worker");
                 List<WarmColdBenchmark.Row> warmCold = new WarmColdBenchmark(kafka, farm.client(), progress,
                         farm.juliaBinary()).run(plan);
                 Optional<SysimageBenchmark> sysimageBenchmark = farm.juliaBinary().map(julia -> new SysimageBenchmark(
@@ -159,19 +148,32 @@ public final class FarmBenchmark implements Callable<Integer> {
                 if (sysimageBuild.isPresent() && !plan.smoke()) {
                     sysimage = Optional.of(sysimageBenchmark.get().measure(sysimageBuild.get(), plan));
                 }
+                ScalingBenchmark scaling = new ScalingBenchmark(kafka, farm, progress);
+                List<ScalingBenchmark.Throughput> throughputs = new ArrayList<>();
+                progress.say("[2/7] scaling: throughput on " + sizes.get(0) + " worker");
+                throughputs.add(scaling.throughput(sizes.get(0), plan.jobsPerPartition(), plan.scalingWarmUp()));
+                progress.say("[3/7] scaling: a worker joins a backlog");
+                ScalingBenchmark.Takeover takeover = scaling.takeover(sizes.get(0), plan.takeoverJobsPerPartition(),
+                        workerSettings);
+                int workers = sizes.get(0) + 1;
+                if (sizes.contains(workers)) {
+                    throughputs.add(scaling.throughput(workers, plan.jobsPerPartition(), plan.scalingWarmUp()));
+                }
+                progress.say("[4/7] latency on " + workers + " workers");
+                LatencyBenchmark.Results latency = latency(farm, kafka, plan);
                 int latencyWorkers = workers;
                 for (int size : sizes) {
                     if (size > workers) {
-                        progress.say("[4/6] scaling: growing the farm to " + size + " workers");
+                        progress.say("[5/7] scaling: growing the farm to " + size + " workers");
                         scaling.growTo(size, workers, workerSettings);
                         workers = size;
                         throughputs.add(scaling.throughput(size, plan.jobsPerPartition(), plan.scalingWarmUp()));
                     }
                 }
-                progress.say("[5/6] tracing: exporting every span against tracing off");
+                progress.say("[6/7] tracing: exporting every span against tracing off");
                 TracingCostBenchmark.Results tracing = new TracingCostBenchmark(farm, progress)
                         .run(workerSettings, plan);
-                progress.say("[6/6] share groups: consumer group against share group past the partition count");
+                progress.say("[7/7] share groups: consumer group against share group past the partition count");
                 ShareGroupBenchmark.Results shared = new ShareGroupBenchmark(farm, progress).run(workerSettings, plan);
                 if (sysimageBuild.isPresent() && plan.smoke()) {
                     sysimage = Optional.of(sysimageBenchmark.get().measure(sysimageBuild.get(), plan));

@@ -12,6 +12,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -102,17 +103,35 @@ final class LocalApps {
 
     /** Stops an application: SIGTERM, then SIGKILL after a grace period. Returns its PID if it was running. */
     Optional<Long> stop(String name) {
-        Optional<ProcessHandle> process = state.process(name);
-        process.ifPresent(handle -> {
-            handle.destroy();
-            try {
-                handle.onExit().get(STOP_GRACE.toSeconds(), TimeUnit.SECONDS);
-            } catch (Exception e) {
-                handle.destroyForcibly();
-            }
+        return stopAll(List.of(name)).getOrDefault(name, Optional.empty());
+    }
+
+    /**
+     * Stops applications together: SIGTERM to each, then a wait for all within one grace period
+     * (SIGKILL for those still running). Each one's shutdown is mostly waiting (leaving its group,
+     * draining), so together take as long as the slowest. Returns each one's PID where it was running.
+     */
+    Map<String, Optional<Long>> stopAll(List<String> names) {
+        Map<String, Optional<ProcessHandle>> processes = new LinkedHashMap<>();
+        for (String name : names) {
+            Optional<ProcessHandle> process = state.process(name);
+            process.ifPresent(ProcessHandle::destroy);
+            processes.put(name, process);
+        }
+        long deadline = System.nanoTime() + STOP_GRACE.toNanos();
+        Map<String, Optional<Long>> pids = new LinkedHashMap<>();
+        processes.forEach((name, process) -> {
+            process.ifPresent(handle -> {
+                try {
+                    handle.onExit().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (Exception e) {
+                    handle.destroyForcibly();
+                }
+            });
+            state.forgetApp(name);
+            pids.put(name, process.map(ProcessHandle::pid));
         });
-        state.forgetApp(name);
-        return process.map(ProcessHandle::pid);
+        return pids;
     }
 
     static String tail(Path log) {

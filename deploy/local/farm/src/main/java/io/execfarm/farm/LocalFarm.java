@@ -237,9 +237,7 @@ public final class LocalFarm {
 
     /** Stops every application this farm started, then the broker and Redis. */
     public void down() throws Exception {
-        for (String app : state.apps()) {
-            apps.stop(app).ifPresent(pid -> say("stopped " + app + " (pid " + pid + ")"));
-        }
+        apps.stopAll(state.apps()).forEach((app, pid) -> pid.ifPresent(p -> say("stopped " + app + " (pid " + p + ")")));
         if (Files.isDirectory(state.infraDir())) {
             new Infra(repoRoot, state.infraDir()).stop();
         }
