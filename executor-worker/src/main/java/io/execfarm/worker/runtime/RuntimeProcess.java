@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
@@ -29,6 +30,12 @@ import org.jboss.logging.Logger;
  * <p>A dedicated reader thread turns the driver's frame channel into a queue of
  * {@link DriverFrame}s; the executing thread waits on that queue, so a timeout, a cancel, an exit
  * and a garbage frame all arrive in one place, in order.
+ *
+ * <p>User code owns the process and can write frames itself, so the reader holds the channel to
+ * the protocol: frames only for the request running now, one {@code done} for it and nothing after
+ * that. A frame while no request runs (a flood between requests, a second {@code done}) kills the
+ * process at once, so it is retired before it can serve another request. What waits in the queue
+ * is bounded in bytes: past that the reader stops reading and the process's writes block.
  */
 public final class RuntimeProcess {
 
@@ -38,8 +45,20 @@ public final class RuntimeProcess {
     /** How much of the end of a process's stderr log is read for diagnostics. */
     private static final int LOG_TAIL_BYTES = 16 * 1024;
 
-    /** A frame larger than this is a broken or hostile driver (values and chunks are cut far below it). */
+    /**
+     * A frame larger than this is a broken or hostile driver: a value is cut at 1 Mi characters
+     * (up to 12 bytes each in Python's ASCII-only JSON), an output frame carries at most 32 KiB.
+     */
     static final int MAX_FRAME_BYTES = 16 * 1024 * 1024;
+    /**
+     * Above any output frame a driver sends: the protocol's 32 KiB of UTF-8 is at most as many
+     * UTF-16 units, plus the few a decoder carries over from the previous read.
+     */
+    private static final int MAX_CHUNK_CHARS = 64 * 1024;
+    /** How many bytes of frames may wait for the executing thread; the reader stops reading past it. */
+    private static final int MAX_QUEUED_BYTES = MAX_FRAME_BYTES;
+    /** A line buffer that grew past this is dropped after its frame, not kept for the process's life. */
+    private static final int LARGE_LINE_BYTES = 1024 * 1024;
     /** How long killed stragglers get to disappear; SIGKILL normally takes microseconds. */
     private static final Duration STRAGGLER_GRACE = Duration.ofSeconds(2);
 
@@ -50,7 +69,11 @@ public final class RuntimeProcess {
     private final LaunchSpec launch;
     private final ObjectMapper json;
     private final OutputStream commands;
-    private final BlockingQueue<DriverFrame> frames = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Queued> frames = new LinkedBlockingQueue<>();
+    /** Bytes the queue may still take: the reader takes a frame's size before queueing it, a poll gives it back. */
+    private final Semaphore queueRoom = new Semaphore(MAX_QUEUED_BYTES);
+    /** The request whose frames the channel may carry: set before its command is sent, cleared by the reader at its done. */
+    private volatile String running;
     /** The runtime itself. */
     private volatile ProcessHandle driver;
     /** What kills the whole tree: the namespace init, or the runtime when there is no namespace. */
@@ -123,6 +146,7 @@ public final class RuntimeProcess {
                     "the " + runtime + " process had already exited" + diagnosis(), false);
         }
         OutputBudget budget = new OutputBudget(spec.maxOutputBytes());
+        running = spec.id();
         try {
             send(spec);
         } catch (IOException e) {
@@ -177,7 +201,7 @@ public final class RuntimeProcess {
      * start of its request is never lost.
      */
     public void cancel(String requestId) {
-        frames.add(new DriverFrame.CancelRequested(requestId));
+        frames.add(new Queued(new DriverFrame.CancelRequested(requestId), 0));
     }
 
     /**
@@ -275,6 +299,8 @@ public final class RuntimeProcess {
 
     /** Kills the process and everything it started. */
     public void kill() {
+        // A reader waiting for queue room would wait for ever: nobody polls a killed process.
+        queueRoom.release(MAX_QUEUED_BYTES);
         ProcessHandle r = root;
         if (launch.namespaced()) {
             // When a namespace's init dies the kernel kills everything in it; the launcher's
@@ -390,39 +416,114 @@ public final class RuntimeProcess {
         commands.flush();
     }
 
+    /** A frame in the queue, with the bytes of queue room it holds. */
+    private record Queued(DriverFrame frame, int bytes) {
+    }
+
     private DriverFrame poll(long nanos) throws InterruptedException {
-        return nanos <= 0 ? frames.poll() : frames.poll(nanos, TimeUnit.NANOSECONDS);
+        Queued queued = nanos <= 0 ? frames.poll() : frames.poll(nanos, TimeUnit.NANOSECONDS);
+        if (queued == null) {
+            return null;
+        }
+        queueRoom.release(queued.bytes());
+        return queued.frame();
     }
 
     private void readFrames() {
         try (InputStream in = process.getInputStream()) {
             ByteArrayOutputStream line = new ByteArrayOutputStream(256);
             byte[] buffer = new byte[64 * 1024];
+            boolean ready = false;
             int n;
+            read:
             while ((n = in.read(buffer)) > 0) {
                 int start = 0;
                 for (int i = 0; i < n; i++) {
                     if (buffer[i] == '\n') {
                         line.write(buffer, start, i - start);
-                        frames.add(DriverFrame.parse(json, line.toString(StandardCharsets.UTF_8)));
+                        int bytes = line.size();
+                        DriverFrame parsed = DriverFrame.parse(json, line.toString(StandardCharsets.UTF_8));
+                        if (bytes > LARGE_LINE_BYTES) {
+                            line = new ByteArrayOutputStream(256);
+                        }
                         line.reset();
                         start = i + 1;
+                        if (!queue(ready ? inRequest(parsed) : parsed, parsed, bytes)) {
+                            break read;
+                        }
+                        ready = true;
                     }
                 }
                 line.write(buffer, start, n - start);
                 if (line.size() > MAX_FRAME_BYTES) {
-                    frames.add(new DriverFrame.Garbage("a frame longer than " + MAX_FRAME_BYTES + " bytes"));
-                    return;
+                    DriverFrame tooLong = new DriverFrame.Garbage("a frame longer than " + MAX_FRAME_BYTES + " bytes");
+                    queue(inRequest(tooLong), tooLong, 0);
+                    break;
                 }
             }
         } catch (IOException e) {
             // The stream closes when the process dies or is killed: end of channel either way.
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         String tail = stderrTail();
         if (!tail.isEmpty()) {
             LOG.warnf("%s closed its frame channel%s", this, tail);
         }
-        frames.add(new DriverFrame.Closed());
+        frames.add(new Queued(new DriverFrame.Closed(), 0));
+    }
+
+    /**
+     * Queues {@code frame}, waiting for room; when it is null ({@code parsed} came while no request
+     * ran) kills the process instead. False when the reader is to stop.
+     */
+    private boolean queue(DriverFrame frame, DriverFrame parsed, int bytes) throws InterruptedException {
+        if (frame == null) {
+            LOG.warnf("%s wrote %s while no request ran; killed, so that it serves none", this,
+                    parsed instanceof DriverFrame.Garbage garbage ? garbage.why() : aFrame(parsed));
+            kill();
+            return false;
+        }
+        int held = Math.min(bytes, MAX_QUEUED_BYTES);
+        queueRoom.acquire(held);
+        frames.add(new Queued(frame, held));
+        return true;
+    }
+
+    /**
+     * {@code frame} as the running request may receive it: garbage when it names another request
+     * or when an output frame is larger than the protocol allows; null when no request runs (the
+     * request's {@code done} ends it, so a second one finds none).
+     */
+    private DriverFrame inRequest(DriverFrame frame) {
+        String id = running;
+        if (id == null) {
+            return null;
+        }
+        if (frame instanceof DriverFrame.Garbage) {
+            return frame;
+        }
+        if (frame instanceof DriverFrame.Chunk chunk && chunk.id().equals(id)) {
+            return chunk.text().length() <= MAX_CHUNK_CHARS ? chunk : new DriverFrame.Garbage("an output frame of "
+                    + chunk.text().length() + " characters, above the limit of " + MAX_CHUNK_CHARS);
+        }
+        if (frame instanceof DriverFrame.Done done && done.id().equals(id)) {
+            running = null;
+            return done;
+        }
+        return new DriverFrame.Garbage(aFrame(frame) + (frame instanceof DriverFrame.Chunk
+                || frame instanceof DriverFrame.Done ? " for another request" : " during a request"));
+    }
+
+    /** What kind of frame this is, never what it carries: user code may have written it. */
+    private static String aFrame(DriverFrame frame) {
+        if (frame instanceof DriverFrame.Chunk) {
+            return "an output frame";
+        }
+        if (frame instanceof DriverFrame.Done) {
+            return "a done frame";
+        }
+        return frame instanceof DriverFrame.Ready ? "a ready frame" : "a " + frame.getClass().getSimpleName() + " frame";
     }
 
     /** The driver's last word on its own failure, for the crashed request's message; empty when it said none. */
@@ -472,7 +573,7 @@ public final class RuntimeProcess {
         if (frame instanceof DriverFrame.Closed) {
             return "it exited";
         }
-        return "unexpected frame " + frame;
+        return "an unexpected frame: " + aFrame(frame);
     }
 
     @Override

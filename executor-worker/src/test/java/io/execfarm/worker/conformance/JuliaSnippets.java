@@ -109,6 +109,56 @@ final class JuliaSnippets implements Snippets {
     }
 
     @Override
+    public String writeFramesLater() {
+        return """
+                Threads.@spawn begin
+                    sleep(0.5)
+                    small = "{\\"ev\\":\\"output\\",\\"id\\":\\"elsewhere\\",\\"stream\\":\\"stdout\\",\\"text\\":\\"x\\"}\\n"
+                    large = "{\\"ev\\":\\"output\\",\\"id\\":\\"elsewhere\\",\\"stream\\":\\"stdout\\",\\"text\\":\\"" * "x"^(1 << 20) * "\\"}\\n"
+                    for frame in [small; fill(large, 20)], fd in 3:63
+                        ccall(:write, Cssize_t, (Cint, Ptr{UInt8}, Csize_t), fd, frame, sizeof(frame))
+                    end
+                end
+                nothing
+                """;
+    }
+
+    @Override
+    public String forgeDone(String requestId) {
+        return """
+                frame = "{\\"ev\\":\\"done\\",\\"id\\":\\"%s\\",\\"status\\":\\"ok\\",\\"value\\":\\"forged\\",\\"error\\":null,\\"truncated\\":false,\\"evalMicros\\":1}\\n"
+                for fd in 3:63
+                    ccall(:write, Cssize_t, (Cint, Ptr{UInt8}, Csize_t), fd, frame, sizeof(frame))
+                end
+                sleep(0.3)
+                7
+                """.formatted(requestId);
+    }
+
+    /*
+     * The large writes go to the frame channel alone, found through the driver's module: a write
+     * of megabytes to each descriptor in turn would block on one of libuv's own pipes first.
+     */
+    @Override
+    public String writeOutputFrame(String requestId, int chars) {
+        return """
+                line = "{\\"ev\\":\\"output\\",\\"id\\":\\"%s\\",\\"stream\\":\\"stdout\\",\\"text\\":\\"" * "x"^%d * "\\"}\\n"
+                channel = Base.fd(Main.ExecfarmDriver.CHANNELS[].frames)
+                ccall(:write, Cssize_t, (Cint, Ptr{UInt8}, Csize_t), channel, line, sizeof(line))
+                sleep(1)
+                """.formatted(requestId, chars);
+    }
+
+    @Override
+    public String writeEndlessLine(int bytes) {
+        return """
+                line = "x"^%d
+                channel = Base.fd(Main.ExecfarmDriver.CHANNELS[].frames)
+                ccall(:write, Cssize_t, (Cint, Ptr{UInt8}, Csize_t), channel, line, sizeof(line))
+                """.formatted(bytes);
+    }
+
+    @Override
     public String cLevelWrite() {
         return "ccall(:puts, Cint, (Cstring,), \"from C\")\nnothing";
     }

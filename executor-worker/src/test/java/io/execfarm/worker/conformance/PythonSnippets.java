@@ -113,6 +113,66 @@ final class PythonSnippets implements Snippets {
     }
 
     @Override
+    public String writeFramesLater() {
+        return """
+                import os, threading, time
+                def flood():
+                    time.sleep(0.5)
+                    small = b'{"ev":"output","id":"elsewhere","stream":"stdout","text":"x"}\\n'
+                    large = b'{"ev":"output","id":"elsewhere","stream":"stdout","text":"' + b'x' * (1 << 20) + b'"}\\n'
+                    for frame in [small] + [large] * 20:
+                        for fd in range(3, 64):
+                            try:
+                                os.set_blocking(fd, False)
+                                os.write(fd, frame)
+                            except OSError:
+                                pass
+                threading.Thread(target=flood, daemon=True).start()
+                """;
+    }
+
+    @Override
+    public String forgeDone(String requestId) {
+        return """
+                import os, time
+                frame = b'{"ev":"done","id":"%s","status":"ok","value":"forged","error":null,"truncated":false,"evalMicros":1}\\n'
+                for fd in range(3, 64):
+                    try:
+                        os.write(fd, frame)
+                    except OSError:
+                        pass
+                time.sleep(0.3)
+                7
+                """.formatted(requestId);
+    }
+
+    @Override
+    public String writeOutputFrame(String requestId, int chars) {
+        return """
+                import os, time
+                line = b'{"ev":"output","id":"%s","stream":"stdout","text":"' + b'x' * %d + b'"}\\n'
+                for fd in range(3, 64):
+                    try:
+                        os.write(fd, line)
+                    except OSError:
+                        pass
+                time.sleep(1)
+                """.formatted(requestId, chars);
+    }
+
+    @Override
+    public String writeEndlessLine(int bytes) {
+        return """
+                import os
+                for fd in range(3, 64):
+                    try:
+                        os.write(fd, b'x' * %d)
+                    except OSError:
+                        pass
+                """.formatted(bytes);
+    }
+
+    @Override
     public String cLevelWrite() {
         return "import ctypes\nlibc = ctypes.CDLL(None)\nlibc.printf(b'from C\\n')\nNone";
     }

@@ -395,6 +395,53 @@ class RuntimeConformanceTest {
     }
 
     @Test
+    void framesWrittenWhileNoRequestRunsRetireTheProcessAtOnce() throws Exception {
+        try (Held held = hold()) {
+            Run run = held.run(code.writeFramesLater());
+            assertEquals(Status.OK, run.status(), run::describe);
+            await().atMost(Duration.ofSeconds(30)).until(() -> !held.lease.process().isAlive());
+        }
+        assertPoolHealthy();
+    }
+
+    @Test
+    void aForgedDoneEndsItsRequestAndTheDriversOwnDoneAfterItRetiresTheProcess() throws Exception {
+        try (Held held = hold()) {
+            String id = UUID.randomUUID().toString();
+            Run run = held.run(new ExecutionSpec(id, code.forgeDone(id), null, 1 << 20, runtime.timeout()));
+            assertEquals("forged", run.value(), () -> "the forged done came first: " + run.describe());
+            await().atMost(Duration.ofSeconds(30)).until(() -> !held.lease.process().isAlive());
+        }
+        assertPoolHealthy();
+    }
+
+    @Test
+    void aFrameForAnotherRequestIsACrashWhoseMessageQuotesNoneOfIt() {
+        Run run = run(code.writeOutputFrame("another-request", 1 << 20));
+        assertEquals(Status.CRASHED, run.status(), run.outcome()::toString);
+        assertEquals("ProtocolViolation", run.outcome().error().type(), run.outcome()::toString);
+        assertTrue(run.outcome().error().message().length() < 1000, run.outcome()::toString);
+        assertPoolHealthy();
+    }
+
+    @Test
+    void anOversizedOutputFrameForItsOwnRequestIsACrash() {
+        String id = UUID.randomUUID().toString();
+        Run run = run(new ExecutionSpec(id, code.writeOutputFrame(id, 256 * 1024), null, 1 << 20, runtime.timeout()),
+                TENANT);
+        assertEquals("ProtocolViolation", run.outcome().error().type(), run.outcome()::toString);
+        assertPoolHealthy();
+    }
+
+    @Test
+    void aLineLongerThanAnyFrameIsACrashAndTheWorkerKeepsItsMemory() {
+        Run run = run(code.writeEndlessLine(20 << 20));
+        assertEquals(Status.CRASHED, run.status(), run.outcome()::toString);
+        assertEquals("ProtocolViolation", run.outcome().error().type(), run.outcome()::toString);
+        assertPoolHealthy();
+    }
+
+    @Test
     void cLevelWritesToFileDescriptorOneAreCaptured() {
         Run run = run(code.cLevelWrite());
         assertEquals(Status.OK, run.status(), run::describe);
@@ -825,10 +872,15 @@ class RuntimeConformanceTest {
         }
 
         Run run(String source, String session) {
+            return run(spec(source, session, 1 << 20));
+        }
+
+        Run run(ExecutionSpec spec) {
+            String session = spec.session();
             Collector collector = new Collector();
             ExecutionOutcome outcome;
             try {
-                outcome = lease.process().execute(spec(source, session, 1 << 20), collector);
+                outcome = lease.process().execute(spec, collector);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted", e);

@@ -64,6 +64,30 @@ interface Snippets {
     /** Writes "garbage\n" to every file descriptor from 3 to 63 that accepts it. */
     String writeGarbageEverywhere();
 
+    /**
+     * Returns at once, leaving a background thread (Python) or a task on another thread (Julia's
+     * {@code Threads.@spawn}: an {@code @async} task waits for the driver to yield, which it does not
+     * while idle) that half a second later writes frames
+     * to every file descriptor from 3 to 63: one small output frame, then a flood of 1 MiB ones.
+     */
+    String writeFramesLater();
+
+    /**
+     * Writes a done frame for request {@code requestId} with the value {@code forged} to every file
+     * descriptor from 3 to 63, then finishes normally a moment later with the value 7.
+     */
+    String forgeDone(String requestId);
+
+    /**
+     * Writes an output frame for request {@code requestId} whose text is {@code chars} x's to the
+     * frame channel (Python: to every file descriptor from 3 to 63), then sleeps a second so that the worker reads it while the
+     * request still runs.
+     */
+    String writeOutputFrame(String requestId, int chars);
+
+    /** Writes {@code bytes} x's and no newline to the frame channel (Python: to every descriptor from 3 to 63). */
+    String writeEndlessLine(int bytes);
+
     /** Writes "from C\n" to fd 1 through the C library (below the runtime's own streams). */
     String cLevelWrite();
 
