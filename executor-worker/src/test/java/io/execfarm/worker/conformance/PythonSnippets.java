@@ -102,14 +102,7 @@ final class PythonSnippets implements Snippets {
 
     @Override
     public String writeGarbageEverywhere() {
-        return """
-                import os
-                for fd in range(3, 64):
-                    try:
-                        os.write(fd, b'garbage\\n')
-                    except OSError:
-                        pass
-                """;
+        return "import os\n" + writeToDescriptors("b'garbage\\n'");
     }
 
     @Override
@@ -133,40 +126,31 @@ final class PythonSnippets implements Snippets {
 
     @Override
     public String forgeDone(String requestId) {
-        return """
-                import os, time
-                frame = b'{"ev":"done","id":"%s","status":"ok","value":"forged","error":null,"truncated":false,"evalMicros":1}\\n'
-                for fd in range(3, 64):
-                    try:
-                        os.write(fd, frame)
-                    except OSError:
-                        pass
-                time.sleep(0.3)
-                7
-                """.formatted(requestId);
+        return "import os, time\n"
+                + writeToDescriptors("b'{\"ev\":\"done\",\"id\":\"%s\",\"status\":\"ok\",\"value\":\"forged\",\"error\":null,"
+                        .formatted(requestId) + "\"truncated\":false,\"evalMicros\":1}\\n'")
+                + "time.sleep(0.3)\n7\n";
     }
 
     @Override
     public String writeOutputFrame(String requestId, int chars) {
-        return """
-                import os, time
-                line = b'{"ev":"output","id":"%s","stream":"stdout","text":"' + b'x' * %d + b'"}\\n'
-                for fd in range(3, 64):
-                    try:
-                        os.write(fd, line)
-                    except OSError:
-                        pass
-                time.sleep(1)
-                """.formatted(requestId, chars);
+        return "import os, time\n"
+                + writeToDescriptors("b'{\"ev\":\"output\",\"id\":\"%s\",\"stream\":\"stdout\",\"text\":\"' + b'x' * %d + b'\"}\\n'"
+                        .formatted(requestId, chars))
+                + "time.sleep(1)\n";
     }
 
     @Override
     public String writeEndlessLine(int bytes) {
+        return "import os\n" + writeToDescriptors("b'x' * " + bytes);
+    }
+
+    /** Writes what the Python expression {@code bytes} gives to every descriptor from 3 to 63 that takes it. */
+    private static String writeToDescriptors(String bytes) {
         return """
-                import os
                 for fd in range(3, 64):
                     try:
-                        os.write(fd, b'x' * %d)
+                        os.write(fd, %s)
                     except OSError:
                         pass
                 """.formatted(bytes);
