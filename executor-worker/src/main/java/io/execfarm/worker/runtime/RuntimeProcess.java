@@ -437,6 +437,10 @@ public final class RuntimeProcess {
             int n;
             read:
             while ((n = in.read(buffer)) > 0) {
+                if (ready && running == null && !queue(null, null, 0)) {
+                    // Even a line's first bytes: left for the next request, they would spoil its first frame.
+                    break;
+                }
                 int start = 0;
                 for (int i = 0; i < n; i++) {
                     if (buffer[i] == '\n') {
@@ -474,13 +478,13 @@ public final class RuntimeProcess {
     }
 
     /**
-     * Queues {@code frame}, waiting for room; when it is null ({@code parsed} came while no request
-     * ran) kills the process instead. False when the reader is to stop.
+     * Queues {@code frame}, waiting for room; when it is null ({@code parsed}, or bytes when that is
+     * null too, came while no request ran) kills the process instead. False when the reader is to stop.
      */
     private boolean queue(DriverFrame frame, DriverFrame parsed, int bytes) throws InterruptedException {
         if (frame == null) {
             LOG.warnf("%s wrote %s while no request ran; killed, so that it serves none", this,
-                    parsed instanceof DriverFrame.Garbage garbage ? garbage.why() : aFrame(parsed));
+                    parsed == null ? "bytes" : parsed instanceof DriverFrame.Garbage garbage ? garbage.why() : aFrame(parsed));
             kill();
             return false;
         }
