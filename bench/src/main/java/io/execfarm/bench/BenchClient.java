@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -25,6 +26,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 final class BenchClient implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(2);
 
     private final KafkaProducer<String, String> producer;
     private final KafkaConsumer<String, String> consumer;
@@ -124,11 +126,16 @@ final class BenchClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Within seconds: the tracing and share-group parts start farms of their own, so by the end the
+     * broker this client knew may be gone, and a consumer leaving its group there waited out Kafka's
+     * 30 s default.
+     */
     @Override
     public void close() throws InterruptedException {
         running.set(false);
         poller.join();
-        consumer.close();
-        producer.close();
+        consumer.close(CloseOptions.timeout(CLOSE_TIMEOUT));
+        producer.close(CLOSE_TIMEOUT);
     }
 }
