@@ -56,11 +56,11 @@ public class RequestHandler {
 
     private static final Logger LOG = Logger.getLogger(RequestHandler.class);
     /**
-     * Longer than the replies producer's own retries (delivery.timeout.ms, 30 s here): a publish is
+     * Longer than the replies producer's own retries (delivery.timeout.ms, 2 min here): a publish is
      * retried here only after the producer itself gave up, so a slow broker does not get the same
      * result twice.
      */
-    private static final Duration PUBLISH_TIMEOUT = Duration.ofMinutes(1);
+    private static final Duration PUBLISH_TIMEOUT = Duration.ofMinutes(3);
     /** An error result about a reply that could not be written gets one short try. */
     private static final Duration ERROR_RESULT_TIMEOUT = Duration.ofSeconds(10);
 
