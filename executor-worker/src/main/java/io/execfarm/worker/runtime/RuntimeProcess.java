@@ -437,8 +437,9 @@ public final class RuntimeProcess {
             int n;
             read:
             while ((n = in.read(buffer)) > 0) {
-                if (ready && running == null && !queue(null, null, 0)) {
+                if (ready && running == null) {
                     // Even a line's first bytes: left for the next request, they would spoil its first frame.
+                    killIdle("bytes");
                     break;
                 }
                 int start = 0;
@@ -452,16 +453,23 @@ public final class RuntimeProcess {
                         }
                         line.reset();
                         start = i + 1;
-                        if (!queue(ready ? inRequest(parsed) : parsed, parsed, bytes)) {
+                        DriverFrame frame = ready ? inRequest(parsed) : parsed;
+                        if (frame == null) {
+                            killIdle(parsed instanceof DriverFrame.Garbage garbage ? garbage.why() : aFrame(parsed));
                             break read;
                         }
+                        queue(frame, bytes);
                         ready = true;
                     }
                 }
                 line.write(buffer, start, n - start);
                 if (line.size() > MAX_FRAME_BYTES) {
-                    DriverFrame tooLong = new DriverFrame.Garbage("a frame longer than " + MAX_FRAME_BYTES + " bytes");
-                    queue(inRequest(tooLong), tooLong, 0);
+                    String why = "a frame longer than " + MAX_FRAME_BYTES + " bytes";
+                    if (running == null) {
+                        killIdle(why);
+                    } else {
+                        queue(new DriverFrame.Garbage(why), 0);
+                    }
                     break;
                 }
             }
@@ -477,21 +485,17 @@ public final class RuntimeProcess {
         frames.add(new Queued(new DriverFrame.Closed(), 0));
     }
 
-    /**
-     * Queues {@code frame}, waiting for room; when it is null ({@code parsed}, or bytes when that is
-     * null too, came while no request ran) kills the process instead. False when the reader is to stop.
-     */
-    private boolean queue(DriverFrame frame, DriverFrame parsed, int bytes) throws InterruptedException {
-        if (frame == null) {
-            LOG.warnf("%s wrote %s while no request ran; killed, so that it serves none", this,
-                    parsed == null ? "bytes" : parsed instanceof DriverFrame.Garbage garbage ? garbage.why() : aFrame(parsed));
-            kill();
-            return false;
-        }
+    /** Queues {@code frame}, waiting for room. */
+    private void queue(DriverFrame frame, int bytes) throws InterruptedException {
         int held = Math.min(bytes, MAX_QUEUED_BYTES);
         queueRoom.acquire(held);
         frames.add(new Queued(frame, held));
-        return true;
+    }
+
+    /** Kills the process for {@code what} it wrote while no request ran, so that it serves none. */
+    private void killIdle(String what) {
+        LOG.warnf("%s wrote %s while no request ran; killed, so that it serves none", this, what);
+        kill();
     }
 
     /**
