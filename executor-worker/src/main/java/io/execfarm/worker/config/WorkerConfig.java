@@ -210,7 +210,7 @@ public interface WorkerConfig {
         /** How long start-up plus warm-up may take. */
         Optional<Duration> startTimeout();
 
-        /** Environment added for this runtime on top of its defaults (Julia: OPENBLAS_NUM_THREADS=1), e.g. JULIA_DEPOT_PATH. */
+        /** Environment added for this runtime on top of its defaults (Julia: OPENBLAS_NUM_THREADS=1, JULIA_THREAD_SLEEP_THRESHOLD=0), e.g. JULIA_DEPOT_PATH. */
         Map<String, String> env();
 
         /**
@@ -253,7 +253,12 @@ public interface WorkerConfig {
          */
         Optional<Integer> maxPinned();
 
-        /** Which requests a used process may run: always, tenant (only its tenant's) or never. */
+        /**
+         * Which requests a used process may run: always, tenant (only its tenant's) or never. Under
+         * always one tenant's code can leave a quiet Julia task, or a forged driver, on a process
+         * that serves another tenant next (docs/architecture.md, "A warm process is a clean
+         * slate"): only for tenants that trust each other.
+         */
         @WithDefault("tenant")
         ReusePolicy reuse();
     }
@@ -313,7 +318,11 @@ public interface WorkerConfig {
         @WithDefault("1024")
         int openFiles();
 
-        /** Size of each process's private /tmp (a tmpfs), where the sandbox gives it one (bubblewrap). */
+        /**
+         * Size of each of a process's scratch file systems, where the sandbox gives it its own
+         * (bubblewrap): its working directory, /tmp and /dev/shm, tmpfs mounts counted in its memory
+         * limit and emptied after every request.
+         */
         @WithDefault("64M")
         MemorySize tmpSize();
 

@@ -2,6 +2,7 @@ package io.execfarm.worker.metrics;
 
 import io.execfarm.contracts.Result;
 import io.execfarm.worker.pool.PoolStats;
+import io.execfarm.worker.pool.Retirement;
 import io.execfarm.worker.pool.Pools;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -54,6 +55,15 @@ public class WorkerMetrics {
                     .description("Processes retired and replaced: worn out, grown too large, crashed, timed out or cancelled")
                     .tag("runtime", runtime)
                     .register(registry);
+            for (Retirement reason : Retirement.values()) {
+                FunctionCounter.builder("execfarm.process.retirements", pools,
+                                p -> p.stats().get(runtime).retiredFor(reason))
+                        .description("Processes retired, by why; a reason other than discarded, not-reused, worn-out, "
+                                + "grew or evicted means one was found not at rest after a request or while idle")
+                        .tag("runtime", runtime)
+                        .tag("reason", reason.tag())
+                        .register(registry);
+            }
             FunctionCounter.builder("execfarm.process.start.failures", pools,
                             p -> p.stats().get(runtime).startFailures())
                     .tag("runtime", runtime)

@@ -7,6 +7,7 @@ import io.execfarm.worker.runtime.OutputSink;
 import io.execfarm.worker.runtime.RuntimeProcess;
 import io.execfarm.worker.threads.DaemonThreads;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -15,10 +16,11 @@ import java.util.concurrent.TimeUnit;
  * Runs requests on a pool's processes: acquire, execute, clean up, release. Blocking; call it off
  * the event loop.
  *
- * <p>A request's outcome returns as soon as its driver reports it. Cleaning up after it (killing
- * what it left running, checking the process's health) runs on a recycler thread, off the
- * caller's critical path; the process goes back to the pool only after that, so the next request
- * on it still never sees what this one left behind.
+ * <p>A request's outcome returns as soon as its driver reports it. Settling the process after it
+ * (killing what it left running, emptying its scratch, checking from outside that it is at rest)
+ * runs on a recycler thread, off the caller's critical path; the process goes back to the pool
+ * only after that, so the next request on it never sees what this one left behind, and one not at
+ * rest is retired instead.
  */
 public final class PoolExecutor implements AutoCloseable {
 
@@ -67,11 +69,10 @@ public final class PoolExecutor implements AutoCloseable {
         long executed = System.nanoTime();
         boolean reusable = outcome.processSurvived();
         recycler.execute(() -> {
-            if (reusable && spec.session() == null) {
-                // Child processes a request started must not outlive it and watch the next one.
-                process.killStragglers();
-            }
-            pool.release(lease, reusable);
+            // Nothing a request started may outlive it and watch, answer or fill the next one.
+            Optional<Retirement> unfit = !reusable ? Optional.of(Retirement.DISCARDED)
+                    : spec.session() == null ? process.settle().map(Retirement::of) : Optional.empty();
+            pool.release(lease, unfit);
         });
         return new TimedOutcome(outcome, acquired - start, executed - acquired);
     }

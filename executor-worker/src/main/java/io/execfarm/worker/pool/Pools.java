@@ -74,6 +74,11 @@ public class Pools {
                 pool.open();
                 executors.put(name, new PoolExecutor(pool, config.acquireTimeout()));
                 LOG.infof("%s %s: pool of %d opened", name, launcher.version(), pool.settings().size());
+                if (pool.settings().reuse() == ReusePolicy.ALWAYS) {
+                    LOG.warnf("%s: reuse=always: a process that ran one tenant's code may run another's next, and code "
+                            + "that forges its driver or leaves a quiet task behind can reach that tenant's request; "
+                            + "only for tenants that trust each other", name);
+                }
             } catch (RuntimeUnavailableException | IllegalArgumentException e) {
                 throw new IllegalStateException("this worker is configured to serve " + name + ", but " + e.getMessage()
                         + " -- install it, or set " + channel + "=false (environment: EXECFARM_"

@@ -7,8 +7,10 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.Deque;
-import java.util.Iterator;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -48,6 +50,7 @@ public final class ProcessPool<P> implements AutoCloseable {
     private long started;
     private long retired;
     private long startFailures;
+    private final Map<Retirement, Long> retirements = new EnumMap<>(Retirement.class);
     private int consecutiveFailures;
     private long nextStartNanos = System.nanoTime();
     private String lastStartError;
@@ -127,23 +130,32 @@ public final class ProcessPool<P> implements AutoCloseable {
     }
 
     /**
-     * Returns a process after a request. {@code reusable} is false when the request killed or
-     * broke it; it is also retired when worn out, grown too large, or the policy is {@code never}.
+     * Returns a process after a request. {@code reusable} is false when the request or its session
+     * ended it ({@link Retirement#DISCARDED}); see {@link #release(Lease, Optional)}.
      */
     public void release(Lease<P> lease, boolean reusable) {
+        release(lease, reusable ? Optional.empty() : Optional.of(Retirement.DISCARDED));
+    }
+
+    /**
+     * Returns a process after a request, retired for {@code unfit} when that is present; it is also
+     * retired when the policy is {@code never}, when worn out, gone, or grown too large.
+     */
+    public void release(Lease<P> lease, Optional<Retirement> unfit) {
         lease.countExecution();
-        boolean keep = reusable
-                && settings.reuse() != ReusePolicy.NEVER
-                && lease.executions() < settings.maxExecutions()
-                && source.isAlive(lease.process())
-                && (settings.maxResidentBytes() == 0 || source.residentBytes(lease.process()) <= settings.maxResidentBytes());
+        Optional<Retirement> retirement = unfit
+                .or(() -> settings.reuse() == ReusePolicy.NEVER ? Optional.of(Retirement.NOT_REUSED) : Optional.empty())
+                .or(() -> lease.executions() >= settings.maxExecutions() ? Optional.of(Retirement.WORN_OUT) : Optional.empty())
+                .or(() -> source.unfitWhileIdle(lease.process()))
+                .or(() -> settings.maxResidentBytes() > 0 && source.residentBytes(lease.process()) > settings.maxResidentBytes()
+                        ? Optional.of(Retirement.GREW) : Optional.empty());
         synchronized (lock) {
             busy--;
             if (!closed) {
-                if (keep) {
+                if (retirement.isEmpty()) {
                     idle.addFirst(lease);
                 } else {
-                    retire(lease);
+                    retire(lease, retirement.get());
                 }
                 refill();
                 lock.notifyAll();
@@ -158,7 +170,7 @@ public final class ProcessPool<P> implements AutoCloseable {
     public PoolStats stats() {
         synchronized (lock) {
             return new PoolStats(settings.size(), starting, idle.size(), busy, retiring, waiting, started, retired,
-                    startFailures);
+                    startFailures, retirements);
         }
     }
 
@@ -183,21 +195,33 @@ public final class ProcessPool<P> implements AutoCloseable {
         }
     }
 
+    /**
+     * The idle process the reuse policy gives {@code tenant}, or null. One found not fit to serve
+     * (gone, or not at rest while idle) is retired and the choice made again.
+     */
     private Lease<P> takeCompatible(String tenant) {
-        Lease<P> fallback = null;
-        for (Iterator<Lease<P>> it = idle.iterator(); it.hasNext(); ) {
-            Lease<P> lease = it.next();
-            if (!source.isAlive(lease.process())) {
-                it.remove();
-                retire(lease);
-                continue;
+        while (true) {
+            Lease<P> lease = chooseCompatible(tenant);
+            if (lease == null) {
+                return null;
             }
+            idle.remove(lease);
+            Optional<Retirement> unfit = source.unfitWhileIdle(lease.process());
+            if (unfit.isEmpty()) {
+                return lease;
+            }
+            retire(lease, unfit.get());
+        }
+    }
+
+    private Lease<P> chooseCompatible(String tenant) {
+        Lease<P> fallback = null;
+        for (Lease<P> lease : idle) {
             boolean fresh = lease.tenant() == null;
             boolean same = tenant.equals(lease.tenant());
             switch (settings.reuse()) {
                 case ALWAYS -> {
                     if (same) {
-                        it.remove();
                         return lease;
                     }
                     if (fallback == null) {
@@ -206,7 +230,6 @@ public final class ProcessPool<P> implements AutoCloseable {
                 }
                 case TENANT -> {
                     if (same) {
-                        it.remove();
                         return lease;
                     }
                     if (fresh && fallback == null) {
@@ -215,14 +238,10 @@ public final class ProcessPool<P> implements AutoCloseable {
                 }
                 case NEVER -> {
                     if (fresh) {
-                        it.remove();
                         return lease;
                     }
                 }
             }
-        }
-        if (fallback != null) {
-            idle.remove(fallback);
         }
         return fallback;
     }
@@ -230,7 +249,7 @@ public final class ProcessPool<P> implements AutoCloseable {
     /** Every slot is taken and nothing is starting: the coldest idle process makes room for a fresh one. */
     private void evictForWaiter() {
         if (slots.cardinality() >= settings.size() && starting == 0 && !idle.isEmpty()) {
-            retire(idle.pollLast());
+            retire(idle.pollLast(), Retirement.EVICTED);
         }
     }
 
@@ -244,7 +263,7 @@ public final class ProcessPool<P> implements AutoCloseable {
             if (unused != null) {
                 LOG.debugf("%s pool: a waiting request takes back a process held unused", name);
                 busy--;
-                retire(unused);
+                retire(unused, Retirement.EVICTED);
             }
         }
     }
@@ -316,7 +335,11 @@ public final class ProcessPool<P> implements AutoCloseable {
         }
     }
 
-    private void retire(Lease<P> lease) {
+    private void retire(Lease<P> lease, Retirement reason) {
+        retirements.merge(reason, 1L, Long::sum);
+        if (reason.notAtRest()) {
+            LOG.infof("%s pool: retiring a process not at rest: %s", name, reason.tag());
+        }
         retiring++;
         retirers.execute(() -> dispose(lease));
     }

@@ -3,6 +3,7 @@ package io.execfarm.worker.pool;
 import io.execfarm.worker.runtime.RuntimeLauncher;
 import io.execfarm.worker.runtime.RuntimeProcess;
 import io.execfarm.worker.runtime.RuntimeStartException;
+import java.util.Optional;
 
 /** Real runtime processes for a pool. */
 public final class RuntimeProcessSource implements ProcessSource<RuntimeProcess> {
@@ -24,8 +25,8 @@ public final class RuntimeProcessSource implements ProcessSource<RuntimeProcess>
     }
 
     @Override
-    public boolean isAlive(RuntimeProcess process) {
-        return process.isAlive();
+    public Optional<Retirement> unfitWhileIdle(RuntimeProcess process) {
+        return process.idleUnrest().map(Retirement::of);
     }
 
     @Override

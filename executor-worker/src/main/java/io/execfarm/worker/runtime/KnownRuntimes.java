@@ -32,7 +32,9 @@ public final class KnownRuntimes {
      * Julia 1.5.3 (Debian's, what can be had here) and >= 1.10. Flags as a production farm wants
      * them: no start-up file or history, no colour codes in output, two threads (the second is the
      * driver's output forwarder, so user code has one; the farm scales by processes, and so BLAS
-     * runs one thread per process too). Julia reserves
+     * runs one thread per process too). A thread with nothing to do sleeps at once instead of
+     * spinning (Julia 1.5 spun for 4 ms after every request, measured from its control group, which
+     * is both CPU wasted per request and CPU used while idle, a sign of code left running). Julia reserves
      * a large address space up front, hence the high RLIMIT_AS; what counts is the memory limit
      * (4 GiB). Where Julia takes a heap size hint (1.9 and later) its collector works to keep each
      * process's heap under 2 GiB, well within that limit. The warm-up compiles the paths every
@@ -49,7 +51,8 @@ public final class KnownRuntimes {
                 try error("warm") catch e; sprint(showerror, e) end
                 x
                 """,
-                new Confinement(16 * GIB, 4 * GIB, RuntimeAccess.NONE), 2 * GIB, Map.of("OPENBLAS_NUM_THREADS", "1"),
+                new Confinement(16 * GIB, 4 * GIB, RuntimeAccess.NONE), 2 * GIB,
+                Map.of("OPENBLAS_NUM_THREADS", "1", "JULIA_THREAD_SLEEP_THRESHOLD", "0"),
                 Duration.ofSeconds(180));
     }
 

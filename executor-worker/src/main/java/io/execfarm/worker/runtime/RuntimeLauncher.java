@@ -126,8 +126,8 @@ public final class RuntimeLauncher {
                 throw new RuntimeStartException(definition.name() + ": the warm-up failed with " + warm.status()
                         + (warm.error() != null ? ": " + warm.error().message() : ""));
             }
-            process.killStragglers();
         }
+        process.settleFirst();
         return process;
     }
 

@@ -6,6 +6,7 @@ import io.execfarm.contracts.Result;
 import io.execfarm.worker.sandbox.LaunchSpec;
 import io.execfarm.worker.sandbox.ProcessCgroup;
 import io.execfarm.worker.sandbox.Sandbox;
+import io.execfarm.worker.sandbox.Scratch;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -74,6 +75,10 @@ public final class RuntimeProcess {
     private final Semaphore queueRoom = new Semaphore(MAX_QUEUED_BYTES);
     /** The request whose frames the channel may carry: set before its command is sent, cleared by the reader at its done. */
     private volatile String running;
+    /** Whether it is at rest, from its control group; empty where it has none. */
+    private final Optional<RestCheck> rest;
+    /** Set when the reader killed it for writing while no request ran. */
+    private volatile boolean wroteWhileIdle;
     /** The runtime itself. */
     private volatile ProcessHandle driver;
     /** What kills the whole tree: the namespace init, or the runtime when there is no namespace. */
@@ -85,6 +90,7 @@ public final class RuntimeProcess {
         this.launch = launch;
         this.json = json;
         this.commands = process.getOutputStream();
+        this.rest = launch.cgroup().map(RestCheck::new);
     }
 
     /** Starts the process and waits for its driver's ready frame. */
@@ -146,6 +152,7 @@ public final class RuntimeProcess {
                     "the " + runtime + " process had already exited" + diagnosis(), false);
         }
         OutputBudget budget = new OutputBudget(spec.maxOutputBytes());
+        rest.ifPresent(RestCheck::markBusy);
         running = spec.id();
         try {
             send(spec);
@@ -256,6 +263,54 @@ public final class RuntimeProcess {
                 Thread.onSpinWait();
             }
         }
+    }
+
+    /**
+     * Brings the process back to rest after a request outside a session: kills what the request
+     * left running and empties its scratch directories; then says, from its control group, whether
+     * it is at rest (empty) or why not. A process that is not must serve no other request.
+     */
+    public Optional<Unrest> settle() {
+        Optional<Unrest> unrest = clear();
+        ProcessHandle d = driver;
+        return unrest.isPresent() || d == null ? unrest : rest.flatMap(check -> check.afterRequest(d.pid()));
+    }
+
+    /** Brings a process that just became warm to rest, and takes what it is then as the measure of rest. */
+    void settleFirst() {
+        clear();
+        rest.ifPresent(RestCheck::baseline);
+    }
+
+    /** Kills what a request left running and empties the scratch directories; says why not when that failed. */
+    private Optional<Unrest> clear() {
+        Optional<Unrest> unrest = exited();
+        ProcessHandle d = driver;
+        if (unrest.isPresent() || d == null) {
+            return unrest;
+        }
+        killStragglers();
+        try {
+            return Scratch.empty(launch, d.pid()) ? Optional.empty() : Optional.of(Unrest.SCRATCH);
+        } catch (IOException e) {
+            LOG.warnf("%s: could not empty its scratch directories: %s", this, e.getMessage());
+            return Optional.of(Unrest.SCRATCH);
+        }
+    }
+
+    /**
+     * Why this idle process may not serve a request, or empty when it may: it exited or was killed,
+     * or, judged from its control group, it started something or used CPU since it came to rest. A
+     * few small reads.
+     */
+    public Optional<Unrest> idleUnrest() {
+        Optional<Unrest> unrest = exited();
+        return unrest.isPresent() ? unrest : rest.flatMap(RestCheck::whileIdle);
+    }
+
+    private Optional<Unrest> exited() {
+        return process.isAlive() ? Optional.empty()
+                : Optional.of(wroteWhileIdle ? Unrest.WROTE_WHILE_IDLE : Unrest.EXITED);
     }
 
     /** Alive and not a zombie: a killed child stays a zombie until its parent reaps it, harmlessly. */
@@ -494,6 +549,7 @@ public final class RuntimeProcess {
 
     /** Kills the process for {@code what} it wrote while no request ran, so that it serves none. */
     private void killIdle(String what) {
+        wroteWhileIdle = true;
         LOG.warnf("%s wrote %s while no request ran; killed, so that it serves none", this, what);
         kill();
     }

@@ -11,9 +11,9 @@ import java.util.Optional;
 /**
  * The bubblewrap arguments that give one runtime process its private view: new user, PID,
  * network, IPC, UTS and cgroup namespaces; a root file system holding only the system directories
- * (read-only), the interpreter's installation and the runtime's extra paths, the process's own
- * working directory, the driver scripts (read-only), a size-capped /tmp, a fresh /proc and a
- * minimal /dev; no further user namespaces; a seccomp filter ({@link SyscallFilter}); killed with
+ * (read-only), the interpreter's installation and the runtime's extra paths, the driver scripts
+ * (read-only), a fresh /proc and a minimal, read-only /dev; size-capped tmpfs mounts for its
+ * working directory, /tmp and /dev/shm, the only places it may write; no further user namespaces; a seccomp filter ({@link SyscallFilter}); killed with
  * its parent.
  */
 final class BubblewrapCommand {
@@ -28,7 +28,7 @@ final class BubblewrapCommand {
     }
 
     /**
-     * @param workDir     the process's own directory, writable, also its working directory
+     * @param workDir     where the process's own working directory is (a tmpfs mounted there)
      * @param drivers     the driver scripts, read-only
      * @param interpreter the interpreter as the command names it, to show its installation
      * @param path        the PATH the interpreter is looked up on when {@code interpreter} is a bare name
@@ -57,7 +57,10 @@ final class BubblewrapCommand {
         }
         Optional<Path> installation = installation(interpreter, path);
         installation.ifPresent(home -> readOnly(args, home));
+        // Every place it may write is a tmpfs of its own, capped in size and counted in its memory:
+        // /dev/shm, /tmp and its working directory. /dev itself, a tmpfs too, is made read-only.
         args.addAll(List.of("--proc", "/proc", "--dev", "/dev"));
+        args.addAll(List.of("--size", Long.toString(tmpBytes), "--tmpfs", "/dev/shm", "--remount-ro", "/dev"));
         args.addAll(List.of("--size", Long.toString(tmpBytes), "--tmpfs", "/tmp"));
         // After /tmp: the work root usually lives under the worker's /tmp, which the tmpfs hides.
         readOnly(args, drivers);
@@ -67,7 +70,8 @@ final class BubblewrapCommand {
         for (Path extra : access.writable()) {
             args.addAll(List.of("--bind", extra.toString(), extra.toString()));
         }
-        args.addAll(List.of("--bind", workDir.toString(), workDir.toString(), "--chdir", workDir.toString(), "--"));
+        args.addAll(List.of("--size", Long.toString(tmpBytes), "--tmpfs", workDir.toString(), "--chdir",
+                workDir.toString(), "--"));
         return args;
     }
 

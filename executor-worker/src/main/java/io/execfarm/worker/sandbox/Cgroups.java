@@ -10,11 +10,12 @@ import org.jboss.logging.Logger;
 
 /**
  * A control group per runtime process, so that its memory and its task count have limits of their
- * own that report themselves: the kernel counts an OOM kill in the group's memory events and a
- * refused fork in its pids.events. cgroup v1 (separate memory and pids hierarchies, as this machine
- * mounts them) where the worker's own groups are in them, else cgroup v2 (one unified hierarchy, as
- * most container hosts now mount it). The groups live under the worker's own, in a parent named
- * after the worker.
+ * own that report themselves (the kernel counts an OOM kill in the group's memory events and a
+ * refused fork in its pids.events), and so that what the process does can be judged from outside
+ * it: its tasks, its CPU time, its shared memory. cgroup v1 (separate memory, pids and cpuacct
+ * hierarchies, as this machine mounts them) where the worker's own groups are in them, else cgroup
+ * v2 (one unified hierarchy, as most container hosts now mount it, where every group counts its CPU
+ * time). The groups live under the worker's own, in a parent named after the worker.
  */
 public final class Cgroups {
 
@@ -24,11 +25,14 @@ public final class Cgroups {
     private final CgroupVersion version;
     private final Path memoryParent;
     private final Path pidsParent;
+    /** Where CPU time is counted: v1's cpuacct hierarchy when the worker may write it; v2's own groups. */
+    private final Optional<Path> cpuParent;
 
-    private Cgroups(CgroupVersion version, Path memoryParent, Path pidsParent) {
+    private Cgroups(CgroupVersion version, Path memoryParent, Path pidsParent, Optional<Path> cpuParent) {
         this.version = version;
         this.memoryParent = memoryParent;
         this.pidsParent = pidsParent;
+        this.cpuParent = cpuParent;
     }
 
     /**
@@ -55,8 +59,14 @@ public final class Cgroups {
         Optional<Path> memory = v1Hierarchy(mount, ownGroups, "memory");
         Optional<Path> pids = v1Hierarchy(mount, ownGroups, "pids");
         if (memory.isPresent() && pids.isPresent()) {
+            Optional<Path> cpu = v1Hierarchy(mount, ownGroups, "cpuacct");
+            if (cpu.isEmpty()) {
+                LOG.warn("sandbox: no cpuacct hierarchy the worker may write: a process's CPU use while idle goes "
+                        + "unchecked");
+            }
             return Optional.of(new Cgroups(CgroupVersion.V1, Files.createDirectories(memory.get().resolve(name)),
-                    Files.createDirectories(pids.get().resolve(name))));
+                    Files.createDirectories(pids.get().resolve(name)),
+                    cpu.isPresent() ? Optional.of(Files.createDirectories(cpu.get().resolve(name))) : Optional.empty()));
         }
         Optional<Path> unified = v2Group(mount, ownGroups);
         if (unified.isEmpty()) {
@@ -66,7 +76,7 @@ public final class Cgroups {
             return Optional.empty();
         }
         Path parent = delegate(unified.get(), name);
-        return Optional.of(new Cgroups(CgroupVersion.V2, parent, parent));
+        return Optional.of(new Cgroups(CgroupVersion.V2, parent, parent, Optional.of(parent)));
     }
 
     /** Where the worker's own group of {@code controller} is, from its line "N:controller:/path". */
@@ -132,7 +142,9 @@ public final class Cgroups {
     ProcessCgroup create(String process, long memoryBytes, int maxTasks) throws IOException {
         Path memory = Files.createDirectories(memoryParent.resolve(process));
         Path pids = Files.createDirectories(pidsParent.resolve(process));
-        ProcessCgroup group = new ProcessCgroup(version, memory, pids, memoryBytes, maxTasks);
+        Optional<Path> cpu = cpuParent.isPresent()
+                ? Optional.of(Files.createDirectories(cpuParent.get().resolve(process))) : Optional.empty();
+        ProcessCgroup group = new ProcessCgroup(version, memory, pids, cpu, memoryBytes, maxTasks);
         Files.writeString(memory.resolve(version.memoryLimit()), Long.toString(memoryBytes));
         // Without this the kernel would swap the process out instead of stopping it at its limit.
         Path swap = memory.resolve(version.swapLimit());
@@ -148,7 +160,8 @@ public final class Cgroups {
      * process not yet disposed of) is killed first: a group with tasks cannot be removed.
      */
     void close() {
-        for (Path parent : memoryParent.equals(pidsParent) ? List.of(memoryParent) : List.of(memoryParent, pidsParent)) {
+        List<Path> parents = Stream.concat(Stream.of(memoryParent, pidsParent), cpuParent.stream()).distinct().toList();
+        for (Path parent : parents) {
             try (Stream<Path> children = Files.list(parent)) {
                 for (Path child : children.filter(Files::isDirectory).toList()) {
                     removeWithItsTasks(child);

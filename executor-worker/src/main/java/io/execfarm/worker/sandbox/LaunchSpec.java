@@ -19,12 +19,18 @@ import java.util.Optional;
  *                     everything it starts stays in, orphans included
  * @param uid          the uid it runs as, held by it alone while it lives ({@link UidRange}), or -1
  *                     when it runs as the worker's
+ * @param scratch      the directories it may write, as it sees them, emptied after each request
+ *                     ({@link Scratch})
+ * @param privateView  whether it sees a file system of its own (bubblewrap), reached from outside
+ *                     through its {@code /proc/<pid>/root}
  */
 public record LaunchSpec(List<String> command, Map<String, String> environment, Path workDir, Path stderrLog,
-        boolean namespaced, Optional<ProcessCgroup> cgroup, boolean ownSession, int uid) {
+        boolean namespaced, Optional<ProcessCgroup> cgroup, boolean ownSession, int uid, List<Path> scratch,
+        boolean privateView) {
 
     public LaunchSpec {
         command = List.copyOf(command);
         environment = Map.copyOf(environment);
+        scratch = List.copyOf(scratch);
     }
 }

@@ -5,17 +5,25 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.stream.Stream;
 
 /**
  * The control groups of one runtime process, with the limits they were given. Under cgroup v1 the
- * process has one group in the memory hierarchy and one in the pids hierarchy; under v2 both are
- * the same directory.
+ * process has one group in each of the memory, pids and (where the worker may write it) cpuacct
+ * hierarchies; under v2 they are all the same directory.
+ *
+ * <p>What the kernel counts here is evidence user code cannot forge, unlike anything its process
+ * says about itself: how many tasks it has, how much CPU it used, how much shared memory (tmpfs,
+ * /dev/shm, memfd) it holds.
  */
-public record ProcessCgroup(CgroupVersion version, Path memory, Path pids, long memoryBytes, int maxTasks) {
+public record ProcessCgroup(CgroupVersion version, Path memory, Path pids, Optional<Path> cpu, long memoryBytes,
+        int maxTasks) {
 
     /** The distinct directories the process belongs to. */
     List<Path> groups() {
-        return memory.equals(pids) ? List.of(memory) : List.of(memory, pids);
+        return Stream.concat(Stream.of(memory, pids), cpu.stream()).distinct().toList();
     }
 
     /**
@@ -52,6 +60,38 @@ public record ProcessCgroup(CgroupVersion version, Path memory, Path pids, long 
         } catch (IOException | NumberFormatException e) {
             return List.of();
         }
+    }
+
+    /** Its tasks now, threads included (pids.current), or -1 when that cannot be read. */
+    public long tasks() {
+        try {
+            return Long.parseLong(Files.readString(pids.resolve("pids.current")).strip());
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** The CPU time its tasks used so far, in nanoseconds; empty where the groups do not count it. */
+    public OptionalLong cpuNanos() {
+        if (cpu.isEmpty()) {
+            return OptionalLong.empty();
+        }
+        try {
+            return version == CgroupVersion.V1
+                    ? OptionalLong.of(Long.parseLong(Files.readString(cpu.get().resolve("cpuacct.usage")).strip()))
+                    : OptionalLong.of(counter(cpu.get().resolve("cpu.stat"), "usage_usec") * 1000);
+        } catch (IOException | NumberFormatException e) {
+            return OptionalLong.empty();
+        }
+    }
+
+    /**
+     * The shared memory charged to it: files on its tmpfs mounts (working directory, /tmp,
+     * /dev/shm, /dev) and memfds, which outlive a request unless deleted, and which resident
+     * memory does not show.
+     */
+    public long sharedMemoryBytes() {
+        return counter(memory.resolve("memory.stat"), "shmem");
     }
 
     /** Removes the groups, killing any task still in them (the process was disposed of). */

@@ -3,11 +3,8 @@ package io.execfarm.worker.sandbox;
 import io.execfarm.worker.threads.DaemonThreads;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipalLookupService;
@@ -93,7 +90,7 @@ public final class Sandbox {
             Files.setPosixFilePermissions(logs, PosixFilePermissions.fromString("rwx------"));
             Isolation isolation = detect(settings, strongest);
             if (isolation.weakerThan(weakest)) {
-                deleteTree(root);
+                Scratch.deleteTree(root);
                 throw new IllegalStateException("the sandbox can give runtime processes only " + isolation
                         + ", weaker than the weakest this worker accepts (execfarm.worker.sandbox.minimum-isolation="
                         + weakest + "): " + missing(isolation));
@@ -228,11 +225,14 @@ public final class Sandbox {
         env.put("HOME", workDir.toString());
         env.put("TMPDIR", isolation.privateView() ? "/tmp" : tmp.toString());
         env.putAll(runtimeEnv);
+        // With a private view these are tmpfs mounts of the process's own, counted in its memory.
+        List<Path> scratch = isolation.privateView() ? List.of(Path.of("/tmp"), Path.of("/dev/shm"), workDir)
+                : List.of(tmp, workDir);
         // Each launcher's child is its namespace's init: unshare's sh, or bubblewrap's own.
         boolean namespaced = isolation == Isolation.NAMESPACES_AND_UID || isolation == Isolation.USER_NAMESPACE
                 || isolation.privateView();
         return new LaunchSpec(command, env, workDir, logDir.resolve(name + ".stderr"), namespaced, cgroup,
-                isolation == Isolation.UID_ONLY, isolation.ownUid() ? uid : -1);
+                isolation == Isolation.UID_ONLY, isolation.ownUid() ? uid : -1, scratch, isolation.privateView());
     }
 
     /**
@@ -260,7 +260,7 @@ public final class Sandbox {
         cgroups.ifPresent(Cgroups::close);
         uids.ifPresent(UidRange::close);
         try {
-            deleteTree(settings.workRoot());
+            Scratch.deleteTree(settings.workRoot());
         } catch (IOException e) {
             LOG.warnf("sandbox: could not delete the work root %s: %s", settings.workRoot(), e.getMessage());
         }
@@ -269,7 +269,7 @@ public final class Sandbox {
     /** Deletes what a retired process left behind. Never follows links user code may have planted. */
     public void discard(LaunchSpec spec) {
         try {
-            deleteTree(spec.workDir());
+            Scratch.deleteTree(spec.workDir());
             Files.deleteIfExists(spec.stderrLog());
         } catch (IOException e) {
             LOG.warnf("sandbox: could not delete %s: %s", spec.workDir(), e.getMessage());
@@ -279,32 +279,6 @@ public final class Sandbox {
                 group.delete();
             } catch (IOException e) {
                 LOG.warnf("sandbox: could not remove the control group %s: %s", group.memory(), e.getMessage());
-            }
-        });
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-                // User code may have made its own directories unreadable; the owner can always chmod.
-                Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-                Files.delete(dir);
-                return FileVisitResult.CONTINUE;
             }
         });
     }

@@ -194,6 +194,40 @@ final class JuliaSnippets implements Snippets {
     }
 
     @Override
+    public String leaveRunning() {
+        return """
+                Threads.@spawn begin
+                    finish = time() + 10
+                    n = 0
+                    while time() < finish
+                        n += 1
+                        n % 1_000_000 == 0 && println("stray ", n)
+                    end
+                end
+                nothing
+                """;
+    }
+
+    @Override
+    public String startSleeperLater() {
+        return "Threads.@spawn (sleep(0.5); run(`sleep 1000`; wait=false))\nnothing";
+    }
+
+    @Override
+    public String fill(String dir) {
+        return """
+                block = fill(UInt8('x'), 1 << 20)
+                try
+                    for n in 0:1023
+                        write(joinpath(%1$s, "fill-$n"), block) == length(block) || break
+                    end
+                catch
+                end
+                sum(Int[filesize(joinpath(%1$s, name)) for name in readdir(%1$s) if startswith(name, "fill-")]) >> 20
+                """.formatted(juliaString(dir));
+    }
+
+    @Override
     public String countSleepers() {
         return """
                 function sleepers()

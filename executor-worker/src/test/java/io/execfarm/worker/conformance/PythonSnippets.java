@@ -192,6 +192,50 @@ final class PythonSnippets implements Snippets {
     }
 
     @Override
+    public String leaveRunning() {
+        return """
+                import threading, time
+                def spin():
+                    end = time.monotonic() + 10
+                    n = 0
+                    while time.monotonic() < end:
+                        n += 1
+                        if n % 100000 == 0:
+                            print('stray', n, flush=True)
+                threading.Thread(target=spin, daemon=True).start()
+                None
+                """;
+    }
+
+    @Override
+    public String startSleeperLater() {
+        return """
+                import subprocess, threading, time
+                def later():
+                    time.sleep(0.5)
+                    subprocess.Popen(['sleep', '1000'])
+                threading.Thread(target=later, daemon=True).start()
+                None
+                """;
+    }
+
+    @Override
+    public String fill(String dir) {
+        return """
+                import os
+                block = b'x' * (1 << 20)
+                try:
+                    for n in range(1024):
+                        with open(os.path.join(%s, 'fill-%%d' %% n), 'wb') as f:
+                            f.write(block)
+                except OSError:
+                    pass
+                sum(os.path.getsize(os.path.join(%1$s, name)) for name in os.listdir(%1$s)
+                    if name.startswith('fill-')) >> 20
+                """.formatted(pythonString(dir));
+    }
+
+    @Override
     public String countSleepers() {
         return """
                 import os

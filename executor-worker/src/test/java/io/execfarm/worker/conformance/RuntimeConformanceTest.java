@@ -17,6 +17,7 @@ import io.execfarm.worker.pool.PoolSettings;
 import io.execfarm.worker.pool.PoolStats;
 import io.execfarm.worker.pool.ProcessPool;
 import io.execfarm.worker.pool.ReusePolicy;
+import io.execfarm.worker.pool.Retirement;
 import io.execfarm.worker.pool.RuntimeProcessSource;
 import io.execfarm.worker.pool.TimedOutcome;
 import io.execfarm.worker.runtime.ExecutionOutcome;
@@ -469,6 +470,69 @@ class RuntimeConformanceTest {
     }
 
     @Test
+    void anInnocentRequestLeavesItsProcessAtRest() {
+        PoolStats before = pool.stats();
+        for (int i = 0; i < 6; i++) {
+            Run run = run(code.tickEvery100Ms(2));
+            assertEquals(Status.OK, run.status(), run::describe);
+        }
+        assertPoolHealthy();
+        PoolStats after = pool.stats();
+        assertEquals(before.retirements(), after.retirements(), () -> "no process retired: " + after);
+    }
+
+    @Test
+    void codeLeftRunningAfterItsResultServesNoFurtherRequest() {
+        long before = notAtRest(pool.stats());
+        Run run = run(code.leaveRunning());
+        assertEquals(Status.OK, run.status(), run::describe);
+        // Both processes, twice: the one that ran it must be retired before it serves any of these.
+        for (int i = 0; i < 4; i++) {
+            Run next = run(code.hello());
+            assertEquals("hello, world\n", next.stdout(), () -> "nothing of the earlier request prints here: "
+                    + next.describe());
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> notAtRest(pool.stats()) > before);
+    }
+
+    @Test
+    void aChildStartedAfterTheCleanupIsFoundAndItsProcessRetired() throws Exception {
+        long before = notAtRest(pool.stats());
+        Run run = run(code.startSleeperLater());
+        assertEquals(Status.OK, run.status(), run::describe);
+        Thread.sleep(1500);
+        for (int i = 0; i < 4; i++) {
+            Run count = run(code.countSleepers());
+            assertEquals("0", count.value(), () -> "no request sees the sleeper: " + count.describe());
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> notAtRest(pool.stats()) > before);
+        await().atMost(Duration.ofSeconds(30)).until(() -> sleepersOnTheMachine() == 0);
+    }
+
+    @Test
+    void filesAndSharedMemoryStopAtTheirCapAndAreGoneAfterTheRequest() {
+        Assumptions.assumeTrue(sandbox.isolation().privateView(), "caps need bubblewrap's tmpfs mounts");
+        long capMiB = SandboxSettings.DEFAULT_TMP_BYTES >> 20;
+        for (String dir : List.of(".", "/dev/shm", "/tmp")) {
+            // /tmp holds the mount points of the working directory and the driver scripts.
+            String fresh = run(code.listDirectory(dir)).stdout();
+            Run fill = run(code.fill(dir));
+            assertEquals(Status.OK, fill.status(), fill::describe);
+            assertTrue(Long.parseLong(fill.value()) <= capMiB, () -> dir + " took more than " + capMiB + " MiB: "
+                    + fill.describe());
+            assertTrue(Long.parseLong(fill.value()) >= capMiB / 2, () -> dir + " took less than expected: "
+                    + fill.describe());
+            for (int i = 0; i < 2; i++) {
+                Run list = run(code.listDirectory(dir));
+                assertEquals(fresh, list.stdout(), () -> "nothing of it is left in " + dir + ": " + list.describe());
+            }
+        }
+        Run dev = run(code.fill("/dev"));
+        assertEquals("0", dev.value(), () -> "/dev is read-only: " + dev.describe());
+        assertPoolHealthy();
+    }
+
+    @Test
     void sessionNamespacesPersistAcrossRequests() throws Exception {
         String session = "s-" + UUID.randomUUID();
         try (Held held = hold()) {
@@ -811,6 +875,26 @@ class RuntimeConformanceTest {
                             return Files.readAllLines(p.resolve("status")).stream()
                                     .filter(line -> line.startsWith("Uid:")).map(line -> line.split("\\s+")[1])
                                     .mapToInt(Integer::parseInt).anyMatch(poolUids::contains);
+                        } catch (IOException e) {
+                            return false;
+                        }
+                    }).count();
+        }
+    }
+
+    /** Processes the pool retired as not at rest, after a request or while idle. */
+    private static long notAtRest(PoolStats stats) {
+        return Stream.of(Retirement.values()).filter(Retirement::notAtRest).mapToLong(stats::retiredFor).sum();
+    }
+
+    /** Processes on this machine whose command line is "sleep 1000", user code's or not. */
+    private static long sleepersOnTheMachine() throws IOException {
+        try (Stream<Path> processes = Files.list(Path.of("/proc"))) {
+            return processes.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit))
+                    .filter(p -> {
+                        try {
+                            return new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8)
+                                    .replace('\0', ' ').strip().equals("sleep 1000");
                         } catch (IOException e) {
                             return false;
                         }

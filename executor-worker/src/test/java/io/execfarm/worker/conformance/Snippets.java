@@ -127,6 +127,18 @@ interface Snippets {
     /** Starts `sleep 1000` in the background and returns at once. */
     String startBackgroundSleeper();
 
+    /**
+     * Leaves a thread (Python) or a task on the driver's other thread (Julia) that prints "stray"
+     * lines and spins for 10 s; returns at once.
+     */
+    String leaveRunning();
+
+    /** Leaves a thread (Python) or a task (Julia) that starts `sleep 1000` half a second later; returns at once. */
+    String startSleeperLater();
+
+    /** Writes 1 MiB files into {@code dir} until a write fails or 1 GiB is written; ends with the MiB written (an integer). */
+    String fill(String dir);
+
     /** The number of processes whose command line contains "sleep 1000" (as an integer value). */
     String countSleepers();
 

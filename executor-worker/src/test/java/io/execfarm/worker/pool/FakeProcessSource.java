@@ -4,6 +4,7 @@ import io.execfarm.worker.runtime.RuntimeStartException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -16,6 +17,8 @@ final class FakeProcessSource implements ProcessSource<FakeProcessSource.Proc> {
         final int slot;
         volatile boolean alive = true;
         volatile long resident = 100;
+        /** What an idle check finds wrong with it, when anything. */
+        volatile Retirement unfit;
 
         Proc(int id, int slot) {
             this.id = id;
@@ -75,8 +78,8 @@ final class FakeProcessSource implements ProcessSource<FakeProcessSource.Proc> {
     }
 
     @Override
-    public boolean isAlive(Proc process) {
-        return process.alive;
+    public Optional<Retirement> unfitWhileIdle(Proc process) {
+        return process.alive ? Optional.ofNullable(process.unfit) : Optional.of(Retirement.EXITED);
     }
 
     @Override

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.execfarm.worker.pool.FakeProcessSource.Proc;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -196,6 +197,35 @@ class ProcessPoolTest {
         await().atMost(WAIT).until(() -> source.disposed().contains(lease.process()));
         awaitIdle(1);
         assertEquals(1, pool.stats().retired());
+    }
+
+    @Test
+    void aProcessNotAtRestAfterItsRequestIsRetiredAndCountedWithItsReason() throws Exception {
+        open(2, 1, 100, 0, ReusePolicy.ALWAYS);
+        awaitIdle(1);
+        Lease<Proc> lease = pool.acquire("a", WAIT);
+        pool.release(lease, Optional.of(Retirement.TASKS_LEFT));
+        await().atMost(WAIT).until(() -> source.disposed().contains(lease.process()));
+        assertEquals(1, pool.stats().retiredFor(Retirement.TASKS_LEFT));
+        Lease<Proc> next = pool.acquire("a", WAIT);
+        assertNotSame(lease.process(), next.process());
+        pool.release(next, true);
+    }
+
+    @Test
+    void anIdleProcessFoundNotAtRestIsNeverHandedOut() throws Exception {
+        open(2, 2, 100, 0, ReusePolicy.ALWAYS);
+        awaitIdle(2);
+        Lease<Proc> first = pool.acquire("a", WAIT);
+        Lease<Proc> second = pool.acquire("a", WAIT);
+        pool.release(second, true);
+        pool.release(first, true);
+        first.process().unfit = Retirement.IDLE_CPU;
+        Lease<Proc> next = pool.acquire("a", WAIT);
+        assertSame(second.process(), next.process(), "the most recently used one was unfit, so the other serves");
+        assertEquals(1, pool.stats().retiredFor(Retirement.IDLE_CPU));
+        await().atMost(WAIT).until(() -> source.disposed().contains(first.process()));
+        pool.release(next, true);
     }
 
     @Test

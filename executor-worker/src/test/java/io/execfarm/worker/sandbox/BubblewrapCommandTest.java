@@ -30,7 +30,7 @@ class BubblewrapCommandTest {
     }
 
     @Test
-    void theViewIsBuiltInOrderAndEndsWithTheProcesssOwnDirectory(@TempDir Path dir) throws Exception {
+    void theViewIsBuiltInOrderAndEndsWithTheProcesssOwnCappedDirectory(@TempDir Path dir) throws Exception {
         Path work = Files.createDirectories(dir.resolve("work"));
         Path drivers = Files.createDirectories(dir.resolve("drivers"));
         Path filter = Files.writeString(dir.resolve("filter.bpf"), "x");
@@ -47,8 +47,10 @@ class BubblewrapCommandTest {
                 "the drivers are bound after /tmp, which would hide them");
         assertTrue(Collections.indexOfSubList(args, List.of("--ro-bind", "/opt/image.so", "/opt/image.so")) > 0);
         assertTrue(Collections.indexOfSubList(args, List.of("--bind", "/traces", "/traces")) > 0);
-        assertEquals(List.of("--bind", work.toString(), work.toString(), "--chdir", work.toString(), "--"),
-                args.subList(args.size() - 6, args.size()));
+        assertEquals(List.of("--size", "1024", "--tmpfs", work.toString(), "--chdir", work.toString(), "--"),
+                args.subList(args.size() - 7, args.size()));
+        assertTrue(Collections.indexOfSubList(args, List.of("--dev", "/dev", "--size", "1024", "--tmpfs", "/dev/shm",
+                "--remount-ro", "/dev")) > 0, "a capped /dev/shm in a read-only /dev: " + args);
 
         List<String> networked = BubblewrapCommand.arguments(work, drivers, "sh", "/usr/bin",
                 new RuntimeAccess(List.of(), List.of(), true), 1024, filter);

@@ -1,0 +1,149 @@
+package io.execfarm.worker.runtime;
+
+import io.execfarm.worker.sandbox.ProcessCgroup;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.stream.Stream;
+
+/**
+ * Whether a process is at rest, judged from what the kernel counts in its control group, never from
+ * what the process says: user code owns it and can make its driver say anything.
+ *
+ * <p>At rest means: no more tasks than it had at rest before its first request (a thread or a
+ * process a request started is one more), no thread of its driver running, no shared memory held
+ * beyond what it held then, and no CPU used while idle. The baseline is taken once, after the
+ * warm-up, when nothing of any request exists yet.
+ */
+final class RestCheck {
+
+    /** When a thread found runnable after a request is looked at again: still runnable at every one and it is still running. */
+    private static final List<Duration> CONFIRM = List.of(Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(25));
+    /**
+     * CPU an idle process may use however briefly it was idle: what its driver's own threads spend
+     * settling (Julia's runtime, a collection ending; 4 ms seen once in a conformance run), and the
+     * kernel's count of a running task lagging by up to a tick.
+     */
+    private static final long IDLE_CPU_NANOS = Duration.ofMillis(10).toNanos();
+    /**
+     * The share of its idle time an idle process may use on top of that. A loop left behind takes
+     * all of it (half on a busy machine): one left running since the request is caught as the
+     * process settles; this catches one that starts later.
+     */
+    private static final double IDLE_CPU_SHARE = 0.05;
+    /** Shared memory a rested process may hold above its baseline: page rounding, a driver's buffers. */
+    private static final long HELD_SLACK_BYTES = 1 << 20;
+
+    private final ProcessCgroup group;
+    private long restingTasks = Long.MAX_VALUE;
+    private long restingSharedBytes = Long.MAX_VALUE;
+    /** When the process last came to rest, and its CPU time then; -1 while it serves a request. */
+    private volatile long idleSinceNanos = -1;
+    private volatile long idleCpuNanos = -1;
+
+    RestCheck(ProcessCgroup group) {
+        this.group = group;
+    }
+
+    /** Takes the baseline: the process is warm and no request ran on it but the warm-up, all of whose traces are gone. */
+    void baseline() {
+        restingTasks = group.tasks();
+        restingSharedBytes = group.sharedMemoryBytes();
+        markIdle();
+    }
+
+    /** The process is about to serve a request: CPU it uses now is that request's. */
+    void markBusy() {
+        idleSinceNanos = -1;
+    }
+
+    /**
+     * Whether the process came back to rest after a request whose stragglers were killed and whose
+     * scratch was emptied; marks it idle if so.
+     */
+    Optional<Unrest> afterRequest(long driverPid) {
+        Optional<Unrest> unrest = tasksLeft();
+        if (unrest.isEmpty() && stillRunning(driverPid)) {
+            unrest = Optional.of(Unrest.RUNNING);
+        }
+        if (unrest.isEmpty() && group.sharedMemoryBytes() > restingSharedBytes + HELD_SLACK_BYTES) {
+            unrest = Optional.of(Unrest.MEMORY_HELD);
+        }
+        if (unrest.isEmpty()) {
+            markIdle();
+        }
+        return unrest;
+    }
+
+    /** Whether an idle process did anything since it came to rest; a few small reads, for the pool's hand-out. */
+    Optional<Unrest> whileIdle() {
+        Optional<Unrest> unrest = tasksLeft();
+        if (unrest.isPresent()) {
+            return unrest;
+        }
+        long since = idleSinceNanos;
+        long cpuThen = idleCpuNanos;
+        OptionalLong cpuNow = group.cpuNanos();
+        if (since < 0 || cpuThen < 0 || cpuNow.isEmpty()) {
+            return Optional.empty();
+        }
+        long allowed = IDLE_CPU_NANOS + (long) ((System.nanoTime() - since) * IDLE_CPU_SHARE);
+        return cpuNow.getAsLong() - cpuThen > allowed ? Optional.of(Unrest.IDLE_CPU) : Optional.empty();
+    }
+
+    private void markIdle() {
+        idleCpuNanos = group.cpuNanos().orElse(-1);
+        idleSinceNanos = System.nanoTime();
+    }
+
+    private Optional<Unrest> tasksLeft() {
+        long tasks = group.tasks();
+        return tasks < 0 || tasks > restingTasks ? Optional.of(Unrest.TASKS_LEFT) : Optional.empty();
+    }
+
+    /**
+     * A thread of the driver runnable now and at each of the {@link #CONFIRM} marks after. A driver
+     * finishing its own work after its done frame is runnable for well under a millisecond of CPU,
+     * though on a busy machine it may wait for a CPU a while first; a loop a request left behind is
+     * runnable all the time. (CPU time cannot tell them apart this quickly: the kernel brings a
+     * running task's count up to date only at a tick, every few milliseconds.)
+     */
+    private static boolean stillRunning(long driverPid) {
+        if (!anyRunnable(driverPid)) {
+            return false;
+        }
+        for (Duration wait : CONFIRM) {
+            try {
+                Thread.sleep(wait.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return true;
+            }
+            if (!anyRunnable(driverPid)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Whether any thread of {@code pid} is in state R (running or waiting for a CPU), from /proc. */
+    private static boolean anyRunnable(long pid) {
+        try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            return tasks.anyMatch(task -> {
+                try {
+                    String stat = Files.readString(task.resolve("stat"));
+                    int afterName = stat.lastIndexOf(')');
+                    return afterName > 0 && afterName + 2 < stat.length() && stat.charAt(afterName + 2) == 'R';
+                } catch (IOException e) {
+                    return false;
+                }
+            });
+        } catch (IOException e) {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,22 @@
+package io.execfarm.worker.runtime;
+
+/**
+ * Why a process is not at rest, as seen from outside it: a process found so is retired before it
+ * can serve another request.
+ */
+public enum Unrest {
+    /** It exited, or the worker killed it (a crash, a timeout, a cancel). */
+    EXITED,
+    /** It wrote to its frame channel while no request ran, and the worker killed it for that. */
+    WROTE_WHILE_IDLE,
+    /** Its control group holds more tasks (threads or processes) than it did at rest before any request. */
+    TASKS_LEFT,
+    /** One of its threads was still running, and using CPU, once its request had ended. */
+    RUNNING,
+    /** It used CPU while idle, between requests. */
+    IDLE_CPU,
+    /** It still holds shared memory (a tmpfs file, a memfd) once its scratch file systems were emptied. */
+    MEMORY_HELD,
+    /** Its scratch directories (working directory, /tmp, /dev/shm) could not be emptied. */
+    SCRATCH
+}

@@ -1,0 +1,117 @@
+package io.execfarm.worker.sandbox;
+
+import java.io.IOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * Where a process may write (its scratch directories), emptied after each request so that the next
+ * finds nothing of it, and trees deleted without following a link that user code planted.
+ */
+public final class Scratch {
+
+    /**
+     * More entries than this and emptying stops: a process that left so many is retired instead,
+     * which, with its scratch on tmpfs mounts of its own, drops them all at once.
+     */
+    static final int MAX_ENTRIES = 10_000;
+
+    private Scratch() {
+    }
+
+    /**
+     * Deletes what the scratch directories of {@code spec}'s process hold, the directories
+     * themselves kept. With a private view the directories are reached through the process's own
+     * root ({@code /proc/<pid>/root}), as it sees them.
+     *
+     * @return false when they held more than {@link #MAX_ENTRIES} entries and were left as they are
+     * @throws IOException when something could not be deleted
+     */
+    public static boolean empty(LaunchSpec spec, long pid) throws IOException {
+        Path root = Path.of("/proc", Long.toString(pid), "root");
+        List<Path> dirs = spec.scratch().stream()
+                .map(dir -> spec.privateView() ? root.resolve(Path.of("/").relativize(dir)) : dir).toList();
+        int[] budget = {MAX_ENTRIES};
+        for (Path dir : dirs) {
+            Object device = Files.getAttribute(dir, "unix:dev", LinkOption.NOFOLLOW_LINKS);
+            List<Path> children;
+            try (Stream<Path> listed = Files.list(dir)) {
+                children = listed.filter(child -> !dirs.contains(child)).toList();
+            }
+            for (Path child : children) {
+                if (!deleteTree(child, Optional.of(device), budget)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** Deletes {@code root} and everything under it; nothing when it does not exist. */
+    static void deleteTree(Path root) throws IOException {
+        deleteTree(root, Optional.empty(), new int[] {Integer.MAX_VALUE});
+    }
+
+    /**
+     * Deletes {@code root} and what is under it, within {@code budget} entries. With a {@code device},
+     * it stays on that file system: a mount point under it (in a /tmp that holds the mount points of
+     * the process's working directory and the driver scripts) is left, with the directories above it.
+     */
+    private static boolean deleteTree(Path root, Optional<Object> device, int[] budget) throws IOException {
+        if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
+            return true;
+        }
+        boolean[] within = {true};
+        Set<Path> keep = new HashSet<>();
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+                if (--budget[0] < 0) {
+                    within[0] = false;
+                    return FileVisitResult.TERMINATE;
+                }
+                if (device.isPresent() && !device.get().equals(Files.getAttribute(dir, "unix:dev", LinkOption.NOFOLLOW_LINKS))) {
+                    for (Path above = dir; above != null && above.startsWith(root); above = above.getParent()) {
+                        keep.add(above);
+                    }
+                    return FileVisitResult.SKIP_SUBTREE;
+                }
+                // User code may have made its own directories unreadable; the owner can always chmod.
+                Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                if (--budget[0] < 0) {
+                    within[0] = false;
+                    return FileVisitResult.TERMINATE;
+                }
+                Files.delete(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+                if (e != null) {
+                    throw e;
+                }
+                if (!keep.contains(dir)) {
+                    Files.delete(dir);
+                }
+                return FileVisitResult.CONTINUE;
+            }
+        });
+        return within[0];
+    }
+}
