@@ -110,7 +110,7 @@ public final class PoolBenchmark {
     /** A sandbox of the benchmark's own, with uids no worker's default configuration uses. */
     private static Sandbox sandbox(Isolation strongest, Isolation weakest) throws IOException {
         Path workRoot = Files.createTempDirectory("execfarm-bench-");
-        return Sandbox.create(new SandboxSettings(true, workRoot, 63000, 3600, 256, 64L << 20, 1024,
+        return Sandbox.create(new SandboxSettings(true, workRoot, 63000, 3600, 1.0, 256, 64L << 20, 1024,
                 SandboxSettings.DEFAULT_TMP_BYTES, SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV,
                 Map.of("julia", 2, "python", 2), SandboxSettings.DEFAULT_UID_LOCK_DIR), strongest, weakest);
     }

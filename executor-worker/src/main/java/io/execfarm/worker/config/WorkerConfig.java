@@ -302,9 +302,20 @@ public interface WorkerConfig {
         @WithDefault("/run/execfarm/uids")
         Path uidLockDir();
 
-        /** RLIMIT_CPU over a process's whole life; request timeouts end single requests. */
+        /**
+         * CPU a process may use over its whole life; request timeouts end single requests. Where it
+         * has a control group counting its CPU, it is retired after the request that passed this;
+         * elsewhere RLIMIT_CPU, which the kernel enforces in the middle of whatever request runs.
+         */
         @WithDefault("3600")
         long cpuSeconds();
+
+        /**
+         * CPUs each process may use at most, where it has a control group with a CPU controller
+         * (a CFS quota), so that one process cannot starve the others on its worker; 0 for no cap.
+         */
+        @WithDefault("1.0")
+        double cpuCores();
 
         /** RLIMIT_NPROC of each process (tasks of its uid), enforced where it has a uid of its own. */
         @WithDefault("256")

@@ -135,7 +135,7 @@ public class Pools {
         if (overrides.traceCompileDir().isPresent()) {
             Path dir = overrides.traceCompileDir().get();
             flags.add(traceCompileFlag(name, dir));
-            access = access.withWritable(dir);
+            access = access.withCollected(dir);
         }
         return new RuntimeDefinition(name,
                 overrides.binary().orElse(base.binary()),
@@ -173,7 +173,7 @@ public class Pools {
     static SandboxSettings sandboxSettings(WorkerConfig.Sandbox sandbox, Map<String, Integer> slots) {
         Path workRoot = sandbox.workRoot().orElseGet(() -> Path.of(System.getProperty("java.io.tmpdir"),
                 "execfarm-worker-" + ProcessHandle.current().pid()));
-        return new SandboxSettings(sandbox.enabled(), workRoot, sandbox.uidBase(), sandbox.cpuSeconds(),
+        return new SandboxSettings(sandbox.enabled(), workRoot, sandbox.uidBase(), sandbox.cpuSeconds(), sandbox.cpuCores(),
                 sandbox.maxProcesses(), sandbox.maxFileSize().asLongValue(), sandbox.openFiles(),
                 sandbox.tmpSize().asLongValue(), sandbox.path(), sandbox.passEnv(), slots, sandbox.uidLockDir());
     }

@@ -6,31 +6,38 @@ import java.util.Locale;
 /** Why a pool retired a process, as the {@code reason} tag of the retirements metric names it. */
 public enum Retirement {
     /** The request or its session ended it: a crash, a timeout, a cancel, a session closed or evicted. */
-    DISCARDED,
+    DISCARDED(false),
     /** The reuse policy is {@code never}. */
-    NOT_REUSED,
+    NOT_REUSED(false),
     /** It served its maximum of requests. */
-    WORN_OUT,
+    WORN_OUT(false),
     /** Its resident memory grew past the limit. */
-    GREW,
+    GREW(false),
     /** The coldest idle process, or one held unused, made room for a waiting request. */
-    EVICTED,
-    EXITED,
-    WROTE_WHILE_IDLE,
-    TASKS_LEFT,
-    RUNNING,
-    IDLE_CPU,
-    MEMORY_HELD,
-    SCRATCH;
+    EVICTED(false),
+    EXITED(false),
+    CPU_SPENT(false),
+    WROTE_WHILE_IDLE(true),
+    TASKS_LEFT(true),
+    RUNNING(true),
+    IDLE_CPU(true),
+    MEMORY_HELD(true),
+    SCRATCH(true);
 
-    /** The retirement for a process found not at rest: see {@link Unrest} for each reason. */
+    private final boolean notAtRest;
+
+    Retirement(boolean notAtRest) {
+        this.notAtRest = notAtRest;
+    }
+
+    /** The retirement for a process found not fit to serve again: see {@link Unrest} for each reason. */
     public static Retirement of(Unrest unrest) {
         return valueOf(unrest.name());
     }
 
-    /** Whether the process was found not at rest, rather than retired by the pool's own rules or a failed request. */
+    /** Whether the process was found not at rest: something a request left ran, or was held, after its result. */
     public boolean notAtRest() {
-        return ordinal() >= EXITED.ordinal() && this != EXITED;
+        return notAtRest;
     }
 
     public String tag() {

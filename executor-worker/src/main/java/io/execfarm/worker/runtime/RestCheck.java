@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -72,6 +73,9 @@ final class RestCheck {
         }
         if (unrest.isEmpty() && group.sharedMemoryBytes() > restingSharedBytes + HELD_SLACK_BYTES) {
             unrest = Optional.of(Unrest.MEMORY_HELD);
+        }
+        if (unrest.isEmpty() && group.cpuNanos().orElse(0) > TimeUnit.SECONDS.toNanos(group.lifetimeCpuSeconds())) {
+            unrest = Optional.of(Unrest.CPU_SPENT);
         }
         if (unrest.isEmpty()) {
             markIdle();

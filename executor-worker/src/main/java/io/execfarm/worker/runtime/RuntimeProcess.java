@@ -22,6 +22,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
 
 /**
@@ -590,10 +591,30 @@ public final class RuntimeProcess {
         return frame instanceof DriverFrame.Ready ? "a ready frame" : "a " + frame.getClass().getSimpleName() + " frame";
     }
 
-    /** The driver's last word on its own failure, for the crashed request's message; empty when it said none. */
+    /**
+     * The last driver diagnostic on the process's stderr, for the crashed request's message; empty
+     * when there is none. Attributed to the stderr, not to the driver: user code can write the same.
+     */
     private String diagnosis() {
         List<String> said = logTail().stream().filter(line -> line.startsWith(DIAGNOSTIC_PREFIX)).toList();
-        return said.isEmpty() ? "" : " (the driver said: " + said.get(said.size() - 1).substring(DIAGNOSTIC_PREFIX.length()) + ")";
+        return said.isEmpty() ? "" : " (its stderr says: " + escaped(said.get(said.size() - 1)) + ")";
+    }
+
+    /**
+     * A line from the process, fit to quote in the worker's log: control characters escaped, so
+     * that what user code wrote can neither end the worker's log line nor start one that looks
+     * like the worker's own.
+     */
+    static String escaped(String line) {
+        StringBuilder out = new StringBuilder(line.length());
+        line.codePoints().forEach(c -> {
+            if (Character.isISOControl(c) || c == '\\') {
+                out.append(String.format("\\u%04x", c));
+            } else {
+                out.appendCodePoint(c);
+            }
+        });
+        return out.toString();
     }
 
     /**
@@ -625,9 +646,11 @@ public final class RuntimeProcess {
         return "closed its frame channel";
     }
 
+    /** The end of the process's stderr, each line escaped and marked as the process's, user code's included. */
     private String stderrTail() {
         List<String> lines = logTail();
-        return lines.isEmpty() ? "" : "; its stderr ends with:\n" + String.join("\n", lines);
+        return lines.isEmpty() ? "" : "; its stderr (the driver's and user code's alike) ends with:"
+                + lines.stream().map(line -> "\n  | " + escaped(line)).collect(Collectors.joining());
     }
 
     private static String describe(DriverFrame frame) {

@@ -17,6 +17,8 @@ public enum Unrest {
     IDLE_CPU,
     /** It still holds shared memory (a tmpfs file, a memfd) once its scratch file systems were emptied. */
     MEMORY_HELD,
+    /** It used the CPU its whole life may (sandbox cpu-seconds): retired between requests, not killed in one. */
+    CPU_SPENT,
     /** Its scratch directories (working directory, /tmp, /dev/shm) could not be emptied. */
     SCRATCH
 }

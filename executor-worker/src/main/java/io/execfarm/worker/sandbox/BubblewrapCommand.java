@@ -6,6 +6,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -32,10 +33,12 @@ final class BubblewrapCommand {
      * @param drivers     the driver scripts, read-only
      * @param interpreter the interpreter as the command names it, to show its installation
      * @param path        the PATH the interpreter is looked up on when {@code interpreter} is a bare name
+     * @param collected   the process's own directories (values) to show at the places of the
+     *                    runtime's collected directories (keys)
      * @param filter      the compiled seccomp filter
      */
     static List<String> arguments(Path workDir, Path drivers, String interpreter, String path, RuntimeAccess access,
-            long tmpBytes, Path filter) throws IOException {
+            Map<Path, Path> collected, long tmpBytes, Path filter) throws IOException {
         // bubblewrap reads the filter from a descriptor; a shell opens it as fd 3 and becomes bwrap.
         List<String> args = new ArrayList<>(List.of("sh", "-c", "exec \"$@\" 3<\"$0\"", filter.toString(),
                 "bwrap", "--seccomp", "3", "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
@@ -67,9 +70,7 @@ final class BubblewrapCommand {
         for (Path extra : access.readOnly()) {
             readOnly(args, extra);
         }
-        for (Path extra : access.writable()) {
-            args.addAll(List.of("--bind", extra.toString(), extra.toString()));
-        }
+        collected.forEach((place, own) -> args.addAll(List.of("--bind", own.toString(), place.toString())));
         args.addAll(List.of("--size", Long.toString(tmpBytes), "--tmpfs", workDir.toString(), "--chdir",
                 workDir.toString(), "--"));
         return args;

@@ -21,18 +21,24 @@ public final class Cgroups {
 
     private static final Logger LOG = Logger.getLogger(Cgroups.class);
     private static final String CONTROLLERS = "+memory +pids";
+    /** The CFS period a quota is a share of. */
+    private static final long CPU_PERIOD_MICROS = 100_000;
 
     private final CgroupVersion version;
     private final Path memoryParent;
     private final Path pidsParent;
     /** Where CPU time is counted: v1's cpuacct hierarchy when the worker may write it; v2's own groups. */
     private final Optional<Path> cpuParent;
+    /** Where CPU use is capped: v1's cpu hierarchy, v2's groups where the cpu controller was delegated. */
+    private final Optional<Path> cpuLimitParent;
 
-    private Cgroups(CgroupVersion version, Path memoryParent, Path pidsParent, Optional<Path> cpuParent) {
+    private Cgroups(CgroupVersion version, Path memoryParent, Path pidsParent, Optional<Path> cpuParent,
+            Optional<Path> cpuLimitParent) {
         this.version = version;
         this.memoryParent = memoryParent;
         this.pidsParent = pidsParent;
         this.cpuParent = cpuParent;
+        this.cpuLimitParent = cpuLimitParent;
     }
 
     /**
@@ -60,13 +66,13 @@ public final class Cgroups {
         Optional<Path> pids = v1Hierarchy(mount, ownGroups, "pids");
         if (memory.isPresent() && pids.isPresent()) {
             Optional<Path> cpu = v1Hierarchy(mount, ownGroups, "cpuacct");
-            if (cpu.isEmpty()) {
-                LOG.warn("sandbox: no cpuacct hierarchy the worker may write: a process's CPU use while idle goes "
-                        + "unchecked");
+            Optional<Path> cpuLimit = v1Hierarchy(mount, ownGroups, "cpu");
+            if (cpu.isEmpty() || cpuLimit.isEmpty()) {
+                LOG.warn("sandbox: no cpuacct or cpu hierarchy the worker may write: a process's CPU is neither "
+                        + "capped nor counted (no check of CPU used while idle; RLIMIT_CPU for its lifetime)");
             }
             return Optional.of(new Cgroups(CgroupVersion.V1, Files.createDirectories(memory.get().resolve(name)),
-                    Files.createDirectories(pids.get().resolve(name)),
-                    cpu.isPresent() ? Optional.of(Files.createDirectories(cpu.get().resolve(name))) : Optional.empty()));
+                    Files.createDirectories(pids.get().resolve(name)), parentIn(cpu, name), parentIn(cpuLimit, name)));
         }
         Optional<Path> unified = v2Group(mount, ownGroups);
         if (unified.isEmpty()) {
@@ -75,8 +81,18 @@ public final class Cgroups {
                     + "of their own (RLIMIT_AS and RLIMIT_NPROC only)");
             return Optional.empty();
         }
-        Path parent = delegate(unified.get(), name);
-        return Optional.of(new Cgroups(CgroupVersion.V2, parent, parent, Optional.of(parent)));
+        boolean cpu = controllers(unified.get()).contains("cpu");
+        Path parent = delegate(unified.get(), name, cpu ? CONTROLLERS + " +cpu" : CONTROLLERS);
+        return Optional.of(new Cgroups(CgroupVersion.V2, parent, parent, Optional.of(parent),
+                cpu ? Optional.of(parent) : Optional.empty()));
+    }
+
+    private static Optional<Path> parentIn(Optional<Path> hierarchy, String name) throws IOException {
+        return hierarchy.isPresent() ? Optional.of(Files.createDirectories(hierarchy.get().resolve(name))) : Optional.empty();
+    }
+
+    private static List<String> controllers(Path group) throws IOException {
+        return List.of(Files.readString(group.resolve("cgroup.controllers")).strip().split("\\s+"));
     }
 
     /** Where the worker's own group of {@code controller} is, from its line "N:controller:/path". */
@@ -104,8 +120,7 @@ public final class Cgroups {
             if (line.startsWith("0::/")) {
                 Path dir = mount.resolve(line.substring("0::/".length()));
                 boolean delegated = Files.isWritable(dir.resolve("cgroup.procs"))
-                        && List.of(Files.readString(dir.resolve("cgroup.controllers")).strip().split("\\s+"))
-                                .containsAll(List.of("memory", "pids"));
+                        && controllers(dir).containsAll(List.of("memory", "pids"));
                 return delegated ? Optional.of(dir) : Optional.empty();
             }
         }
@@ -113,12 +128,12 @@ public final class Cgroups {
     }
 
     /**
-     * Makes {@code own} hand its memory and pids controllers to a new parent for the runtime
+     * Makes {@code own} hand {@code controllers} (memory and pids, cpu where it has it) to a new parent for the runtime
      * processes' groups. cgroup v2 lets a group enable controllers for its children only while it
      * holds no process itself, so the worker's own processes first move to a leaf beside that
      * parent, as docker-in-docker's entrypoint does with a container's processes.
      */
-    private static Path delegate(Path own, String name) throws IOException {
+    private static Path delegate(Path own, String name, String controllers) throws IOException {
         List<String> tasks = Files.readAllLines(own.resolve("cgroup.procs")).stream().filter(t -> !t.isBlank()).toList();
         if (!tasks.isEmpty()) {
             Path leaf = Files.createDirectories(own.resolve(name + "-worker"));
@@ -132,19 +147,33 @@ public final class Cgroups {
                 }
             }
         }
-        Files.writeString(own.resolve("cgroup.subtree_control"), CONTROLLERS);
+        Files.writeString(own.resolve("cgroup.subtree_control"), controllers);
         Path parent = Files.createDirectories(own.resolve(name));
-        Files.writeString(parent.resolve("cgroup.subtree_control"), CONTROLLERS);
+        Files.writeString(parent.resolve("cgroup.subtree_control"), controllers);
         return parent;
     }
 
-    /** A group for one process, with its limits set; the process joins it with {@link ProcessCgroup#join}. */
-    ProcessCgroup create(String process, long memoryBytes, int maxTasks) throws IOException {
+    /**
+     * A group for one process, with its limits set ({@code cpuCores} 0 for no CPU cap); the process
+     * joins it with {@link ProcessCgroup#join}.
+     */
+    ProcessCgroup create(String process, long memoryBytes, int maxTasks, double cpuCores, long lifetimeCpuSeconds)
+            throws IOException {
         Path memory = Files.createDirectories(memoryParent.resolve(process));
         Path pids = Files.createDirectories(pidsParent.resolve(process));
-        Optional<Path> cpu = cpuParent.isPresent()
-                ? Optional.of(Files.createDirectories(cpuParent.get().resolve(process))) : Optional.empty();
-        ProcessCgroup group = new ProcessCgroup(version, memory, pids, cpu, memoryBytes, maxTasks);
+        Optional<Path> cpu = parentIn(cpuParent, process);
+        Optional<Path> cpuLimit = parentIn(cpuLimitParent, process);
+        ProcessCgroup group = new ProcessCgroup(version, memory, pids, cpu, cpuLimit, memoryBytes, maxTasks,
+                lifetimeCpuSeconds);
+        if (cpuLimit.isPresent() && cpuCores > 0) {
+            long quota = Math.max(1000, Math.round(cpuCores * CPU_PERIOD_MICROS));
+            if (version == CgroupVersion.V1) {
+                Files.writeString(cpuLimit.get().resolve("cpu.cfs_period_us"), Long.toString(CPU_PERIOD_MICROS));
+                Files.writeString(cpuLimit.get().resolve("cpu.cfs_quota_us"), Long.toString(quota));
+            } else {
+                Files.writeString(cpuLimit.get().resolve("cpu.max"), quota + " " + CPU_PERIOD_MICROS);
+            }
+        }
         Files.writeString(memory.resolve(version.memoryLimit()), Long.toString(memoryBytes));
         // Without this the kernel would swap the process out instead of stopping it at its limit.
         Path swap = memory.resolve(version.swapLimit());
@@ -160,7 +189,8 @@ public final class Cgroups {
      * process not yet disposed of) is killed first: a group with tasks cannot be removed.
      */
     void close() {
-        List<Path> parents = Stream.concat(Stream.of(memoryParent, pidsParent), cpuParent.stream()).distinct().toList();
+        List<Path> parents = Stream.of(Stream.of(memoryParent, pidsParent), cpuParent.stream(), cpuLimitParent.stream())
+                .flatMap(s -> s).distinct().toList();
         for (Path parent : parents) {
             try (Stream<Path> children = Files.list(parent)) {
                 for (Path child : children.filter(Files::isDirectory).toList()) {

@@ -23,14 +23,17 @@ import java.util.Optional;
  *                     ({@link Scratch})
  * @param privateView  whether it sees a file system of its own (bubblewrap), reached from outside
  *                     through its {@code /proc/<pid>/root}
+ * @param collected    its own directories (values) shown in the places of the runtime's collected
+ *                     directories (keys), emptied into them when it is retired
  */
 public record LaunchSpec(List<String> command, Map<String, String> environment, Path workDir, Path stderrLog,
         boolean namespaced, Optional<ProcessCgroup> cgroup, boolean ownSession, int uid, List<Path> scratch,
-        boolean privateView) {
+        boolean privateView, Map<Path, Path> collected) {
 
     public LaunchSpec {
         command = List.copyOf(command);
         environment = Map.copyOf(environment);
         scratch = List.copyOf(scratch);
+        collected = Map.copyOf(collected);
     }
 }

@@ -18,12 +18,12 @@ import java.util.stream.Stream;
  * says about itself: how many tasks it has, how much CPU it used, how much shared memory (tmpfs,
  * /dev/shm, memfd) it holds.
  */
-public record ProcessCgroup(CgroupVersion version, Path memory, Path pids, Optional<Path> cpu, long memoryBytes,
-        int maxTasks) {
+public record ProcessCgroup(CgroupVersion version, Path memory, Path pids, Optional<Path> cpu,
+        Optional<Path> cpuLimit, long memoryBytes, int maxTasks, long lifetimeCpuSeconds) {
 
     /** The distinct directories the process belongs to. */
     List<Path> groups() {
-        return Stream.concat(Stream.of(memory, pids), cpu.stream()).distinct().toList();
+        return Stream.of(Stream.of(memory, pids), cpu.stream(), cpuLimit.stream()).flatMap(s -> s).distinct().toList();
     }
 
     /**

@@ -158,6 +158,19 @@ public final class Sandbox {
             chown(tmp, uid);
         }
 
+        // Where it has a private view, a directory of its own in each collected directory's place.
+        Map<Path, Path> collected = new LinkedHashMap<>();
+        if (isolation.privateView()) {
+            for (Path place : confinement.access().collected()) {
+                Path own = Files.createDirectories(settings.workRoot().resolve(name + "-collected-" + collected.size()));
+                Files.setPosixFilePermissions(own, PosixFilePermissions.fromString("rwx------"));
+                if (isolation.ownUid()) {
+                    chown(own, uid);
+                }
+                collected.put(place, own);
+            }
+        }
+
         List<String> command = new ArrayList<>();
         if (parentDeathSignal) {
             // A worker killed hard takes its processes with it: the launcher dies with the worker,
@@ -167,15 +180,16 @@ public final class Sandbox {
         }
         Optional<ProcessCgroup> cgroup = Optional.empty();
         if (cgroups.isPresent() && confinement.memoryBytes() > 0) {
-            cgroup = Optional.of(cgroups.get().create(name, confinement.memoryBytes(), settings.maxProcesses()));
+            cgroup = Optional.of(cgroups.get().create(name, confinement.memoryBytes(), settings.maxProcesses(),
+                    settings.cpuCores(), settings.cpuSeconds()));
             command.addAll(cgroup.get().join());
         }
         switch (isolation) {
             case BUBBLEWRAP_AND_UID -> {
                 command.addAll(dropToUid(uid));
-                command.addAll(bubblewrap(workDir, runtimeCommand.get(0), confinement.access()));
+                command.addAll(bubblewrap(workDir, runtimeCommand.get(0), confinement.access(), collected));
             }
-            case BUBBLEWRAP -> command.addAll(bubblewrap(workDir, runtimeCommand.get(0), confinement.access()));
+            case BUBBLEWRAP -> command.addAll(bubblewrap(workDir, runtimeCommand.get(0), confinement.access(), collected));
             case NAMESPACES_AND_UID -> {
                 command.addAll(List.of("unshare", "--pid", "--fork", "--kill-child", "--mount-proc"));
                 command.addAll(NAMESPACE_INIT);
@@ -203,7 +217,9 @@ public final class Sandbox {
             if (confinement.addressSpaceBytes() > 0) {
                 command.add("--as=" + confinement.addressSpaceBytes());
             }
-            command.add("--cpu=" + settings.cpuSeconds());
+            if (cgroup.flatMap(ProcessCgroup::cpu).isEmpty()) {
+                command.add("--cpu=" + settings.cpuSeconds());
+            }
             command.add("--fsize=" + settings.maxFileSizeBytes());
             command.add("--nofile=" + settings.openFiles());
             // RLIMIT_NPROC counts every task of the real uid; only a uid of its own makes it per process.
@@ -232,7 +248,7 @@ public final class Sandbox {
         boolean namespaced = isolation == Isolation.NAMESPACES_AND_UID || isolation == Isolation.USER_NAMESPACE
                 || isolation.privateView();
         return new LaunchSpec(command, env, workDir, logDir.resolve(name + ".stderr"), namespaced, cgroup,
-                isolation == Isolation.UID_ONLY, isolation.ownUid() ? uid : -1, scratch, isolation.privateView());
+                isolation == Isolation.UID_ONLY, isolation.ownUid() ? uid : -1, scratch, isolation.privateView(), collected);
     }
 
     /**
@@ -266,9 +282,22 @@ public final class Sandbox {
         }
     }
 
-    /** Deletes what a retired process left behind. Never follows links user code may have planted. */
+    /**
+     * Deletes what a retired process left behind, after moving what it wrote in its collected
+     * directories into the real ones. Never follows links user code may have planted.
+     */
     public void discard(LaunchSpec spec) {
+        spec.collected().forEach((place, own) -> {
+            try {
+                Scratch.collect(own, place);
+            } catch (IOException e) {
+                LOG.warnf("sandbox: could not collect %s into %s: %s", own, place, e.getMessage());
+            }
+        });
         try {
+            for (Path own : spec.collected().values()) {
+                Scratch.deleteTree(own);
+            }
             Scratch.deleteTree(spec.workDir());
             Files.deleteIfExists(spec.stderrLog());
         } catch (IOException e) {
@@ -310,8 +339,9 @@ public final class Sandbox {
                 "--inh-caps=-all", "--bounding-set=-all");
     }
 
-    private List<String> bubblewrap(Path workDir, String interpreter, RuntimeAccess access) throws IOException {
-        return BubblewrapCommand.arguments(workDir, driverDirectory(), interpreter, settings.path(), access,
+    private List<String> bubblewrap(Path workDir, String interpreter, RuntimeAccess access, Map<Path, Path> collected)
+            throws IOException {
+        return BubblewrapCommand.arguments(workDir, driverDirectory(), interpreter, settings.path(), access, collected,
                 settings.tmpBytes(), syscallFilter(settings));
     }
 
@@ -334,7 +364,7 @@ public final class Sandbox {
                 Path filter = SyscallFilter.write(settings.workRoot(), settings.path());
                 Files.setPosixFilePermissions(filter, PosixFilePermissions.fromString("rw-r--r--"));
                 List<String> bwrap = BubblewrapCommand.arguments(probe, probe, "true", settings.path(),
-                        RuntimeAccess.NONE, settings.tmpBytes(), filter);
+                        RuntimeAccess.NONE, Map.of(), settings.tmpBytes(), filter);
                 if (allowed(Isolation.BUBBLEWRAP_AND_UID, strongest) && setpriv) {
                     List<String> command = new ArrayList<>(dropToUid(settings.uidBase()));
                     command.addAll(bwrap);

@@ -12,7 +12,9 @@ import java.util.Map;
  * @param enabled          false runs processes with the scrubbed environment only: for debugging, never in production
  * @param workRoot         parent of every process's private working and HOME directory
  * @param uidBase          when the worker is root, the first uid its processes may run as ({@link UidRange})
- * @param cpuSeconds       RLIMIT_CPU over a process's whole life (wall timeouts end single requests)
+ * @param cpuSeconds       CPU over a process's whole life (wall timeouts end single requests): where its
+ *                         control group counts CPU, it is retired after the request that passed it; else RLIMIT_CPU
+ * @param cpuCores         CPUs a process may use at most, where its control group has a CPU controller; 0 for no cap
  * @param maxProcesses     RLIMIT_NPROC: processes and threads a runtime process may have (enforced for non-root uids)
  * @param maxFileSizeBytes RLIMIT_FSIZE: the largest file user code may write
  * @param openFiles        RLIMIT_NOFILE
@@ -27,6 +29,7 @@ public record SandboxSettings(
         Path workRoot,
         int uidBase,
         long cpuSeconds,
+        double cpuCores,
         int maxProcesses,
         long maxFileSizeBytes,
         int openFiles,

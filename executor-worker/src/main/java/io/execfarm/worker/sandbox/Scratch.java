@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashSet;
@@ -55,6 +56,22 @@ public final class Scratch {
             }
         }
         return true;
+    }
+
+    /**
+     * Moves the regular files directly in {@code from} into {@code to}, readable by the worker
+     * alone; links, directories and anything else user code made there stay behind, to be deleted.
+     */
+    static void collect(Path from, Path to) throws IOException {
+        List<Path> files;
+        try (Stream<Path> listed = Files.list(from)) {
+            files = listed.filter(file -> Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)).toList();
+        }
+        for (Path file : files) {
+            Path target = to.resolve(file.getFileName());
+            Files.move(file, target, StandardCopyOption.REPLACE_EXISTING);
+            Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-------"));
+        }
     }
 
     /** Deletes {@code root} and everything under it; nothing when it does not exist. */

@@ -159,7 +159,7 @@ class RuntimeConformanceTest {
         unavailable = null;
         executor = null;
         Path workRoot = Files.createTempDirectory("execfarm-conformance-" + runtime.definition().name() + "-");
-        sandbox = Sandbox.create(new SandboxSettings(true, workRoot, UID_BASE, 600, 64, 64L * 1024 * 1024, 256,
+        sandbox = Sandbox.create(new SandboxSettings(true, workRoot, UID_BASE, 600, 1.0, 64, 64L * 1024 * 1024, 256,
                 SandboxSettings.DEFAULT_TMP_BYTES,
                 SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV, Map.of(runtime.definition().name(), 2),
                 SandboxSettings.DEFAULT_UID_LOCK_DIR), runtime.strongest(),
@@ -467,6 +467,46 @@ class RuntimeConformanceTest {
             Run count = held.run(code.countSleepers());
             assertEquals("0", count.value(), "a child process does not outlive its request: " + count.describe());
         }
+    }
+
+    /**
+     * Under reuse=always one process serves every tenant, so what one tenant's request leaves is
+     * another's problem: a pool of one process, tenant A's hostile requests, tenant B's after each.
+     */
+    @Test
+    void underReuseAlwaysNothingOfOneTenantsRequestReachesAnothers() throws Exception {
+        ProcessPool<RuntimeProcess> shared = new ProcessPool<>(runtime.definition().name() + "-always",
+                new PoolSettings(1, 1, 1, 1000, 0, ReusePolicy.ALWAYS), new RuntimeProcessSource(launcher));
+        shared.open();
+        try (PoolExecutor always = new PoolExecutor(shared, Duration.ofSeconds(120))) {
+            Run left = run(always, code.leaveRunning(), "tenant-a");
+            assertEquals(Status.OK, left.status(), left::describe);
+            Run next = run(always, code.hello(), "tenant-b");
+            assertEquals("hello, world\n", next.stdout(), () -> "nothing of tenant A prints here: " + next.describe());
+
+            Run later = run(always, code.startSleeperLater(), "tenant-a");
+            assertEquals(Status.OK, later.status(), later::describe);
+            Thread.sleep(1500);
+            Run count = run(always, code.countSleepers(), "tenant-b");
+            assertEquals("0", count.value(), () -> "tenant B sees no sleeper of tenant A's: " + count.describe());
+
+            if (sandbox.isolation().privateView()) {
+                for (String dir : List.of(".", "/dev/shm")) {
+                    Run fill = run(always, code.fill(dir), "tenant-a");
+                    assertEquals(Status.OK, fill.status(), fill::describe);
+                    Run list = run(always, code.listDirectory(dir), "tenant-b");
+                    assertEquals("", list.stdout(), () -> "tenant B finds nothing of tenant A's in " + dir + ": "
+                            + list.describe());
+                }
+            }
+            assertTrue(notAtRest(shared.stats()) >= 2, () -> "both hostile processes were retired: " + shared.stats());
+        }
+    }
+
+    private Run run(PoolExecutor on, String source, String tenant) throws InterruptedException {
+        Collector collector = new Collector();
+        TimedOutcome timed = on.execute(spec(source, null, 1 << 20), tenant, collector, new CancelSignal());
+        return new Run(timed.outcome(), collector.chunks());
     }
 
     @Test

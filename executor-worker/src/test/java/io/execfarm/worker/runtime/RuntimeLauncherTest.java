@@ -24,7 +24,7 @@ class RuntimeLauncherTest {
         RuntimeDefinition named = python.withExtraFlags(List.of("-X", "execfarm_process=" + RuntimeLauncher.PROCESS_TOKEN))
                 .withWarmUp("");
         Path workRoot = Files.createTempDirectory("execfarm-launcher-");
-        Sandbox sandbox = Sandbox.create(new SandboxSettings(true, workRoot, 63000, 60, 64, 1 << 20, 256, SandboxSettings.DEFAULT_TMP_BYTES,
+        Sandbox sandbox = Sandbox.create(new SandboxSettings(true, workRoot, 63000, 60, 1.0, 64, 1 << 20, 256, SandboxSettings.DEFAULT_TMP_BYTES,
                 SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV, Map.of("python", 2),
                 SandboxSettings.DEFAULT_UID_LOCK_DIR));
         try {

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,8 +35,10 @@ class BubblewrapCommandTest {
         Path work = Files.createDirectories(dir.resolve("work"));
         Path drivers = Files.createDirectories(dir.resolve("drivers"));
         Path filter = Files.writeString(dir.resolve("filter.bpf"), "x");
-        RuntimeAccess access = RuntimeAccess.NONE.withReadOnly(Path.of("/opt/image.so")).withWritable(Path.of("/traces"));
-        List<String> args = BubblewrapCommand.arguments(work, drivers, "sh", "/usr/bin", access, 1024, filter);
+        RuntimeAccess access = RuntimeAccess.NONE.withReadOnly(Path.of("/opt/image.so")).withCollected(Path.of("/traces"));
+        Path ownTraces = dir.resolve("work-collected-0");
+        List<String> args = BubblewrapCommand.arguments(work, drivers, "sh", "/usr/bin", access,
+                Map.of(Path.of("/traces"), ownTraces), 1024, filter);
 
         assertEquals(List.of("sh", "-c", "exec \"$@\" 3<\"$0\"", filter.toString(), "bwrap", "--seccomp", "3"),
                 args.subList(0, 7));
@@ -46,14 +49,15 @@ class BubblewrapCommandTest {
         assertTrue(Collections.indexOfSubList(args, List.of("--ro-bind", drivers.toString(), drivers.toString())) > tmp,
                 "the drivers are bound after /tmp, which would hide them");
         assertTrue(Collections.indexOfSubList(args, List.of("--ro-bind", "/opt/image.so", "/opt/image.so")) > 0);
-        assertTrue(Collections.indexOfSubList(args, List.of("--bind", "/traces", "/traces")) > 0);
+        assertTrue(Collections.indexOfSubList(args, List.of("--bind", ownTraces.toString(), "/traces")) > 0,
+                "its own directory in the traces' place: " + args);
         assertEquals(List.of("--size", "1024", "--tmpfs", work.toString(), "--chdir", work.toString(), "--"),
                 args.subList(args.size() - 7, args.size()));
         assertTrue(Collections.indexOfSubList(args, List.of("--dev", "/dev", "--size", "1024", "--tmpfs", "/dev/shm",
                 "--remount-ro", "/dev")) > 0, "a capped /dev/shm in a read-only /dev: " + args);
 
         List<String> networked = BubblewrapCommand.arguments(work, drivers, "sh", "/usr/bin",
-                new RuntimeAccess(List.of(), List.of(), true), 1024, filter);
+                new RuntimeAccess(List.of(), List.of(), true), Map.of(), 1024, filter);
         assertTrue(networked.contains("--share-net"));
     }
 }

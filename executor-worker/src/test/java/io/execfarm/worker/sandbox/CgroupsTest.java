@@ -26,21 +26,29 @@ class CgroupsTest {
     void cgroupV1GivesEachProcessAGroupInTheMemoryAndThePidsHierarchies() throws IOException {
         Path memory = group(mount.resolve("memory/system.slice/worker"), "");
         Path pids = group(mount.resolve("pids/system.slice/worker"), "");
+        Path cpuacct = group(mount.resolve("cpuacct/system.slice/worker"), "");
+        Path cpu = group(mount.resolve("cpu/system.slice/worker"), "");
         Cgroups cgroups = Cgroups.create(mount, List.of("12:pids:/system.slice/worker",
-                "9:memory:/system.slice/worker", "0::/system.slice/worker"), 42).orElseThrow();
+                "9:memory:/system.slice/worker", "3:cpuacct:/system.slice/worker", "2:cpu:/system.slice/worker",
+                "0::/system.slice/worker"), 42).orElseThrow();
         Files.createDirectories(memory.resolve("execfarm-42/slot-1"));
         Files.writeString(memory.resolve("execfarm-42/slot-1/memory.memsw.limit_in_bytes"), "max");
 
-        ProcessCgroup group = cgroups.create("slot-1", 1 << 30, 64);
+        ProcessCgroup group = cgroups.create("slot-1", 1 << 30, 64, 1.5, 3600);
 
         assertEquals(CgroupVersion.V1, group.version());
+        assertEquals("150000", Files.readString(cpu.resolve("execfarm-42/slot-1/cpu.cfs_quota_us")), "1.5 CPUs");
+        assertEquals("100000", Files.readString(cpu.resolve("execfarm-42/slot-1/cpu.cfs_period_us")));
+        Files.writeString(cpuacct.resolve("execfarm-42/slot-1/cpuacct.usage"), "123456789\n");
+        assertEquals(123456789, group.cpuNanos().orElseThrow());
         assertEquals(memory.resolve("execfarm-42/slot-1"), group.memory());
         assertEquals(pids.resolve("execfarm-42/slot-1"), group.pids());
         assertEquals("1073741824", Files.readString(group.memory().resolve("memory.limit_in_bytes")));
         assertEquals("1073741824", Files.readString(group.memory().resolve("memory.memsw.limit_in_bytes")));
         assertEquals("64", Files.readString(group.pids().resolve("pids.max")));
         assertEquals(List.of(group.memory().resolve("cgroup.procs").toString(),
-                group.pids().resolve("cgroup.procs").toString(), "--"), group.join().subList(4, 7));
+                group.pids().resolve("cgroup.procs").toString(), cpuacct.resolve("execfarm-42/slot-1/cgroup.procs").toString(),
+                cpu.resolve("execfarm-42/slot-1/cgroup.procs").toString(), "--"), group.join().subList(4, 9));
         Files.writeString(group.memory().resolve("memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
         Files.writeString(group.pids().resolve("pids.events"), "max 5\n");
         assertEquals(2, group.memoryKills());
@@ -57,14 +65,17 @@ class CgroupsTest {
 
         assertEquals("1", Files.readString(own.resolve("execfarm-42-worker/cgroup.procs")),
                 "the worker's processes leave the group that now hands out controllers");
-        assertEquals("+memory +pids", Files.readString(own.resolve("cgroup.subtree_control")));
-        assertEquals("+memory +pids", Files.readString(own.resolve("execfarm-42/cgroup.subtree_control")));
+        assertEquals("+memory +pids +cpu", Files.readString(own.resolve("cgroup.subtree_control")));
+        assertEquals("+memory +pids +cpu", Files.readString(own.resolve("execfarm-42/cgroup.subtree_control")));
         Files.createDirectories(own.resolve("execfarm-42/slot-1"));
         Files.writeString(own.resolve("execfarm-42/slot-1/memory.swap.max"), "max");
 
-        ProcessCgroup group = cgroups.create("slot-1", 1 << 30, 64);
+        ProcessCgroup group = cgroups.create("slot-1", 1 << 30, 64, 1, 3600);
 
         assertEquals(CgroupVersion.V2, group.version());
+        assertEquals("100000 100000", Files.readString(group.memory().resolve("cpu.max")), "one CPU");
+        Files.writeString(group.memory().resolve("cpu.stat"), "usage_usec 2500\nuser_usec 2000\n");
+        assertEquals(2_500_000, group.cpuNanos().orElseThrow());
         assertEquals(List.of(own.resolve("execfarm-42/slot-1")), group.groups());
         assertEquals("1073741824", Files.readString(group.memory().resolve("memory.max")));
         assertEquals("0", Files.readString(group.memory().resolve("memory.swap.max")), "no swap, so the limit kills");
