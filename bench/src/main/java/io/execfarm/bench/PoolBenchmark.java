@@ -133,7 +133,11 @@ public final class PoolBenchmark {
         Histogram acquire = histogram();
         Histogram eval = histogram();
         Histogram overhead = histogram();
+        long[] cpuBefore = null;
         for (int i = -warmRequests / 10; i < warmRequests; i++) {
+            if (i == 0) {
+                cpuBefore = cpuNanos();
+            }
             long start = System.nanoTime();
             TimedOutcome outcome = executor.execute(spec(c.snippet()), "bench", OutputSink.DISCARD, new CancelSignal());
             long micros = (System.nanoTime() - start) / 1000;
@@ -147,6 +151,7 @@ public final class PoolBenchmark {
                 overhead.recordValue(Math.max(0, micros - outcome.outcome().evalMicros()));
             }
         }
+        long[] cpuAfter = cpuNanos();
         executor.close();
 
         List<String> naiveCommand = new java.util.ArrayList<>(List.of(launcher.interpreter()));
@@ -179,10 +184,32 @@ public final class PoolBenchmark {
         row(s, "fresh `" + String.join(" ", naiveCommand) + "` per request (a naive executor)", naive.getTotalCount(), n);
         row(s, "fresh sandboxed driver per request (start, warm-up, execute)", freshSandboxed.getTotalCount(),
                 new Stats(freshSandboxed));
+        s.append(String.format(Locale.ROOT, "%nCPU per warm request: the worker's JVM %.3f ms, the runtime processes "
+                + "(everything the worker started) %.3f ms.%n", (cpuAfter[0] - cpuBefore[0]) / 1e6 / warm.getTotalCount(),
+                (cpuAfter[1] - cpuBefore[1]) / 1e6 / warm.getTotalCount()));
         s.append(String.format(Locale.ROOT, "%nFresh process / warm pool, p50: **%.0f×**; p99: **%.0f×**. "
                 + "Warm-path overhead p50: **%.3f ms** (goal ≤ 1 ms).%n%n", n.p50() / w.p50(), n.p99() / w.p99(),
                 new Stats(overhead).p50()));
         return new Measured(s.toString(), w, new Stats(overhead), new Stats(freshSandboxed));
+    }
+
+    /**
+     * CPU used so far, in nanoseconds: by this JVM, and by every process it started (their user and
+     * system time from /proc, in clock ticks of 10 ms).
+     */
+    private static long[] cpuNanos() {
+        long jvm = ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime();
+        long ticks = ProcessHandle.current().descendants().mapToLong(h -> {
+            try {
+                String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", Long.toString(h.pid()), "stat"));
+                String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+            } catch (java.io.IOException | RuntimeException e) {
+                return 0;
+            }
+        }).sum();
+        return new long[] {jvm, ticks * 10_000_000L};
     }
 
     private static void row(StringBuilder s, String label, long count, Stats stats) {

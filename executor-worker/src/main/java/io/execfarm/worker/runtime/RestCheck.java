@@ -1,15 +1,13 @@
 package io.execfarm.worker.runtime;
 
-import io.execfarm.worker.sandbox.ProcessCgroup;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import io.execfarm.worker.sandbox.GroupCounters;
+import java.io.Closeable;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Whether a process is at rest, judged from what the kernel counts in its control group, never from
@@ -20,10 +18,15 @@ import java.util.stream.Stream;
  * beyond what it held then, and no CPU used while idle. The baseline is taken once, after the
  * warm-up, when nothing of any request exists yet.
  */
-final class RestCheck {
+final class RestCheck implements Closeable {
 
-    /** When a thread found runnable after a request is looked at again: still runnable at every one and it is still running. */
-    private static final List<Duration> CONFIRM = List.of(Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(25));
+    /**
+     * When a thread found runnable after a request is looked at again: still runnable at every one
+     * and it is still running. The first looks come soon: a driver finishing its own work is
+     * usually done within a fraction of a millisecond, and the process waits for this.
+     */
+    private static final List<Duration> CONFIRM = List.of(Duration.ofNanos(200_000), Duration.ofMillis(1),
+            Duration.ofMillis(5), Duration.ofMillis(25));
     /**
      * CPU an idle process may use however briefly it was idle: what its driver's own threads spend
      * settling (Julia's runtime, a collection ending; 4 ms seen once in a conformance run), and the
@@ -39,15 +42,19 @@ final class RestCheck {
     /** Shared memory a rested process may hold above its baseline: page rounding, a driver's buffers. */
     private static final long HELD_SLACK_BYTES = 1 << 20;
 
-    private final ProcessCgroup group;
+    private final GroupCounters group;
+    private final long lifetimeCpuNanos;
+    private final ThreadStates driverThreads;
     private long restingTasks = Long.MAX_VALUE;
     private long restingSharedBytes = Long.MAX_VALUE;
     /** When the process last came to rest, and its CPU time then; -1 while it serves a request. */
     private volatile long idleSinceNanos = -1;
     private volatile long idleCpuNanos = -1;
 
-    RestCheck(ProcessCgroup group) {
+    RestCheck(GroupCounters group, long lifetimeCpuSeconds, long driverPid) {
         this.group = group;
+        this.lifetimeCpuNanos = TimeUnit.SECONDS.toNanos(lifetimeCpuSeconds);
+        this.driverThreads = new ThreadStates(driverPid);
     }
 
     /** Takes the baseline: the process is warm and no request ran on it but the warm-up, all of whose traces are gone. */
@@ -66,15 +73,15 @@ final class RestCheck {
      * Whether the process came back to rest after a request whose stragglers were killed and whose
      * scratch was emptied; marks it idle if so.
      */
-    Optional<Unrest> afterRequest(long driverPid) {
+    Optional<Unrest> afterRequest() {
         Optional<Unrest> unrest = tasksLeft();
-        if (unrest.isEmpty() && stillRunning(driverPid)) {
+        if (unrest.isEmpty() && stillRunning()) {
             unrest = Optional.of(Unrest.RUNNING);
         }
         if (unrest.isEmpty() && group.sharedMemoryBytes() > restingSharedBytes + HELD_SLACK_BYTES) {
             unrest = Optional.of(Unrest.MEMORY_HELD);
         }
-        if (unrest.isEmpty() && group.cpuNanos().orElse(0) > TimeUnit.SECONDS.toNanos(group.lifetimeCpuSeconds())) {
+        if (unrest.isEmpty() && group.cpuNanos().orElse(0) > lifetimeCpuNanos) {
             unrest = Optional.of(Unrest.CPU_SPENT);
         }
         if (unrest.isEmpty()) {
@@ -116,38 +123,25 @@ final class RestCheck {
      * runnable all the time. (CPU time cannot tell them apart this quickly: the kernel brings a
      * running task's count up to date only at a tick, every few milliseconds.)
      */
-    private static boolean stillRunning(long driverPid) {
-        if (!anyRunnable(driverPid)) {
+    private boolean stillRunning() {
+        if (!driverThreads.anyRunnable()) {
             return false;
         }
         for (Duration wait : CONFIRM) {
-            try {
-                Thread.sleep(wait.toMillis());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+            LockSupport.parkNanos(wait.toNanos());
+            if (Thread.currentThread().isInterrupted()) {
                 return true;
             }
-            if (!anyRunnable(driverPid)) {
+            if (!driverThreads.anyRunnable()) {
                 return false;
             }
         }
         return true;
     }
 
-    /** Whether any thread of {@code pid} is in state R (running or waiting for a CPU), from /proc. */
-    private static boolean anyRunnable(long pid) {
-        try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
-            return tasks.anyMatch(task -> {
-                try {
-                    String stat = Files.readString(task.resolve("stat"));
-                    int afterName = stat.lastIndexOf(')');
-                    return afterName > 0 && afterName + 2 < stat.length() && stat.charAt(afterName + 2) == 'R';
-                } catch (IOException e) {
-                    return false;
-                }
-            });
-        } catch (IOException e) {
-            return false;
-        }
+    @Override
+    public void close() {
+        driverThreads.close();
+        group.close();
     }
 }

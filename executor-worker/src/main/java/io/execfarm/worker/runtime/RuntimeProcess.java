@@ -3,6 +3,7 @@ package io.execfarm.worker.runtime;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.execfarm.contracts.Result;
+import io.execfarm.worker.sandbox.GroupCounters;
 import io.execfarm.worker.sandbox.LaunchSpec;
 import io.execfarm.worker.sandbox.ProcessCgroup;
 import io.execfarm.worker.sandbox.Sandbox;
@@ -76,8 +77,12 @@ public final class RuntimeProcess {
     private final Semaphore queueRoom = new Semaphore(MAX_QUEUED_BYTES);
     /** The request whose frames the channel may carry: set before its command is sent, cleared by the reader at its done. */
     private volatile String running;
-    /** Whether it is at rest, from its control group; empty where it has none. */
-    private final Optional<RestCheck> rest;
+    /** Its control group's counters, kept open; empty where it has no group. Set once it is ready. */
+    private volatile Optional<GroupCounters> counters = Optional.empty();
+    /** Whether it is at rest, from its control group; empty where it has none. Set once it is ready. */
+    private volatile Optional<RestCheck> rest = Optional.empty();
+    /** Its scratch directories as they were after they were last emptied; null until then. */
+    private Scratch.State scratchEmptied;
     /** Set when the reader killed it for writing while no request ran. */
     private volatile boolean wroteWhileIdle;
     /** The runtime itself. */
@@ -91,7 +96,6 @@ public final class RuntimeProcess {
         this.launch = launch;
         this.json = json;
         this.commands = process.getOutputStream();
-        this.rest = launch.cgroup().map(RestCheck::new);
     }
 
     /** Starts the process and waits for its driver's ready frame. */
@@ -126,6 +130,17 @@ public final class RuntimeProcess {
         started.driver = started.launch.namespaced()
                 ? started.root.children().findFirst().orElse(started.root)
                 : started.root;
+        if (launch.cgroup().isPresent()) {
+            try {
+                GroupCounters counters = launch.cgroup().get().openCounters();
+                started.counters = Optional.of(counters);
+                started.rest = Optional.of(new RestCheck(counters, launch.cgroup().get().lifetimeCpuSeconds(),
+                        started.driver.pid()));
+            } catch (IOException e) {
+                started.kill();
+                throw new RuntimeStartException(runtime + ": cannot read its control group: " + e.getMessage(), e);
+            }
+        }
         return started;
     }
 
@@ -250,7 +265,7 @@ public final class RuntimeProcess {
         if (r == null) {
             return;
         }
-        List<ProcessHandle> stragglers = launch.cgroup()
+        List<ProcessHandle> stragglers = counters
                 .map(group -> group.processes().stream()
                         .filter(pid -> pid != process.pid() && pid != r.pid() && pid != d.pid())
                         .map(ProcessHandle::of).flatMap(Optional::stream).toList())
@@ -274,7 +289,7 @@ public final class RuntimeProcess {
     public Optional<Unrest> settle() {
         Optional<Unrest> unrest = clear();
         ProcessHandle d = driver;
-        return unrest.isPresent() || d == null ? unrest : rest.flatMap(check -> check.afterRequest(d.pid()));
+        return unrest.isPresent() || d == null ? unrest : rest.flatMap(RestCheck::afterRequest);
     }
 
     /** Brings a process that just became warm to rest, and takes what it is then as the measure of rest. */
@@ -292,7 +307,15 @@ public final class RuntimeProcess {
         }
         killStragglers();
         try {
-            return Scratch.empty(launch, d.pid()) ? Optional.empty() : Optional.of(Unrest.SCRATCH);
+            // Nothing was created or removed in any of its directories since they were emptied: no walk.
+            if (scratchEmptied != null && scratchEmptied.unchanged()) {
+                return Optional.empty();
+            }
+            if (!Scratch.empty(launch, d.pid())) {
+                return Optional.of(Unrest.SCRATCH);
+            }
+            scratchEmptied = Scratch.state(launch, d.pid());
+            return Optional.empty();
         } catch (IOException e) {
             LOG.warnf("%s: could not empty its scratch directories: %s", this, e.getMessage());
             return Optional.of(Unrest.SCRATCH);
@@ -357,6 +380,7 @@ public final class RuntimeProcess {
     public void kill() {
         // A reader waiting for queue room would wait for ever: nobody polls a killed process.
         queueRoom.release(MAX_QUEUED_BYTES);
+        rest.ifPresent(RestCheck::close);
         ProcessHandle r = root;
         if (launch.namespaced()) {
             // When a namespace's init dies the kernel kills everything in it; the launcher's

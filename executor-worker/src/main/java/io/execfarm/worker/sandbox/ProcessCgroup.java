@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.stream.Stream;
 
 /**
@@ -49,49 +48,9 @@ public record ProcessCgroup(CgroupVersion version, Path memory, Path pids, Optio
         return counter(pids.resolve("pids.events"), "max");
     }
 
-    /**
-     * The processes in the group now: the runtime process, what sandboxes it, and whatever user
-     * code started. One small read, where walking the process table reads a file per process on
-     * the machine (measured: most of a worker's CPU per request).
-     */
-    public List<Long> processes() {
-        try {
-            return Cgroups.processes(pids);
-        } catch (IOException | NumberFormatException e) {
-            return List.of();
-        }
-    }
-
-    /** Its tasks now, threads included (pids.current), or -1 when that cannot be read. */
-    public long tasks() {
-        try {
-            return Long.parseLong(Files.readString(pids.resolve("pids.current")).strip());
-        } catch (IOException | NumberFormatException e) {
-            return -1;
-        }
-    }
-
-    /** The CPU time its tasks used so far, in nanoseconds; empty where the groups do not count it. */
-    public OptionalLong cpuNanos() {
-        if (cpu.isEmpty()) {
-            return OptionalLong.empty();
-        }
-        try {
-            return version == CgroupVersion.V1
-                    ? OptionalLong.of(Long.parseLong(Files.readString(cpu.get().resolve("cpuacct.usage")).strip()))
-                    : OptionalLong.of(counter(cpu.get().resolve("cpu.stat"), "usage_usec") * 1000);
-        } catch (IOException | NumberFormatException e) {
-            return OptionalLong.empty();
-        }
-    }
-
-    /**
-     * The shared memory charged to it: files on its tmpfs mounts (working directory, /tmp,
-     * /dev/shm, /dev) and memfds, which outlive a request unless deleted, and which resident
-     * memory does not show.
-     */
-    public long sharedMemoryBytes() {
-        return counter(memory.resolve("memory.stat"), "shmem");
+    /** Its counters, read through files kept open until {@link GroupCounters#close}. */
+    public GroupCounters openCounters() throws IOException {
+        return GroupCounters.open(this);
     }
 
     /** Removes the groups, killing any task still in them (the process was disposed of). */
@@ -103,15 +62,24 @@ public record ProcessCgroup(CgroupVersion version, Path memory, Path pids, Optio
 
     private static long counter(Path file, String key) {
         try {
-            for (String line : Files.readAllLines(file)) {
-                String[] parts = line.split(" ");
-                if (parts.length == 2 && parts[0].equals(key)) {
-                    return Long.parseLong(parts[1]);
-                }
-            }
-        } catch (IOException | NumberFormatException e) {
+            return counter(Files.readString(file), key);
+        } catch (IOException e) {
             return 0;
         }
-        return 0;
+    }
+
+    /** The value of the line "{@code key} value" in a flat-keyed cgroup file's text; 0 when absent. */
+    static long counter(String text, String key) {
+        int at = text.startsWith(key + " ") ? 0 : text.indexOf("\n" + key + " ");
+        if (at < 0) {
+            return 0;
+        }
+        int start = text.indexOf(' ', at + 1) + 1;
+        int end = text.indexOf('\n', start);
+        try {
+            return Long.parseLong(text.substring(start, end < 0 ? text.length() : end).strip());
+        } catch (NumberFormatException e) {
+            return 0;
+        }
     }
 }

@@ -9,7 +9,10 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.FileTime;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -39,9 +42,7 @@ public final class Scratch {
      * @throws IOException when something could not be deleted
      */
     public static boolean empty(LaunchSpec spec, long pid) throws IOException {
-        Path root = Path.of("/proc", Long.toString(pid), "root");
-        List<Path> dirs = spec.scratch().stream()
-                .map(dir -> spec.privateView() ? root.resolve(Path.of("/").relativize(dir)) : dir).toList();
+        List<Path> dirs = reached(spec, pid);
         int[] budget = {MAX_ENTRIES};
         for (Path dir : dirs) {
             Object device = Files.getAttribute(dir, "unix:dev", LinkOption.NOFOLLOW_LINKS);
@@ -72,6 +73,61 @@ public final class Scratch {
             Files.move(file, target, StandardCopyOption.REPLACE_EXISTING);
             Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-------"));
         }
+    }
+
+    /**
+     * The directories on its scratch file systems as they are now (their change times), to tell
+     * later whether anything was created or removed in any of them: a cheaper look than a walk.
+     */
+    public static State state(LaunchSpec spec, long pid) throws IOException {
+        Map<Path, FileTime> changed = new HashMap<>();
+        for (Path dir : reached(spec, pid)) {
+            Object device = Files.getAttribute(dir, "unix:dev", LinkOption.NOFOLLOW_LINKS);
+            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult preVisitDirectory(Path visited, BasicFileAttributes attrs) throws IOException {
+                    if (!device.equals(Files.getAttribute(visited, "unix:dev", LinkOption.NOFOLLOW_LINKS))) {
+                        return FileVisitResult.SKIP_SUBTREE;
+                    }
+                    changed.put(visited, ctime(visited));
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        }
+        return new State(Map.copyOf(changed));
+    }
+
+    /**
+     * The change times of the directories on a process's scratch file systems. Creating or
+     * removing an entry changes its directory's change time, which, unlike the modification
+     * time, user code cannot set back.
+     */
+    public record State(Map<Path, FileTime> changed) {
+
+        /** Whether every directory is still there, unchanged; a file's content is not looked at (there were none). */
+        public boolean unchanged() {
+            for (Map.Entry<Path, FileTime> dir : changed.entrySet()) {
+                try {
+                    if (!ctime(dir.getKey()).equals(dir.getValue())) {
+                        return false;
+                    }
+                } catch (IOException e) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    private static FileTime ctime(Path dir) throws IOException {
+        return (FileTime) Files.getAttribute(dir, "unix:ctime", LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** Its scratch directories, reached from outside: through its own root where it has a private view. */
+    private static List<Path> reached(LaunchSpec spec, long pid) {
+        Path root = Path.of("/proc", Long.toString(pid), "root");
+        return spec.scratch().stream()
+                .map(dir -> spec.privateView() ? root.resolve(Path.of("/").relativize(dir)) : dir).toList();
     }
 
     /** Deletes {@code root} and everything under it; nothing when it does not exist. */

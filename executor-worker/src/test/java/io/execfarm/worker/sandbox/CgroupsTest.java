@@ -40,7 +40,15 @@ class CgroupsTest {
         assertEquals("150000", Files.readString(cpu.resolve("execfarm-42/slot-1/cpu.cfs_quota_us")), "1.5 CPUs");
         assertEquals("100000", Files.readString(cpu.resolve("execfarm-42/slot-1/cpu.cfs_period_us")));
         Files.writeString(cpuacct.resolve("execfarm-42/slot-1/cpuacct.usage"), "123456789\n");
-        assertEquals(123456789, group.cpuNanos().orElseThrow());
+        Files.writeString(pids.resolve("execfarm-42/slot-1/pids.current"), "7\n");
+        Files.writeString(pids.resolve("execfarm-42/slot-1/cgroup.procs"), "10\n11\n");
+        Files.writeString(memory.resolve("execfarm-42/slot-1/memory.stat"), "cache 4096\nrss 8192\nshmem 65536\nmapped_file 0\n");
+        try (GroupCounters counters = group.openCounters()) {
+            assertEquals(123456789, counters.cpuNanos().orElseThrow());
+            assertEquals(7, counters.tasks());
+            assertEquals(List.of(10L, 11L), counters.processes());
+            assertEquals(65536, counters.sharedMemoryBytes());
+        }
         assertEquals(memory.resolve("execfarm-42/slot-1"), group.memory());
         assertEquals(pids.resolve("execfarm-42/slot-1"), group.pids());
         assertEquals("1073741824", Files.readString(group.memory().resolve("memory.limit_in_bytes")));
@@ -75,7 +83,13 @@ class CgroupsTest {
         assertEquals(CgroupVersion.V2, group.version());
         assertEquals("100000 100000", Files.readString(group.memory().resolve("cpu.max")), "one CPU");
         Files.writeString(group.memory().resolve("cpu.stat"), "usage_usec 2500\nuser_usec 2000\n");
-        assertEquals(2_500_000, group.cpuNanos().orElseThrow());
+        Files.writeString(group.memory().resolve("pids.current"), "3\n");
+        Files.writeString(group.memory().resolve("cgroup.procs"), "");
+        Files.writeString(group.memory().resolve("memory.stat"), "anon 0\nfile 0\nshmem 4096\n");
+        try (GroupCounters counters = group.openCounters()) {
+            assertEquals(2_500_000, counters.cpuNanos().orElseThrow());
+            assertEquals(4096, counters.sharedMemoryBytes());
+        }
         assertEquals(List.of(own.resolve("execfarm-42/slot-1")), group.groups());
         assertEquals("1073741824", Files.readString(group.memory().resolve("memory.max")));
         assertEquals("0", Files.readString(group.memory().resolve("memory.swap.max")), "no swap, so the limit kills");
