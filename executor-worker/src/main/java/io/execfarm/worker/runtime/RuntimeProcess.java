@@ -16,8 +16,11 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -83,6 +86,8 @@ public final class RuntimeProcess {
     private volatile Optional<RestCheck> rest = Optional.empty();
     /** Its scratch directories as they were after they were last emptied; null until then. */
     private Scratch.State scratchEmptied;
+    /** The files of its collected directories as last copied out, by modification time. */
+    private final Map<Path, FileTime> collectedSeen = new HashMap<>();
     /** Set when the reader killed it for writing while no request ran. */
     private volatile boolean wroteWhileIdle;
     /** The runtime itself. */
@@ -306,6 +311,7 @@ public final class RuntimeProcess {
             return unrest;
         }
         killStragglers();
+        copyCollected();
         try {
             // Nothing was created or removed in any of its directories since they were emptied: no walk.
             if (scratchEmptied != null && scratchEmptied.unchanged()) {
@@ -320,6 +326,17 @@ public final class RuntimeProcess {
             LOG.warnf("%s: could not empty its scratch directories: %s", this, e.getMessage());
             return Optional.of(Unrest.SCRATCH);
         }
+    }
+
+    /** Copies out what changed in its collected directories (compile traces), so that it can be read while it lives. */
+    private void copyCollected() {
+        launch.collected().forEach((place, own) -> {
+            try {
+                Scratch.copyChanged(own, place, collectedSeen);
+            } catch (IOException e) {
+                LOG.warnf("%s: could not copy %s into %s: %s", this, own, place, e.getMessage());
+            }
+        });
     }
 
     /**

@@ -22,12 +22,12 @@ public final class GroupCounters implements Closeable {
 
     private final CgroupVersion version;
     private final FileChannel tasks;
-    private final FileChannel procs;
+    private final Path procs;
     private final FileChannel memoryStat;
     private final Optional<FileChannel> cpu;
     private final ByteBuffer buffer = ByteBuffer.allocate(16 * 1024);
 
-    private GroupCounters(CgroupVersion version, FileChannel tasks, FileChannel procs, FileChannel memoryStat,
+    private GroupCounters(CgroupVersion version, FileChannel tasks, Path procs, FileChannel memoryStat,
             Optional<FileChannel> cpu) {
         this.version = version;
         this.tasks = tasks;
@@ -40,11 +40,10 @@ public final class GroupCounters implements Closeable {
         List<FileChannel> opened = new ArrayList<>();
         try {
             FileChannel tasks = open(group.pids().resolve("pids.current"), opened);
-            FileChannel procs = open(group.pids().resolve("cgroup.procs"), opened);
             FileChannel memoryStat = open(group.memory().resolve("memory.stat"), opened);
             Optional<FileChannel> cpu = group.cpu().isPresent() ? Optional.of(open(group.cpu().get()
                     .resolve(group.version() == CgroupVersion.V1 ? "cpuacct.usage" : "cpu.stat"), opened)) : Optional.empty();
-            return new GroupCounters(group.version(), tasks, procs, memoryStat, cpu);
+            return new GroupCounters(group.version(), tasks, group.pids(), memoryStat, cpu);
         } catch (IOException e) {
             for (FileChannel channel : opened) {
                 channel.close();
@@ -68,10 +67,13 @@ public final class GroupCounters implements Closeable {
         }
     }
 
-    /** The processes in the group now (cgroup.procs); empty when that cannot be read. */
-    public synchronized List<Long> processes() {
+    /**
+     * The processes in the group now; empty when that cannot be read. Opened afresh each time:
+     * cgroup v1 builds a cgroup.procs list once per open file and serves it again on a re-read.
+     */
+    public List<Long> processes() {
         try {
-            return read(procs).lines().filter(line -> !line.isBlank()).map(line -> Long.parseLong(line.strip())).toList();
+            return Cgroups.processes(procs);
         } catch (IOException | NumberFormatException e) {
             return List.of();
         }
@@ -115,7 +117,7 @@ public final class GroupCounters implements Closeable {
 
     @Override
     public synchronized void close() {
-        for (FileChannel channel : List.of(tasks, procs, memoryStat)) {
+        for (FileChannel channel : List.of(tasks, memoryStat)) {
             try {
                 channel.close();
             } catch (IOException e) {

@@ -130,6 +130,27 @@ public final class Scratch {
                 .map(dir -> spec.privateView() ? root.resolve(Path.of("/").relativize(dir)) : dir).toList();
     }
 
+    /**
+     * Copies into {@code to} the regular files directly in {@code from} that changed since
+     * {@code seen} (their modification times, updated here), readable by the worker alone: so that
+     * what a live process records there (compile traces) can be read while it still runs.
+     */
+    public static void copyChanged(Path from, Path to, Map<Path, FileTime> seen) throws IOException {
+        List<Path> files;
+        try (Stream<Path> listed = Files.list(from)) {
+            files = listed.filter(file -> Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)).toList();
+        }
+        for (Path file : files) {
+            FileTime modified = Files.getLastModifiedTime(file, LinkOption.NOFOLLOW_LINKS);
+            if (!modified.equals(seen.get(file))) {
+                Path target = to.resolve(file.getFileName());
+                Files.copy(file, target, StandardCopyOption.REPLACE_EXISTING, LinkOption.NOFOLLOW_LINKS);
+                Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-------"));
+                seen.put(file, modified);
+            }
+        }
+    }
+
     /** Deletes {@code root} and everything under it; nothing when it does not exist. */
     static void deleteTree(Path root) throws IOException {
         deleteTree(root, Optional.empty(), new int[] {Integer.MAX_VALUE});
