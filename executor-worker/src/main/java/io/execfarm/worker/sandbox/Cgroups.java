@@ -51,7 +51,8 @@ public final class Cgroups {
                     ProcessHandle.current().pid());
         } catch (IOException e) {
             LOG.warnf("sandbox: cannot create control groups (%s): runtime processes get no memory or task limit of "
-                    + "their own", e.getMessage());
+                    + "their own, and nothing outside them shows whether they are at rest after a request (what one "
+                    + "leaves running can reach the next)", e.getMessage());
             return Optional.empty();
         }
     }
@@ -78,7 +79,8 @@ public final class Cgroups {
         if (unified.isEmpty()) {
             LOG.warn("sandbox: the worker's control groups have no memory and pids controllers it may write (cgroup v1 "
                     + "hierarchies, or cgroup v2 with both delegated): runtime processes get no memory or task limit "
-                    + "of their own (RLIMIT_AS and RLIMIT_NPROC only)");
+                    + "of their own (RLIMIT_AS and RLIMIT_NPROC only), and nothing outside them shows whether they are "
+                    + "at rest after a request (what one leaves running can reach the next)");
             return Optional.empty();
         }
         boolean cpu = controllers(unified.get()).contains("cpu");
