@@ -169,11 +169,17 @@ public final class Cgroups {
                 lifetimeCpuSeconds);
         if (cpuLimit.isPresent() && cpuCores > 0) {
             long quota = Math.max(1000, Math.round(cpuCores * CPU_PERIOD_MICROS));
-            if (version == CgroupVersion.V1) {
-                Files.writeString(cpuLimit.get().resolve("cpu.cfs_period_us"), Long.toString(CPU_PERIOD_MICROS));
-                Files.writeString(cpuLimit.get().resolve("cpu.cfs_quota_us"), Long.toString(quota));
-            } else {
-                Files.writeString(cpuLimit.get().resolve("cpu.max"), quota + " " + CPU_PERIOD_MICROS);
+            try {
+                if (version == CgroupVersion.V1) {
+                    Files.writeString(cpuLimit.get().resolve("cpu.cfs_period_us"), Long.toString(CPU_PERIOD_MICROS));
+                    Files.writeString(cpuLimit.get().resolve("cpu.cfs_quota_us"), Long.toString(quota));
+                } else {
+                    Files.writeString(cpuLimit.get().resolve("cpu.max"), quota + " " + CPU_PERIOD_MICROS);
+                }
+            } catch (IOException e) {
+                // cgroup v1 refuses a quota above an ancestor's (a container given fewer CPUs): that one caps it.
+                LOG.warnf("sandbox: no CPU cap of %.2f CPUs for %s (%s); the worker's own cap applies", cpuCores,
+                        process, e.getMessage());
             }
         }
         Files.writeString(memory.resolve(version.memoryLimit()), Long.toString(memoryBytes));
