@@ -294,13 +294,19 @@ public final class RuntimeProcess {
     public Optional<Unrest> settle() {
         Optional<Unrest> unrest = clear();
         ProcessHandle d = driver;
-        return unrest.isPresent() || d == null ? unrest : rest.flatMap(RestCheck::afterRequest);
+        unrest = unrest.isPresent() || d == null ? unrest : rest.flatMap(RestCheck::afterRequest);
+        if (unrest.isEmpty()) {
+            // Only now: nothing a request left runs that could swap a file under the copy.
+            copyCollected();
+        }
+        return unrest;
     }
 
     /** Brings a process that just became warm to rest, and takes what it is then as the measure of rest. */
     void settleFirst() {
         clear();
         rest.ifPresent(RestCheck::baseline);
+        copyCollected();
     }
 
     /** Kills what a request left running and empties the scratch directories; says why not when that failed. */
@@ -311,7 +317,6 @@ public final class RuntimeProcess {
             return unrest;
         }
         killStragglers();
-        copyCollected();
         try {
             // Nothing was created or removed in any of its directories since they were emptied: no walk.
             if (scratchEmptied != null && scratchEmptied.unchanged()) {

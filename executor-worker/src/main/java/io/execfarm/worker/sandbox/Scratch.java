@@ -1,19 +1,22 @@
 package io.execfarm.worker.sandbox;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
-import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Map;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
@@ -64,15 +67,7 @@ public final class Scratch {
      * alone; links, directories and anything else user code made there stay behind, to be deleted.
      */
     static void collect(Path from, Path to) throws IOException {
-        List<Path> files;
-        try (Stream<Path> listed = Files.list(from)) {
-            files = listed.filter(file -> Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)).toList();
-        }
-        for (Path file : files) {
-            Path target = to.resolve(file.getFileName());
-            Files.move(file, target, StandardCopyOption.REPLACE_EXISTING);
-            Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-------"));
-        }
+        copyChanged(from, to, new HashMap<>());
     }
 
     /**
@@ -133,7 +128,11 @@ public final class Scratch {
     /**
      * Copies into {@code to} the regular files directly in {@code from} that changed since
      * {@code seen} (their modification times, updated here), readable by the worker alone: so that
-     * what a live process records there (compile traces) can be read while it still runs.
+     * what a live process records there (compile traces) can be read while it still runs. Neither
+     * end is followed if it is a link: user code owns {@code from}, and a link it swapped in there
+     * (or, below a private view, planted in {@code to}) must not make the worker read or write
+     * another file. Call it only while nothing of the process runs but its driver at rest: a file
+     * swapped for a pipe between the look and the open would stall the copy.
      */
     public static void copyChanged(Path from, Path to, Map<Path, FileTime> seen) throws IOException {
         List<Path> files;
@@ -143,9 +142,13 @@ public final class Scratch {
         for (Path file : files) {
             FileTime modified = Files.getLastModifiedTime(file, LinkOption.NOFOLLOW_LINKS);
             if (!modified.equals(seen.get(file))) {
-                Path target = to.resolve(file.getFileName());
-                Files.copy(file, target, StandardCopyOption.REPLACE_EXISTING, LinkOption.NOFOLLOW_LINKS);
-                Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-------"));
+                try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS);
+                        OutputStream out = Channels.newOutputStream(Files.newByteChannel(to.resolve(file.getFileName()),
+                                Set.of(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                                        StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS),
+                                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))))) {
+                    in.transferTo(out);
+                }
                 seen.put(file, modified);
             }
         }

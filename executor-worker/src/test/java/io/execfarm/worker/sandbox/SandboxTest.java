@@ -49,7 +49,8 @@ class SandboxTest {
             List<String> seen = new ArrayList<>();
             for (int slot = 0; slot < 2; slot++) {
                 LaunchSpec spec = sandbox.prepare("sh", slot, List.of("sh", "-c",
-                        "echo $0 > " + traces + "/trace-$0.jl; ls " + traces, "p" + slot), confinement, Map.of());
+                        "echo $0 > " + traces + "/trace-$0.jl; ls " + traces + "; ln -s /etc/hostname " + traces
+                                + "/link-$0.jl", "p" + slot), confinement, Map.of());
                 specs.add(spec);
                 Process process = sandbox.spawn(spec, builder -> builder.redirectErrorStream(true));
                 seen.add(new String(process.getInputStream().readAllBytes()).strip());
@@ -60,6 +61,8 @@ class SandboxTest {
             assertEquals("p0\n", Files.readString(traces.resolve("trace-p0.jl")));
             assertEquals("p1\n", Files.readString(traces.resolve("trace-p1.jl")));
             assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(traces.resolve("trace-p1.jl"))));
+            assertFalse(Files.exists(traces.resolve("link-p0.jl"), java.nio.file.LinkOption.NOFOLLOW_LINKS),
+                    "a link a process made is not gathered");
         } finally {
             sandbox.close();
         }
