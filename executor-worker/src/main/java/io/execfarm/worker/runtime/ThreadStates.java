@@ -4,6 +4,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -52,7 +53,7 @@ final class ThreadStates implements Closeable {
                 }
                 buffer.clear();
                 stat.read(buffer, 0);
-                String line = new String(buffer.array(), 0, buffer.position(), java.nio.charset.StandardCharsets.US_ASCII);
+                String line = new String(buffer.array(), 0, buffer.position(), StandardCharsets.US_ASCII);
                 int afterName = line.lastIndexOf(')');
                 if (afterName > 0 && afterName + 2 < line.length() && line.charAt(afterName + 2) == 'R') {
                     return true;

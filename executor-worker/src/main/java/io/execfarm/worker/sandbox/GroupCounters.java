@@ -22,16 +22,17 @@ public final class GroupCounters implements Closeable {
 
     private final CgroupVersion version;
     private final FileChannel tasks;
-    private final Path procs;
+    /** The pids group, whose cgroup.procs is read afresh each time (see {@link #processes}). */
+    private final Path pidsGroup;
     private final FileChannel memoryStat;
     private final Optional<FileChannel> cpu;
     private final ByteBuffer buffer = ByteBuffer.allocate(16 * 1024);
 
-    private GroupCounters(CgroupVersion version, FileChannel tasks, Path procs, FileChannel memoryStat,
+    private GroupCounters(CgroupVersion version, FileChannel tasks, Path pidsGroup, FileChannel memoryStat,
             Optional<FileChannel> cpu) {
         this.version = version;
         this.tasks = tasks;
-        this.procs = procs;
+        this.pidsGroup = pidsGroup;
         this.memoryStat = memoryStat;
         this.cpu = cpu;
     }
@@ -73,7 +74,7 @@ public final class GroupCounters implements Closeable {
      */
     public List<Long> processes() {
         try {
-            return Cgroups.processes(procs);
+            return Cgroups.processes(pidsGroup);
         } catch (IOException | NumberFormatException e) {
             return List.of();
         }
