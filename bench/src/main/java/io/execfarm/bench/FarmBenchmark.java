@@ -1,6 +1,7 @@
 package io.execfarm.bench;
 
 import io.execfarm.farm.LocalFarm;
+import io.execfarm.farm.OtlpReceiver;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -106,6 +107,8 @@ public final class FarmBenchmark implements Callable<Integer> {
         };
         Runtime.getRuntime().addShutdownHook(new Thread(stop, "bench-farm-down"));
         long started = System.nanoTime();
+        // Outlives every farm that exports to it, so that none is left sending spans nowhere.
+        OtlpReceiver receiver = OtlpReceiver.start(spans -> { });
         try {
             farm.down();
             List<Integer> sizes = plan.scalingWorkers();
@@ -113,7 +116,7 @@ public final class FarmBenchmark implements Callable<Integer> {
                     + " Python processes each, and " + plan.juliaPool() + " Julia where Julia is had) in " + farmDir);
             if (tracingOnly) {
                 TracingCostBenchmark.Results tracing = new TracingCostBenchmark(farm, progress)
-                        .run(workerSettings, Plan.FULL);
+                        .run(workerSettings, Plan.FULL, receiver);
                 String section = FarmReport.renderTracing(tracing, "./farm bench --tracing-only", Plan.FULL);
                 Report.replaceSection(file, "tracing", section);
                 System.out.println(section);
@@ -131,7 +134,9 @@ public final class FarmBenchmark implements Callable<Integer> {
                 System.out.println(FarmReport.renderLatency(latency(farm, Plan.FULL), 2, Plan.FULL.warmUpRequests()));
                 return 0;
             }
-            farm.up(sizes.get(0), workerSettings);
+            // Warming the request path until its latency stops falling takes a smoke run a minute of
+            // requests that measure nothing: its first requests are cold instead.
+            farm.up(sizes.get(0), workerSettings, Map.of(), plan.smoke() ? LocalFarm.Warm.POOLS : LocalFarm.Warm.REQUEST_PATH);
             FirstRequests first = FirstRequests.measure(farm.client(), FIRST_REQUESTS, progress);
             try (BenchClient kafka = new BenchClient(farm.env().get("KAFKA_BOOTSTRAP"))) {
                 // First, so that the sysimage builds from its recordings while a smoke run's later parts run.
@@ -172,7 +177,7 @@ public final class FarmBenchmark implements Callable<Integer> {
                 }
                 progress.say("[6/7] tracing: exporting every span against tracing off");
                 TracingCostBenchmark.Results tracing = new TracingCostBenchmark(farm, progress)
-                        .run(workerSettings, plan);
+                        .run(workerSettings, plan, receiver);
                 progress.say("[7/7] share groups: consumer group against share group past the partition count");
                 ShareGroupBenchmark.Results shared = new ShareGroupBenchmark(farm, progress).run(workerSettings, plan);
                 if (sysimageBuild.isPresent() && plan.smoke()) {
@@ -202,6 +207,7 @@ public final class FarmBenchmark implements Callable<Integer> {
         } finally {
             progress.say("stopping the benchmark's farm");
             stop.run();
+            receiver.close();
             deleteTree(juliaDir);
         }
         return 0;

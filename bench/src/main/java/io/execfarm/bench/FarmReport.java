@@ -297,7 +297,12 @@ final class FarmReport {
                 .append("process that takes and discards them as a collector would. Each row ran on a farm started ")
                 .append("afresh and warmed up first. *Application CPU* is what the dispatcher's and the workers' ")
                 .append("JVMs spent per request at concurrency ").append(t.top())
-                .append(" (the runtime processes, which tracing does not touch, are left out).\n\n");
+                .append(" (the runtime processes, which tracing does not touch, are left out).");
+        if (plan.smoke()) {
+            out.append(" This smoke run shared its farms with the other parts instead (off on the latency runs' farm, ")
+                    .append("exporting on the share groups' farm of one worker): its figures compare nothing.");
+        }
+        out.append("\n\n");
         out.append("| tracing | p50 at concurrency 1 ms | p99 at concurrency 1 ms | requests/s at concurrency ")
                 .append(t.top()).append(" | application CPU per request ms | OTLP exports |\n")
                 .append("|---|---:|---:|---:|---:|---:|\n");

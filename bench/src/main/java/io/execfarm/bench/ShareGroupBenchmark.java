@@ -122,21 +122,38 @@ final class ShareGroupBenchmark {
         this.progress = progress;
     }
 
-    /** Leaves the farm down. */
-    Results run(Map<String, String> workerSettings, Plan plan) throws Exception {
+    /**
+     * The settings of this benchmark's workers, started on a farm of its own: Python only, one
+     * process each, request topics of {@link #PARTITIONS} partitions (created by its first worker).
+     */
+    static Map<String, String> workerSettings(Map<String, String> workerSettings) {
         Map<String, String> settings = new HashMap<>(workerSettings);
         settings.put("EXECFARM_JULIA", "false");
         settings.put("EXECFARM_WORKER_RUNTIME_PYTHON_POOL_SIZE", "1");
         settings.put("EXECFARM_WORKER_RUNTIME_PYTHON_POOL_MIN_IDLE", "1");
         settings.put("EXECFARM_WORKER_TOPICS_PARTITIONS", Integer.toString(PARTITIONS));
         settings.put("EXECFARM_WORKER_SHARED_REQUESTS_PARTITIONS", Integer.toString(PARTITIONS));
+        return settings;
+    }
+
+    /**
+     * Leaves the farm down. A smoke plan runs on the farm that is up, which must be one worker with
+     * {@link #workerSettings} on a broker of its own (tracing's, see {@link TracingCostBenchmark}).
+     */
+    Results run(Map<String, String> workerSettings, Plan plan) throws Exception {
+        Map<String, String> settings = workerSettings(workerSettings);
         List<Throughput> throughputs = new ArrayList<>();
         List<Takeover> takeovers = new ArrayList<>();
         int workers = plan.smoke() ? SMOKE_WORKERS : WORKERS;
 
-        progress.say("share groups: a farm of 1 worker of one process, request topics of " + PARTITIONS + " partitions");
-        farm.down();
-        farm.up(1, settings, Map.of(), LocalFarm.Warm.POOLS);
+        if (plan.smoke()) {
+            progress.say("share groups: on the farm that is up, 1 worker of one process, request topics of " + PARTITIONS
+                    + " partitions");
+        } else {
+            progress.say("share groups: a farm of 1 worker of one process, request topics of " + PARTITIONS + " partitions");
+            farm.down();
+            farm.up(1, settings, Map.of(), LocalFarm.Warm.POOLS);
+        }
         try (BenchClient kafka = new BenchClient(farm.env().get("KAFKA_BOOTSTRAP"))) {
             for (Mode mode : Mode.values()) {
                 warmUp(kafka, mode);

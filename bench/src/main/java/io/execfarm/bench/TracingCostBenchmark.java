@@ -17,6 +17,7 @@ import org.HdrHistogram.Histogram;
  * discards them as a collector would. Off and exporting take turns, so a noisy machine's drift falls
  * on both. Each measurement is taken on a farm started afresh, serving Python only (Julia pools
  * compiling beside it would take CPU from one measurement and not another), and warmed up first.
+ * The caller owns the receiver, so that a farm left up exporting has somewhere to send its spans.
  */
 final class TracingCostBenchmark {
 
@@ -77,26 +78,33 @@ final class TracingCostBenchmark {
     /** Two workers: the farm the latency levels ran on. */
     private static final int WORKERS = 2;
 
-    /** Leaves the farm down. A smoke plan takes its "off" figures on the farm that is up. */
-    Results run(Map<String, String> workerSettings, Plan plan) throws Exception {
+    /**
+     * Leaves the farm down. A smoke plan takes its "off" figures on the farm that is up and its
+     * "exporting" ones on the share groups' farm, which it leaves up, still exporting to
+     * {@code receiver}, for {@link ShareGroupBenchmark}: one farm started instead of two.
+     */
+    Results run(Map<String, String> workerSettings, Plan plan, OtlpReceiver receiver) throws Exception {
         Map<String, String> pythonOnly = new HashMap<>(workerSettings);
         pythonOnly.put("EXECFARM_JULIA", "false");
         List<Measurement> measurements = new ArrayList<>();
-        try (OtlpReceiver receiver = OtlpReceiver.start(spans -> { })) {
-            for (int round = 1; round <= plan.tracingRounds(); round++) {
-                for (boolean exporting : List.of(false, true)) {
-                    boolean onFarmUp = plan.smoke() && !exporting;
-                    progress.say("tracing, round " + round + " of " + plan.tracingRounds() + ": "
-                            + (onFarmUp ? "the farm that is up" : "a farm of " + WORKERS + " workers")
-                            + (exporting ? " exporting every span" : " with tracing off"));
-                    if (!onFarmUp) {
-                        farm.down();
-                        farm.up(WORKERS, pythonOnly, exporting ? receiver.exportSettings() : Map.of(),
-                                LocalFarm.Warm.POOLS);
-                    }
-                    measurements.add(measure(exporting, plan, receiver));
+        for (int round = 1; round <= plan.tracingRounds(); round++) {
+            for (boolean exporting : List.of(false, true)) {
+                boolean onFarmUp = plan.smoke() && !exporting;
+                progress.say("tracing, round " + round + " of " + plan.tracingRounds() + ": "
+                        + (onFarmUp ? "the farm that is up" : plan.smoke() ? "the share groups' farm" : "a farm of "
+                        + WORKERS + " workers") + (exporting ? " exporting every span" : " with tracing off"));
+                Map<String, String> appSettings = exporting ? receiver.exportSettings() : Map.of();
+                if (plan.smoke() && exporting) {
+                    farm.down();
+                    farm.up(1, ShareGroupBenchmark.workerSettings(workerSettings), appSettings, LocalFarm.Warm.POOLS);
+                } else if (!onFarmUp) {
+                    farm.down();
+                    farm.up(WORKERS, pythonOnly, appSettings, LocalFarm.Warm.POOLS);
                 }
+                measurements.add(measure(exporting, plan, receiver));
             }
+        }
+        if (!plan.smoke()) {
             farm.down();
         }
         return new Results(WORKERS, plan.highestConcurrency(), measurements);
