@@ -180,8 +180,11 @@ public final class Sandbox {
         }
         Optional<ProcessCgroup> cgroup = Optional.empty();
         if (cgroups.isPresent() && confinement.memoryBytes() > 0) {
-            cgroup = Optional.of(cgroups.get().create(name, confinement.memoryBytes(), settings.maxProcesses(),
-                    settings.cpuCores(), settings.cpuSeconds()));
+            // The groups' parent is named after the JVM, which may hold two sandboxes (a test's and
+            // a Quarkus test's worker): the slot's uid, held by this sandbox alone, keeps apart what
+            // their serials do not.
+            cgroup = Optional.of(cgroups.get().create(name + "-uid" + uid, confinement.memoryBytes(),
+                    settings.maxProcesses(), settings.cpuCores(), settings.cpuSeconds()));
             command.addAll(cgroup.get().join());
         }
         switch (isolation) {
