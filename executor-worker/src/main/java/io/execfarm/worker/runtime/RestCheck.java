@@ -21,16 +21,20 @@ import java.util.concurrent.locks.LockSupport;
 final class RestCheck implements Closeable {
 
     /**
-     * When a thread found runnable after a request is looked at again: still runnable at every one
-     * and it is still running. The first looks come soon: a driver finishing its own work is
-     * usually done within a fraction of a millisecond, and the process waits for this. The last
-     * come late, about a second after the first: on a machine whose cores are all taken, an innocent
-     * Julia driver (some work of its own after its done frame, a collection) was still runnable 31 ms
-     * on, in a CI run beside an image build, and its process was retired for nothing.
+     * When a thread found runnable after a request is looked at again. The first looks come soon: a
+     * driver finishing its own work is usually done within a fraction of a millisecond, and the
+     * process waits for this.
      */
     private static final List<Duration> CONFIRM = List.of(Duration.ofNanos(200_000), Duration.ofMillis(1),
-            Duration.ofMillis(5), Duration.ofMillis(25), Duration.ofMillis(100), Duration.ofMillis(300),
-            Duration.ofMillis(600));
+            Duration.ofMillis(5), Duration.ofMillis(25), Duration.ofMillis(100), Duration.ofMillis(300));
+    /**
+     * The share of the confirming looks' time a process still runnable at all of them must have
+     * spent on a CPU to be called running. A runnable thread may be waiting for a CPU instead: on a
+     * farm whose cores were all taken (ten clients sending Julia requests), innocent drivers stayed
+     * runnable past every look and were retired by the dozen, until no process was left to serve.
+     * A loop left behind takes its whole share of a core, a quarter even on a crowded machine.
+     */
+    private static final double RUNNING_CPU_SHARE = 0.2;
     /**
      * CPU an idle process may use however briefly it was idle: what its driver's own threads spend
      * settling (Julia's runtime, a collection ending; 4 ms seen once in a conformance run), and the
@@ -121,16 +125,20 @@ final class RestCheck implements Closeable {
     }
 
     /**
-     * A thread of the driver runnable now and at each of the {@link #CONFIRM} marks after. A driver
-     * finishing its own work after its done frame is runnable for well under a millisecond of CPU,
-     * though on a busy machine it may wait for a CPU a while first; a loop a request left behind is
-     * runnable all the time. (CPU time cannot tell them apart this quickly: the kernel brings a
-     * running task's count up to date only at a tick, every few milliseconds.)
+     * A thread of the driver runnable now and at each of the {@link #CONFIRM} marks after, and the
+     * process on a CPU for {@link #RUNNING_CPU_SHARE} of that time. A driver finishing its own work
+     * after its done frame is runnable for well under a millisecond of CPU, though on a busy machine
+     * it may wait for a CPU a while first; a loop a request left behind is runnable all the time and
+     * runs whenever it can. (The kernel brings a running task's CPU count up to date only at a tick,
+     * every few milliseconds, so the CPU decides only after the last mark.) Without a CPU count,
+     * runnable at every mark decides alone.
      */
     private boolean stillRunning() {
         if (!driverThreads.anyRunnable()) {
             return false;
         }
+        long started = System.nanoTime();
+        OptionalLong cpuBefore = group.cpuNanos();
         for (Duration wait : CONFIRM) {
             LockSupport.parkNanos(wait.toNanos());
             if (Thread.currentThread().isInterrupted()) {
@@ -140,7 +148,11 @@ final class RestCheck implements Closeable {
                 return false;
             }
         }
-        return true;
+        OptionalLong cpuAfter = group.cpuNanos();
+        if (cpuBefore.isEmpty() || cpuAfter.isEmpty()) {
+            return true;
+        }
+        return cpuAfter.getAsLong() - cpuBefore.getAsLong() >= (System.nanoTime() - started) * RUNNING_CPU_SHARE;
     }
 
     @Override
