@@ -136,7 +136,8 @@ public final class FarmBenchmark implements Callable<Integer> {
             }
             // Warming the request path until its latency stops falling takes a smoke run a minute of
             // requests that measure nothing: its first requests are cold instead.
-            farm.up(sizes.get(0), workerSettings, Map.of(), plan.smoke() ? LocalFarm.Warm.POOLS : LocalFarm.Warm.REQUEST_PATH);
+            farm.up(sizes.get(0), workerSettings, Map.of(),
+                    plan.smoke() ? LocalFarm.Warm.POOLS : LocalFarm.Warm.REQUEST_PATH);
             FirstRequests first = FirstRequests.measure(farm.client(), FIRST_REQUESTS, progress);
             try (BenchClient kafka = new BenchClient(farm.env().get("KAFKA_BOOTSTRAP"))) {
                 // First, so that the sysimage builds from its recordings while a smoke run's later parts run.
