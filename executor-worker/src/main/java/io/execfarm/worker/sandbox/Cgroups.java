@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 import org.jboss.logging.Logger;
 
@@ -15,7 +16,9 @@ import org.jboss.logging.Logger;
  * it: its tasks, its CPU time, its shared memory. cgroup v1 (separate memory, pids and cpuacct
  * hierarchies, as this machine mounts them) where the worker's own groups are in them, else cgroup
  * v2 (one unified hierarchy, as most container hosts now mount it, where every group counts its CPU
- * time). The groups live under the worker's own, in a parent named after the worker.
+ * time). The groups live under the worker's own, in a parent of this sandbox's own, named after the
+ * worker's pid and a random tag: closing one sandbox removes its groups only, not those of another
+ * in the same JVM (the tests run several).
  */
 public final class Cgroups {
 
@@ -48,7 +51,7 @@ public final class Cgroups {
     static Optional<Cgroups> create() {
         try {
             return create(Path.of("/sys/fs/cgroup"), Files.readAllLines(Path.of("/proc/self/cgroup")),
-                    ProcessHandle.current().pid());
+                    ProcessHandle.current().pid(), Integer.toHexString(ThreadLocalRandom.current().nextInt()));
         } catch (IOException e) {
             LOG.warnf("sandbox: cannot create control groups (%s): runtime processes get no memory or task limit of "
                     + "their own, and nothing outside them shows whether they are at rest after a request (what one "
@@ -59,10 +62,12 @@ public final class Cgroups {
 
     /**
      * The parent groups under {@code mount}, for a worker whose /proc/self/cgroup reads
-     * {@code ownGroups}; package-private so that both layouts can be tested on a directory tree.
+     * {@code ownGroups}, with {@code tag} telling its sandbox's parent from another's; package-private
+     * so that both layouts can be tested on a directory tree.
      */
-    static Optional<Cgroups> create(Path mount, List<String> ownGroups, long workerPid) throws IOException {
-        String name = "execfarm-" + workerPid;
+    static Optional<Cgroups> create(Path mount, List<String> ownGroups, long workerPid, String tag) throws IOException {
+        String worker = "execfarm-" + workerPid;
+        String name = worker + "-" + tag;
         Optional<Path> memory = v1Hierarchy(mount, ownGroups, "memory");
         Optional<Path> pids = v1Hierarchy(mount, ownGroups, "pids");
         if (memory.isPresent() && pids.isPresent()) {
@@ -84,7 +89,7 @@ public final class Cgroups {
             return Optional.empty();
         }
         boolean cpu = controllers(unified.get()).contains("cpu");
-        Path parent = delegate(unified.get(), name, cpu ? CONTROLLERS + " +cpu" : CONTROLLERS);
+        Path parent = delegate(unified.get(), worker + "-worker", name, cpu ? CONTROLLERS + " +cpu" : CONTROLLERS);
         return Optional.of(new Cgroups(CgroupVersion.V2, parent, parent, Optional.of(parent),
                 cpu ? Optional.of(parent) : Optional.empty()));
     }
@@ -135,10 +140,10 @@ public final class Cgroups {
      * holds no process itself, so the worker's own processes first move to a leaf beside that
      * parent, as docker-in-docker's entrypoint does with a container's processes.
      */
-    private static Path delegate(Path own, String name, String controllers) throws IOException {
+    private static Path delegate(Path own, String workerLeaf, String name, String controllers) throws IOException {
         List<String> tasks = Files.readAllLines(own.resolve("cgroup.procs")).stream().filter(t -> !t.isBlank()).toList();
         if (!tasks.isEmpty()) {
-            Path leaf = Files.createDirectories(own.resolve(name + "-worker"));
+            Path leaf = Files.createDirectories(own.resolve(workerLeaf));
             for (String task : tasks) {
                 try {
                     Files.writeString(leaf.resolve("cgroup.procs"), task.strip());

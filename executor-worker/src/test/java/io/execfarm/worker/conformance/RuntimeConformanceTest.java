@@ -62,6 +62,9 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 import org.junit.jupiter.params.AfterParameterizedClassInvocation;
 import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
 import org.junit.jupiter.params.Parameter;
@@ -76,7 +79,15 @@ import org.junit.jupiter.params.provider.MethodSource;
 @ParameterizedClass(name = "{0}")
 @MethodSource("runtimes")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Execution(ExecutionMode.CONCURRENT)
+@ResourceLock(RuntimeConformanceTest.ONE_AT_A_TIME)
 class RuntimeConformanceTest {
+
+    /**
+     * The suite runs beside the module's Kafka suites (junit-platform.properties), its own cases one
+     * at a time: a class holding a lock runs its cases in its own thread, in order.
+     */
+    static final String ONE_AT_A_TIME = "execfarm-runtime-conformance";
 
     private static final long GIB = 1024L * 1024 * 1024;
     private static final String TENANT = "tenant-a";

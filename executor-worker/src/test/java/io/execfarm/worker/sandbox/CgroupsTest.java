@@ -30,33 +30,33 @@ class CgroupsTest {
         Path cpu = group(mount.resolve("cpu/system.slice/worker"), "");
         Cgroups cgroups = Cgroups.create(mount, List.of("12:pids:/system.slice/worker",
                 "9:memory:/system.slice/worker", "3:cpuacct:/system.slice/worker", "2:cpu:/system.slice/worker",
-                "0::/system.slice/worker"), 42).orElseThrow();
-        Files.createDirectories(memory.resolve("execfarm-42/slot-1"));
-        Files.writeString(memory.resolve("execfarm-42/slot-1/memory.memsw.limit_in_bytes"), "max");
+                "0::/system.slice/worker"), 42, "a").orElseThrow();
+        Files.createDirectories(memory.resolve("execfarm-42-a/slot-1"));
+        Files.writeString(memory.resolve("execfarm-42-a/slot-1/memory.memsw.limit_in_bytes"), "max");
 
         ProcessCgroup group = cgroups.create("slot-1", 1 << 30, 64, 1.5, 3600);
 
         assertEquals(CgroupVersion.V1, group.version());
-        assertEquals("150000", Files.readString(cpu.resolve("execfarm-42/slot-1/cpu.cfs_quota_us")), "1.5 CPUs");
-        assertEquals("100000", Files.readString(cpu.resolve("execfarm-42/slot-1/cpu.cfs_period_us")));
-        Files.writeString(cpuacct.resolve("execfarm-42/slot-1/cpuacct.usage"), "123456789\n");
-        Files.writeString(pids.resolve("execfarm-42/slot-1/pids.current"), "7\n");
-        Files.writeString(pids.resolve("execfarm-42/slot-1/cgroup.procs"), "10\n11\n");
-        Files.writeString(memory.resolve("execfarm-42/slot-1/memory.stat"), "cache 4096\nrss 8192\nshmem 65536\nmapped_file 0\n");
+        assertEquals("150000", Files.readString(cpu.resolve("execfarm-42-a/slot-1/cpu.cfs_quota_us")), "1.5 CPUs");
+        assertEquals("100000", Files.readString(cpu.resolve("execfarm-42-a/slot-1/cpu.cfs_period_us")));
+        Files.writeString(cpuacct.resolve("execfarm-42-a/slot-1/cpuacct.usage"), "123456789\n");
+        Files.writeString(pids.resolve("execfarm-42-a/slot-1/pids.current"), "7\n");
+        Files.writeString(pids.resolve("execfarm-42-a/slot-1/cgroup.procs"), "10\n11\n");
+        Files.writeString(memory.resolve("execfarm-42-a/slot-1/memory.stat"), "cache 4096\nrss 8192\nshmem 65536\nmapped_file 0\n");
         try (GroupCounters counters = group.openCounters()) {
             assertEquals(123456789, counters.cpuNanos().orElseThrow());
             assertEquals(7, counters.tasks());
             assertEquals(List.of(10L, 11L), counters.processes());
             assertEquals(65536, counters.sharedMemoryBytes());
         }
-        assertEquals(memory.resolve("execfarm-42/slot-1"), group.memory());
-        assertEquals(pids.resolve("execfarm-42/slot-1"), group.pids());
+        assertEquals(memory.resolve("execfarm-42-a/slot-1"), group.memory());
+        assertEquals(pids.resolve("execfarm-42-a/slot-1"), group.pids());
         assertEquals("1073741824", Files.readString(group.memory().resolve("memory.limit_in_bytes")));
         assertEquals("1073741824", Files.readString(group.memory().resolve("memory.memsw.limit_in_bytes")));
         assertEquals("64", Files.readString(group.pids().resolve("pids.max")));
         assertEquals(List.of(group.memory().resolve("cgroup.procs").toString(),
-                group.pids().resolve("cgroup.procs").toString(), cpuacct.resolve("execfarm-42/slot-1/cgroup.procs").toString(),
-                cpu.resolve("execfarm-42/slot-1/cgroup.procs").toString(), "--"), group.join().subList(4, 9));
+                group.pids().resolve("cgroup.procs").toString(), cpuacct.resolve("execfarm-42-a/slot-1/cgroup.procs").toString(),
+                cpu.resolve("execfarm-42-a/slot-1/cgroup.procs").toString(), "--"), group.join().subList(4, 9));
         Files.writeString(group.memory().resolve("memory.oom_control"), "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
         Files.writeString(group.pids().resolve("pids.events"), "max 5\n");
         assertEquals(2, group.memoryKills());
@@ -69,14 +69,14 @@ class CgroupsTest {
         Path own = group(mount.resolve("docker/abc"), "cpu io memory pids\n");
         Files.writeString(own.resolve("cgroup.procs"), "1\n");
 
-        Cgroups cgroups = Cgroups.create(mount, List.of("0::/docker/abc"), 42).orElseThrow();
+        Cgroups cgroups = Cgroups.create(mount, List.of("0::/docker/abc"), 42, "a").orElseThrow();
 
         assertEquals("1", Files.readString(own.resolve("execfarm-42-worker/cgroup.procs")),
                 "the worker's processes leave the group that now hands out controllers");
         assertEquals("+memory +pids +cpu", Files.readString(own.resolve("cgroup.subtree_control")));
-        assertEquals("+memory +pids +cpu", Files.readString(own.resolve("execfarm-42/cgroup.subtree_control")));
-        Files.createDirectories(own.resolve("execfarm-42/slot-1"));
-        Files.writeString(own.resolve("execfarm-42/slot-1/memory.swap.max"), "max");
+        assertEquals("+memory +pids +cpu", Files.readString(own.resolve("execfarm-42-a/cgroup.subtree_control")));
+        Files.createDirectories(own.resolve("execfarm-42-a/slot-1"));
+        Files.writeString(own.resolve("execfarm-42-a/slot-1/memory.swap.max"), "max");
 
         ProcessCgroup group = cgroups.create("slot-1", 1 << 30, 64, 1, 3600);
 
@@ -90,7 +90,7 @@ class CgroupsTest {
             assertEquals(2_500_000, counters.cpuNanos().orElseThrow());
             assertEquals(4096, counters.sharedMemoryBytes());
         }
-        assertEquals(List.of(own.resolve("execfarm-42/slot-1")), group.groups());
+        assertEquals(List.of(own.resolve("execfarm-42-a/slot-1")), group.groups());
         assertEquals("1073741824", Files.readString(group.memory().resolve("memory.max")));
         assertEquals("0", Files.readString(group.memory().resolve("memory.swap.max")), "no swap, so the limit kills");
         assertEquals("64", Files.readString(group.pids().resolve("pids.max")));
@@ -106,15 +106,15 @@ class CgroupsTest {
         Files.writeString(mount.resolve("cgroup.controllers"), "cpu memory pids\n");
         group(mount.resolve("user.slice/worker"), "cpu memory\n");
 
-        assertEquals(Optional.empty(), Cgroups.create(mount, List.of("0::/user.slice/worker"), 42).map(c -> "groups"));
-        assertFalse(Files.exists(mount.resolve("user.slice/worker/execfarm-42")));
+        assertEquals(Optional.empty(), Cgroups.create(mount, List.of("0::/user.slice/worker"), 42, "a").map(c -> "groups"));
+        assertFalse(Files.exists(mount.resolve("user.slice/worker/execfarm-42-a")));
     }
 
     @Test
     void aHybridMountWithoutTheV1ControllersGivesNoGroups() throws IOException {
         group(mount.resolve("unified/worker"), "");
 
-        assertTrue(Cgroups.create(mount, List.of("1:name=systemd:/worker", "0::/worker"), 42).isEmpty(),
+        assertTrue(Cgroups.create(mount, List.of("1:name=systemd:/worker", "0::/worker"), 42, "a").isEmpty(),
                 "the v2 tree of a hybrid mount is not at the mount's root and has no controllers");
     }
 
