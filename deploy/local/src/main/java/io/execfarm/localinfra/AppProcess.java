@@ -72,7 +72,9 @@ public final class AppProcess implements AutoCloseable {
         }
         int port = freePort();
         Path log = Files.createDirectories(jar.getParent().getParent().resolve("app-logs")).resolve(id + ".log");
-        List<String> command = new ArrayList<>(List.of("java", "-Xmx512m", "-Dexecfarm.worker.id=" + id));
+        // C1 only, as the test JVMs (the parent pom's test.jvm.args): a test's application lives minutes.
+        List<String> command = new ArrayList<>(List.of("java", "-Xmx512m", "-XX:TieredStopAtLevel=1",
+                "-Dexecfarm.worker.id=" + id));
         properties.forEach(p -> command.add("-D" + p));
         command.addAll(List.of("-jar", jar.toString()));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)

@@ -71,6 +71,8 @@ public final class ContainerInfra implements TestInfra {
                 .withEnv("KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR", "1")
                 .withEnv("KAFKA_GROUP_SHARE_DELIVERY_COUNT_LIMIT", "10")
                 .withEnv("KAFKA_GROUP_SHARE_MIN_RECORD_LOCK_DURATION_MS", "1000")
+                // C1 only: a test's broker lives minutes and restarts often; C2 cost more CPU than it gave back.
+                .withEnv("KAFKA_JVM_PERFORMANCE_OPTS", "-XX:+UseG1GC -XX:TieredStopAtLevel=1")
                 .withLabel("io.execfarm.test", "kafka")
                 .withStartupTimeout(READY_TIMEOUT);
         publishOnFreePort(kafka, 9092);
