@@ -43,14 +43,8 @@ public final class DispatcherClient {
 
     /** Queues code to run; returns the execution's URL. */
     String submit(String runtime, String code, String session, Long timeoutMs) throws IOException, InterruptedException {
-        ObjectNode body = JSON.createObjectNode().put("runtime", runtime).put("code", code);
-        if (session != null) {
-            body.put("session", session);
-        }
-        if (timeoutMs != null) {
-            body.put("timeoutMs", timeoutMs);
-        }
-        HttpResponse<String> response = http.send(post("/v1/executions", body), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response = http.send(post("/v1/executions", request(runtime, code, session, timeoutMs)),
+                HttpResponse.BodyHandlers.ofString());
         expect(response, 202);
         return response.headers().firstValue("Location")
                 .orElseThrow(() -> new IOException("the dispatcher answered 202 without a Location"));
@@ -58,8 +52,12 @@ public final class DispatcherClient {
 
     /** Submits and waits for the finished execution (status, result, stdout, stderr). */
     public JsonNode submitAndWait(String runtime, String code) throws IOException, InterruptedException {
-        ObjectNode body = JSON.createObjectNode().put("runtime", runtime).put("code", code);
-        HttpResponse<String> response = http.send(post("/v1/executions?wait=true", body),
+        return submitAndWait(runtime, code, null);
+    }
+
+    /** Like {@link #submitAndWait(String, String)}, with the request's own timeout (null: the dispatcher's default). */
+    public JsonNode submitAndWait(String runtime, String code, Long timeoutMs) throws IOException, InterruptedException {
+        HttpResponse<String> response = http.send(post("/v1/executions?wait=true", request(runtime, code, null, timeoutMs)),
                 HttpResponse.BodyHandlers.ofString());
         expect(response, 200);
         return JSON.readTree(response.body());
@@ -111,6 +109,17 @@ public final class DispatcherClient {
                 HttpResponse.BodyHandlers.ofString());
         expect(response, 201);
         return JSON.readTree(response.body()).get("id").asText();
+    }
+
+    private static ObjectNode request(String runtime, String code, String session, Long timeoutMs) {
+        ObjectNode body = JSON.createObjectNode().put("runtime", runtime).put("code", code);
+        if (session != null) {
+            body.put("session", session);
+        }
+        if (timeoutMs != null) {
+            body.put("timeoutMs", timeoutMs);
+        }
+        return body;
     }
 
     private HttpRequest post(String path, ObjectNode body) throws IOException {

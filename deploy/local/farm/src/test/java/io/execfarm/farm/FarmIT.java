@@ -44,6 +44,7 @@ class FarmIT {
     private final Path root = Path.of(System.getProperty("execfarm.repo.root", "../../..")).toAbsolutePath().normalize();
 
     private static final String SECOND_TENANT_KEY = "farm-it-second-tenant-key";
+    private static final long MEMORY_BOMB_TIMEOUT_MS = 120_000;
 
     private Path work;
     private Path state;
@@ -174,7 +175,8 @@ class FarmIT {
             JsonNode proc = contained(tenantA, name, runtime.processCount(), null);
             assertTrue(Integer.parseInt(proc.get("stdout").asText().strip()) <= 3, "only its own processes: " + proc);
             contained(tenantA, name, runtime.ptrace(), "1\n");
-            JsonNode bomb = tenantA.submitAndWait(name, runtime.memoryBomb());
+            // Filling 4 GiB page by page takes 13 s on an idle machine here; a busy one needs more than the default 30.
+            JsonNode bomb = tenantA.submitAndWait(name, runtime.memoryBomb(), MEMORY_BOMB_TIMEOUT_MS);
             assertEquals("MemoryLimitExceeded", bomb.at("/result/error/type").asText(), bomb.toString());
             healthy(tenantA, name);
             JsonNode flood = tenantA.submitAndWait(name, runtime.gigabyteOfOutput());
