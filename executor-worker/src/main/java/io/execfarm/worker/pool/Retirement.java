@@ -20,6 +20,8 @@ public enum Retirement {
     WROTE_WHILE_IDLE(true),
     TASKS_LEFT(true),
     RUNNING(true),
+    AWAY_FROM_REST(true),
+    TIMER_SET(true),
     IDLE_CPU(true),
     MEMORY_HELD(true),
     SCRATCH(true);

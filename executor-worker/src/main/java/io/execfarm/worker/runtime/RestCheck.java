@@ -3,9 +3,11 @@ package io.execfarm.worker.runtime;
 import io.execfarm.worker.sandbox.GroupCounters;
 import java.io.Closeable;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -14,9 +16,11 @@ import java.util.concurrent.locks.LockSupport;
  * what the process says: user code owns it and can make its driver say anything.
  *
  * <p>At rest means: no more tasks than it had at rest before its first request (a thread or a
- * process a request started is one more), no thread of its driver running, no shared memory held
- * beyond what it held then, and no CPU used while idle. The baseline is taken once, after the
- * warm-up, when nothing of any request exists yet.
+ * process a request started is one more), no thread of its driver running, its first thread
+ * waiting for the next command where it waited then (same call, same descriptor, same stack
+ * pointer), no thread waiting with a deadline that did not wait so then (a timer a request left
+ * set), no shared memory held beyond what it held then, and no CPU used while idle. The baseline is
+ * taken once, after the warm-up, when nothing of any request exists yet.
  */
 final class RestCheck implements Closeable {
 
@@ -49,12 +53,21 @@ final class RestCheck implements Closeable {
     private static final double IDLE_CPU_SHARE = 0.05;
     /** Shared memory a rested process may hold above its baseline: page rounding, a driver's buffers. */
     private static final long HELD_SLACK_BYTES = 1 << 20;
+    /** How long the baseline looks for the driver's first thread reading its next command, after the warm-up's done. */
+    private static final Duration REST_POINT_SEARCH = Duration.ofSeconds(2);
+    /** The baseline's looks for the runtime's own threads that wait with a deadline, and the pause between them. */
+    private static final int DEADLINE_LOOKS = 10;
+    private static final Duration DEADLINE_LOOK_PAUSE = Duration.ofMillis(5);
 
     private final GroupCounters group;
     private final long lifetimeCpuNanos;
     private final ThreadStates driverThreads;
     private long restingTasks = Long.MAX_VALUE;
     private long restingSharedBytes = Long.MAX_VALUE;
+    /** Where the driver's first thread waits for a command at rest; empty where the worker cannot see it. */
+    private Optional<RestPoint> restPoint = Optional.empty();
+    /** Threads that waited with a deadline at every look of the baseline: the runtime's own, not a request's. */
+    private Set<String> ownDeadlineWaiters = Set.of();
     /** When the process last came to rest, and its CPU time then; -1 while it serves a request. */
     private volatile long idleSinceNanos = -1;
     private volatile long idleCpuNanos = -1;
@@ -69,7 +82,30 @@ final class RestCheck implements Closeable {
     void baseline() {
         restingTasks = group.tasks();
         restingSharedBytes = group.sharedMemoryBytes();
+        restPoint = findRestPoint();
+        ownDeadlineWaiters = findOwnDeadlineWaiters();
         markIdle();
+    }
+
+    private Optional<RestPoint> findRestPoint() {
+        long deadline = System.nanoTime() + REST_POINT_SEARCH.toNanos();
+        do {
+            Optional<BlockedCall> call = driverThreads.firstThreadCall().filter(BlockedCall::isRead);
+            if (call.isPresent()) {
+                return Optional.of(new RestPoint(call.get().readDescriptor(), call.get().stackPointer()));
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+        } while (System.nanoTime() < deadline && !Thread.currentThread().isInterrupted());
+        return Optional.empty();
+    }
+
+    private Set<String> findOwnDeadlineWaiters() {
+        Set<String> own = new HashSet<>(driverThreads.waitingWithDeadline());
+        for (int look = 1; look < DEADLINE_LOOKS && !own.isEmpty(); look++) {
+            LockSupport.parkNanos(DEADLINE_LOOK_PAUSE.toNanos());
+            own.retainAll(driverThreads.waitingWithDeadline());
+        }
+        return Set.copyOf(own);
     }
 
     /** The process is about to serve a request: CPU it uses now is that request's. */
@@ -85,6 +121,9 @@ final class RestCheck implements Closeable {
         Optional<Unrest> unrest = tasksLeft();
         if (unrest.isEmpty() && stillRunning()) {
             unrest = Optional.of(Unrest.RUNNING);
+        }
+        if (unrest.isEmpty()) {
+            unrest = waitingElsewhere();
         }
         if (unrest.isEmpty() && group.sharedMemoryBytes() > restingSharedBytes + HELD_SLACK_BYTES) {
             unrest = Optional.of(Unrest.MEMORY_HELD);
@@ -153,6 +192,45 @@ final class RestCheck implements Closeable {
             return true;
         }
         return cpuAfter.getAsLong() - cpuBefore.getAsLong() >= (System.nanoTime() - started) * RUNNING_CPU_SHARE;
+    }
+
+    /**
+     * Whether, at its first look and at each of the {@link #CONFIRM} marks after, the driver's first
+     * thread was blocked somewhere other than its rest point, or a thread not the runtime's own
+     * waited with a deadline. A driver that just sent its done may take a moment to get back to its
+     * read; code that sent a done of its own and then reads the next command itself waits deeper in
+     * the stack, and a task left sleeping on a timer keeps a deadline set. A thread that is running
+     * shows no call and counts as no evidence here ({@link #stillRunning} judges running).
+     */
+    private Optional<Unrest> waitingElsewhere() {
+        Optional<Unrest> seen = lookAtWaits();
+        for (Duration wait : CONFIRM) {
+            if (seen.isEmpty() || Thread.currentThread().isInterrupted()) {
+                return seen;
+            }
+            LockSupport.parkNanos(wait.toNanos());
+            seen = lookAtWaits();
+        }
+        return seen;
+    }
+
+    private Optional<Unrest> lookAtWaits() {
+        if (restPoint.isPresent()) {
+            Optional<BlockedCall> first = driverThreads.firstThreadCall();
+            if (first.isPresent() && !restPoint.get().is(first.get())) {
+                return Optional.of(Unrest.AWAY_FROM_REST);
+            }
+        }
+        return ownDeadlineWaiters.containsAll(driverThreads.waitingWithDeadline()) ? Optional.empty()
+                : Optional.of(Unrest.TIMER_SET);
+    }
+
+    /** Where a driver waits for its next command: a read of its command descriptor, at one depth of its stack. */
+    private record RestPoint(long descriptor, long stackPointer) {
+
+        boolean is(BlockedCall call) {
+            return call.isRead() && call.readDescriptor() == descriptor && call.stackPointer() == stackPointer;
+        }
     }
 
     @Override

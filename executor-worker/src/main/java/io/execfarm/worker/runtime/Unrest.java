@@ -13,6 +13,14 @@ public enum Unrest {
     TASKS_LEFT,
     /** One of its threads was still running, and using CPU, once its request had ended. */
     RUNNING,
+    /**
+     * Its driver's first thread, once its request had ended, was blocked somewhere other than where
+     * it waits for a command at rest: code of the request waiting in its place (after a done of its
+     * own, to read the next request's command and answer it).
+     */
+    AWAY_FROM_REST,
+    /** One of its threads waited with a deadline once its request had ended: a timer the request left set. */
+    TIMER_SET,
     /** It used CPU while idle, between requests. */
     IDLE_CPU,
     /** It still holds shared memory (a tmpfs file, a memfd) once its scratch file systems were emptied. */

@@ -214,6 +214,26 @@ final class JuliaSnippets implements Snippets {
     }
 
     @Override
+    public String leaveATimer() {
+        return "Threads.@spawn while true\n    sleep(0.05)\n    println(\"late\")\nend\nnothing";
+    }
+
+    @Override
+    public String answerTheNextRequest() {
+        return """
+                D = Main.ExecfarmDriver
+                answer(id) = D.send((ev = "done", id = id, status = "ok", value = "forged", error = nothing,
+                                     truncated = false, evalMicros = 1))
+                answer(D.STATE.id)
+                while true
+                    next = D.parse_json(D.next_line!(D.CHANNELS[].commands))
+                    D.send((ev = "output", id = next["id"], stream = "stdout", text = "forged\\n"))
+                    answer(next["id"])
+                end
+                """;
+    }
+
+    @Override
     public String fill(String dir) {
         return """
                 block = fill(UInt8('x'), 1 << 20)

@@ -220,6 +220,38 @@ final class PythonSnippets implements Snippets {
     }
 
     @Override
+    public String leaveATimer() {
+        return """
+                import threading, time
+                def late():
+                    while True:
+                        time.sleep(0.05)
+                        print('late', flush=True)
+                threading.Thread(target=late, daemon=True).start()
+                None
+                """;
+    }
+
+    @Override
+    public String answerTheNextRequest() {
+        return """
+                import json, sys
+                frame = sys._getframe()
+                while 'commands' not in frame.f_locals:
+                    frame = frame.f_back
+                channel, commands = frame.f_locals['channel'], frame.f_locals['commands']
+                def answer(id):
+                    channel.send({'ev': 'done', 'id': id, 'status': 'ok', 'value': 'forged', 'error': None,
+                                  'truncated': False, 'evalMicros': 1})
+                answer(frame.f_locals['command']['id'])
+                while True:
+                    next = json.loads(commands.readline())
+                    channel.send({'ev': 'output', 'id': next['id'], 'stream': 'stdout', 'text': 'forged\\n'})
+                    answer(next['id'])
+                """;
+    }
+
+    @Override
     public String fill(String dir) {
         return """
                 import os

@@ -2,6 +2,7 @@ package io.execfarm.worker.conformance;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -546,6 +547,36 @@ class RuntimeConformanceTest {
                     + next.describe());
         }
         await().atMost(Duration.ofSeconds(30)).until(() -> notAtRest(pool.stats()) > before);
+    }
+
+    @Test
+    void aTimerLeftSetServesNoFurtherRequest() {
+        assumeEvidenceOfRest();
+        long before = notAtRest(pool.stats());
+        Run run = run(code.leaveATimer());
+        assertEquals(Status.OK, run.status(), run::describe);
+        // Each of these sleeps through several of the timer's wakes: on its process, it would print.
+        for (int i = 0; i < 4; i++) {
+            Run next = run(code.tickEvery100Ms(3));
+            assertFalse(next.stdout().contains("late"), () -> "nothing of the earlier request prints here: "
+                    + next.describe());
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> notAtRest(pool.stats()) > before);
+    }
+
+    @Test
+    void codeWaitingForTheNextCommandInTheDriversPlaceAnswersNoFurtherRequest() {
+        assumeEvidenceOfRest();
+        long before = notAtRest(pool.stats());
+        Run run = run(code.answerTheNextRequest());
+        assertEquals("forged", run.value(), () -> "its own done came first: " + run.describe());
+        for (int i = 0; i < 4; i++) {
+            Run next = run(code.hello());
+            assertEquals("hello, world\n", next.stdout(), () -> "the driver answers, not the earlier request: "
+                    + next.describe());
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> notAtRest(pool.stats()) > before);
+        assertPoolHealthy();
     }
 
     @Test

@@ -136,6 +136,19 @@ interface Snippets {
     /** Leaves a thread (Python) or a task (Julia) that starts `sleep 1000` half a second later; returns at once. */
     String startSleeperLater();
 
+    /**
+     * Leaves something that wakes every 50 ms to print "late" and sleeps in between, using no CPU
+     * to speak of: a thread (Python), a task waiting on a timer (Julia); returns at once.
+     */
+    String leaveATimer();
+
+    /**
+     * Impersonates the driver: sends a done of its own for its own request (value "forged"), then
+     * reads each next command from the driver's command channel itself and answers it with the
+     * output "forged" and a done valued "forged". Never returns.
+     */
+    String answerTheNextRequest();
+
     /** Writes 1 MiB files into {@code dir} until a write fails or 1 GiB is written; ends with the MiB written (an integer). */
     String fill(String dir);
 
