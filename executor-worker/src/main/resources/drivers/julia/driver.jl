@@ -38,8 +38,7 @@ const MAX_VALUE_CHARS = 1024 * 1024
 # The most text in one output frame (bytes of UTF-8).
 const MAX_CHUNK_BYTES = 32 * 1024
 # How often the forwarding thread reads what the running request wrote.
-const FORWARD_INTERVAL_MILLIS = Cint(20)
-const POLLIN = Cint(1)
+const FORWARD_INTERVAL_MICROS = UInt32(20_000)
 const F_DUPFD_CLOEXEC = Cint(1030)
 const F_GETFL = Cint(3)
 const F_SETFL = Cint(4)
@@ -414,22 +413,6 @@ end
 # instead of waking every FORWARD_INTERVAL (eight idle processes polling cost a core several percent).
 const REQUEST_STARTED = Threads.Condition()
 
-# A pipe (read end, write end) whose byte, written as a request ends, cuts the forwarding thread's
-# pause short: a thread still pausing after the request would be waiting with a deadline, which the
-# worker reads from outside as a timer the request left set. And a struct pollfd for its read end.
-const WAKE = Cint[-1, -1]
-const WAKE_POLL = Cint[-1, POLLIN]
-const WAKE_BYTES = Vector{UInt8}(undef, 64)
-
-"""Waits FORWARD_INTERVAL, or until the request ends."""
-function pause_forwarding()
-    poll, bytes = WAKE_POLL, WAKE_BYTES
-    gc_safe() do
-        ccall(:poll, Cint, (Ptr{Cint}, Culong, Cint), poll, 1, FORWARD_INTERVAL_MILLIS)
-        ccall(:read, Cssize_t, (Cint, Ptr{UInt8}, Csize_t), poll[1], bytes, length(bytes))
-    end
-end
-
 """The forwarding thread: forwards what the running request wrote, every FORWARD_INTERVAL."""
 function forward_forever()
     while true
@@ -438,7 +421,7 @@ function forward_forever()
                 wait(REQUEST_STARTED)
             end
         end
-        pause_forwarding()
+        gc_safe(() -> ccall(:usleep, Cint, (UInt32,), FORWARD_INTERVAL_MICROS))
         try
             lock(LOCK) do
                 if STATE.id !== nothing
@@ -465,7 +448,6 @@ function end_request!()
     dup2(CHANNELS[].log_fd, 2)
     truncated = STATE.truncated
     STATE.id = nothing
-    ccall(:write, Cssize_t, (Cint, Ptr{UInt8}, Csize_t), WAKE[2], WAKE_BYTES, 1)
     return truncated
 end
 
@@ -637,8 +619,6 @@ function main()
         diagnose("needs a thread of its own to forward output: start Julia with --threads=2 (or more)")
         exit(78)
     end
-    check(ccall(:pipe2, Cint, (Ptr{Cint}, Cint), WAKE, O_CLOEXEC | O_NONBLOCK), "pipe2")
-    WAKE_POLL[1] = WAKE[1]
     warm_own_paths()
     send((ev = "ready", pid = getpid(), runtime = "julia", version = string(VERSION)))
     # :static puts iteration 1 (requests) on thread 1 and iteration 2 (forwarding) on thread 2.

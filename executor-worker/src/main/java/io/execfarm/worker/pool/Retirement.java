@@ -21,7 +21,6 @@ public enum Retirement {
     TASKS_LEFT(true),
     RUNNING(true),
     AWAY_FROM_REST(true),
-    TIMER_SET(true),
     IDLE_CPU(true),
     MEMORY_HELD(true),
     SCRATCH(true);

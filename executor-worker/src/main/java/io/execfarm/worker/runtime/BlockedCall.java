@@ -3,6 +3,7 @@ package io.execfarm.worker.runtime;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
  * The system call a thread is blocked in, as the kernel shows it in {@code /proc/<pid>/task/<tid>/syscall}:
@@ -15,8 +16,12 @@ import java.util.Optional;
  */
 record BlockedCall(long number, List<Long> args, long stackPointer) {
 
-    /** The calls this architecture numbers differently; empty where the worker does not know them. */
-    private static final Optional<Numbers> NUMBERS = Numbers.of(System.getProperty("os.arch", ""));
+    /** {@code read}'s number on this architecture (unistd.h); empty where the worker does not know it. */
+    private static final OptionalLong READ = switch (System.getProperty("os.arch", "").toLowerCase(Locale.ROOT)) {
+        case "amd64", "x86_64" -> OptionalLong.of(0);
+        case "aarch64", "arm64" -> OptionalLong.of(63);
+        default -> OptionalLong.empty();
+    };
 
     /** Parses a syscall file's line; empty for a running thread ({@code running}) or one in no call ({@code -1 sp pc}). */
     static Optional<BlockedCall> parse(String line) {
@@ -38,66 +43,11 @@ record BlockedCall(long number, List<Long> args, long stackPointer) {
 
     /** Whether this is a {@code read}, of any descriptor. */
     boolean isRead() {
-        return NUMBERS.isPresent() && number == NUMBERS.get().read();
+        return READ.isPresent() && number == READ.getAsLong();
     }
 
     /** The descriptor a {@code read} reads from. */
     long readDescriptor() {
         return args.get(0);
-    }
-
-    /**
-     * Whether the thread waits with a deadline: a sleep, or a wait for events, a futex or a signal
-     * that gives up at a set time. A runtime's own idle threads wait without one; a deadline is
-     * something set to wake the process later, such as a timer a request left behind.
-     */
-    boolean hasDeadline() {
-        return NUMBERS.isPresent() && NUMBERS.get().hasDeadline(number, args);
-    }
-
-    /**
-     * The call numbers of one architecture (from its unistd.h), and where each waiting call keeps
-     * its timeout: a count of milliseconds (negative: none) or a pointer (null: none).
-     */
-    private record Numbers(long read, long epollWait, long epollPwait, long epollPwait2, long poll, long ppoll,
-            long select, long pselect6, long nanosleep, long clockNanosleep, long futex, long rtSigtimedwait) {
-
-        private static final long NONE = -1;
-        /** FUTEX_WAIT and FUTEX_WAIT_BITSET, once FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME are masked off. */
-        private static final long FUTEX_WAIT = 0;
-        private static final long FUTEX_WAIT_BITSET = 9;
-        private static final long FUTEX_FLAGS = 128 | 256;
-
-        static Optional<Numbers> of(String arch) {
-            return switch (arch.toLowerCase(Locale.ROOT)) {
-                case "amd64", "x86_64" -> Optional.of(new Numbers(0, 232, 281, 441, 7, 271, 23, 270, 35, 230, 202, 128));
-                case "aarch64", "arm64" -> Optional.of(new Numbers(63, NONE, 22, 441, NONE, 73, NONE, 72, 101, 115, 98,
-                        137));
-                default -> Optional.empty();
-            };
-        }
-
-        boolean hasDeadline(long number, List<Long> args) {
-            if (number == nanosleep || number == clockNanosleep) {
-                return true;
-            }
-            if (number == epollWait || number == epollPwait) {
-                return args.get(3).intValue() >= 0;
-            }
-            if (number == poll) {
-                return args.get(2).intValue() >= 0;
-            }
-            if (number == epollPwait2 || number == rtSigtimedwait || number == ppoll) {
-                return args.get(number == epollPwait2 ? 3 : 2) != 0;
-            }
-            if (number == select || number == pselect6) {
-                return args.get(4) != 0;
-            }
-            if (number == futex) {
-                long op = args.get(1) & ~FUTEX_FLAGS;
-                return (op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET) && args.get(3) != 0;
-            }
-            return false;
-        }
     }
 }

@@ -3,11 +3,9 @@ package io.execfarm.worker.runtime;
 import io.execfarm.worker.sandbox.GroupCounters;
 import java.io.Closeable;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -18,9 +16,8 @@ import java.util.concurrent.locks.LockSupport;
  * <p>At rest means: no more tasks than it had at rest before its first request (a thread or a
  * process a request started is one more), no thread of its driver running, its first thread
  * waiting for the next command where it waited then (same call, same descriptor, same stack
- * pointer), no thread waiting with a deadline that did not wait so then (a timer a request left
- * set), no shared memory held beyond what it held then, and no CPU used while idle. The baseline is
- * taken once, after the warm-up, when nothing of any request exists yet.
+ * pointer), no shared memory held beyond what it held then, and no CPU used while idle. The
+ * baseline is taken once, after the warm-up, when nothing of any request exists yet.
  */
 final class RestCheck implements Closeable {
 
@@ -55,9 +52,6 @@ final class RestCheck implements Closeable {
     private static final long HELD_SLACK_BYTES = 1 << 20;
     /** How long the baseline looks for the driver's first thread reading its next command, after the warm-up's done. */
     private static final Duration REST_POINT_SEARCH = Duration.ofSeconds(2);
-    /** The baseline's looks for the runtime's own threads that wait with a deadline, and the pause between them. */
-    private static final int DEADLINE_LOOKS = 10;
-    private static final Duration DEADLINE_LOOK_PAUSE = Duration.ofMillis(5);
 
     private final GroupCounters group;
     private final long lifetimeCpuNanos;
@@ -66,8 +60,6 @@ final class RestCheck implements Closeable {
     private long restingSharedBytes = Long.MAX_VALUE;
     /** Where the driver's first thread waits for a command at rest; empty where the worker cannot see it. */
     private Optional<RestPoint> restPoint = Optional.empty();
-    /** Threads that waited with a deadline at every look of the baseline: the runtime's own, not a request's. */
-    private Set<String> ownDeadlineWaiters = Set.of();
     /** When the process last came to rest, and its CPU time then; -1 while it serves a request. */
     private volatile long idleSinceNanos = -1;
     private volatile long idleCpuNanos = -1;
@@ -83,7 +75,6 @@ final class RestCheck implements Closeable {
         restingTasks = group.tasks();
         restingSharedBytes = group.sharedMemoryBytes();
         restPoint = findRestPoint();
-        ownDeadlineWaiters = findOwnDeadlineWaiters();
         markIdle();
     }
 
@@ -99,14 +90,6 @@ final class RestCheck implements Closeable {
         return Optional.empty();
     }
 
-    private Set<String> findOwnDeadlineWaiters() {
-        Set<String> own = new HashSet<>(driverThreads.waitingWithDeadline());
-        for (int look = 1; look < DEADLINE_LOOKS && !own.isEmpty(); look++) {
-            LockSupport.parkNanos(DEADLINE_LOOK_PAUSE.toNanos());
-            own.retainAll(driverThreads.waitingWithDeadline());
-        }
-        return Set.copyOf(own);
-    }
 
     /** The process is about to serve a request: CPU it uses now is that request's. */
     void markBusy() {
@@ -122,8 +105,8 @@ final class RestCheck implements Closeable {
         if (unrest.isEmpty() && stillRunning()) {
             unrest = Optional.of(Unrest.RUNNING);
         }
-        if (unrest.isEmpty()) {
-            unrest = waitingElsewhere();
+        if (unrest.isEmpty() && awayFromRest()) {
+            unrest = Optional.of(Unrest.AWAY_FROM_REST);
         }
         if (unrest.isEmpty() && group.sharedMemoryBytes() > restingSharedBytes + HELD_SLACK_BYTES) {
             unrest = Optional.of(Unrest.MEMORY_HELD);
@@ -195,34 +178,31 @@ final class RestCheck implements Closeable {
     }
 
     /**
-     * Whether, at its first look and at each of the {@link #CONFIRM} marks after, the driver's first
-     * thread was blocked somewhere other than its rest point, or a thread not the runtime's own
-     * waited with a deadline. A driver that just sent its done may take a moment to get back to its
-     * read; code that sent a done of its own and then reads the next command itself waits deeper in
-     * the stack, and a task left sleeping on a timer keeps a deadline set. A thread that is running
-     * shows no call and counts as no evidence here ({@link #stillRunning} judges running).
+     * Whether the driver's first thread, at a first look and at each of the {@link #CONFIRM} marks
+     * after, was blocked somewhere other than its rest point. A driver that just sent its done may
+     * take a moment to get back to its read; code that sent a done of its own and then reads the next
+     * command in the driver's place waits in the same call deeper in its stack, or on another task's
+     * stack. A thread that is running shows no call and counts as no evidence here
+     * ({@link #stillRunning} judges running).
      */
-    private Optional<Unrest> waitingElsewhere() {
-        Optional<Unrest> seen = lookAtWaits();
-        for (Duration wait : CONFIRM) {
-            if (seen.isEmpty() || Thread.currentThread().isInterrupted()) {
-                return seen;
-            }
-            LockSupport.parkNanos(wait.toNanos());
-            seen = lookAtWaits();
+    private boolean awayFromRest() {
+        if (restPoint.isEmpty() || !awayNow()) {
+            return false;
         }
-        return seen;
+        for (Duration wait : CONFIRM) {
+            LockSupport.parkNanos(wait.toNanos());
+            if (Thread.currentThread().isInterrupted()) {
+                return true;
+            }
+            if (!awayNow()) {
+                return false;
+            }
+        }
+        return true;
     }
 
-    private Optional<Unrest> lookAtWaits() {
-        if (restPoint.isPresent()) {
-            Optional<BlockedCall> first = driverThreads.firstThreadCall();
-            if (first.isPresent() && !restPoint.get().is(first.get())) {
-                return Optional.of(Unrest.AWAY_FROM_REST);
-            }
-        }
-        return ownDeadlineWaiters.containsAll(driverThreads.waitingWithDeadline()) ? Optional.empty()
-                : Optional.of(Unrest.TIMER_SET);
+    private boolean awayNow() {
+        return driverThreads.firstThreadCall().filter(call -> !restPoint.get().is(call)).isPresent();
     }
 
     /** Where a driver waits for its next command: a read of its command descriptor, at one depth of its stack. */

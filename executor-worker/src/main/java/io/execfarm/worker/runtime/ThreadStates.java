@@ -8,9 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -55,19 +53,7 @@ final class ThreadStates implements Closeable {
      * or where its syscall file cannot be read (that needs the right to trace it: CAP_SYS_PTRACE).
      */
     synchronized Optional<BlockedCall> firstThreadCall() {
-        threads();
         return read(Long.toString(pid), "syscall").flatMap(BlockedCall::parse);
-    }
-
-    /** The ids of the threads blocked in a wait with a deadline ({@link BlockedCall#hasDeadline}). */
-    synchronized List<String> waitingWithDeadline() {
-        List<String> waiting = new ArrayList<>();
-        for (String tid : threads()) {
-            if (read(tid, "syscall").flatMap(BlockedCall::parse).filter(BlockedCall::hasDeadline).isPresent()) {
-                waiting.add(tid);
-            }
-        }
-        return waiting;
     }
 
     /** The threads there are now; the files of those that ended are closed. */

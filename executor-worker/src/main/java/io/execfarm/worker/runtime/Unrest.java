@@ -19,8 +19,6 @@ public enum Unrest {
      * own, to read the next request's command and answer it).
      */
     AWAY_FROM_REST,
-    /** One of its threads waited with a deadline once its request had ended: a timer the request left set. */
-    TIMER_SET,
     /** It used CPU while idle, between requests. */
     IDLE_CPU,
     /** It still holds shared memory (a tmpfs file, a memfd) once its scratch file systems were emptied. */

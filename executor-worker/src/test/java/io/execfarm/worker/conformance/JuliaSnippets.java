@@ -214,8 +214,17 @@ final class JuliaSnippets implements Snippets {
     }
 
     @Override
-    public String leaveATimer() {
-        return "Threads.@spawn while true\n    sleep(0.05)\n    println(\"late\")\nend\nnothing";
+    public String spinTwoProcesses() {
+        return """
+                spinners = [run(`sh -c 'while :; do :; done'`; wait=false) for _ in 1:2]
+                started = time()
+                sleep(1.5)
+                ticks(p) = sum(parse.(Int, split(split(read("/proc/$(getpid(p))/stat", String), ") ")[2])[12:13]))
+                used = sum(ticks, spinners) / 100
+                wall = time() - started
+                foreach(kill, spinners)
+                round(used / wall, digits = 2)
+                """;
     }
 
     @Override

@@ -220,15 +220,22 @@ final class PythonSnippets implements Snippets {
     }
 
     @Override
-    public String leaveATimer() {
+    public String spinTwoProcesses() {
         return """
-                import threading, time
-                def late():
-                    while True:
-                        time.sleep(0.05)
-                        print('late', flush=True)
-                threading.Thread(target=late, daemon=True).start()
-                None
+                import subprocess, time
+                spinners = [subprocess.Popen(['sh', '-c', 'while :; do :; done']) for _ in range(2)]
+                started = time.monotonic()
+                time.sleep(1.5)
+                def ticks(p):
+                    with open('/proc/%d/stat' % p.pid) as stat:
+                        fields = stat.read().rsplit(') ', 1)[1].split()
+                    return int(fields[11]) + int(fields[12])
+                used = sum(ticks(p) for p in spinners) / 100
+                wall = time.monotonic() - started
+                for p in spinners:
+                    p.kill()
+                    p.wait()
+                round(used / wall, 2)
                 """;
     }
 

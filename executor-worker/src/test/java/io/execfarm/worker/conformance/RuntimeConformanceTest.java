@@ -2,7 +2,6 @@ package io.execfarm.worker.conformance;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -92,6 +91,8 @@ class RuntimeConformanceTest {
 
     private static final long GIB = 1024L * 1024 * 1024;
     private static final String TENANT = "tenant-a";
+    /** Each process's CPU cap (sandbox cpu-cores), in CPUs. */
+    private static final double CPU_CAP = 1.0;
     /**
      * The pool's two slots run as the first two free uids from this one on (UidRange). The worker
      * image's build sets another: a rootful container's uids are the host's, CI builds that image
@@ -171,7 +172,7 @@ class RuntimeConformanceTest {
         unavailable = null;
         executor = null;
         Path workRoot = Files.createTempDirectory("execfarm-conformance-" + runtime.definition().name() + "-");
-        sandbox = Sandbox.create(new SandboxSettings(true, workRoot, UID_BASE, 600, 1.0, 64, 64L * 1024 * 1024, 256,
+        sandbox = Sandbox.create(new SandboxSettings(true, workRoot, UID_BASE, 600, CPU_CAP, 64, 64L * 1024 * 1024, 256,
                 SandboxSettings.DEFAULT_TMP_BYTES,
                 SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV, Map.of(runtime.definition().name(), 2),
                 SandboxSettings.DEFAULT_UID_LOCK_DIR), runtime.strongest(),
@@ -550,21 +551,6 @@ class RuntimeConformanceTest {
     }
 
     @Test
-    void aTimerLeftSetServesNoFurtherRequest() {
-        assumeEvidenceOfRest();
-        long before = notAtRest(pool.stats());
-        Run run = run(code.leaveATimer());
-        assertEquals(Status.OK, run.status(), run::describe);
-        // Each of these sleeps through several of the timer's wakes: on its process, it would print.
-        for (int i = 0; i < 4; i++) {
-            Run next = run(code.tickEvery100Ms(3));
-            assertFalse(next.stdout().contains("late"), () -> "nothing of the earlier request prints here: "
-                    + next.describe());
-        }
-        await().atMost(Duration.ofSeconds(30)).until(() -> notAtRest(pool.stats()) > before);
-    }
-
-    @Test
     void codeWaitingForTheNextCommandInTheDriversPlaceAnswersNoFurtherRequest() {
         assumeEvidenceOfRest();
         long before = notAtRest(pool.stats());
@@ -577,6 +563,18 @@ class RuntimeConformanceTest {
         }
         await().atMost(Duration.ofSeconds(30)).until(() -> notAtRest(pool.stats()) > before);
         assertPoolHealthy();
+    }
+
+    @Test
+    void aProcessUsesNoMoreCpuThanItsCap() {
+        assumeEvidenceOfRest();
+        Assumptions.assumeTrue(Runtime.getRuntime().availableProcessors() >= 2,
+                "one CPU: two spinners use no more than one, capped or not");
+        Run run = run(code.spinTwoProcesses());
+        assertEquals(Status.OK, run.status(), run::describe);
+        // Uncapped, two spinners on an idle machine of two or more CPUs use two of them.
+        assertTrue(Double.parseDouble(run.value()) <= CPU_CAP * 1.3, () -> "the sandbox caps a process at "
+                + CPU_CAP + " CPU: " + run.describe());
     }
 
     @Test

@@ -137,10 +137,10 @@ interface Snippets {
     String startSleeperLater();
 
     /**
-     * Leaves something that wakes every 50 ms to print "late" and sleeps in between, using no CPU
-     * to speak of: a thread (Python), a task waiting on a timer (Julia); returns at once.
+     * Starts two shell loops that spin for 1.5 s, then kills them; the CPU they used per second of
+     * wall time, from their /proc stat files (a decimal).
      */
-    String leaveATimer();
+    String spinTwoProcesses();
 
     /**
      * Impersonates the driver: sends a done of its own for its own request (value "forged"), then
