@@ -41,6 +41,11 @@ record BlockedCall(long number, List<Long> args, long stackPointer) {
         }
     }
 
+    /** Whether the worker knows {@code read}'s number here; without it no call is recognised. */
+    static boolean readKnown() {
+        return READ.isPresent();
+    }
+
     /** Whether this is a {@code read}, of any descriptor. */
     boolean isRead() {
         return READ.isPresent() && number == READ.getAsLong();

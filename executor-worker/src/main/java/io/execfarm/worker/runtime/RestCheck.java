@@ -53,7 +53,8 @@ final class RestCheck implements Closeable {
     /** How long the baseline looks for the driver's first thread reading its next command, after the warm-up's done. */
     private static final Duration REST_POINT_SEARCH = Duration.ofSeconds(2);
 
-    private final GroupCounters group;
+    /** The process's control group; without one only the rest point is judged. */
+    private final Optional<GroupCounters> group;
     private final long lifetimeCpuNanos;
     private final ThreadStates driverThreads;
     private long restingTasks = Long.MAX_VALUE;
@@ -64,7 +65,7 @@ final class RestCheck implements Closeable {
     private volatile long idleSinceNanos = -1;
     private volatile long idleCpuNanos = -1;
 
-    RestCheck(GroupCounters group, long lifetimeCpuSeconds, long driverPid) {
+    RestCheck(Optional<GroupCounters> group, long lifetimeCpuSeconds, long driverPid) {
         this.group = group;
         this.lifetimeCpuNanos = TimeUnit.SECONDS.toNanos(lifetimeCpuSeconds);
         this.driverThreads = new ThreadStates(driverPid);
@@ -72,13 +73,18 @@ final class RestCheck implements Closeable {
 
     /** Takes the baseline: the process is warm and no request ran on it but the warm-up, all of whose traces are gone. */
     void baseline() {
-        restingTasks = group.tasks();
-        restingSharedBytes = group.sharedMemoryBytes();
+        group.ifPresent(counters -> {
+            restingTasks = counters.tasks();
+            restingSharedBytes = counters.sharedMemoryBytes();
+        });
         restPoint = findRestPoint();
         markIdle();
     }
 
     private Optional<RestPoint> findRestPoint() {
+        if (!BlockedCall.readKnown() || !driverThreads.callsVisible()) {
+            return Optional.empty();
+        }
         long deadline = System.nanoTime() + REST_POINT_SEARCH.toNanos();
         do {
             Optional<BlockedCall> call = driverThreads.firstThreadCall().filter(BlockedCall::isRead);
@@ -90,7 +96,6 @@ final class RestCheck implements Closeable {
         return Optional.empty();
     }
 
-
     /** The process is about to serve a request: CPU it uses now is that request's. */
     void markBusy() {
         idleSinceNanos = -1;
@@ -101,18 +106,9 @@ final class RestCheck implements Closeable {
      * scratch was emptied; marks it idle if so.
      */
     Optional<Unrest> afterRequest() {
-        Optional<Unrest> unrest = tasksLeft();
-        if (unrest.isEmpty() && stillRunning()) {
-            unrest = Optional.of(Unrest.RUNNING);
-        }
+        Optional<Unrest> unrest = group.flatMap(this::groupAfterRequest);
         if (unrest.isEmpty() && awayFromRest()) {
             unrest = Optional.of(Unrest.AWAY_FROM_REST);
-        }
-        if (unrest.isEmpty() && group.sharedMemoryBytes() > restingSharedBytes + HELD_SLACK_BYTES) {
-            unrest = Optional.of(Unrest.MEMORY_HELD);
-        }
-        if (unrest.isEmpty() && group.cpuNanos().orElse(0) > lifetimeCpuNanos) {
-            unrest = Optional.of(Unrest.CPU_SPENT);
         }
         if (unrest.isEmpty()) {
             markIdle();
@@ -120,15 +116,32 @@ final class RestCheck implements Closeable {
         return unrest;
     }
 
+    private Optional<Unrest> groupAfterRequest(GroupCounters counters) {
+        Optional<Unrest> unrest = tasksLeft(counters);
+        if (unrest.isEmpty() && stillRunning(counters)) {
+            unrest = Optional.of(Unrest.RUNNING);
+        }
+        if (unrest.isEmpty() && counters.sharedMemoryBytes() > restingSharedBytes + HELD_SLACK_BYTES) {
+            unrest = Optional.of(Unrest.MEMORY_HELD);
+        }
+        if (unrest.isEmpty() && counters.cpuNanos().orElse(0) > lifetimeCpuNanos) {
+            unrest = Optional.of(Unrest.CPU_SPENT);
+        }
+        return unrest;
+    }
+
     /** Whether an idle process did anything since it came to rest; a few small reads, for the pool's hand-out. */
     Optional<Unrest> whileIdle() {
-        Optional<Unrest> unrest = tasksLeft();
+        if (group.isEmpty()) {
+            return Optional.empty();
+        }
+        Optional<Unrest> unrest = tasksLeft(group.get());
         if (unrest.isPresent()) {
             return unrest;
         }
         long since = idleSinceNanos;
         long cpuThen = idleCpuNanos;
-        OptionalLong cpuNow = group.cpuNanos();
+        OptionalLong cpuNow = group.get().cpuNanos();
         if (since < 0 || cpuThen < 0 || cpuNow.isEmpty()) {
             return Optional.empty();
         }
@@ -137,12 +150,16 @@ final class RestCheck implements Closeable {
     }
 
     private void markIdle() {
-        idleCpuNanos = group.cpuNanos().orElse(-1);
+        idleCpuNanos = group.flatMap(counters -> boxed(counters.cpuNanos())).orElse(-1L);
         idleSinceNanos = System.nanoTime();
     }
 
-    private Optional<Unrest> tasksLeft() {
-        long tasks = group.tasks();
+    private static Optional<Long> boxed(OptionalLong value) {
+        return value.isPresent() ? Optional.of(value.getAsLong()) : Optional.empty();
+    }
+
+    private Optional<Unrest> tasksLeft(GroupCounters counters) {
+        long tasks = counters.tasks();
         return tasks < 0 || tasks > restingTasks ? Optional.of(Unrest.TASKS_LEFT) : Optional.empty();
     }
 
@@ -155,12 +172,12 @@ final class RestCheck implements Closeable {
      * every few milliseconds, so the CPU decides only after the last mark.) Without a CPU count,
      * runnable at every mark decides alone.
      */
-    private boolean stillRunning() {
+    private boolean stillRunning(GroupCounters counters) {
         if (!driverThreads.anyRunnable()) {
             return false;
         }
         long started = System.nanoTime();
-        OptionalLong cpuBefore = group.cpuNanos();
+        OptionalLong cpuBefore = counters.cpuNanos();
         for (Duration wait : CONFIRM) {
             LockSupport.parkNanos(wait.toNanos());
             if (Thread.currentThread().isInterrupted()) {
@@ -170,7 +187,7 @@ final class RestCheck implements Closeable {
                 return false;
             }
         }
-        OptionalLong cpuAfter = group.cpuNanos();
+        OptionalLong cpuAfter = counters.cpuNanos();
         if (cpuBefore.isEmpty() || cpuAfter.isEmpty()) {
             return true;
         }
@@ -178,31 +195,33 @@ final class RestCheck implements Closeable {
     }
 
     /**
-     * Whether the driver's first thread, at a first look and at each of the {@link #CONFIRM} marks
-     * after, was blocked somewhere other than its rest point. A driver that just sent its done may
-     * take a moment to get back to its read; code that sent a done of its own and then reads the next
-     * command in the driver's place waits in the same call deeper in its stack, or on another task's
-     * stack. A thread that is running shows no call and counts as no evidence here
-     * ({@link #stillRunning} judges running).
+     * Whether the driver's first thread, seen at a first look and at each of the {@link #CONFIRM}
+     * marks after, was never blocked at its rest point but was blocked somewhere else. A driver that
+     * just sent its done may take a moment to get back to its read; code that sent a done of its
+     * own and then reads the next command in the driver's place waits in the same call deeper in
+     * its stack, or on another task's stack. A thread that is running shows no call: that is no
+     * evidence either way (one waiting for a CPU all along is innocent; {@link #stillRunning} judges
+     * one that uses it).
      */
     private boolean awayFromRest() {
-        if (restPoint.isEmpty() || !awayNow()) {
+        if (restPoint.isEmpty()) {
             return false;
         }
-        for (Duration wait : CONFIRM) {
-            LockSupport.parkNanos(wait.toNanos());
-            if (Thread.currentThread().isInterrupted()) {
-                return true;
+        boolean seenElsewhere = false;
+        for (int look = 0; look <= CONFIRM.size(); look++) {
+            if (look > 0) {
+                LockSupport.parkNanos(CONFIRM.get(look - 1).toNanos());
+                if (Thread.currentThread().isInterrupted()) {
+                    return true;
+                }
             }
-            if (!awayNow()) {
+            Optional<BlockedCall> call = driverThreads.firstThreadCall();
+            if (call.isPresent() && restPoint.get().is(call.get())) {
                 return false;
             }
+            seenElsewhere |= call.isPresent();
         }
-        return true;
-    }
-
-    private boolean awayNow() {
-        return driverThreads.firstThreadCall().filter(call -> !restPoint.get().is(call)).isPresent();
+        return seenElsewhere;
     }
 
     /** Where a driver waits for its next command: a read of its command descriptor, at one depth of its stack. */
@@ -216,6 +235,6 @@ final class RestCheck implements Closeable {
     @Override
     public void close() {
         driverThreads.close();
-        group.close();
+        group.ifPresent(GroupCounters::close);
     }
 }

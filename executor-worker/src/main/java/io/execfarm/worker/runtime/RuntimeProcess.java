@@ -82,7 +82,7 @@ public final class RuntimeProcess {
     private volatile String running;
     /** Its control group's counters, kept open; empty where it has no group. Set once it is ready. */
     private volatile Optional<GroupCounters> counters = Optional.empty();
-    /** Whether it is at rest, from its control group; empty where it has none. Set once it is ready. */
+    /** Whether it is at rest, from its control group and where its driver waits. Set once it is ready. */
     private volatile Optional<RestCheck> rest = Optional.empty();
     /** Its scratch directories as they were after they were last emptied; null until then. */
     private Scratch.State scratchEmptied;
@@ -137,15 +137,14 @@ public final class RuntimeProcess {
                 : started.root;
         if (launch.cgroup().isPresent()) {
             try {
-                GroupCounters counters = launch.cgroup().get().openCounters();
-                started.counters = Optional.of(counters);
-                started.rest = Optional.of(new RestCheck(counters, launch.cgroup().get().lifetimeCpuSeconds(),
-                        started.driver.pid()));
+                started.counters = Optional.of(launch.cgroup().get().openCounters());
             } catch (IOException e) {
                 started.kill();
                 throw new RuntimeStartException(runtime + ": cannot read its control group: " + e.getMessage(), e);
             }
         }
+        started.rest = Optional.of(new RestCheck(started.counters,
+                launch.cgroup().map(ProcessCgroup::lifetimeCpuSeconds).orElse(0L), started.driver.pid()));
         return started;
     }
 

@@ -37,12 +37,10 @@ final class ThreadStates implements Closeable {
     /** Whether any thread is in state R (running, or waiting for a CPU); false when none can be read. */
     synchronized boolean anyRunnable() {
         for (String tid : threads()) {
-            Optional<String> line = read(tid, "stat");
-            if (line.isPresent()) {
-                int afterName = line.get().lastIndexOf(')');
-                if (afterName > 0 && afterName + 2 < line.get().length() && line.get().charAt(afterName + 2) == 'R') {
-                    return true;
-                }
+            String line = read(tid, "stat").orElse("");
+            int afterName = line.lastIndexOf(')');
+            if (afterName > 0 && afterName + 2 < line.length() && line.charAt(afterName + 2) == 'R') {
+                return true;
             }
         }
         return false;
@@ -54,6 +52,11 @@ final class ThreadStates implements Closeable {
      */
     synchronized Optional<BlockedCall> firstThreadCall() {
         return read(Long.toString(pid), "syscall").flatMap(BlockedCall::parse);
+    }
+
+    /** Whether the first thread's syscall file can be read at all: that takes the right to trace the process. */
+    synchronized boolean callsVisible() {
+        return read(Long.toString(pid), "syscall").isPresent();
     }
 
     /** The threads there are now; the files of those that ended are closed. */

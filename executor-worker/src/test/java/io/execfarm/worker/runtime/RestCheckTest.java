@@ -1,5 +1,6 @@
 package io.execfarm.worker.runtime;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.execfarm.worker.sandbox.CgroupVersion;
@@ -8,15 +9,18 @@ import io.execfarm.worker.sandbox.ProcessCgroup;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The verdicts of {@link RestCheck} on a control group's files written by the test (a v1 layout in
- * a temporary directory), for a driver that is a real sleeping process.
+ * a temporary directory), for a driver that is a real process waiting in a read, as a driver at
+ * rest waits for its next command.
  */
 class RestCheckTest {
 
@@ -28,7 +32,7 @@ class RestCheckTest {
 
     @BeforeEach
     void restingProcess() throws IOException {
-        sleeper = new ProcessBuilder("sleep", "60").start();
+        sleeper = new ProcessBuilder("cat").start();
         write("pids.current", "5");
         write("cgroup.procs", "");
         write("memory.stat", "cache 0\nrss 4096\nshmem 8192\nmapped_file 0\n");
@@ -36,7 +40,7 @@ class RestCheckTest {
         ProcessCgroup group = new ProcessCgroup(CgroupVersion.V1, dir, dir, Optional.of(dir), Optional.empty(),
                 1 << 30, 64, 2);
         counters = group.openCounters();
-        check = new RestCheck(counters, group.lifetimeCpuSeconds(), sleeper.pid());
+        check = new RestCheck(Optional.of(counters), group.lifetimeCpuSeconds(), sleeper.pid());
         check.baseline();
     }
 
@@ -50,6 +54,32 @@ class RestCheckTest {
     void aProcessAsItWasAtItsBaselineIsAtRest() {
         assertEquals(Optional.empty(), check.afterRequest());
         assertEquals(Optional.empty(), check.whileIdle());
+    }
+
+    @Test
+    @EnabledIfSystemProperty(named = "os.arch", matches = "amd64|x86_64|aarch64|arm64")
+    void aDriverReadingDeeperInItsStackThanAtRestIsAwayFromIt() throws Exception {
+        // Its first read is where it rests; the second, a byte later, is code run by exec() reading
+        // in its place: the same call on the same descriptor, from a deeper stack. No control group.
+        Process driver = new ProcessBuilder("python3", "-c",
+                "import os\nos.read(0, 1)\nexec('import os\\nos.read(0, 1)')").start();
+        Path syscall = Path.of("/proc", Long.toString(driver.pid()), "syscall");
+        try (RestCheck away = new RestCheck(Optional.empty(), 0, driver.pid())) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(syscall).matches("(0|63) 0x0 .*\\s*"));
+            String resting = Files.readString(syscall);
+            away.baseline();
+            assertEquals(Optional.empty(), away.afterRequest());
+            driver.getOutputStream().write('x');
+            driver.getOutputStream().flush();
+            // Once it blocks in its second read: a woken thread shows its old call until it runs.
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+                String now = Files.readString(syscall);
+                return now.startsWith(resting.substring(0, resting.indexOf(' ') + 1)) && !now.equals(resting);
+            });
+            assertEquals(Optional.of(Unrest.AWAY_FROM_REST), away.afterRequest());
+        } finally {
+            driver.destroyForcibly();
+        }
     }
 
     @Test
