@@ -10,14 +10,16 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Whether a process is at rest, judged from what the kernel counts in its control group, never from
- * what the process says: user code owns it and can make its driver say anything.
+ * Whether a process is at rest, judged from what the kernel counts in its control group and shows
+ * of its driver's threads, never from what the process says: user code owns it and can make its
+ * driver say anything.
  *
  * <p>At rest means: no more tasks than it had at rest before its first request (a thread or a
  * process a request started is one more), no thread of its driver running, its first thread
  * waiting for the next command where it waited then (same call, same descriptor, same stack
  * pointer), no shared memory held beyond what it held then, and no CPU used while idle. The
- * baseline is taken once, after the warm-up, when nothing of any request exists yet.
+ * baseline is taken once, after the warm-up, when nothing of any request exists yet. Without a
+ * control group only the rest point is judged.
  */
 final class RestCheck implements Closeable {
 
