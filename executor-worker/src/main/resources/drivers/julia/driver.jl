@@ -549,6 +549,29 @@ function evaluate(mod::Module, code::String, filename::String)
     end
 end
 
+# Tasks a request started with @async and did not wait for run before its output ends, so what
+# they print is that request's own; left queued, they would run, and print, in whichever later
+# request first yields. Rounds are bounded: a task that re-queues itself forever gets this many.
+const QUEUED_TASK_ROUNDS = 64
+
+"""Whether a task waits in this thread's queue (Base's scheduler internals, which differ by
+version: where they cannot be read, no task is taken to wait)."""
+function tasks_queued()
+    try
+        tid = Threads.threadid()
+        return !isempty(isdefined(Base, :workqueue_for) ? Base.workqueue_for(tid) : Base.Workqueues[tid])
+    catch
+        return false
+    end
+end
+
+function run_queued_tasks()
+    for _ in 1:QUEUED_TASK_ROUNDS
+        tasks_queued() || return
+        yield()
+    end
+end
+
 function run_request(command::Dict{String,Any})
     id = command["id"]::String
     session = get(command, "session", nothing)
@@ -563,6 +586,7 @@ function run_request(command::Dict{String,Any})
     lock(() -> notify(REQUEST_STARTED), REQUEST_STARTED)
     started = time_ns()
     status, value, error = evaluate(mod, command["code"]::String, "<cell $id>")
+    run_queued_tasks()
     eval_micros = (time_ns() - started) ÷ 1000
     truncated = lock(end_request!, LOCK)
     limit = min(MAX_VALUE_CHARS, max_output)

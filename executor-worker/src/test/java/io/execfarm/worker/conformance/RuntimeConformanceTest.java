@@ -551,6 +551,19 @@ class RuntimeConformanceTest {
     }
 
     @Test
+    void whatATaskTheRequestQueuedPrintsIsThatRequestsOutput() {
+        Assumptions.assumeTrue(runtime.definition().name().equals("julia"),
+                "Julia's @async tasks wait in the driver thread's queue; Python's threads run on their own");
+        Run queued = run("@async println(\"queued\")\n@async (print(\"one, \"); yield(); println(\"two\"))\n7");
+        assertEquals("queued\none, two\n", queued.stdout(), queued::describe);
+        for (int i = 0; i < 4; i++) {
+            Run next = run(code.hello());
+            assertEquals("hello, world\n", next.stdout(), () -> "nothing of the earlier request prints here: "
+                    + next.describe());
+        }
+    }
+
+    @Test
     void codeWaitingForTheNextCommandInTheDriversPlaceAnswersNoFurtherRequest() {
         assumeEvidenceOfRest();
         long before = notAtRest(pool.stats());
