@@ -22,6 +22,12 @@ final class StatusCommand implements Callable<Integer> {
     @ParentCommand
     Farm farm;
 
+    /**
+     * How long an application may take to answer for its metrics. A worker replacing processes on a
+     * busy machine (CI's, right after the hostile suite) once took more than 5 s.
+     */
+    static final Duration METRICS_TIMEOUT = Duration.ofSeconds(15);
+
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     @Override
@@ -46,7 +52,8 @@ final class StatusCommand implements Callable<Integer> {
                 continue;
             }
             String metrics = metrics(app);
-            String detail = app.equals("dispatcher") ? inFlight(metrics) : pools(metrics);
+            String detail = metrics.isEmpty() ? "(its metrics did not answer within " + METRICS_TIMEOUT.toSeconds() + " s)"
+                    : app.equals("dispatcher") ? inFlight(metrics) : pools(metrics);
             farm.out.printf("  %-11s running, pid %d, %s%s%n", app, process.get().pid(), farm.state.url(app),
                     detail.isEmpty() ? "" : "  " + detail);
         }
@@ -109,7 +116,7 @@ final class StatusCommand implements Callable<Integer> {
     static String metrics(HttpClient http, String url) {
         try {
             HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(url + "/q/metrics"))
-                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+                    .timeout(METRICS_TIMEOUT).build(), HttpResponse.BodyHandlers.ofString());
             return response.statusCode() == 200 ? response.body() : "";
         } catch (IOException e) {
             return "";
