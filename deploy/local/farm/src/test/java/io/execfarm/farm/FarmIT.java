@@ -119,12 +119,18 @@ class FarmIT {
 
     @Test
     void statusShowsWorkersPoolsAndTheGroup() throws Exception {
+        // The farm is shared with the hostile suite, whose aftermath can keep the worker too busy
+        // to answer at once; a status that could not read the pools says so, and is asked again.
         Outcome status = farm(null, "status");
-        assertEquals(0, status.exit(), status::toString);
-        assertTrue(status.stdout().contains("dispatcher  running"), status::toString);
-        assertTrue(status.stdout().contains("worker-1    running"), status::toString);
-        assertTrue(status.stdout().contains("python: "), "pool states: " + status);
-        assertTrue(status.stdout().contains("24/24 partitions assigned, lag "), status::toString);
+        for (int attempt = 1; attempt < 4 && status.stdout().contains("did not answer"); attempt++) {
+            status = farm(null, "status");
+        }
+        Outcome shown = status;
+        assertEquals(0, shown.exit(), shown::toString);
+        assertTrue(shown.stdout().contains("dispatcher  running"), shown::toString);
+        assertTrue(shown.stdout().contains("worker-1    running"), shown::toString);
+        assertTrue(shown.stdout().contains("python: "), "pool states: " + shown);
+        assertTrue(shown.stdout().contains("24/24 partitions assigned, lag "), shown::toString);
     }
 
     @Test
