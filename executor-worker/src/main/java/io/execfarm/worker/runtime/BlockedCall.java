@@ -1,20 +1,20 @@
 package io.execfarm.worker.runtime;
 
-import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
- * The system call a thread is blocked in, as the kernel shows it in {@code /proc/<pid>/task/<tid>/syscall}:
- * its number, its six arguments and the thread's stack pointer. User code cannot forge this: it is
- * read from the kernel's record of the thread, not from the process's memory.
+ * The system call a thread is blocked in, as the kernel shows it in {@code /proc/<pid>/task/<tid>/syscall}
+ * (its number, six arguments, the stack pointer and the program counter), as far as the rest point
+ * needs it. User code cannot forge this: it is read from the kernel's record of the thread, not
+ * from the process's memory.
  *
  * @param number the call's number on this machine's architecture
- * @param args its six arguments, as the kernel passed them
+ * @param firstArgument its first argument (for a {@code read}, the descriptor)
  * @param stackPointer the thread's user stack pointer: where in its call stack it made the call
  */
-record BlockedCall(long number, List<Long> args, long stackPointer) {
+record BlockedCall(long number, long firstArgument, long stackPointer) {
 
     /** {@code read}'s number on this architecture (unistd.h); empty where the worker does not know it. */
     private static final OptionalLong READ = switch (System.getProperty("os.arch", "").toLowerCase(Locale.ROOT)) {
@@ -30,15 +30,14 @@ record BlockedCall(long number, List<Long> args, long stackPointer) {
             return Optional.empty();
         }
         try {
-            Long[] args = new Long[6];
-            for (int i = 0; i < 6; i++) {
-                args[i] = Long.parseUnsignedLong(fields[i + 1].substring(2), 16);
-            }
-            return Optional.of(new BlockedCall(Long.parseLong(fields[0]), List.of(args),
-                    Long.parseUnsignedLong(fields[7].substring(2), 16)));
+            return Optional.of(new BlockedCall(Long.parseLong(fields[0]), hex(fields[1]), hex(fields[7])));
         } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
             return Optional.empty();
         }
+    }
+
+    private static long hex(String field) {
+        return Long.parseUnsignedLong(field.substring(2), 16);
     }
 
     /** Whether the worker knows {@code read}'s number here; without it no call is recognised. */
@@ -53,6 +52,6 @@ record BlockedCall(long number, List<Long> args, long stackPointer) {
 
     /** The descriptor a {@code read} reads from. */
     long readDescriptor() {
-        return args.get(0);
+        return firstArgument;
     }
 }

@@ -152,12 +152,8 @@ final class RestCheck implements Closeable {
     }
 
     private void markIdle() {
-        idleCpuNanos = group.flatMap(counters -> boxed(counters.cpuNanos())).orElse(-1L);
+        idleCpuNanos = group.map(counters -> counters.cpuNanos().orElse(-1)).orElse(-1L);
         idleSinceNanos = System.nanoTime();
-    }
-
-    private static Optional<Long> boxed(OptionalLong value) {
-        return value.isPresent() ? Optional.of(value.getAsLong()) : Optional.empty();
     }
 
     private Optional<Unrest> tasksLeft(GroupCounters counters) {
