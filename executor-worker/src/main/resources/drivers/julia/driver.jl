@@ -14,6 +14,11 @@
 # a request printed before a timeout has already reached the worker. That thread waits in GC-safe
 # regions, so it never holds up user code's garbage collections.
 #
+# Between requests the forwarding thread waits in Julia's scheduler. A task a request left queued
+# (Threads.@spawn) is made to start there before the request's done leaves, in plain sight of the
+# worker's check that the process is at rest (see Handover). Neither driver thread yields while it
+# takes a lock, so neither runs such a task in the driver's place during a request.
+#
 # Where Julia versions differ the code branches on VERSION, in small helpers marked "1.5".
 
 # A system image built with this driver baked in (deploy/julia/build-sysimage-incremental) holds the
@@ -38,7 +43,7 @@ const MAX_VALUE_CHARS = 1024 * 1024
 # The most text in one output frame (bytes of UTF-8).
 const MAX_CHUNK_BYTES = 32 * 1024
 # How often the forwarding thread reads what the running request wrote.
-const FORWARD_INTERVAL_MICROS = UInt32(20_000)
+const FORWARD_INTERVAL_MILLIS = 20
 const F_DUPFD_CLOEXEC = Cint(1030)
 const F_GETFL = Cint(3)
 const F_SETFL = Cint(4)
@@ -48,6 +53,8 @@ const O_RDWR = Cint(0o2)
 const O_CLOEXEC = Cint(0o2000000)
 const FALLOC_PUNCH_HOLE = Cint(0x03)   # FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
 const SIGXFSZ = Cint(25)
+const EFD_CLOEXEC = Cint(0o2000000)
+const POLLIN = Cshort(1)
 const SIG_IGN = Ptr{Cvoid}(1)
 
 # ---------------------------------------------------------------------------------------------
@@ -205,11 +212,54 @@ function set_blocking(fd::Integer)
     check(ccall(:fcntl, Cint, (Cint, Cint, Cint...), fd, F_SETFL, flags & ~O_NONBLOCK), "fcntl F_SETFL")
     return fd
 end
+
+"""Runs `f` holding `l`, waiting for it without yielding: a thread that yields may pick up a task
+user code queued and run it in the driver's place."""
+function hold(f, l)
+    while !trylock(l)
+        gc_safe(() -> ccall(:usleep, Cint, (UInt32,), UInt32(50)))
+    end
+    try
+        return f()
+    finally
+        unlock(l)
+    end
+end
+
+"""An eventfd: one driver thread waits on it (GC-safe, never in the scheduler), the other rings it."""
+struct Doorbell
+    fd::Cint
+end
+
+Doorbell() = Doorbell(check(ccall(:eventfd, Cint, (Cuint, Cint), 0, EFD_CLOEXEC), "eventfd"))
+
+function ring(d::Doorbell)
+    one = Ref(UInt64(1))
+    ccall(:write, Cssize_t, (Cint, Ptr{UInt64}, Csize_t), d.fd, one, 8)
+    nothing
+end
+
+struct PollFd
+    fd::Cint
+    events::Cshort
+    revents::Cshort
+end
+
+"""Waits until `d` rings or `timeout_ms` pass; whether it rang."""
+function await_ring(d::Doorbell, timeout_ms::Integer)
+    ready = Ref(PollFd(d.fd, POLLIN, 0))
+    n = gc_safe(() -> ccall(:poll, Cint, (Ptr{PollFd}, Culong, Cint), ready, 1, timeout_ms))
+    n > 0 || return false
+    count = Ref(UInt64(0))
+    ccall(:read, Cssize_t, (Cint, Ptr{UInt64}, Csize_t), d.fd, count, 8)
+    return true
+end
+
 dup2(from::Integer, to::Integer) = check(ccall(:dup2, Cint, (Cint, Cint), from, to), "dup2 $from -> $to")
 close_fd(fd::Integer) = ccall(:close, Cint, (Cint,), fd)
 
 """Runs a blocking system call in a GC-safe region: another thread's garbage collection need not
-wait for it. `f` must not touch Julia objects other than the arrays it was given."""
+wait for it. `f` must not touch Julia objects other than the arrays and Refs it was given."""
 function gc_safe(f)
     state = ccall(:jl_gc_safe_enter, Int8, ())
     try
@@ -269,7 +319,7 @@ function send(frame::NamedTuple)
     buf = IOBuffer()
     json(buf, frame)
     write(buf, '\n')
-    lock(LOCK) do
+    hold(LOCK) do
         io = CHANNELS[].frames
         write(io, take!(buf))
         flush(io)
@@ -409,29 +459,138 @@ function flush_streams()
     Libc.flush_cstdio()
 end
 
-# Wakes the forwarding thread when a request starts; between requests it sleeps in the scheduler
-# instead of waking every FORWARD_INTERVAL (eight idle processes polling cost a core several percent).
-const REQUEST_STARTED = Threads.Condition()
+"""How a request passes between the driver's threads. The first announces it (`pending`, and a
+notify that wakes the forwarding thread from the scheduler, where it waits between requests instead
+of waking every FORWARD_INTERVAL: eight idle processes polling cost a core several percent). The
+forwarding thread takes it and forwards its output every FORWARD_INTERVAL until it finds the
+request over, then returns to the scheduler.
 
-"""The forwarding thread: forwards what the running request wrote, every FORWARD_INTERVAL."""
-function forward_forever()
-    while true
-        lock(REQUEST_STARTED) do
-            while STATE.id === nothing
-                wait(REQUEST_STARTED)
-            end
+A task the request left in the scheduler's shared queue (Threads.@spawn) starts only when a thread
+looks there: at rest, the forwarding thread, up to FORWARD_INTERVAL after the done, when the worker
+has already judged the process at rest; or the first thread, when a later request waits for
+something, which then prints the task's output as its own. (A forwarding thread woken in the
+scheduler runs its own task first, and does not look.) So after a request outside a session, unless
+no such task can be waiting, the first thread asks the forwarding thread to look (`asked`, the
+request's number, and a ring of `ended` to cut short its pause if it is forwarding) and waits for
+it to answer (`looked`, and a ring of `back`) once such a task is sure to run next on that thread;
+only then does it send the done. It waits at most LOOK_WAIT_MILLIS: a forwarding thread that does
+not answer is busy with something a request left, and the worker sees that running anyway."""
+mutable struct Handover
+    started::Threads.Condition
+    pending::Bool
+    asked::Int
+    looked::Int
+    ended::Doorbell
+    back::Doorbell
+end
+
+# Made at start: a system image must not hold descriptors of the process that built it.
+const HANDOVER = Ref{Handover}()
+const LOOK_WAIT_MILLIS = 100
+
+function announce_request(h::Handover)
+    hold(h.started) do
+        h.pending = true
+        notify(h.started)
+    end
+end
+
+"""After the request's last output: has the forwarding thread look for a spawned task that may be
+waiting, else withdraws the request if the forwarding thread has not taken it yet."""
+function close_request(h::Handover, in_session::Bool)
+    look = !in_session && spawned_task_may_wait()
+    asked = hold(h.started) do
+        if look
+            h.asked += 1
+            notify(h.started)
+        else
+            h.pending = false
         end
-        gc_safe(() -> ccall(:usleep, Cint, (UInt32,), FORWARD_INTERVAL_MICROS))
-        try
-            lock(LOCK) do
-                if STATE.id !== nothing
-                    Libc.flush_cstdio()
-                    foreach(c -> drain!(c, false), CAPTURES)
-                end
+        return h.asked
+    end
+    look || return
+    ring(h.ended)
+    deadline = time_ns() + LOOK_WAIT_MILLIS * 1_000_000
+    while hold(() -> h.looked, h.started) < asked
+        left = (deadline - time_ns()) ÷ 1_000_000
+        left <= 0 && return
+        await_ring(h.back, left)
+    end
+end
+
+"""Whether a task may wait in the scheduler's shared queue. From 1.9 Base's scheduler keeps it and
+says; before, it lives in C, and only the forwarding thread can look (`requeue_spawned_task`)."""
+function spawned_task_may_wait()
+    VERSION < v"1.9" && return true
+    try
+        return !Base.Partr.multiq_check_empty()
+    catch
+        return true
+    end
+end
+
+second_time_here(asked) = (asked[] += 1) >= 2 ? current_task() : nothing
+
+"""Julia 1.5: takes a task from the shared queue with the scheduler's own call, which asks its
+callback again when it finds none (the second answer, this task, then means none waits), and puts
+it back. Taken, the task belongs to this thread, which then runs it next; Julia before 1.7 never
+moves a task between threads, so it is this thread that must take it."""
+function requeue_spawned_task()
+    try
+        task = ccall(:jl_task_get_next, Ref{Task}, (Any, Any), second_time_here, Ref(0))
+        task === current_task() && return false
+        ccall(:jl_enqueue_task, Cint, (Any,), task)
+        return true
+    catch err
+        diagnose("looking for a spawned task failed: " * sprint(showerror, err))
+        return false
+    end
+end
+
+"""The forwarding thread: forwards what each request writes, every FORWARD_INTERVAL while it runs,
+and looks for spawned tasks when asked."""
+function forward_forever()
+    h = HANDOVER[]
+    while true
+        # Taken without yielding, as every lock here: a yield could run a spawned task in its place.
+        job = hold(h.started) do
+            while !h.pending && h.looked == h.asked
+                wait(h.started)
             end
+            # A request first: the first thread may have asked to look already, as it ended.
+            h.pending && return (h.pending = false; 0)
+            return h.asked
+        end
+        job == 0 ? forward_until_request_ends(h) : look_for_spawned_task(h, job)
+    end
+end
+
+"""Answers once a spawned task that waits is sure to run next. With none, Julia 1.5's thread would
+spin about 4 ms in the scheduler, which the worker takes for running: it pauses first, until the
+pause is over or the next request ends."""
+function look_for_spawned_task(h::Handover, asked::Int)
+    waiting = VERSION >= v"1.9" || requeue_spawned_task()
+    hold(() -> h.looked = asked, h.started)
+    ring(h.back)
+    waiting || await_ring(h.ended, FORWARD_INTERVAL_MILLIS)
+end
+
+"""Forwards, every FORWARD_INTERVAL or as the request ends, what it wrote; first at once, since a
+request the thread takes late may be over already."""
+function forward_until_request_ends(h::Handover)
+    while true
+        try
+            ended = hold(LOCK) do
+                STATE.id === nothing && return true
+                Libc.flush_cstdio()
+                foreach(c -> drain!(c, false), CAPTURES)
+                return false
+            end
+            ended && return
         catch err
             diagnose("forwarding output failed: " * sprint(showerror, err))
         end
+        await_ring(h.ended, FORWARD_INTERVAL_MILLIS)
     end
 end
 
@@ -577,18 +736,19 @@ function run_request(command::Dict{String,Any})
     session = get(command, "session", nothing)
     max_output = Int(command["maxOutputBytes"])
     mod = session === nothing ? fresh_module() : get!(fresh_module, SESSIONS, session)
-    lock(LOCK) do
+    hold(LOCK) do
         STATE.id = id
         STATE.budget = max_output
         STATE.truncated = false
         begin_request!()
     end
-    lock(() -> notify(REQUEST_STARTED), REQUEST_STARTED)
+    announce_request(HANDOVER[])
     started = time_ns()
     status, value, error = evaluate(mod, command["code"]::String, "<cell $id>")
     run_queued_tasks()
     eval_micros = (time_ns() - started) ÷ 1000
-    truncated = lock(end_request!, LOCK)
+    truncated = hold(end_request!, LOCK)
+    close_request(HANDOVER[], session !== nothing)
     limit = min(MAX_VALUE_CHARS, max_output)
     if value !== nothing && length(value) > limit
         value = first(value, limit)
@@ -643,16 +803,18 @@ function main()
         diagnose("needs a thread of its own to forward output: start Julia with --threads=2 (or more)")
         exit(78)
     end
-    warm_own_paths()
-    send((ev = "ready", pid = getpid(), runtime = "julia", version = string(VERSION)))
+    HANDOVER[] = Handover(Threads.Condition(), false, 0, 0, Doorbell(), Doorbell())
     # :static puts iteration 1 (requests) on thread 1 and iteration 2 (forwarding) on thread 2.
     Threads.@threads :static for role in 1:2
         role == 2 ? forward_forever() : serve_until_end()
     end
 end
 
+"""The first thread's work: the warm-up (whose requests need the forwarding thread too), then requests."""
 function serve_until_end()
     try
+        warm_own_paths()
+        send((ev = "ready", pid = getpid(), runtime = "julia", version = string(VERSION)))
         serve()
     catch err
         # Outside any request (a request's own errors are its result): say what broke where the
