@@ -544,11 +544,7 @@ class RuntimeConformanceTest {
         // Found by the check after its own request: nothing looks at an idle process again until it
         // is handed out, and by then what was left may already print into that request.
         await().atMost(Duration.ofSeconds(30)).until(() -> notAtRest(pool.stats()) > before);
-        for (int i = 0; i < 4; i++) {
-            Run next = run(code.hello());
-            assertEquals("hello, world\n", next.stdout(), () -> "nothing of the earlier request prints here: "
-                    + next.describe());
-        }
+        assertTheNextRequestsPrintOnlyTheirOwn(code.hello());
     }
 
     @Test
@@ -557,11 +553,7 @@ class RuntimeConformanceTest {
                 "Julia's @async tasks wait in the driver thread's queue; Python's threads run on their own");
         Run queued = run("@async println(\"queued\")\n@async (print(\"one, \"); yield(); println(\"two\"))\n7");
         assertEquals("queued\none, two\n", queued.stdout(), queued::describe);
-        for (int i = 0; i < 4; i++) {
-            Run next = run(code.hello());
-            assertEquals("hello, world\n", next.stdout(), () -> "nothing of the earlier request prints here: "
-                    + next.describe());
-        }
+        assertTheNextRequestsPrintOnlyTheirOwn(code.hello());
     }
 
     @Test
@@ -570,12 +562,8 @@ class RuntimeConformanceTest {
                 "Threads.@spawn's shared queue is Julia's; Python's threads run on their own");
         Run spawned = run("Threads.@spawn println(\"spawned\")\n7");
         assertEquals("7", spawned.value(), spawned::describe);
-        for (int i = 0; i < 4; i++) {
-            // Waiting on a timer enters the scheduler, which would run a task still queued there.
-            Run next = run("sleep(0.01)\nprintln(\"hello, world\")");
-            assertEquals("hello, world\n", next.stdout(), () -> "nothing of the earlier request prints here: "
-                    + next.describe());
-        }
+        // Waiting on a timer enters the scheduler, which would run a task still queued there.
+        assertTheNextRequestsPrintOnlyTheirOwn("sleep(0.01)\nprintln(\"hello, world\")");
     }
 
     @Test
@@ -584,11 +572,7 @@ class RuntimeConformanceTest {
         long before = notAtRest(pool.stats());
         Run run = run(code.answerTheNextRequest());
         assertEquals("forged", run.value(), () -> "its own done came first: " + run.describe());
-        for (int i = 0; i < 4; i++) {
-            Run next = run(code.hello());
-            assertEquals("hello, world\n", next.stdout(), () -> "the driver answers, not the earlier request: "
-                    + next.describe());
-        }
+        assertTheNextRequestsPrintOnlyTheirOwn(code.hello());
         await().atMost(Duration.ofSeconds(30)).until(() -> notAtRest(pool.stats()) > before);
         assertPoolHealthy();
     }
@@ -997,6 +981,15 @@ class RuntimeConformanceTest {
      * The evidence that a process is at rest is its control group's: a worker has one per process
      * only as root with control groups it may write (not in a build container, for one).
      */
+    /** Four requests of {@code helloWorld}: each prints its own line and nothing of an earlier request. */
+    private void assertTheNextRequestsPrintOnlyTheirOwn(String helloWorld) {
+        for (int i = 0; i < 4; i++) {
+            Run next = run(helloWorld);
+            assertEquals("hello, world\n", next.stdout(),
+                    () -> "nothing of the earlier request prints or answers here: " + next.describe());
+        }
+    }
+
     private void assumeEvidenceOfRest() {
         Assumptions.assumeTrue(sandbox.limitsMemory(), () -> "no control group per process here (isolation "
                 + sandbox.isolation() + "): nothing outside the process to judge its rest by");
