@@ -510,9 +510,10 @@ function close_request(h::Handover, in_session::Bool)
     end
     look || return
     ring(h.ended)
-    deadline = time_ns() + LOOK_WAIT_MILLIS * 1_000_000
+    # Signed: time_ns() is unsigned, and a wait can end past the deadline.
+    deadline = Int64(time_ns()) + LOOK_WAIT_MILLIS * 1_000_000
     while hold(() -> h.looked, h.started) < asked
-        left = (deadline - time_ns()) ÷ 1_000_000
+        left = (deadline - Int64(time_ns())) ÷ 1_000_000
         left <= 0 && return
         await_ring(h.back, left)
     end
