@@ -474,7 +474,9 @@ no such task can be waiting, the first thread asks the forwarding thread to look
 request's number, and a ring of `ended` to cut short its pause if it is forwarding) and waits for
 it to answer (`looked`, and a ring of `back`) once such a task is sure to run next on that thread;
 only then does it send the done. It waits at most LOOK_WAIT_MILLIS: a forwarding thread that does
-not answer is busy with something a request left, and the worker sees that running anyway."""
+not answer is busy with something a request left, and the worker sees that running anyway. The bound
+is generous because a forwarding thread starved of a CPU (a machine whose cores are all taken) may
+take tens of milliseconds to answer, and one that has not answered yet has not looked."""
 mutable struct Handover
     started::Threads.Condition
     pending::Bool
@@ -486,7 +488,7 @@ end
 
 # Made at start: a system image must not hold descriptors of the process that built it.
 const HANDOVER = Ref{Handover}()
-const LOOK_WAIT_MILLIS = 100
+const LOOK_WAIT_MILLIS = 1000
 
 function announce_request(h::Handover)
     hold(h.started) do
