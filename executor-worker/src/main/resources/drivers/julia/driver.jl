@@ -472,8 +472,8 @@ something, which then prints the task's output as its own. (A forwarding thread 
 scheduler runs its own task first, and does not look.) So after a request outside a session, unless
 no such task can be waiting, the first thread asks the forwarding thread to look (`asked`, the
 request's number, and a ring of `ended` to cut short its pause if it is forwarding) and waits for
-it to answer (`looked`, and a ring of `back`) once such a task is sure to run next on that thread;
-only then does it send the done. It waits at most LOOK_WAIT_MILLIS: a forwarding thread that does
+it to answer (`looked`, and a ring of `back`) once such a task has run on that thread until it
+ended or waits (Julia 1.5), or is sure to run next there (from 1.9); only then does it send the done. It waits at most LOOK_WAIT_MILLIS: a forwarding thread that does
 not answer is busy with something a request left, and the worker sees that running anyway. The bound
 is generous because a forwarding thread starved of a CPU (a machine whose cores are all taken) may
 take tens of milliseconds to answer, and one that has not answered yet has not looked."""
@@ -535,18 +535,28 @@ end
 second_time_here(asked) = (asked[] += 1) >= 2 ? current_task() : nothing
 
 """Julia 1.5: takes a task from the shared queue with the scheduler's own call, which asks its
-callback again when it finds none (the second answer, this task, then means none waits), and puts
-it back. Taken, the task belongs to this thread, which then runs it next; Julia before 1.7 never
-moves a task between threads, so it is this thread that must take it."""
-function requeue_spawned_task()
+callback again when it finds none (the second answer, this task, then means none waits)."""
+function take_spawned_task()
     try
         task = ccall(:jl_task_get_next, Ref{Task}, (Any, Any), second_time_here, Ref(0))
-        task === current_task() && return false
-        ccall(:jl_enqueue_task, Cint, (Any,), task)
-        return true
+        return task === current_task() ? nothing : task
     catch err
         diagnose("looking for a spawned task failed: " * sprint(showerror, err))
-        return false
+        return nothing
+    end
+end
+
+# A spawned task that spawns another each time it runs gets this many.
+const SPAWNED_TASK_ROUNDS = 64
+
+"""Julia 1.5: runs the tasks waiting in the shared queue on this thread, each until it ends or waits
+(for a timer, say, which the driver's count of event sources then finds). Julia before 1.7 never
+moves a task between threads, so it is this thread that must take them."""
+function run_spawned_tasks()
+    for _ in 1:SPAWNED_TASK_ROUNDS
+        task = take_spawned_task()
+        task === nothing && return
+        yield(task)
     end
 end
 
@@ -568,14 +578,15 @@ function forward_forever()
     end
 end
 
-"""Answers once a spawned task that waits is sure to run next. With none, Julia 1.5's thread would
-spin about 4 ms in the scheduler, which the worker takes for running: it pauses first, until the
-pause is over or the next request ends."""
+"""Answers once the spawned tasks that waited have run until they ended or wait for something (Julia
+1.5), or once one that waits is sure to run next (from 1.9, where the scheduler takes it). With
+none, Julia 1.5's thread would spin about 4 ms in the scheduler, which the worker takes for running:
+it pauses first, until the pause is over or the next request ends."""
 function look_for_spawned_task(h::Handover, asked::Int)
-    waiting = VERSION >= v"1.9" || requeue_spawned_task()
+    VERSION >= v"1.9" || run_spawned_tasks()
     hold(() -> h.looked = asked, h.started)
     ring(h.back)
-    waiting || await_ring(h.ended, FORWARD_INTERVAL_MILLIS)
+    VERSION >= v"1.9" || await_ring(h.ended, FORWARD_INTERVAL_MILLIS)
 end
 
 """Forwards, every FORWARD_INTERVAL or as the request ends, what it wrote; first at once, since a
@@ -734,6 +745,42 @@ function run_queued_tasks()
     end
 end
 
+"""Event sources in Julia's event loop (libuv's count of active handles: timers, sockets, processes,
+pipes being read), read from the loop's own struct, whose second field it is in every libuv 1.x."""
+event_sources() = Int(unsafe_load(Ptr{Cuint}(Base.eventloop() + sizeof(Ptr{Cvoid}))))
+
+# How many the process has at rest, taken after the warm-up; none is left to compare before then.
+const REST_EVENT_SOURCES = Ref(typemax(Int))
+
+const ITIMER_WHICH = (Cint(0), Cint(1), Cint(2))  # ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF
+
+"""Whether an interval timer (alarm, setitimer) will send the process a signal: its it_value."""
+function interval_timer_armed()
+    value = zeros(Clong, 4)  # struct itimerval: it_interval then it_value, each seconds and microseconds
+    for which in ITIMER_WHICH
+        ccall(:getitimer, Cint, (Cint, Ptr{Clong}), which, value) == 0 || continue
+        (value[3] != 0 || value[4] != 0) && return true
+    end
+    return false
+end
+
+"""What a request outside a session left to run later, as this process counts it, or nothing: a task
+waiting on a timer or a socket is no thread of its own and uses no CPU while it waits, so nothing
+outside the process sees it, and when it wakes, during a later request, it runs and prints there.
+The worker retires a process for which this says something; it never keeps one for what this says,
+since user code owns the process and can make it say nothing."""
+function left_waiting()
+    try
+        # Runs the close callbacks of handles the request closed, which count as active until then.
+        Base.process_events()
+        event_sources() > REST_EVENT_SOURCES[] && return "an event source in Julia's event loop (a timer, a socket, a process)"
+        interval_timer_armed() && return "an interval timer (alarm, setitimer)"
+        tasks_queued() && return "a task queued on the driver's thread"
+    catch
+    end
+    return nothing
+end
+
 function run_request(command::Dict{String,Any})
     id = command["id"]::String
     session = get(command, "session", nothing)
@@ -752,13 +799,14 @@ function run_request(command::Dict{String,Any})
     eval_micros = (time_ns() - started) ÷ 1000
     truncated = hold(end_request!, LOCK)
     close_request(HANDOVER[], session !== nothing)
+    left = session === nothing ? left_waiting() : nothing
     limit = min(MAX_VALUE_CHARS, max_output)
     if value !== nothing && length(value) > limit
         value = first(value, limit)
         truncated = true
     end
     send((ev = "done", id = id, status = status, value = value, error = error, truncated = truncated,
-          evalMicros = eval_micros))
+          evalMicros = eval_micros, leftWaiting = left))
 end
 
 """Runs the driver's own paths once (output, a value, an error) with frames going nowhere, before
@@ -817,6 +865,8 @@ end
 function serve_until_end()
     try
         warm_own_paths()
+        Base.process_events()
+        REST_EVENT_SOURCES[] = event_sources()
         send((ev = "ready", pid = getpid(), runtime = "julia", version = string(VERSION)))
         serve()
     catch err

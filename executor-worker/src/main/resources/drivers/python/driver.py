@@ -15,6 +15,7 @@ import json
 import linecache
 import os
 import selectors
+import signal
 import sys
 import threading
 import time
@@ -237,6 +238,17 @@ def main():
         os._exit(70)
 
 
+def left_waiting():
+    """What a request outside a session left to run later, as this process counts it, or None: an
+    interval timer (alarm, setitimer) is no thread, and its signal would arrive during a later
+    request. The worker retires a process for which this says something; it never keeps one for
+    what this says, since user code owns the process and can make it say nothing."""
+    for which in (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF):
+        if signal.getitimer(which)[0] > 0:
+            return "an interval timer (alarm, setitimer)"
+    return None
+
+
 def serve(commands, channel, writers, pump, evaluator):
     while True:
         line = commands.readline()
@@ -261,11 +273,12 @@ def serve(commands, channel, writers, pump, evaluator):
                 flush_c_stdio()
             eval_us = int((time.perf_counter() - started) * 1e6)
             truncated = pump.finish()
+            left = left_waiting() if session is None else None
             if value is not None and len(value) > min(MAX_VALUE_CHARS, command["maxOutputBytes"]):
                 value = value[: min(MAX_VALUE_CHARS, command["maxOutputBytes"])]
                 truncated = True
             channel.send({"ev": "done", "id": command["id"], "status": status, "value": value, "error": error,
-                          "truncated": truncated, "evalMicros": eval_us})
+                          "truncated": truncated, "evalMicros": eval_us, "leftWaiting": left})
         else:
             raise ValueError("unknown command op %r" % (op,))
 

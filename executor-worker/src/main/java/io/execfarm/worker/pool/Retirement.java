@@ -23,7 +23,8 @@ public enum Retirement {
     AWAY_FROM_REST(true),
     IDLE_CPU(true),
     MEMORY_HELD(true),
-    SCRATCH(true);
+    SCRATCH(true),
+    LEFT_WAITING(true);
 
     private final boolean notAtRest;
 

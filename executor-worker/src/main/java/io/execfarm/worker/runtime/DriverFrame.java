@@ -17,8 +17,12 @@ sealed interface DriverFrame {
     record Chunk(String id, Output.Stream stream, String text) implements DriverFrame {
     }
 
+    /**
+     * {@code leftWaiting} is what the driver counts as left by the request to run later (a timer in
+     * its runtime's event loop), or null: a word that can only retire a process, never keep one.
+     */
     record Done(String id, Result.Status status, String value, Result.ErrorInfo error, boolean truncated,
-            long evalMicros) implements DriverFrame {
+            long evalMicros, String leftWaiting) implements DriverFrame {
     }
 
     /** The channel reached end of file: the process exited or closed its stdout. */
@@ -49,7 +53,7 @@ sealed interface DriverFrame {
                 case "output" -> new Chunk(text(node, "id"), stream(text(node, "stream")), text(node, "text"));
                 case "done" -> new Done(text(node, "id"), status(text(node, "status")), nullableText(node, "value"),
                         error(node.get("error")), node.path("truncated").asBoolean(false),
-                        node.path("evalMicros").asLong(0));
+                        node.path("evalMicros").asLong(0), excerptOf(nullableText(node, "leftWaiting")));
                 default -> new Garbage("unknown frame type: " + excerpt(line));
             };
         } catch (IllegalArgumentException e) {
@@ -91,6 +95,10 @@ sealed interface DriverFrame {
             return null;
         }
         return new Result.ErrorInfo(text(node, "type"), text(node, "message"), nullableText(node, "stacktrace"));
+    }
+
+    private static String excerptOf(String text) {
+        return text == null ? null : excerpt(text);
     }
 
     private static String excerpt(String line) {

@@ -90,6 +90,8 @@ public final class RuntimeProcess {
     private final Map<Path, FileTime> collectedSeen = new HashMap<>();
     /** Set when the reader killed it for writing while no request ran. */
     private volatile boolean wroteWhileIdle;
+    /** What its driver said the last request left waiting to run later; null when it said nothing. */
+    private volatile String leftWaiting;
     /** The runtime itself. */
     private volatile ProcessHandle driver;
     /** What kills the whole tree: the namespace init, or the runtime when there is no namespace. */
@@ -173,6 +175,7 @@ public final class RuntimeProcess {
         }
         OutputBudget budget = new OutputBudget(spec.maxOutputBytes());
         rest.ifPresent(RestCheck::markBusy);
+        leftWaiting = null;
         running = spec.id();
         try {
             send(spec);
@@ -201,6 +204,7 @@ public final class RuntimeProcess {
                     sink.accept(chunk.stream(), admitted);
                 }
             } else if (frame instanceof DriverFrame.Done done && done.id().equals(spec.id())) {
+                leftWaiting = done.leftWaiting();
                 ExecutionOutcome outcome = new ExecutionOutcome(done.status(), done.value(), done.error(),
                         done.truncated() || budget.exceeded(), done.evalMicros());
                 return done.status() == Result.Status.OK ? outcome : withLimits(outcome);
@@ -294,6 +298,11 @@ public final class RuntimeProcess {
         Optional<Unrest> unrest = clear();
         ProcessHandle d = driver;
         unrest = unrest.isPresent() || d == null ? unrest : rest.flatMap(RestCheck::afterRequest);
+        String left = leftWaiting;
+        if (unrest.isEmpty() && left != null) {
+            LOG.debugf("%s: its driver counts something the request left waiting: %s", this, left);
+            unrest = Optional.of(Unrest.LEFT_WAITING);
+        }
         if (unrest.isEmpty()) {
             // Only now: nothing a request left runs that could swap a file under the copy.
             copyCollected();

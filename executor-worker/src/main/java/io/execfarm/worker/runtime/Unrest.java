@@ -26,5 +26,12 @@ public enum Unrest {
     /** It used the CPU its whole life may (sandbox cpu-seconds): retired between requests, not killed in one. */
     CPU_SPENT,
     /** Its scratch directories (working directory, /tmp, /dev/shm) could not be emptied. */
-    SCRATCH
+    SCRATCH,
+    /**
+     * Its driver said the request left something to run later that no thread shows yet: a task
+     * waiting on a timer or a socket in the runtime's event loop, an interval timer. The one reason
+     * taken from the driver's word, which can only retire a process: user code can silence it, never
+     * make a process pass the checks above.
+     */
+    LEFT_WAITING
 }

@@ -209,6 +209,16 @@ final class JuliaSnippets implements Snippets {
     }
 
     @Override
+    public String leaveTimer() {
+        return "@async (sleep(0.3); println(\"late\"))\nThreads.@spawn (sleep(0.3); println(\"late\"))\nnothing";
+    }
+
+    @Override
+    public String helloAfterHalfASecond() {
+        return "sleep(0.5)\nprintln(\"hello, world\")";
+    }
+
+    @Override
     public String startSleeperLater() {
         return "Threads.@spawn (sleep(0.5); run(`sleep 1000`; wait=false))\nnothing";
     }

@@ -208,6 +208,21 @@ final class PythonSnippets implements Snippets {
     }
 
     @Override
+    public String leaveTimer() {
+        return """
+                import signal
+                signal.signal(signal.SIGALRM, lambda *_: print('late', flush=True))
+                signal.setitimer(signal.ITIMER_REAL, 0.3)
+                None
+                """;
+    }
+
+    @Override
+    public String helloAfterHalfASecond() {
+        return "import time\ntime.sleep(0.5)\nprint('hello, world')";
+    }
+
+    @Override
     public String startSleeperLater() {
         return """
                 import subprocess, threading, time

@@ -498,6 +498,11 @@ class RuntimeConformanceTest {
             Run next = run(always, code.hello(), "tenant-b");
             assertEquals("hello, world\n", next.stdout(), () -> "nothing of tenant A prints here: " + next.describe());
 
+            Run timer = run(always, code.leaveTimer(), "tenant-a");
+            assertEquals(Status.OK, timer.status(), timer::describe);
+            Run after = run(always, code.helloAfterHalfASecond(), "tenant-b");
+            assertEquals("hello, world\n", after.stdout(), () -> "nothing of tenant A's fires here: " + after.describe());
+
             Run later = run(always, code.startSleeperLater(), "tenant-a");
             assertEquals(Status.OK, later.status(), later::describe);
             Thread.sleep(1500);
@@ -513,7 +518,7 @@ class RuntimeConformanceTest {
                             + list.describe());
                 }
             }
-            assertTrue(notAtRest(shared.stats()) >= 2, () -> "both hostile processes were retired: " + shared.stats());
+            assertTrue(notAtRest(shared.stats()) >= 3, () -> "every hostile process was retired: " + shared.stats());
         }
     }
 
@@ -545,6 +550,15 @@ class RuntimeConformanceTest {
         // is handed out, and by then what was left may already print into that request.
         await().atMost(Duration.ofSeconds(30)).until(() -> notAtRest(pool.stats()) > before);
         assertTheNextRequestsPrintOnlyTheirOwn(code.hello());
+    }
+
+    @Test
+    void somethingLeftWaitingOnATimerFiresInNoLaterRequest() {
+        long before = notAtRest(pool.stats());
+        Run run = run(code.leaveTimer());
+        assertEquals(Status.OK, run.status(), run::describe);
+        await().atMost(Duration.ofSeconds(30)).until(() -> notAtRest(pool.stats()) > before);
+        assertTheNextRequestsPrintOnlyTheirOwn(code.helloAfterHalfASecond());
     }
 
     @Test
@@ -977,10 +991,6 @@ class RuntimeConformanceTest {
         }
     }
 
-    /**
-     * The evidence that a process is at rest is its control group's: a worker has one per process
-     * only as root with control groups it may write (not in a build container, for one).
-     */
     /** Four requests of {@code helloWorld}: each prints its own line and nothing of an earlier request. */
     private void assertTheNextRequestsPrintOnlyTheirOwn(String helloWorld) {
         for (int i = 0; i < 4; i++) {
@@ -990,6 +1000,10 @@ class RuntimeConformanceTest {
         }
     }
 
+    /**
+     * The evidence that a process is at rest is its control group's: a worker has one per process
+     * only as root with control groups it may write (not in a build container, for one).
+     */
     private void assumeEvidenceOfRest() {
         Assumptions.assumeTrue(sandbox.limitsMemory(), () -> "no control group per process here (isolation "
                 + sandbox.isolation() + "): nothing outside the process to judge its rest by");

@@ -133,6 +133,16 @@ interface Snippets {
      */
     String leaveRunning();
 
+    /**
+     * Leaves what prints "late" 0.3 s later while no thread of its own exists: tasks waiting on a timer
+     * (Julia: one {@code @async}, one {@code Threads.@spawn}), a signal timer and its handler
+     * (Python); returns at once.
+     */
+    String leaveTimer();
+
+    /** Sleeps half a second, then prints "hello, world": time for something left waiting to fire. */
+    String helloAfterHalfASecond();
+
     /** Leaves a thread (Python) or a task (Julia) that starts `sleep 1000` half a second later; returns at once. */
     String startSleeperLater();
 
