@@ -459,11 +459,11 @@ function flush_streams()
     Libc.flush_cstdio()
 end
 
-"""How a request passes between the driver's threads. The first announces it (`pending`, and a
-notify that wakes the forwarding thread from the scheduler, where it waits between requests instead
-of waking every FORWARD_INTERVAL: eight idle processes polling cost a core several percent). The
-forwarding thread takes it and forwards its output every FORWARD_INTERVAL until it finds the
-request over, then returns to the scheduler.
+"""How a request passes between the driver's threads. The first announces it (`pending`, and a notify
+that wakes the forwarding thread from the scheduler, where it waits between requests instead of
+waking every FORWARD_INTERVAL: eight idle processes polling cost a core several percent). The
+forwarding thread takes it and forwards its output every FORWARD_INTERVAL until it finds the request
+over, then returns to the scheduler.
 
 A task the request left in the scheduler's shared queue (Threads.@spawn) starts only when a thread
 looks there: at rest, the forwarding thread, up to FORWARD_INTERVAL after the done, when the worker
@@ -471,12 +471,13 @@ has already judged the process at rest; or the first thread, when a later reques
 something, which then prints the task's output as its own. (A forwarding thread woken in the
 scheduler runs its own task first, and does not look.) So after a request outside a session, unless
 no such task can be waiting, the first thread asks the forwarding thread to look (`asked`, the
-request's number, and a ring of `ended` to cut short its pause if it is forwarding) and waits for
-it to answer (`looked`, and a ring of `back`) once such a task has run on that thread until it
-ended or waits (Julia 1.5), or is sure to run next there (from 1.9); only then does it send the done. It waits at most LOOK_WAIT_MILLIS: a forwarding thread that does
-not answer is busy with something a request left, and the worker sees that running anyway. The bound
-is generous because a forwarding thread starved of a CPU (a machine whose cores are all taken) may
-take tens of milliseconds to answer, and one that has not answered yet has not looked."""
+request's number, and a ring of `ended` to cut short its pause if it is forwarding) and waits for it
+to answer (`looked`, and a ring of `back`) once such a task has run on that thread until it ended or
+waits (Julia 1.5), or is sure to run next there (from 1.9); only then does it send the done. It
+waits at most LOOK_WAIT_MILLIS: a forwarding thread that does not answer is busy with something a
+request left, and the worker sees that running anyway. The bound is generous because a forwarding
+thread starved of a CPU (a machine whose cores are all taken) may take tens of milliseconds to
+answer, and one that has not answered yet has not looked."""
 mutable struct Handover
     started::Threads.Condition
     pending::Bool
@@ -777,6 +778,7 @@ function left_waiting()
         interval_timer_armed() && return "an interval timer (alarm, setitimer)"
         tasks_queued() && return "a task queued on the driver's thread"
     catch
+        # A count that cannot be read (another Julia's internals) says nothing: the worker's own checks stand.
     end
     return nothing
 end
