@@ -551,13 +551,19 @@ end
 const SPAWNED_TASK_ROUNDS = 64
 
 """Julia 1.5: runs the tasks waiting in the shared queue on this thread, each until it ends or waits
-(for a timer, say, which the driver's count of event sources then finds). Julia before 1.7 never
-moves a task between threads, so it is this thread that must take them."""
+(for a timer, say, which the driver's count of event sources then finds), and those they queued on
+this thread by yielding. Julia before 1.7 never moves a task between threads, so it is this thread
+that must take them."""
 function run_spawned_tasks()
     for _ in 1:SPAWNED_TASK_ROUNDS
         task = take_spawned_task()
-        task === nothing && return
-        yield(task)
+        if task !== nothing
+            yield(task)
+        elseif tasks_queued()
+            yield()
+        else
+            return
+        end
     end
 end
 

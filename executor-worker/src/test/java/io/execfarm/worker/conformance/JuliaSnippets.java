@@ -210,7 +210,12 @@ final class JuliaSnippets implements Snippets {
 
     @Override
     public String leaveTimer() {
-        return "@async (sleep(0.3); println(\"late\"))\nThreads.@spawn (sleep(0.3); println(\"late\"))\nnothing";
+        return """
+                @async (sleep(0.3); println("late"))
+                Threads.@spawn (sleep(0.3); println("late"))
+                Threads.@spawn (yield(); sleep(0.3); println("late"))
+                nothing
+                """;
     }
 
     @Override

@@ -135,7 +135,7 @@ interface Snippets {
 
     /**
      * Leaves what prints "late" 0.3 s later while no thread of its own exists: tasks waiting on a timer
-     * (Julia: one {@code @async}, one {@code Threads.@spawn}), a signal timer and its handler
+     * (Julia: one {@code @async}, two {@code Threads.@spawn}, one of which yields first), a signal timer and its handler
      * (Python); returns at once.
      */
     String leaveTimer();
