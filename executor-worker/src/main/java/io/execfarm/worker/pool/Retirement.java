@@ -23,6 +23,7 @@ public enum Retirement {
     AWAY_FROM_REST(true),
     IDLE_CPU(true),
     MEMORY_HELD(true),
+    TIMER_LEFT(true),
     SCRATCH(true),
     LEFT_WAITING(true);
 

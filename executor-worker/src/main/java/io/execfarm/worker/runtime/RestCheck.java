@@ -17,9 +17,9 @@ import java.util.concurrent.locks.LockSupport;
  * <p>At rest means: no more tasks than it had at rest before its first request (a thread or a
  * process a request started is one more), no thread of its driver running, its first thread
  * waiting for the next command where it waited then (same call, same descriptor, same stack
- * pointer), no shared memory held beyond what it held then, and no CPU used while idle. The
- * baseline is taken once, after the warm-up, when nothing of any request exists yet. Without a
- * control group only the rest point is judged.
+ * pointer), no shared memory held beyond what it held then, no more POSIX timers than then, and no
+ * CPU used while idle. The baseline is taken once, after the warm-up, when nothing of any request
+ * exists yet. Without a control group only the rest point and the timers are judged.
  */
 final class RestCheck implements Closeable {
 
@@ -59,6 +59,9 @@ final class RestCheck implements Closeable {
     private final Optional<GroupCounters> group;
     private final long lifetimeCpuNanos;
     private final ThreadStates driverThreads;
+    /** Its POSIX timers; null where the kernel does not list them. */
+    private final ProcessTimers timers;
+    private int restingTimers = Integer.MAX_VALUE;
     private long restingTasks = Long.MAX_VALUE;
     private long restingSharedBytes = Long.MAX_VALUE;
     /** Where the driver's first thread waits for a command at rest; empty where the worker cannot see it. */
@@ -71,6 +74,7 @@ final class RestCheck implements Closeable {
         this.group = group;
         this.lifetimeCpuNanos = TimeUnit.SECONDS.toNanos(lifetimeCpuSeconds);
         this.driverThreads = new ThreadStates(driverPid);
+        this.timers = ProcessTimers.open(driverPid);
     }
 
     /** Takes the baseline: the process is warm and no request ran on it but the warm-up, all of whose traces are gone. */
@@ -80,6 +84,9 @@ final class RestCheck implements Closeable {
             restingSharedBytes = counters.sharedMemoryBytes();
         });
         restPoint = findRestPoint();
+        if (timers != null) {
+            restingTimers = timers.count();
+        }
         markIdle();
     }
 
@@ -111,6 +118,9 @@ final class RestCheck implements Closeable {
         Optional<Unrest> unrest = group.flatMap(this::groupAfterRequest);
         if (unrest.isEmpty() && awayFromRest()) {
             unrest = Optional.of(Unrest.AWAY_FROM_REST);
+        }
+        if (unrest.isEmpty() && timers != null && timers.count() > restingTimers) {
+            unrest = Optional.of(Unrest.TIMER_LEFT);
         }
         if (unrest.isEmpty()) {
             markIdle();
@@ -233,6 +243,9 @@ final class RestCheck implements Closeable {
     @Override
     public void close() {
         driverThreads.close();
+        if (timers != null) {
+            timers.close();
+        }
         group.ifPresent(GroupCounters::close);
     }
 }

@@ -25,6 +25,8 @@ public enum Unrest {
     MEMORY_HELD,
     /** It used the CPU its whole life may (sandbox cpu-seconds): retired between requests, not killed in one. */
     CPU_SPENT,
+    /** It has more POSIX timers (timer_create) than at rest: one would fire, with a signal, in a later request. */
+    TIMER_LEFT,
     /** Its scratch directories (working directory, /tmp, /dev/shm) could not be emptied. */
     SCRATCH,
     /**

@@ -29,7 +29,7 @@ import org.jboss.logging.Logger;
  * namespaces and the file system view to bubblewrap, a well-kept tool built for this (Flatpak's
  * sandbox), rather than growing a chain of unshare and mount calls here.
  */
-public final class Sandbox {
+public final class Sandbox implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(Sandbox.class);
 
@@ -274,6 +274,7 @@ public final class Sandbox {
     }
 
     /** Deletes the work root, driver scripts and logs included; for worker shutdown, after every process is gone. */
+    @Override
     public void close() {
         spawner.shutdown();
         cgroups.ifPresent(Cgroups::close);

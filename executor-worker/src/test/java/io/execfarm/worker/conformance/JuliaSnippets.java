@@ -219,6 +219,19 @@ final class JuliaSnippets implements Snippets {
     }
 
     @Override
+    public String leavePosixTimer() {
+        return """
+                timer = Ref{Ptr{Cvoid}}()
+                ccall(:timer_create, Cint, (Cint, Ptr{Cvoid}, Ptr{Ptr{Cvoid}}), 1, C_NULL, timer) == 0 || error("timer_create")
+                # struct itimerspec: the interval, then the first expiry, each in seconds and nanoseconds
+                spec = Clong[0, 0, 0, 300_000_000]
+                ccall(:timer_settime, Cint, (Ptr{Cvoid}, Cint, Ptr{Clong}, Ptr{Cvoid}), timer[], 0, spec, C_NULL) == 0 ||
+                    error("timer_settime")
+                nothing
+                """;
+    }
+
+    @Override
     public String helloAfterHalfASecond() {
         return "sleep(0.5)\nprintln(\"hello, world\")";
     }

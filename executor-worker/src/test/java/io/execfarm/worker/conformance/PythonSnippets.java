@@ -218,6 +218,21 @@ final class PythonSnippets implements Snippets {
     }
 
     @Override
+    public String leavePosixTimer() {
+        return """
+                import ctypes, signal
+                signal.signal(signal.SIGALRM, lambda *_: print('late', flush=True))
+                libc = ctypes.CDLL(None, use_errno=True)
+                timer = ctypes.c_void_p()
+                assert libc.timer_create(1, None, ctypes.byref(timer)) == 0, ctypes.get_errno()
+                # struct itimerspec: the interval, then the first expiry, each in seconds and nanoseconds
+                spec = (ctypes.c_long * 4)(0, 0, 0, 300_000_000)
+                assert libc.timer_settime(timer, 0, spec, None) == 0, ctypes.get_errno()
+                None
+                """;
+    }
+
+    @Override
     public String helloAfterHalfASecond() {
         return "import time\ntime.sleep(0.5)\nprint('hello, world')";
     }

@@ -171,15 +171,7 @@ class RuntimeConformanceTest {
         // One test instance serves every invocation: nothing may carry over from the previous runtime.
         unavailable = null;
         executor = null;
-        Path workRoot = Files.createTempDirectory("execfarm-conformance-" + runtime.definition().name() + "-");
-        sandbox = Sandbox.create(new SandboxSettings(true, workRoot, UID_BASE, 600, CPU_CAP, 64, 64L * 1024 * 1024, 256,
-                SandboxSettings.DEFAULT_TMP_BYTES,
-                SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV, Map.of(runtime.definition().name(), 2),
-                SandboxSettings.DEFAULT_UID_LOCK_DIR), runtime.strongest(),
-                // CI runs as root with bubblewrap installed: there, a weaker isolation fails the run
-                // instead of skipping the cases that need the strongest.
-                Boolean.parseBoolean(System.getenv("EXECFARM_REQUIRE_STRONGEST_ISOLATION")) ? runtime.strongest()
-                        : Isolation.NONE);
+        sandbox = newSandbox(runtime);
         if (!covered.add(new Covered(runtime.definition(), sandbox.isolation()))) {
             // Where the machine offers less than a variant's cap (a container without namespaces),
             // variants end up with the same isolation: the suite has run that one already.
@@ -211,6 +203,19 @@ class RuntimeConformanceTest {
         pool.open();
         executor = new PoolExecutor(pool, Duration.ofSeconds(120));
         code = runtime.snippets();
+    }
+
+    /** A sandbox of its own: its own work root, and uids no other sandbox holds (UidRange). */
+    private static Sandbox newSandbox(RuntimeUnderTest runtime) throws IOException {
+        Path workRoot = Files.createTempDirectory("execfarm-conformance-" + runtime.definition().name() + "-");
+        return Sandbox.create(new SandboxSettings(true, workRoot, UID_BASE, 600, CPU_CAP, 64, 64L * 1024 * 1024, 256,
+                SandboxSettings.DEFAULT_TMP_BYTES,
+                SandboxSettings.DEFAULT_PATH, SandboxSettings.DEFAULT_PASS_ENV, Map.of(runtime.definition().name(), 2),
+                SandboxSettings.DEFAULT_UID_LOCK_DIR), runtime.strongest(),
+                // CI runs as root with bubblewrap installed: there, a weaker isolation fails the run
+                // instead of skipping the cases that need the strongest.
+                Boolean.parseBoolean(System.getenv("EXECFARM_REQUIRE_STRONGEST_ISOLATION")) ? runtime.strongest()
+                        : Isolation.NONE);
     }
 
     @BeforeEach
@@ -489,10 +494,16 @@ class RuntimeConformanceTest {
     @Test
     void underReuseAlwaysNothingOfOneTenantsRequestReachesAnothers() throws Exception {
         assumeEvidenceOfRest();
-        ProcessPool<RuntimeProcess> shared = new ProcessPool<>(runtime.definition().name() + "-always",
-                new PoolSettings(1, 1, 1, 1000, 0, ReusePolicy.ALWAYS), new RuntimeProcessSource(launcher));
-        shared.open();
-        try (PoolExecutor always = new PoolExecutor(shared, Duration.ofSeconds(120))) {
+        // Its own sandbox: a pool's slot 0 in this one would have the uid of the suite pool's slot 0,
+        // and killing everything of that uid (what retiring a process does without a pid namespace)
+        // would kill the suite pool's process too.
+        try (Sandbox own = newSandbox(runtime);
+                PoolExecutor always = new PoolExecutor(new ProcessPool<>(runtime.definition().name() + "-always",
+                        new PoolSettings(1, 1, 1, 1000, 0, ReusePolicy.ALWAYS),
+                        new RuntimeProcessSource(RuntimeLauncher.prepare(runtime.definition(), own, new ObjectMapper()))),
+                        Duration.ofSeconds(120))) {
+            ProcessPool<RuntimeProcess> shared = always.pool();
+            shared.open();
             Run left = run(always, code.leaveRunning(), "tenant-a");
             assertEquals(Status.OK, left.status(), left::describe);
             Run next = run(always, code.hello(), "tenant-b");
@@ -556,6 +567,15 @@ class RuntimeConformanceTest {
     void somethingLeftWaitingOnATimerFiresInNoLaterRequest() {
         long before = notAtRest(pool.stats());
         Run run = run(code.leaveTimer());
+        assertEquals(Status.OK, run.status(), run::describe);
+        await().atMost(Duration.ofSeconds(30)).until(() -> notAtRest(pool.stats()) > before);
+        assertTheNextRequestsPrintOnlyTheirOwn(code.helloAfterHalfASecond());
+    }
+
+    @Test
+    void aPosixTimerTheRequestArmedFiresInNoLaterRequest() {
+        long before = notAtRest(pool.stats());
+        Run run = run(code.leavePosixTimer());
         assertEquals(Status.OK, run.status(), run::describe);
         await().atMost(Duration.ofSeconds(30)).until(() -> notAtRest(pool.stats()) > before);
         assertTheNextRequestsPrintOnlyTheirOwn(code.helloAfterHalfASecond());

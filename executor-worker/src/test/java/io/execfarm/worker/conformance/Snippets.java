@@ -140,6 +140,12 @@ interface Snippets {
      */
     String leaveTimer();
 
+    /**
+     * Arms a POSIX timer (timer_create, then timer_settime) that sends SIGALRM 0.3 s later (Python
+     * prints "late" for it; Julia dies of it); returns at once.
+     */
+    String leavePosixTimer();
+
     /** Sleeps half a second, then prints "hello, world": time for something left waiting to fire. */
     String helloAfterHalfASecond();
 

@@ -7,11 +7,13 @@ import io.execfarm.worker.sandbox.CgroupVersion;
 import io.execfarm.worker.sandbox.GroupCounters;
 import io.execfarm.worker.sandbox.ProcessCgroup;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
@@ -77,6 +79,36 @@ class RestCheckTest {
                 return now.startsWith(resting.substring(0, resting.indexOf(' ') + 1)) && !now.equals(resting);
             });
             assertEquals(Optional.of(Unrest.AWAY_FROM_REST), away.afterRequest());
+        } finally {
+            driver.destroyForcibly();
+        }
+    }
+
+    @Test
+    void aPosixTimerMoreThanAtRestIsOneLeftArmed() throws Exception {
+        // At rest in its read; a byte makes it create a timer (an hour away) and wait where it waited.
+        Process driver = new ProcessBuilder("python3", "-c", """
+                import ctypes, os
+                libc = ctypes.CDLL(None)
+                timer = ctypes.c_void_p()
+                while True:
+                    os.read(0, 1)
+                    if not timer.value:
+                        assert libc.timer_create(1, None, ctypes.byref(timer)) == 0
+                        assert libc.timer_settime(timer, 0, (ctypes.c_long * 4)(0, 0, 3600, 0), None) == 0
+                        print('armed', flush=True)
+                """).start();
+        Path timers = Path.of("/proc", Long.toString(driver.pid()), "timers");
+        Path syscall = Path.of("/proc", Long.toString(driver.pid()), "syscall");
+        try (RestCheck armed = new RestCheck(Optional.empty(), 0, driver.pid())) {
+            Assumptions.assumeTrue(Files.isReadable(timers), "this kernel lists no timers (CONFIG_CHECKPOINT_RESTORE)");
+            await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(syscall).matches("(0|63) 0x0 .*\\s*"));
+            armed.baseline();
+            assertEquals(Optional.empty(), armed.afterRequest());
+            driver.getOutputStream().write('x');
+            driver.getOutputStream().flush();
+            assertEquals("armed", new String(driver.getInputStream().readNBytes(5), StandardCharsets.US_ASCII));
+            assertEquals(Optional.of(Unrest.TIMER_LEFT), armed.afterRequest());
         } finally {
             driver.destroyForcibly();
         }
