@@ -12,7 +12,8 @@ import org.jboss.logging.Logger;
 /**
  * Tells this instance's live streams of an execution that it has a new event: directly, with the
  * event, when this instance stored it; by Redis pub/sub (one subscription per instance, fanned out
- * locally by request id) when any instance did, so streams read it from Redis.
+ * locally by request id) when any instance did, naming the event's index, so that streams read it
+ * from Redis unless they have it already.
  */
 @ApplicationScoped
 public class EventNotifier {
@@ -20,8 +21,8 @@ public class EventNotifier {
     /** A live stream of one execution. */
     public interface Listener {
 
-        /** An event was stored somewhere: read what is new. */
-        void wake();
+        /** An event was stored somewhere, at {@code index} (-1 when the notice did not say): read what is new. */
+        void wake(long index);
 
         /** This event was stored here, at its index: take it as is, or read if it is not the next one. */
         void offer(IndexedEvent event);
@@ -62,10 +63,22 @@ public class EventNotifier {
         }
     }
 
-    private void wake(String requestId) {
+    /** A notice is "requestId index" (ExecutionStore); a bare request id, as older dispatchers sent, names no index. */
+    private void wake(String notice) {
+        int space = notice.indexOf(' ');
+        String requestId = space < 0 ? notice : notice.substring(0, space);
+        long index = -1;
+        if (space >= 0) {
+            try {
+                index = Long.parseLong(notice.substring(space + 1));
+            } catch (NumberFormatException e) {
+                index = -1;
+            }
+        }
         Set<Listener> set = listeners.get(requestId);
         if (set != null) {
-            set.forEach(Listener::wake);
+            long at = index;
+            set.forEach(listener -> listener.wake(at));
         }
     }
 }

@@ -20,7 +20,7 @@ import java.util.Map;
  * lists the request's events in order; an event's index is its SSE id. An event is appended once
  * even when Kafka delivers it twice (its identity, type and seq, goes into
  * {@code execfarm:eventids:<id>} in the same script), and each append is announced on the pub/sub
- * channel {@link #NOTIFICATIONS} so live streams on every instance wake up. Appending a result also
+ * channel {@link #NOTIFICATIONS} ("&lt;id&gt; &lt;index&gt;") so live streams on every instance wake up. Appending a result also
  * ends the execution's count against its tenant's in-flight limit, in the same script: one round
  * trip per event. That script names the tenant's in-flight key itself (it is known only from the
  * execution's hash), which a standalone Redis allows and a cluster would not.
@@ -42,7 +42,7 @@ public class ExecutionStore {
             local length = redis.call('RPUSH', KEYS[1], ARGV[2])
             redis.call('EXPIRE', KEYS[1], ARGV[3])
             redis.call('EXPIRE', KEYS[2], ARGV[3])
-            redis.call('PUBLISH', ARGV[4], ARGV[5])
+            redis.call('PUBLISH', ARGV[4], ARGV[5] .. ' ' .. (length - 1))
             if ARGV[6] == '1' then
               local tenant = redis.call('HGET', KEYS[3], 'tenant')
               if tenant then
