@@ -554,31 +554,30 @@ class RuntimeConformanceTest {
     @Test
     void codeLeftRunningAfterItsResultServesNoFurtherRequest() {
         assumeEvidenceOfRest();
-        long before = notAtRest(pool.stats());
-        Run run = run(code.leaveRunning());
-        assertEquals(Status.OK, run.status(), run::describe);
-        // Found by the check after its own request: nothing looks at an idle process again until it
-        // is handed out, and by then what was left may already print into that request.
-        await().atMost(Duration.ofSeconds(30)).until(() -> notAtRest(pool.stats()) > before);
-        assertTheNextRequestsPrintOnlyTheirOwn(code.hello());
+        assertRetiredBeforeTheNextRequests(code.leaveRunning(), code.hello());
     }
 
     @Test
     void somethingLeftWaitingOnATimerFiresInNoLaterRequest() {
-        long before = notAtRest(pool.stats());
-        Run run = run(code.leaveTimer());
-        assertEquals(Status.OK, run.status(), run::describe);
-        await().atMost(Duration.ofSeconds(30)).until(() -> notAtRest(pool.stats()) > before);
-        assertTheNextRequestsPrintOnlyTheirOwn(code.helloAfterHalfASecond());
+        assertRetiredBeforeTheNextRequests(code.leaveTimer(), code.helloAfterHalfASecond());
     }
 
     @Test
     void aPosixTimerTheRequestArmedFiresInNoLaterRequest() {
+        assertRetiredBeforeTheNextRequests(code.leavePosixTimer(), code.helloAfterHalfASecond());
+    }
+
+    /**
+     * Runs {@code leaver}, whose process must be retired by the check after its own request: nothing
+     * looks at an idle process again until it is handed out, and by then what was left may already
+     * print into that request. Then four requests of {@code helloWorld} print only their own.
+     */
+    private void assertRetiredBeforeTheNextRequests(String leaver, String helloWorld) {
         long before = notAtRest(pool.stats());
-        Run run = run(code.leavePosixTimer());
+        Run run = run(leaver);
         assertEquals(Status.OK, run.status(), run::describe);
         await().atMost(Duration.ofSeconds(30)).until(() -> notAtRest(pool.stats()) > before);
-        assertTheNextRequestsPrintOnlyTheirOwn(code.helloAfterHalfASecond());
+        assertTheNextRequestsPrintOnlyTheirOwn(helloWorld);
     }
 
     @Test
