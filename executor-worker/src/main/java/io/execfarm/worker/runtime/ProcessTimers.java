@@ -7,6 +7,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Optional;
 
 /**
  * A process's POSIX timers (timer_create), as the kernel lists them in /proc/&lt;pid&gt;/timers, one
@@ -23,13 +24,13 @@ final class ProcessTimers implements Closeable {
         this.file = file;
     }
 
-    /** The process's timers file, or null where the kernel has none (it comes with CONFIG_CHECKPOINT_RESTORE). */
-    static ProcessTimers open(long pid) {
+    /** The process's timers file; empty where the kernel has none (it comes with CONFIG_CHECKPOINT_RESTORE). */
+    static Optional<ProcessTimers> open(long pid) {
         try {
-            return new ProcessTimers(FileChannel.open(Path.of("/proc", Long.toString(pid), "timers"),
-                    StandardOpenOption.READ));
+            return Optional.of(new ProcessTimers(FileChannel.open(Path.of("/proc", Long.toString(pid), "timers"),
+                    StandardOpenOption.READ)));
         } catch (IOException | UnsupportedOperationException e) {
-            return null;
+            return Optional.empty();
         }
     }
 

@@ -59,8 +59,9 @@ final class RestCheck implements Closeable {
     private final Optional<GroupCounters> group;
     private final long lifetimeCpuNanos;
     private final ThreadStates driverThreads;
-    /** Its POSIX timers; null where the kernel does not list them. */
-    private final ProcessTimers timers;
+    /** Its POSIX timers; empty where the kernel does not list them. */
+    private final Optional<ProcessTimers> timers;
+    /** How many it had at rest; the largest int where that could not be read, so that no count is more. */
     private int restingTimers = Integer.MAX_VALUE;
     private long restingTasks = Long.MAX_VALUE;
     private long restingSharedBytes = Long.MAX_VALUE;
@@ -84,9 +85,7 @@ final class RestCheck implements Closeable {
             restingSharedBytes = counters.sharedMemoryBytes();
         });
         restPoint = findRestPoint();
-        if (timers != null) {
-            restingTimers = timers.count();
-        }
+        timers.map(ProcessTimers::count).filter(count -> count >= 0).ifPresent(count -> restingTimers = count);
         markIdle();
     }
 
@@ -119,7 +118,7 @@ final class RestCheck implements Closeable {
         if (unrest.isEmpty() && awayFromRest()) {
             unrest = Optional.of(Unrest.AWAY_FROM_REST);
         }
-        if (unrest.isEmpty() && timers != null && timers.count() > restingTimers) {
+        if (unrest.isEmpty() && timers.map(ProcessTimers::count).orElse(-1) > restingTimers) {
             unrest = Optional.of(Unrest.TIMER_LEFT);
         }
         if (unrest.isEmpty()) {
@@ -243,9 +242,7 @@ final class RestCheck implements Closeable {
     @Override
     public void close() {
         driverThreads.close();
-        if (timers != null) {
-            timers.close();
-        }
+        timers.ifPresent(ProcessTimers::close);
         group.ifPresent(GroupCounters::close);
     }
 }
