@@ -12,7 +12,9 @@ import java.util.Optional;
 /**
  * A process's POSIX timers (timer_create), as the kernel lists them in /proc/&lt;pid&gt;/timers, one
  * "ID:" entry each: a timer a request armed is no thread and uses no CPU until it fires, with a
- * signal, during a later request. The file is kept open and read again from its start.
+ * signal, during a later request. The file is kept open and read again from its start. Reading
+ * it takes the right to trace the process (CAP_SYS_PTRACE, for a process of another uid); where
+ * the worker lacks it, the file cannot be opened and the check has no evidence.
  */
 final class ProcessTimers implements Closeable {
 
