@@ -756,6 +756,10 @@ end
 pipes being read), read from the loop's own struct, whose second field it is in every libuv 1.x."""
 event_sources() = Int(unsafe_load(Ptr{Cuint}(Base.eventloop() + sizeof(Ptr{Cvoid}))))
 
+"""The event sources once the close callbacks of handles closed so far have run (a closed handle
+counts as active until then): taken the same way at rest and after each request."""
+settled_event_sources() = (Base.process_events(); event_sources())
+
 # How many the process has at rest, taken after the warm-up; none is left to compare before then.
 const REST_EVENT_SOURCES = Ref(typemax(Int))
 
@@ -778,9 +782,7 @@ The worker retires a process for which this says something; it never keeps one f
 since user code owns the process and can make it say nothing."""
 function left_waiting()
     try
-        # Runs the close callbacks of handles the request closed, which count as active until then.
-        Base.process_events()
-        event_sources() > REST_EVENT_SOURCES[] && return "an event source in Julia's event loop (a timer, a socket, a process)"
+        settled_event_sources() > REST_EVENT_SOURCES[] && return "an event source in Julia's event loop (a timer, a socket, a process)"
         interval_timer_armed() && return "an interval timer (alarm, setitimer)"
         tasks_queued() && return "a task queued on the driver's thread"
     catch
@@ -873,8 +875,7 @@ end
 function serve_until_end()
     try
         warm_own_paths()
-        Base.process_events()
-        REST_EVENT_SOURCES[] = event_sources()
+        REST_EVENT_SOURCES[] = settled_event_sources()
         send((ev = "ready", pid = getpid(), runtime = "julia", version = string(VERSION)))
         serve()
     catch err
