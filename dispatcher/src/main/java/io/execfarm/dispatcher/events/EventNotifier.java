@@ -67,18 +67,18 @@ public class EventNotifier {
     private void wake(String notice) {
         int space = notice.indexOf(' ');
         String requestId = space < 0 ? notice : notice.substring(0, space);
-        long index = -1;
-        if (space >= 0) {
-            try {
-                index = Long.parseLong(notice.substring(space + 1));
-            } catch (NumberFormatException e) {
-                index = -1;
-            }
-        }
+        long index = space < 0 ? -1 : indexIn(notice.substring(space + 1));
         Set<Listener> set = listeners.get(requestId);
         if (set != null) {
-            long at = index;
-            set.forEach(listener -> listener.wake(at));
+            set.forEach(listener -> listener.wake(index));
+        }
+    }
+
+    private static long indexIn(String text) {
+        try {
+            return Long.parseLong(text);
+        } catch (NumberFormatException e) {
+            return -1;
         }
     }
 }
