@@ -55,9 +55,31 @@ public interface WorkerConfig {
 
     Topics topics();
 
+    Intake intake();
+
     SharedRequests sharedRequests();
 
     Retry retry();
+
+    /**
+     * How a worker takes requests from its consumer group ({@code execfarm.requests.<runtime>}): one
+     * consumer per runtime, whose records run side by side up to the pool's free processes, those of
+     * one key (a session's) in order (docs/architecture.md, "Intake").
+     */
+    interface Intake {
+
+        /**
+         * Records that may wait in the worker, per pool process, behind an earlier record of their
+         * key that is running. They hold no process; past this many, the consumer takes nothing
+         * more until one of them starts.
+         */
+        @WithDefault("4")
+        int waitingPerProcess();
+
+        /** At shutdown, how long requests still running may finish before they are stopped. */
+        @WithDefault("PT10S")
+        Duration shutdownGrace();
+    }
 
     /**
      * Requests that name no session, taken through a Kafka share group from

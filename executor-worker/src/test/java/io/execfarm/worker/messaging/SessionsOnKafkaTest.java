@@ -133,16 +133,14 @@ class SessionsOnKafkaTest {
             idle.add(sessions.create(OWNER));
             before = define(idle.get(i));
         }
-        // Two consumer copies take one request each: one holds the only free process...
-        List<Integer> sideBySide = kafka.partitionPerMember("execfarm-workers-python", REQUESTS);
-        assertEquals(2, sideBySide.size(), "a consumer copy per process");
+        // Two requests on one partition run side by side: one holds the only free process...
         String holder = UUID.randomUUID().toString();
-        kafka.send(REQUESTS, sideBySide.get(0), holder, request(holder, "import time\ntime.sleep(120)",
+        kafka.send(REQUESTS, 0, holder, request(holder, "import time\ntime.sleep(120)",
                 "\"replyTo\":" + quote(replies) + ",\"timeoutMs\":20000"));
         PlainKafka.eventsUntil(events, holder, "started", WAIT);
         // ...and the other finds none free but the idle session's, which it takes.
         String plain = UUID.randomUUID().toString();
-        kafka.send(REQUESTS, sideBySide.get(1), plain, request(plain, "6 * 7", "\"replyTo\":" + quote(replies)));
+        kafka.send(REQUESTS, 0, plain, request(plain, "6 * 7", "\"replyTo\":" + quote(replies)));
 
         List<JsonNode> results = new ArrayList<>();
         long deadline = System.nanoTime() + WAIT.toNanos();
@@ -248,6 +246,41 @@ class SessionsOnKafkaTest {
             expected.append(i == 0 ? "" : ", ").append(i);
         }
         assertEquals(expected.append(']').toString(), value(run(session, OWNER, "xs")));
+    }
+
+    /**
+     * Two sessions on one partition: the first's long request holds neither the other session's
+     * request nor anything but its own session's next request, which runs only after it.
+     */
+    @Test
+    void aLongRequestOfOneSessionHoldsUpOnlyThatSessionOnItsPartition() {
+        String slow = sessions.create(OWNER);
+        String quick = sessions.create(OWNER);
+        String slowFirst = UUID.randomUUID().toString();
+        String slowSecond = UUID.randomUUID().toString();
+        String quickOnly = UUID.randomUUID().toString();
+        kafka.send(REQUESTS, 0, slow, request(slowFirst, "import time\ntime.sleep(5)\n'first'", fields(slow, OWNER, "")));
+        kafka.send(REQUESTS, 0, slow, request(slowSecond, "'second'", fields(slow, OWNER, "")));
+        kafka.send(REQUESTS, 0, quick, request(quickOnly, "'other session'", fields(quick, OWNER, "")));
+
+        List<String> order = new ArrayList<>();
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (order.stream().filter(event -> event.startsWith("result ")).count() < 3 && System.nanoTime() < deadline) {
+            for (ConsumerRecord<String, String> r : events.poll(Duration.ofMillis(100))) {
+                JsonNode event = PlainKafka.read(r.value());
+                String type = event.get("type").asText();
+                if (type.equals("started") || type.equals("result")) {
+                    String who = r.key().equals(slowFirst) ? "slow-1" : r.key().equals(slowSecond) ? "slow-2" : "quick";
+                    order.add(type + " " + who);
+                }
+            }
+        }
+        assertTrue(order.indexOf("result quick") >= 0 && order.indexOf("result quick") < order.indexOf("result slow-1"),
+                "the other session's request was answered while the long one ran: " + order);
+        assertTrue(order.indexOf("result slow-1") >= 0 && order.indexOf("result slow-1") < order.indexOf("result slow-2"),
+                "the session's second request ran after its first: " + order);
+        assertTrue(order.indexOf("started slow-2") < 0 || order.indexOf("started slow-2") > order.indexOf("result slow-1"),
+                "the session's second request started only after its first ended: " + order);
     }
 
     @Test
