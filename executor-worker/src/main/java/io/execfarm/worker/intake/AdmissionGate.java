@@ -1,17 +1,21 @@
 package io.execfarm.worker.intake;
 
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The processes of one runtime, counted once for both delivery modes: a request is taken from
  * Kafka only with a permit, so a worker never holds more requests than its pool can run, and a
  * request it cannot run stays in Kafka for a worker that can.
  *
- * <p>Permits go to waiters in the order they asked. A holder that only reserved a permit for a
- * request it may yet receive (the share consumer, while it polls) is told when another has to
- * wait, so that it can give the permit up.
+ * <p>Permits go to waiters ({@link #acquire}) in the order they asked, before any is free for
+ * {@link #tryAcquire}: the consumer group's records can run on no other worker than their
+ * partition's owner, while a share group's record can go to any. A share consumer holds a permit
+ * while it polls for a record it may yet receive, and is told ({@link #onWaiter}) when a waiter
+ * wants it, so that it gives the permit up.
  */
 public final class AdmissionGate {
 
@@ -68,6 +72,22 @@ public final class AdmissionGate {
         }
     }
 
+    /** A permit if one is free, and no waiter wants it, within {@code wait}. */
+    public boolean tryAcquire(Duration wait) throws InterruptedException {
+        long deadline = System.nanoTime() + wait.toNanos();
+        synchronized (lock) {
+            while (free == 0 || !waiters.isEmpty()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(lock, left);
+            }
+            free--;
+            return true;
+        }
+    }
+
     public boolean hasWaiters() {
         synchronized (lock) {
             return waiters.stream().anyMatch(waiter -> !waiter.isDone());
@@ -85,6 +105,7 @@ public final class AdmissionGate {
                         throw new IllegalStateException("a permit was released that was never acquired");
                     }
                     free++;
+                    lock.notifyAll();
                     return;
                 }
             }

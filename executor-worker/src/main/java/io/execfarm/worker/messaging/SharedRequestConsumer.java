@@ -3,6 +3,8 @@ package io.execfarm.worker.messaging;
 import io.execfarm.contracts.Topics;
 import io.execfarm.worker.config.WorkerConfig;
 import io.execfarm.worker.config.WorkerId;
+import io.execfarm.worker.intake.AdmissionGate;
+import io.execfarm.worker.intake.Intakes;
 import io.execfarm.worker.messaging.RequestRecord.Disposition;
 import io.execfarm.worker.pool.PoolStats;
 import io.execfarm.worker.pool.Pools;
@@ -29,11 +31,14 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaShareConsumer;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.jboss.logging.Logger;
@@ -41,9 +46,17 @@ import org.jboss.logging.Logger;
 /**
  * Takes requests that name no session from {@code execfarm.requests.<runtime>.shared} through a
  * Kafka share group, one share consumer per pool process, each holding one request at a time: a
- * consumer acquires a request only when it can run it, and any consumer takes any record, so
- * throughput grows with consumers past the partition count and a new worker takes requests as soon
- * as its consumers join (once its pool has a warm process).
+ * consumer polls only with a permit of the runtime's {@link AdmissionGate}, which the consumer group's
+ * intake shares, so the worker never holds more requests than its pool can run, and any consumer
+ * takes any record, so throughput grows with consumers past the partition count and a new worker
+ * takes requests as soon as its consumers join (once its pool has a warm process). A consumer that
+ * polls gives its permit up when the consumer group's intake waits for one: that intake's records
+ * can run nowhere else, a share group's can.
+ *
+ * <p>One share consumer per process, not one per runtime: in explicit acknowledgement mode every
+ * record a poll returned must be acknowledged before the next poll, so a consumer holding several
+ * running requests would have to renew them all at every poll it makes for a new one (a renewed
+ * record comes back from the following poll, to be renewed again).
  *
  * <p>A record is accepted once its result is published, rejected once it was dead-lettered, and
  * released at shutdown when its request could not finish within the grace. While it runs, its
@@ -83,6 +96,7 @@ public class SharedRequestConsumer {
     private final DeadLetters deadLetters;
     private final RequestTracing tracing;
     private final Pools pools;
+    private final Intakes intakes;
     private final WorkerConfig.SharedRequests settings;
     private final Map<String, Object> kafka;
     private final String workerId;
@@ -90,7 +104,9 @@ public class SharedRequestConsumer {
 
     /** @param kafka the application's {@code kafka.*} settings, as the connector reads them (TLS, SASL...) */
     public SharedRequestConsumer(RequestHandler handler, DeadLetters deadLetters, RequestTracing tracing, Pools pools,
-            WorkerConfig config, WorkerId workerId, @Identifier("default-kafka-broker") Map<String, Object> kafka) {
+            Intakes intakes, WorkerConfig config, WorkerId workerId,
+            @Identifier("default-kafka-broker") Map<String, Object> kafka) {
+        this.intakes = intakes;
         this.handler = handler;
         this.deadLetters = deadLetters;
         this.tracing = tracing;
@@ -110,11 +126,14 @@ public class SharedRequestConsumer {
             return;
         }
         pools.stats().forEach((runtime, pool) -> {
+            AdmissionGate gate = intakes.gate(runtime);
+            List<Loop> ofRuntime = new ArrayList<>();
             for (int n = 1; n <= pool.size(); n++) {
-                Loop loop = new Loop(runtime, n);
-                loops.add(loop);
-                loop.consumerThread.start();
+                ofRuntime.add(new Loop(runtime, n, gate));
             }
+            gate.onWaiter(() -> ofRuntime.forEach(Loop::yieldPermit));
+            loops.addAll(ofRuntime);
+            ofRuntime.forEach(loop -> loop.consumerThread.start());
         });
     }
 
@@ -148,15 +167,20 @@ public class SharedRequestConsumer {
 
         private final String runtime;
         private final int n;
+        private final AdmissionGate gate;
         private final Thread consumerThread;
         private final ExecutorService runner;
         private KafkaShareConsumer<String, byte[]> consumer;
         /** Read between polls and while a request runs; an idle consumer sees it within a poll timeout. */
         private volatile boolean stopping;
+        /** Polling for a request, with a permit it would give up. */
+        private volatile boolean pollingForRequest;
+        private boolean holdsPermit;
 
-        Loop(String runtime, int n) {
+        Loop(String runtime, int n, AdmissionGate gate) {
             this.runtime = runtime;
             this.n = n;
+            this.gate = gate;
             this.runner = Executors.newSingleThreadExecutor(
                     DaemonThreads.named("execfarm-shared-" + runtime + "-" + n + "-run"));
             this.consumerThread = DaemonThreads.named("execfarm-shared-" + runtime + "-" + n).newThread(this::run);
@@ -164,6 +188,13 @@ public class SharedRequestConsumer {
 
         void stop() {
             stopping = true;
+        }
+
+        /** Wakes a poll that holds a permit the consumer group's intake waits for. */
+        void yieldPermit() {
+            if (pollingForRequest) {
+                consumer.wakeup();
+            }
         }
 
         private void run() {
@@ -178,6 +209,7 @@ public class SharedRequestConsumer {
                     pollAndRun();
                 }
             } finally {
+                releasePermit();
                 runner.shutdownNow();
                 // Releases whatever this consumer still holds, for other workers.
                 consumer.close(CLOSE_TIMEOUT);
@@ -210,13 +242,48 @@ public class SharedRequestConsumer {
 
         private void pollAndRun() {
             try {
-                for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL_TIMEOUT)) {
-                    run(record);
+                if (!holdsPermit && !(holdsPermit = gate.tryAcquire(POLL_TIMEOUT))) {
+                    return;
                 }
+                ConsumerRecords<String, byte[]> records;
+                pollingForRequest = true;
+                try {
+                    records = consumer.poll(POLL_TIMEOUT);
+                } catch (WakeupException wanted) {
+                    releasePermit();
+                    return;
+                } finally {
+                    pollingForRequest = false;
+                }
+                if (records.isEmpty() && gate.hasWaiters()) {
+                    releasePermit();
+                }
+                for (ConsumerRecord<String, byte[]> record : records) {
+                    if (!holdsPermit && !(holdsPermit = gate.tryAcquire())) {
+                        // Not expected with one record per poll; left to another consumer all the same.
+                        acknowledge(record, AcknowledgeType.RELEASE);
+                        continue;
+                    }
+                    try {
+                        run(record);
+                    } finally {
+                        releasePermit();
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                stopping = true;
             } catch (KafkaException e) {
                 LOG.warnf("share consumer of %s: %s; trying again in %s", Topics.sharedRequests(runtime), e.toString(),
                         BROKER_BACKOFF);
                 sleep(BROKER_BACKOFF);
+            }
+        }
+
+        private void releasePermit() {
+            if (holdsPermit) {
+                holdsPermit = false;
+                gate.release();
             }
         }
 
@@ -282,13 +349,13 @@ public class SharedRequestConsumer {
         private Optional<ConsumerRecord<String, byte[]>> renew(ConsumerRecord<String, byte[]> held) {
             try {
                 consumer.acknowledge(held, AcknowledgeType.RENEW);
-                Optional<KafkaException> failed = consumer.commitSync().values().stream().flatMap(Optional::stream)
-                        .findFirst();
+                Optional<KafkaException> failed = pastAStrayWakeup(consumer::commitSync).values().stream()
+                        .flatMap(Optional::stream).findFirst();
                 if (failed.isPresent()) {
                     throw failed.get();
                 }
                 ConsumerRecord<String, byte[]> renewed = null;
-                for (ConsumerRecord<String, byte[]> back : consumer.poll(Duration.ZERO)) {
+                for (ConsumerRecord<String, byte[]> back : pastAStrayWakeup(() -> consumer.poll(Duration.ZERO))) {
                     if (back.partition() == held.partition() && back.offset() == held.offset()) {
                         renewed = back;
                     } else {
@@ -303,6 +370,18 @@ public class SharedRequestConsumer {
                 LOG.warnf("lost the lock on %s offset %d (%s); its request finishes here, and a delivery elsewhere "
                         + "is answered from Redis", held.topic(), held.offset(), e.toString());
                 return Optional.empty();
+            }
+        }
+
+        /**
+         * A wakeup meant for the poll that returned the running record ({@link #yieldPermit} raced
+         * with its return) is pending still, and would fail the next blocking call once.
+         */
+        private <T> T pastAStrayWakeup(Supplier<T> call) {
+            try {
+                return call.get();
+            } catch (WakeupException stray) {
+                return call.get();
             }
         }
 

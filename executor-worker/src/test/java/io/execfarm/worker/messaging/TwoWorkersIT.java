@@ -223,6 +223,54 @@ class TwoWorkersIT {
     }
 
     /**
+     * One count of processes for both delivery modes: a worker whose processes all run requests of
+     * its partitions takes no shared request, and every one goes to the worker that has a process.
+     */
+    @Test
+    void aWorkerWhoseProcessesAreAllBusyTakesNoSharedRequest() {
+        String replies = "it.replies." + UUID.randomUUID();
+        String replyTo = "\"replyTo\":\"" + replies + "\"";
+        try (KafkaConsumer<String, String> events = kafka.consumer(replies)) {
+            int partition = kafka.partitionPerMember(GROUP, REQUESTS).get(0);
+            Set<String> busy = new HashSet<>();
+            for (int i = 0; i < POOL_SIZE; i++) {
+                String id = UUID.randomUUID().toString();
+                busy.add(id);
+                kafka.send(REQUESTS, partition, id, request(id, "import time\ntime.sleep(15)\n'done'", replyTo));
+            }
+            Map<String, List<JsonNode>> results = new HashMap<>();
+            Map<String, String> startedOn = new HashMap<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (!startedOn.keySet().containsAll(busy) && System.nanoTime() < deadline) {
+                collectEvents(events.poll(Duration.ofMillis(100)), results, startedOn);
+            }
+            Set<String> busyWorkers = busy.stream().map(startedOn::get).collect(Collectors.toSet());
+            assertEquals(1, busyWorkers.size(), "the partition's requests run side by side on its owner: " + startedOn);
+            String full = busyWorkers.iterator().next();
+            assertNotNull(full, "the partition's requests started: " + startedOn);
+
+            Set<String> shared = new HashSet<>();
+            for (int i = 0; i < 3 * POOL_SIZE; i++) {
+                String id = UUID.randomUUID().toString();
+                shared.add(id);
+                kafka.send(SHARED, id, request(id, "'shared " + i + "'", replyTo));
+            }
+            deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+            while (!results.keySet().containsAll(shared) || !results.keySet().containsAll(busy)) {
+                assertTrue(System.nanoTime() < deadline, "every request answered: " + results.keySet());
+                collectEvents(events.poll(Duration.ofMillis(100)), results, startedOn);
+            }
+            for (String id : shared) {
+                JsonNode result = results.get(id).get(0);
+                assertEquals("ok", result.get("status").asText(), result.toString());
+                assertNotEquals(full, result.get("workerId").asText(),
+                        "taken by the worker whose processes were all busy: " + result);
+            }
+            busy.forEach(id -> assertEquals("ok", results.get(id).get(0).get("status").asText(), results.get(id).toString()));
+        }
+    }
+
+    /**
      * Redis frozen for longer than a claim lasts while requests run, and meanwhile each running
      * request is delivered again to an idle consumer (its record sent again to a partition another
      * consumer owns) and the group rebalances. When Redis is back every claim has lapsed by its
