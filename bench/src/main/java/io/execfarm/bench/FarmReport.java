@@ -243,8 +243,8 @@ final class FarmReport {
         out.append("Means per request, in ms, from each result's timings (whole milliseconds) and the client's clock, ")
                 .append("for the latency runs above. *To the farm*: HTTP and the dispatcher until it published the ")
                 .append("request (0 through Kafka). *Queued*: until a worker's consumer took it. *Worker bookkeeping*: ")
-                .append("the worker's steps around the run (delivery count, claim, result lookup, cancel check, the ")
-                .append("`started` event). *Acquire*: waiting for a warm process. *Exec*: the code. *Publish*: the ")
+                .append("the worker's steps around the run (delivery count, claim, result lookup, cancel check; the ")
+                .append("`started` event only for a run past 20 ms). *Acquire*: waiting for a warm process. *Exec*: the code. *Publish*: the ")
                 .append("result stored, published, acknowledged and read by the client (through HTTP, also by the ")
                 .append("dispatcher, stored in Redis and answered).\n\n");
         out.append("| path | requests | to the farm | queued | worker bookkeeping | acquire | exec | publish | sum |\n");

@@ -3,7 +3,11 @@ package io.execfarm.contracts;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import java.util.Objects;
 
-/** A worker took the request; {@code queuedMs} is the time from submission to this point. */
+/**
+ * A worker took the request and it is still running; {@code queuedMs} is the time from submission
+ * to its start. Sent only for a run that outlasts its first output tick or has output before it: a
+ * shorter one is answered by its {@link Result} alone, which carries the same worker and time.
+ */
 @JsonPropertyOrder({"v", "type", "requestId", "workerId", "queuedMs"})
 public record Started(String requestId, String workerId, long queuedMs) implements ExecutionEvent {
 

@@ -167,7 +167,8 @@ public class ExecutionsResource {
     @Produces(MediaType.SERVER_SENT_EVENTS)
     @Blocking
     @Operation(summary = "Server-Sent Events: started, output..., result", description = "From the first event, "
-            + "or after the one named by Last-Event-ID; the stream ends after the result.")
+            + "or after the one named by Last-Event-ID; the stream ends after the result. A run that ends within its "
+            + "first output tick (20 ms) without output sends no started event: its result is the only one.")
     public Multi<OutboundSseEvent> events(@RestPath String id, @RestHeader("Last-Event-ID") String lastEventId,
             @jakarta.ws.rs.core.Context Sse sse) {
         ExecutionRecord record = owned(id).await().atMost(Duration.ofSeconds(10));

@@ -3,19 +3,21 @@ package io.execfarm.worker.messaging;
 import io.execfarm.contracts.Protocol;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.MutinyEmitter;
+import io.smallrye.reactive.messaging.kafka.KafkaRecord;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.charset.StandardCharsets;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Message;
 
 /**
- * Writes a share group's records that cannot be answered to the dead-letter topic, as the Kafka
- * connector's dead-letter strategy writes a consumer group's: the record's key, value and headers,
- * plus the reason and where the record came from. (The connector offers no dead-letter strategy
- * for share groups.)
+ * Writes records that cannot be answered to the dead-letter topic, for both delivery modes: the
+ * record's key, value and headers, plus the reason and where the record came from, as the Kafka
+ * connector's dead-letter strategy would (which has none for share groups, and would open a
+ * producer of its own per channel).
  */
 @ApplicationScoped
 public class DeadLetters {
@@ -32,17 +34,28 @@ public class DeadLetters {
 
     /** Completes once the broker has acknowledged the dead letter. */
     public Uni<Void> send(ConsumerRecord<String, byte[]> record, String reason) {
-        RecordHeaders headers = new RecordHeaders(record.headers().toArray());
+        return send(record.topic(), record.partition(), record.offset(), record.key(), record.value(), record.headers(),
+                reason);
+    }
+
+    /** Completes once the broker has acknowledged the dead letter. */
+    public Uni<Void> send(KafkaRecord<String, byte[]> record, long offset, String reason) {
+        return send(record.getTopic(), record.getPartition(), offset, record.getKey(), record.getPayload(),
+                record.getHeaders(), reason);
+    }
+
+    private Uni<Void> send(String topic, int partition, long offset, String key, byte[] value, Headers original,
+            String reason) {
+        RecordHeaders headers = new RecordHeaders(original.toArray());
         headers.add(Protocol.DLQ_REASON_HEADER, bytes(reason));
-        headers.add(TOPIC_HEADER, bytes(record.topic()));
-        headers.add(PARTITION_HEADER, bytes(Integer.toString(record.partition())));
-        headers.add(OFFSET_HEADER, bytes(Long.toString(record.offset())));
+        headers.add(TOPIC_HEADER, bytes(topic));
+        headers.add(PARTITION_HEADER, bytes(Integer.toString(partition)));
+        headers.add(OFFSET_HEADER, bytes(Long.toString(offset)));
         OutgoingKafkaRecordMetadata<String> metadata = OutgoingKafkaRecordMetadata.<String>builder()
-                .withKey(record.key())
+                .withKey(key)
                 .withHeaders(headers)
                 .build();
-        byte[] value = record.value() != null ? record.value() : new byte[0];
-        return deadLetters.sendMessage(Message.of(value).addMetadata(metadata));
+        return deadLetters.sendMessage(Message.of(value != null ? value : new byte[0]).addMetadata(metadata));
     }
 
     private static byte[] bytes(String text) {

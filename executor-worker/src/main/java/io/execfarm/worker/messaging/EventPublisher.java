@@ -37,13 +37,21 @@ public class EventPublisher {
     }
 
     /**
+     * Looks up what publishing to {@code topic} needs to know (its record limit). Blocking: call it
+     * on the request's thread before its events, which then never wait for the broker's metadata.
+     */
+    public void prepare(String topic) {
+        limits.lookUp(topic);
+    }
+
+    /**
      * Completes once the broker has acknowledged the event; fails at once with
      * {@link RecordTooLargeException} when the event is larger than the topic accepts. The record
      * carries {@code traced}'s trace in its headers (the connector's producer span is its child).
      */
     public Uni<Void> publish(String topic, ExecutionEvent event, Context traced) {
         byte[] payload = codec.encode(event);
-        OptionalInt limit = limits.maxRecordBytes(topic);
+        OptionalInt limit = limits.known(topic);
         int size = payload.length + event.requestId().length() + RECORD_OVERHEAD_BYTES;
         if (limit.isPresent() && size > limit.getAsInt()) {
             return Uni.createFrom().failure(new RecordTooLargeException("the " + event.type() + " event of "

@@ -1,14 +1,15 @@
 package io.execfarm.worker.messaging;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.quarkus.runtime.ShutdownEvent;
 import io.smallrye.common.annotation.Identifier;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
@@ -21,25 +22,33 @@ import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.jboss.logging.Logger;
 
 /**
- * The largest record each reply topic accepts ({@code max.message.bytes}), looked up once per topic.
- * An event over it is refused before it is sent: a record the broker refuses as too large, batched
- * with others of its partition, makes the producer split and resend the batch until its delivery
- * timeout (the split batch holds the same records), holding up that partition's other events.
+ * The largest record each reply topic accepts ({@code max.message.bytes}). An event over it is
+ * refused before it is sent: a record the broker refuses as too large, batched with others of its
+ * partition, makes the producer split and resend the batch until its delivery timeout (the split
+ * batch holds the same records), holding up that partition's other events.
+ *
+ * <p>A topic's limit is looked up ({@link #lookUp}, blocking, up to twice {@value #LOOKUP_TIMEOUT_MS}
+ * ms) by the request before it runs, on the request's own thread; the events read it from the
+ * cache ({@link #known}) and never wait for the broker, since output is published from the batcher's
+ * timer, which every running request shares. The cache is bounded (Caffeine): a worker answering to
+ * a topic per client keeps the most recent {@value #MAX_TOPICS}, each for ten minutes (a topic's
+ * limit may be changed), and a topic that could not be read is not asked about again for 5 s.
  */
 @ApplicationScoped
 public class ReplyTopicLimits {
 
     private static final Logger LOG = Logger.getLogger(ReplyTopicLimits.class);
 
-    private final Map<String, Object> kafka;
-    /** How long a topic whose limit could not be read is not asked about again. */
-    private static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(5);
+    private static final int MAX_TOPICS = 10_000;
     private static final int LOOKUP_TIMEOUT_MS = 5000;
     private static final long JUST_CREATED_PAUSE_MS = 200;
 
-    private final ConcurrentMap<String, Integer> limits = new ConcurrentHashMap<>();
-    /** Topics whose limit could not be read, with when to ask again: a broker away must not cost a lookup per event. */
-    private final ConcurrentMap<String, Long> unknownUntil = new ConcurrentHashMap<>();
+    private final Map<String, Object> kafka;
+    private final Cache<String, Integer> limits = Caffeine.newBuilder().maximumSize(MAX_TOPICS)
+            .expireAfterWrite(Duration.ofMinutes(10)).build();
+    /** Topics whose limit could not be read lately: a broker away must not cost a lookup per request. */
+    private final Cache<String, Boolean> unknown = Caffeine.newBuilder().maximumSize(MAX_TOPICS)
+            .expireAfterWrite(Duration.ofSeconds(5)).build();
     private volatile Admin admin;
 
     /** @param kafka the application's {@code kafka.*} settings, as the connector reads them */
@@ -53,40 +62,43 @@ public class ReplyTopicLimits {
         }
     }
 
-    /** The topic's limit, or empty when it cannot be read now (a topic still to be created, a broker away). */
-    public OptionalInt maxRecordBytes(String topic) {
-        Integer known = limits.get(topic);
-        if (known != null) {
-            return OptionalInt.of(known);
-        }
-        Long askAgain = unknownUntil.get(topic);
-        if (askAgain != null && System.nanoTime() - askAgain < 0) {
-            return OptionalInt.empty();
+    /** The topic's limit if it was looked up, without waiting for anything. */
+    public OptionalInt known(String topic) {
+        Integer limit = limits.getIfPresent(topic);
+        return limit == null ? OptionalInt.empty() : OptionalInt.of(limit);
+    }
+
+    /**
+     * Looks the topic's limit up unless it is known or could not be read lately; a topic still to
+     * be created, or a broker away, leaves it unknown, and the events go unchecked.
+     */
+    public void lookUp(String topic) {
+        if (limits.getIfPresent(topic) != null || unknown.getIfPresent(topic) != null) {
+            return;
         }
         try {
-            OptionalInt limit = lookUp(topic);
+            OptionalInt limit = read(topic);
             if (limit.isEmpty()) {
                 // A topic created a moment ago may not have reached the broker that answers yet.
                 Thread.sleep(JUST_CREATED_PAUSE_MS);
-                limit = lookUp(topic);
+                limit = read(topic);
             }
-            if (limit.isEmpty()) {
-                return unknown(topic);
+            if (limit.isPresent()) {
+                limits.put(topic, limit.getAsInt());
+            } else {
+                unknown.put(topic, true);
             }
-            limits.put(topic, limit.getAsInt());
-            return limit;
         } catch (ExecutionException | java.util.concurrent.TimeoutException | RuntimeException e) {
             LOG.warnf("no record limit known for %s (events to it are not checked for size for a while): %s", topic,
                     e.toString());
-            return unknown(topic);
+            unknown.put(topic, true);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return OptionalInt.empty();
         }
     }
 
     /** The topic's limit, or empty when the topic does not exist (yet). */
-    private OptionalInt lookUp(String topic)
+    private OptionalInt read(String topic)
             throws ExecutionException, InterruptedException, java.util.concurrent.TimeoutException {
         ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
         try {
@@ -101,11 +113,6 @@ public class ReplyTopicLimits {
             }
             throw e;
         }
-    }
-
-    private OptionalInt unknown(String topic) {
-        unknownUntil.put(topic, System.nanoTime() + RETRY_NANOS);
-        return OptionalInt.empty();
     }
 
     private Admin admin() {

@@ -8,6 +8,7 @@ import io.smallrye.reactive.messaging.TracingMetadata;
 import io.smallrye.reactive.messaging.kafka.KafkaRecord;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Duration;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletionStage;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
@@ -20,20 +21,27 @@ import org.jboss.logging.Logger;
  * by side up to the pool's free processes, and the consumer takes its next record only once this
  * one is running or waiting behind its session. A record is acknowledged once answered, and the
  * channel commits each partition up to its lowest record not yet acknowledged; one that cannot be
- * answered is nacked, and the channel's failure strategy writes it to the dead-letter topic with
- * its reason.
+ * answered is written to the dead-letter topic with its reason ({@link DeadLetters}, as the share
+ * consumers write theirs) and then acknowledged. A dead letter that cannot be written nacks the
+ * record, and the channel's failure strategy ({@code fail}) stops the channel: the worker turns not
+ * ready rather than lose the record.
  */
 @ApplicationScoped
 public class RequestConsumer {
 
     private static final Logger LOG = Logger.getLogger(RequestConsumer.class);
 
+    /** As long as a share consumer waits for its dead letter. */
+    private static final Duration DEAD_LETTER_TIMEOUT = Duration.ofMinutes(1);
+
     private final RequestHandler handler;
     private final Intakes intakes;
+    private final DeadLetters deadLetters;
 
-    public RequestConsumer(RequestHandler handler, Intakes intakes) {
+    public RequestConsumer(RequestHandler handler, Intakes intakes, DeadLetters deadLetters) {
         this.handler = handler;
         this.intakes = intakes;
+        this.deadLetters = deadLetters;
     }
 
     @Incoming("requests-python")
@@ -61,14 +69,19 @@ public class RequestConsumer {
         } catch (RuntimeException e) {
             LOG.errorf(e, "handling %s partition %d offset %d failed", record.getTopic(), record.getPartition(),
                     offset(record));
-            record.nack(e);
-            return;
+            disposition = new Disposition.DeadLettered("the worker failed to handle it: " + e);
         }
         if (disposition instanceof Disposition.DeadLettered dead) {
-            record.nack(new RejectedRecordException(dead.reason()));
-        } else {
-            record.ack();
+            try {
+                deadLetters.send(record, offset(record), dead.reason()).await().atMost(DEAD_LETTER_TIMEOUT);
+            } catch (RuntimeException e) {
+                LOG.errorf("could not write %s partition %d offset %d to the dead-letter topic: %s", record.getTopic(),
+                        record.getPartition(), offset(record), e.toString());
+                record.nack(new RejectedRecordException(dead.reason() + "; its dead letter failed: " + e));
+                return;
+            }
         }
+        record.ack();
     }
 
     private static long offset(KafkaRecord<String, byte[]> record) {

@@ -279,8 +279,9 @@ public class RequestHandler {
                         new Result.Timings(queuedMs, 0, 0, queuedMs), workerId, attempt, traceId));
             }
             Context traced = trace.context();
+            events.prepare(request.replyTo());
             EventsBeforeResult published = new EventsBeforeResult(event -> events.publish(request.replyTo(), event, traced));
-            published.publish(new Started(id, workerId, queuedMs));
+            published.startedAfter(new Started(id, workerId, queuedMs), config.outputBatch().linger(), timer);
             OutputBatcher output = new OutputBatcher(id, config.outputBatch().maxChars(), config.outputBatch().linger(),
                     timer, published::publish);
             ExecutionSpec spec = new ExecutionSpec(id, request.code(), request.session(),
@@ -289,16 +290,20 @@ public class RequestHandler {
             SessionProcesses.Run sessionRun = null;
             TimedOutcome timed;
             Instant processStart = Instant.now();
-            if (request.session() == null) {
-                timed = executor.execute(spec, request.tenant(), output, cancel);
-            } else {
-                sessionRun = sessions.execute(request, snippets, spec, output, cancel);
-                timed = sessionRun.timed();
-                if (sessionRun.replayed() > 0) {
-                    trace.sessionRebuilt(sessionRun.replayed());
+            try {
+                if (request.session() == null) {
+                    timed = executor.execute(spec, request.tenant(), output, cancel);
+                } else {
+                    sessionRun = sessions.execute(request, snippets, spec, output, cancel);
+                    timed = sessionRun.timed();
+                    if (sessionRun.replayed() > 0) {
+                        trace.sessionRebuilt(sessionRun.replayed());
+                    }
                 }
+                output.flush();
+            } finally {
+                published.runEnded();
             }
-            output.flush();
             if (!published.awaitSettled(PUBLISH_TIMEOUT)) {
                 LOG.warnf("the broker had not acknowledged the output of %s after %s; answering it anyway", id,
                         PUBLISH_TIMEOUT);
@@ -376,6 +381,7 @@ public class RequestHandler {
      * {@link Unanswered}, with an error result that may still fit.
      */
     private void publishOrGiveUp(String replyTo, Result result, Context traced) {
+        events.prepare(replyTo);
         try {
             retries.run("publishing the result of " + result.requestId() + " to " + replyTo,
                     () -> events.publish(replyTo, result, traced).await().atMost(PUBLISH_TIMEOUT));

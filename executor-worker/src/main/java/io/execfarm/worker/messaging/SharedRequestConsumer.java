@@ -24,6 +24,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.OptionalInt;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -101,6 +102,7 @@ public class SharedRequestConsumer {
     private final Map<String, Object> kafka;
     private final String workerId;
     private final List<Loop> loops = new ArrayList<>();
+    private volatile boolean shuttingDown;
 
     /** @param kafka the application's {@code kafka.*} settings, as the connector reads them (TLS, SASL...) */
     public SharedRequestConsumer(RequestHandler handler, DeadLetters deadLetters, RequestTracing tracing, Pools pools,
@@ -114,6 +116,18 @@ public class SharedRequestConsumer {
         this.settings = config.sharedRequests();
         this.kafka = kafka;
         this.workerId = workerId.value();
+    }
+
+    /** Share consumers whose loop ended while the worker runs, with why: the worker takes fewer requests than it can run. */
+    public Map<String, String> deadConsumers() {
+        Map<String, String> dead = new TreeMap<>();
+        for (Loop loop : loops) {
+            String cause = loop.deathCause;
+            if (cause != null) {
+                dead.put(loop.consumerThread.getName(), cause);
+            }
+        }
+        return dead;
     }
 
     /** The share group of one runtime's shared request topic. */
@@ -139,6 +153,7 @@ public class SharedRequestConsumer {
 
     /** Before the pools close: requests still running get the grace to finish. */
     void stop(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE) ShutdownEvent event) throws InterruptedException {
+        shuttingDown = true;
         loops.forEach(Loop::stop);
         long deadline = System.nanoTime() + settings.shutdownGrace().plus(CLOSE_TIMEOUT).toNanos();
         for (Loop loop : loops) {
@@ -170,7 +185,9 @@ public class SharedRequestConsumer {
         private final AdmissionGate gate;
         private final Thread consumerThread;
         private final ExecutorService runner;
-        private KafkaShareConsumer<String, byte[]> consumer;
+        /** Replaced when a lock was lost; read by {@link #yieldPermit} from other threads. */
+        private volatile KafkaShareConsumer<String, byte[]> consumer;
+        private volatile String deathCause;
         /** Read between polls and while a request runs; an idle consumer sees it within a poll timeout. */
         private volatile boolean stopping;
         /** Polling for a request, with a permit it would give up. */
@@ -190,6 +207,28 @@ public class SharedRequestConsumer {
             stopping = true;
         }
 
+        /**
+         * Closes the consumer, which releases whatever it still holds for other workers; an
+         * interrupted thread closes it too, rather than fail the close at its first wait.
+         */
+        private void closeInterruptible() {
+            boolean interrupted = Thread.interrupted();
+            try {
+                consumer.close(CLOSE_TIMEOUT);
+            } catch (KafkaException e) {
+                LOG.warnf("closing share consumer %d of %s: %s", n, runtime, e.toString());
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
+        /** Neither stopped nor interrupted (an interrupted thread's sleeps and polls would return at once, for ever). */
+        private boolean running() {
+            return !stopping && !Thread.currentThread().isInterrupted();
+        }
+
         /** Wakes a poll that holds a permit the consumer group's intake waits for. */
         void yieldPermit() {
             if (pollingForRequest) {
@@ -198,21 +237,35 @@ public class SharedRequestConsumer {
         }
 
         private void run() {
+            try {
+                consume();
+            } catch (RuntimeException | Error e) {
+                deathCause = e.toString();
+                LOG.errorf(e, "%s: share consumer %d stopped", runtime, n);
+                throw e;
+            } finally {
+                if (!shuttingDown && deathCause == null) {
+                    deathCause = "stopped while the worker runs (interrupted)";
+                    LOG.errorf("%s: share consumer %d %s", runtime, n, deathCause);
+                }
+            }
+        }
+
+        private void consume() {
             awaitWarmProcess();
-            if (stopping) {
+            if (!running()) {
                 return;
             }
             open();
             LOG.infof("%s: share consumer %d polling %s", runtime, n, Topics.sharedRequests(runtime));
             try {
-                while (!stopping) {
+                while (running()) {
                     pollAndRun();
                 }
             } finally {
                 releasePermit();
                 runner.shutdownNow();
-                // Releases whatever this consumer still holds, for other workers.
-                consumer.close(CLOSE_TIMEOUT);
+                closeInterruptible();
             }
         }
 
@@ -221,7 +274,7 @@ public class SharedRequestConsumer {
          * through the warm-up while warm workers wait for work: it joins once a process is warm.
          */
         private void awaitWarmProcess() {
-            while (!stopping) {
+            while (running()) {
                 PoolStats pool = pools.stats().get(runtime);
                 if (pool.idle() + pool.busy() > 0) {
                     return;
@@ -272,7 +325,6 @@ public class SharedRequestConsumer {
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                stopping = true;
             } catch (KafkaException e) {
                 LOG.warnf("share consumer of %s: %s; trying again in %s", Topics.sharedRequests(runtime), e.toString(),
                         BROKER_BACKOFF);

@@ -88,6 +88,19 @@ class WorkerOnKafkaTest {
         kafka.close();
     }
 
+    /** A run that ends before its first output tick, with no output, is answered by one record. */
+    @Test
+    void aShortRunWithoutOutputIsAnsweredByItsResultAlone() {
+        String id = UUID.randomUUID().toString();
+        kafka.send(REQUESTS, id, request(id, "6 * 7", "\"replyTo\":\"" + replies + "\""));
+        List<JsonNode> got = eventsUntilResult(events, id, WAIT);
+        assertEquals(1, got.size(), "no started event before the result: " + got);
+        JsonNode result = got.get(0);
+        assertEquals("42", result.get("value").asText(), result.toString());
+        assertFalse(result.get("workerId").asText().isEmpty(), "the result names its worker: " + result);
+        assertTrue(result.at("/timings/queuedMs").isNumber(), "and its time queued: " + result);
+    }
+
     @Test
     void eventsArriveInOrderWithGapFreeOutputAndTheResultLast() {
         String id = UUID.randomUUID().toString();

@@ -54,7 +54,7 @@ final class StatusCommand implements Callable<Integer> {
             }
             String metrics = metrics(app);
             String detail = metrics.isEmpty() ? "(its metrics did not answer within " + METRICS_TIMEOUT.toSeconds() + " s)"
-                    : app.equals("dispatcher") ? inFlight(metrics) : pools(metrics);
+                    : app.equals("dispatcher") ? inFlight(metrics) : pools(metrics) + "; " + kafkaClients(metrics);
             farm.out.printf("  %-11s running, pid %d, %s%s%n", app, process.get().pid(), farm.state.url(app),
                     detail.isEmpty() ? "" : "  " + detail);
         }
@@ -105,6 +105,15 @@ final class StatusCommand implements Callable<Integer> {
                     + " busy (" + pinned.getOrDefault(entry.getKey(), 0L) + " held by sessions), "
                     + states.getOrDefault("starting", 0L) + " starting";
         }).collect(Collectors.joining("; "));
+    }
+
+    /** "kafka clients: 7 (5 consumers, 2 producers, 0 admin)". */
+    static String kafkaClients(String metrics) {
+        Map<String, Long> byKind = PrometheusText.samples(metrics, "execfarm_kafka_clients").stream()
+                .collect(Collectors.toMap(s -> s.labels().get("kind"), s -> (long) s.value(), Long::sum, TreeMap::new));
+        long total = byKind.values().stream().mapToLong(Long::longValue).sum();
+        return "kafka clients: " + total + " (" + byKind.getOrDefault("consumer", 0L) + " consumers, "
+                + byKind.getOrDefault("producer", 0L) + " producers, " + byKind.getOrDefault("admin", 0L) + " admin)";
     }
 
     /** "in flight: 3" summed over the tenants the dispatcher has seen. */

@@ -17,6 +17,9 @@ class PrometheusTextTest {
             execfarm_session_pinned_processes{runtime="python"} 1.0
             execfarm_tenant_in_flight{tenant="a \\"quoted\\" one"} 2.0
             execfarm_tenant_in_flight{tenant="b"} 5.0
+            execfarm_kafka_clients{kind="consumer"} 4.0
+            execfarm_kafka_clients{kind="producer"} 2.0
+            execfarm_kafka_clients{kind="admin"} 1.0
             """;
 
     @Test
@@ -33,5 +36,6 @@ class PrometheusTextTest {
         assertEquals("python: 3 idle, 1 busy (1 held by sessions), 0 starting", StatusCommand.pools(METRICS));
         assertEquals("in flight: 7", StatusCommand.inFlight(METRICS));
         assertEquals("", StatusCommand.pools(""));
+        assertEquals("kafka clients: 7 (4 consumers, 2 producers, 1 admin)", StatusCommand.kafkaClients(METRICS));
     }
 }
