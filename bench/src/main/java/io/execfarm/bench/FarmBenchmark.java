@@ -167,6 +167,7 @@ public final class FarmBenchmark implements Callable<Integer> {
                 }
                 progress.say("[4/7] latency on " + workers + " workers");
                 LatencyBenchmark.Results latency = latency(farm, kafka, plan);
+                LocalFarm.WorkerClients kafkaClients = farm.kafkaClients(farm.liveWorkers().get(0));
                 int latencyWorkers = workers;
                 for (int size : sizes) {
                     if (size > workers) {
@@ -196,7 +197,7 @@ public final class FarmBenchmark implements Callable<Integer> {
                 chartFiles.put("breakdown", charts.breakdown(breakdowns));
                 double minutes = (System.nanoTime() - started) / 60e9;
                 FarmReport.Results results = new FarmReport.Results(command, plan, minutes, first, latency, latencyWorkers,
-                        warmCold, sysimage, throughputs, takeover, breakdowns, tracing, chartFiles);
+                        warmCold, sysimage, throughputs, takeover, breakdowns, tracing, kafkaClients, chartFiles);
                 String section = FarmReport.render(results, file.getParent());
                 Report.replaceSection(file, "farm", section);
                 Report.replaceSection(file, "tracing", FarmReport.renderTracing(tracing, command, plan));

@@ -1,5 +1,6 @@
 package io.execfarm.bench;
 
+import io.execfarm.contracts.Topics;
 import io.execfarm.farm.DispatcherClient;
 import java.util.ArrayList;
 import java.util.List;
@@ -9,8 +10,9 @@ import org.HdrHistogram.Histogram;
 
 /**
  * End-to-end latency of a trivial snippet at each concurrency of the plan, from the client's send
- * to the client holding the result: through Kafka with plain clients (any language's producer),
- * through the dispatcher's HTTP API, and through the bare baseline (Kafka, one warm Python, nothing
+ * to the client holding the result: through Kafka with plain clients (any language's producer), to
+ * the partitioned request topic and to the shared one (a share group), through the dispatcher's HTTP
+ * API (which sends a request without a session to the shared topic), and through the bare baseline (Kafka, one warm Python, nothing
  * else), with the CPU each process spent per request at each level.
  */
 final class LatencyBenchmark {
@@ -18,7 +20,8 @@ final class LatencyBenchmark {
     static final String TRIVIAL = "1 + 1";
 
     enum Path {
-        BARE("bare baseline"), KAFKA("Kafka"), HTTP("HTTP");
+        /** The HTTP API sends a request without a session to the shared topic (the dispatcher's default). */
+        BARE("bare baseline"), KAFKA("Kafka, partitioned"), KAFKA_SHARED("Kafka, shared"), HTTP("HTTP (shared)");
 
         final String label;
 
@@ -108,6 +111,8 @@ final class LatencyBenchmark {
         return switch (path) {
             case BARE -> () -> kafka.submit(BareBaseline.RUNTIME, TRIVIAL, null).get(60, TimeUnit.SECONDS);
             case KAFKA -> () -> kafka.submit("python", TRIVIAL, null).get(60, TimeUnit.SECONDS);
+            case KAFKA_SHARED -> () -> kafka.submitTo(Topics.sharedRequests("python"), "python", TRIVIAL, null)
+                    .get(60, TimeUnit.SECONDS);
             case HTTP -> () -> HttpCall.run(http, "python", TRIVIAL);
         };
     }

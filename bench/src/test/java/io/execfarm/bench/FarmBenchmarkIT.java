@@ -37,8 +37,10 @@ class FarmBenchmarkIT {
         assertEquals(0, exit);
         String text = Files.readString(report);
         for (String part : List.of("<!-- bench:farm -->", "### Goals", "### 1. Latency", "### 2. Warm versus cold",
-                "### 3. Scaling", "### 4. Where the time goes", "| Kafka | 50 |", "| HTTP | 50 |", "| bare baseline | 50 |",
-                "**Against the bare baseline**", "**CPU per execution by process**", "| Kafka c=50 | ",
+                "### 3. Scaling", "### 4. Where the time goes", "| Kafka, partitioned | 50 |", "| Kafka, shared | 50 |",
+                "| HTTP (shared) | 50 |", "| bare baseline | 50 |", "**Against the bare baseline**",
+                "**CPU per execution by process**", "| Kafka, partitioned c=50 | ", "| Kafka, shared c=50 | ",
+                "Kafka clients per worker (this one serving python",
                 "| python | trivial expression |", "A new worker taking its share", "| 2 | 48 |",
                 "## What tracing costs: `./farm bench --quick`", "| off | ", "| exporting | ", "throughput lost to exporting every trace")) {
             assertTrue(text.contains(part), "the report lacks " + part + ":\n" + text);

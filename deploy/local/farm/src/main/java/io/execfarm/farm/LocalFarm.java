@@ -12,6 +12,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 /**
  * A local farm driven from code: what {@code ./farm up} and {@code down} do, and growing a running
@@ -204,6 +207,19 @@ public final class LocalFarm {
     public String metrics(String app) {
         return StatusCommand.metrics(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build(),
                 state.url(app));
+    }
+
+    /** A worker's open Kafka clients ({@code execfarm_kafka_clients}) and the runtimes its pools serve. */
+    public record WorkerClients(long total, String detail, Set<String> runtimes) {
+    }
+
+    public WorkerClients kafkaClients(String worker) {
+        String metrics = metrics(worker);
+        long total = PrometheusText.samples(metrics, "execfarm_kafka_clients").stream().mapToLong(s -> (long) s.value())
+                .sum();
+        Set<String> runtimes = PrometheusText.samples(metrics, "execfarm_pool_processes").stream()
+                .map(s -> s.labels().get("runtime")).collect(Collectors.toCollection(TreeSet::new));
+        return new WorkerClients(total, StatusCommand.kafkaClients(metrics), runtimes);
     }
 
     /** KAFKA_BOOTSTRAP, REDIS_URL, DISPATCHER_URL and EXECFARM_API_KEY of the running farm. */
