@@ -30,6 +30,7 @@ class KeyedIntakeTest {
     void aKeysRecordsRunInOrderAndWaitWithoutAPermitWhileOtherKeysRun() throws Exception {
         Blocker a1 = new Blocker("a1");
         taken(intake.take("a", a1));
+        a1.awaitStarted();
         taken(intake.take("a", new Blocker("a2").released()));
         assertEquals(1, intake.waiting());
         assertEquals(1, gate.free(), "the record waiting behind its key holds no permit");
@@ -65,6 +66,7 @@ class KeyedIntakeTest {
     void pastTheWaitingLimitTheNextRecordIsTakenOnlyWhenOneStarts() throws Exception {
         Blocker a1 = new Blocker("a1");
         taken(intake.take("a", a1));
+        a1.awaitStarted();
         taken(intake.take("a", new Blocker("a2").released()));
         taken(intake.take("a", new Blocker("a3").released()));
         CompletionStage<Void> a4 = intake.take("a", new Blocker("a4").released());
