@@ -40,7 +40,7 @@ class FarmBenchmarkIT {
                 "### 3. Scaling", "### 4. Where the time goes", "| Kafka, partitioned | 50 |", "| Kafka, shared | 50 |",
                 "| HTTP (shared) | 50 |", "| bare baseline | 50 |", "**Against the bare baseline**",
                 "**CPU per execution by process**", "| Kafka, partitioned c=50 | ", "| Kafka, shared c=50 | ",
-                "Kafka clients per worker (this one serving python",
+                "Kafka clients per worker (this one serving ",
                 "| python | trivial expression |", "A new worker taking its share", "| 2 | 48 |",
                 "## What tracing costs: `./farm bench --quick`", "| off | ", "| exporting | ", "throughput lost to exporting every trace")) {
             assertTrue(text.contains(part), "the report lacks " + part + ":\n" + text);
