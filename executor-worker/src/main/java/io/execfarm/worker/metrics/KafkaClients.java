@@ -13,8 +13,9 @@ import javax.management.ObjectName;
 
 /**
  * {@code execfarm_kafka_clients{kind}}: the Kafka clients open in this worker, as Kafka's own
- * clients register themselves ({@code kafka.<kind>:type=app-info}), share consumers and the
- * connector's clients alike. Each one fetches, heartbeats or holds connections to the brokers.
+ * clients register themselves ({@code kafka.<kind>:type=app-info,id=<client id>}), share consumers
+ * and the connector's clients alike. Each one fetches, heartbeats or holds connections to the
+ * brokers. (Each client's metrics add a second app-info bean, keyed {@code client-id}, not counted.)
  */
 @ApplicationScoped
 public class KafkaClients {
@@ -40,7 +41,7 @@ public class KafkaClients {
 
     private static ObjectName pattern(String kind) {
         try {
-            return new ObjectName("kafka." + kind + ":type=app-info,*");
+            return new ObjectName("kafka." + kind + ":type=app-info,id=*");
         } catch (MalformedObjectNameException e) {
             throw new IllegalArgumentException(kind, e);
         }
