@@ -145,7 +145,14 @@ public class SharedRequestConsumer {
             for (int n = 1; n <= pool.size(); n++) {
                 ofRuntime.add(new Loop(runtime, n, gate));
             }
-            gate.onWaiter(() -> ofRuntime.forEach(Loop::yieldPermit));
+            // One permit per waiter: waking every polling consumer would restart all their fetches.
+            gate.onWaiter(() -> {
+                for (Loop loop : ofRuntime) {
+                    if (loop.yieldPermit()) {
+                        return;
+                    }
+                }
+            });
             loops.addAll(ofRuntime);
             ofRuntime.forEach(loop -> loop.consumerThread.start());
         });
@@ -229,11 +236,13 @@ public class SharedRequestConsumer {
             return !stopping && !Thread.currentThread().isInterrupted();
         }
 
-        /** Wakes a poll that holds a permit the consumer group's intake waits for. */
-        void yieldPermit() {
+        /** Wakes a poll that holds a permit the consumer group's intake waits for; false when not polling. */
+        boolean yieldPermit() {
             if (pollingForRequest) {
                 consumer.wakeup();
+                return true;
             }
+            return false;
         }
 
         private void run() {
