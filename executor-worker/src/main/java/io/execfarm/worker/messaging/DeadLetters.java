@@ -7,6 +7,7 @@ import io.smallrye.reactive.messaging.kafka.KafkaRecord;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -25,6 +26,9 @@ public class DeadLetters {
     static final String TOPIC_HEADER = "dead-letter-topic";
     static final String PARTITION_HEADER = "dead-letter-partition";
     static final String OFFSET_HEADER = "dead-letter-offset";
+
+    /** How long either delivery mode waits for the broker to take a dead letter before it gives the record back. */
+    static final Duration WRITE_TIMEOUT = Duration.ofMinutes(1);
 
     private final MutinyEmitter<byte[]> deadLetters;
 

@@ -19,10 +19,10 @@ import org.jboss.logging.Logger;
  * The events one request publishes before its result ({@code started}, output), each handed to the
  * producer at once, in order. {@code started} is sent only when the run outlasts its first output
  * tick or has output to publish first: a run that ends sooner is answered by its result alone,
- * which carries what {@code started} would (the worker, the time queued). The result is stored in Redis only after the broker acknowledged
- * them: a worker that dies after storing it leaves a result that a redelivery publishes from Redis,
- * and that result's output must be on the reply topic already, or its sender gets a result with
- * output missing.
+ * which carries what {@code started} would (the worker, the time queued). The result is stored in
+ * Redis only after the broker acknowledged them: a worker that dies after storing it leaves a
+ * result that a redelivery publishes from Redis, and that result's output must be on the reply
+ * topic already, or its sender gets a result with output missing.
  */
 final class EventsBeforeResult {
 

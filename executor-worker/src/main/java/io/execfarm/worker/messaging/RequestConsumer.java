@@ -8,7 +8,6 @@ import io.smallrye.reactive.messaging.TracingMetadata;
 import io.smallrye.reactive.messaging.kafka.KafkaRecord;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
-import java.time.Duration;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletionStage;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
@@ -30,9 +29,6 @@ import org.jboss.logging.Logger;
 public class RequestConsumer {
 
     private static final Logger LOG = Logger.getLogger(RequestConsumer.class);
-
-    /** As long as a share consumer waits for its dead letter. */
-    private static final Duration DEAD_LETTER_TIMEOUT = Duration.ofMinutes(1);
 
     private final RequestHandler handler;
     private final Intakes intakes;
@@ -61,22 +57,23 @@ public class RequestConsumer {
     private void handle(String runtime, KafkaRecord<String, byte[]> record) {
         Context received = TracingMetadata.fromMessage(record).map(TracingMetadata::getCurrentContext)
                 .orElse(Context.root());
+        long offset = offset(record);
         Disposition disposition;
         try {
             disposition = handler.handle(runtime, new RequestRecord(record.getTopic(), record.getPartition(),
-                    offset(record), record.getKey(), record.getPayload(), record.getTimestamp(), received,
+                    offset, record.getKey(), record.getPayload(), record.getTimestamp(), received,
                     OptionalInt.empty()));
         } catch (RuntimeException e) {
             LOG.errorf(e, "handling %s partition %d offset %d failed", record.getTopic(), record.getPartition(),
-                    offset(record));
+                    offset);
             disposition = new Disposition.DeadLettered("the worker failed to handle it: " + e);
         }
         if (disposition instanceof Disposition.DeadLettered dead) {
             try {
-                deadLetters.send(record, offset(record), dead.reason()).await().atMost(DEAD_LETTER_TIMEOUT);
+                deadLetters.send(record, offset, dead.reason()).await().atMost(DeadLetters.WRITE_TIMEOUT);
             } catch (RuntimeException e) {
                 LOG.errorf("could not write %s partition %d offset %d to the dead-letter topic: %s", record.getTopic(),
-                        record.getPartition(), offset(record), e.toString());
+                        record.getPartition(), offset, e.toString());
                 record.nack(new RejectedRecordException(dead.reason() + "; its dead letter failed: " + e));
                 return;
             }

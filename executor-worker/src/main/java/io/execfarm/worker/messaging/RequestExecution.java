@@ -38,8 +38,6 @@ import org.jboss.logging.Logger;
 public class RequestExecution {
 
     private static final Logger LOG = Logger.getLogger(RequestExecution.class);
-    /** How long the broker may take to acknowledge a request's output before its result is answered anyway. */
-    private static final Duration PUBLISH_TIMEOUT = Duration.ofMinutes(3);
 
     private final Pools pools;
     private final ClaimKeeper claims;
@@ -153,9 +151,9 @@ public class RequestExecution {
             } finally {
                 published.runEnded();
             }
-            if (!published.awaitSettled(PUBLISH_TIMEOUT)) {
+            if (!published.awaitSettled(ResultDelivery.PUBLISH_TIMEOUT)) {
                 LOG.warnf("the broker had not acknowledged the output of %s after %s; answering it anyway", id,
-                        PUBLISH_TIMEOUT);
+                        ResultDelivery.PUBLISH_TIMEOUT);
             }
             trace.processTimes(processStart, timed.acquireNanos(), timed.execNanos());
             ExecutionOutcome outcome = timed.outcome();

@@ -31,7 +31,7 @@ public class ResultDelivery {
      * retried here only after the producer itself gave up, so a slow broker does not get the same
      * result twice.
      */
-    private static final Duration PUBLISH_TIMEOUT = Duration.ofMinutes(3);
+    static final Duration PUBLISH_TIMEOUT = Duration.ofMinutes(3);
     /** An error result about a reply that could not be written gets one short try. */
     private static final Duration ERROR_RESULT_TIMEOUT = Duration.ofSeconds(10);
 

@@ -449,7 +449,7 @@ public class SharedRequestConsumer {
         private void settle(ConsumerRecord<String, byte[]> record, Disposition disposition) {
             if (disposition instanceof Disposition.DeadLettered dead) {
                 try {
-                    deadLetters.send(record, dead.reason()).await().atMost(Duration.ofMinutes(1));
+                    deadLetters.send(record, dead.reason()).await().atMost(DeadLetters.WRITE_TIMEOUT);
                 } catch (RuntimeException e) {
                     LOG.errorf("could not write %s offset %d to the dead-letter topic (%s); releasing it to be "
                             + "delivered again", record.topic(), record.offset(), e.toString());

@@ -215,8 +215,7 @@ public final class LocalFarm {
 
     public WorkerClients kafkaClients(String worker) {
         String metrics = metrics(worker);
-        long total = PrometheusText.samples(metrics, "execfarm_kafka_clients").stream().mapToLong(s -> (long) s.value())
-                .sum();
+        long total = StatusCommand.kafkaClientsByKind(metrics).values().stream().mapToLong(Long::longValue).sum();
         Set<String> runtimes = PrometheusText.samples(metrics, "execfarm_pool_processes").stream()
                 .map(s -> s.labels().get("runtime")).collect(Collectors.toCollection(TreeSet::new));
         return new WorkerClients(total, StatusCommand.kafkaClients(metrics), runtimes);

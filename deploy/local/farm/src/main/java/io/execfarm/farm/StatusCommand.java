@@ -109,11 +109,16 @@ final class StatusCommand implements Callable<Integer> {
 
     /** "kafka clients: 7 (5 consumers, 2 producers, 0 admin)". */
     static String kafkaClients(String metrics) {
-        Map<String, Long> byKind = PrometheusText.samples(metrics, "execfarm_kafka_clients").stream()
-                .collect(Collectors.toMap(s -> s.labels().get("kind"), s -> (long) s.value(), Long::sum, TreeMap::new));
+        Map<String, Long> byKind = kafkaClientsByKind(metrics);
         long total = byKind.values().stream().mapToLong(Long::longValue).sum();
         return "kafka clients: " + total + " (" + byKind.getOrDefault("consumer", 0L) + " consumers, "
                 + byKind.getOrDefault("producer", 0L) + " producers, " + byKind.getOrDefault("admin", 0L) + " admin)";
+    }
+
+    /** A worker's open Kafka clients by kind (consumer, producer, admin). */
+    static Map<String, Long> kafkaClientsByKind(String metrics) {
+        return PrometheusText.samples(metrics, "execfarm_kafka_clients").stream()
+                .collect(Collectors.toMap(s -> s.labels().get("kind"), s -> (long) s.value(), Long::sum, TreeMap::new));
     }
 
     /** "in flight: 3" summed over the tenants the dispatcher has seen. */
