@@ -2,6 +2,8 @@ package io.execfarm.dispatcher.config;
 
 import io.execfarm.contracts.WireCodec;
 import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import io.micrometer.core.instrument.binder.jvm.JvmCompilationMetrics;
 import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -30,5 +32,16 @@ public class DispatcherBeans {
                 return config;
             }
         };
+    }
+
+    /**
+     * {@code jvm_compilation_time_ms_total}: the JIT's work so far. A fresh JVM compiles its request
+     * path for thousands of requests, on the same cores that serve them; {@code ./farm up} warms the
+     * farm until this stops growing.
+     */
+    @Produces
+    @Singleton
+    MeterBinder jitCompilation() {
+        return new JvmCompilationMetrics();
     }
 }

@@ -12,6 +12,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,14 +58,20 @@ final class LocalApps {
         this.progress = progress;
     }
 
-    /** Starts an application without waiting for it; its output goes to its log in the state directory. */
-    void start(String name, App app, Map<String, String> env) throws IOException {
+    /**
+     * Starts an application without waiting for it, on the JVM and with the options {@code launch}
+     * says; its output goes to its log in the state directory.
+     */
+    void start(String name, App app, Map<String, String> env, AppJvm.Launch launch) throws IOException {
         Path jar = app.jar(repoRoot);
         if (!Files.isRegularFile(jar)) {
             throw new IOException(jar + " is missing; ./farm builds it when started from the repository");
         }
         int port = freePort();
-        ProcessBuilder builder = new ProcessBuilder("setsid", "java", "-Xmx512m", state.marker(), "-jar", jar.toString())
+        List<String> command = new ArrayList<>(List.of("setsid", launch.java(), "-Xmx512m", state.marker()));
+        command.addAll(launch.options());
+        command.addAll(List.of("-jar", jar.toString()));
+        ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectErrorStream(true)
                 .redirectOutput(state.log(name).toFile());
@@ -112,13 +119,18 @@ final class LocalApps {
      * draining), so together take as long as the slowest. Returns each one's PID where it was running.
      */
     Map<String, Optional<Long>> stopAll(List<String> names) {
+        return stopAll(names, STOP_GRACE);
+    }
+
+    /** {@link #stopAll(List)} with a grace of the caller's: a JVM writing its AOT cache as it exits takes longer. */
+    Map<String, Optional<Long>> stopAll(List<String> names, Duration grace) {
         Map<String, Optional<ProcessHandle>> processes = new LinkedHashMap<>();
         for (String name : names) {
             Optional<ProcessHandle> process = state.process(name);
             process.ifPresent(ProcessHandle::destroy);
             processes.put(name, process);
         }
-        long deadline = System.nanoTime() + STOP_GRACE.toNanos();
+        long deadline = System.nanoTime() + grace.toNanos();
         Map<String, Optional<Long>> pids = new LinkedHashMap<>();
         processes.forEach((name, process) -> {
             process.ifPresent(handle -> {

@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,11 +26,14 @@ public final class LocalFarm {
 
     private static final Duration SETTLE_TIMEOUT = Duration.ofSeconds(120);
     private static final int MAX_WARM_UP_REQUESTS = 3000;
+    /** A JVM writes its AOT cache as it exits, a few seconds for these applications on this machine. */
+    private static final Duration AOT_WRITE_GRACE = Duration.ofSeconds(120);
 
     private final Path repoRoot;
     private final FarmState state;
     private final PrintStream progress;
     private final LocalApps apps;
+    private final AppJvm jvm;
     /** Found at the first start, where the farm needs it. */
     private Optional<JuliaLocator.Julia> julia;
     /** Added to the environment of every application this farm starts (tracing, for one). */
@@ -44,6 +48,7 @@ public final class LocalFarm {
         this.state = state;
         this.progress = progress;
         this.apps = new LocalApps(repoRoot, state, progress);
+        this.jvm = AppJvm.find(repoRoot, System.getenv());
         this.julia = state.julia();
     }
 
@@ -91,9 +96,13 @@ public final class LocalFarm {
         // so that two tenants can be tried on one local farm.
         String extraKeys = System.getenv().getOrDefault("EXECFARM_API_KEYS", "").strip();
         dispatcherEnv.put("EXECFARM_API_KEYS", apiKey + ":local" + (extraKeys.isEmpty() ? "" : "," + extraKeys));
-        apps.start("dispatcher", LocalApps.App.DISPATCHER, dispatcherEnv);
+        if (warm == Warm.REQUEST_PATH && jvm.needsTraining()) {
+            trainAotCaches(dispatcherEnv, workerEnv(infra, 1, workerSettings), apiKey);
+        }
+        apps.start("dispatcher", LocalApps.App.DISPATCHER, dispatcherEnv, jvm.launch(LocalApps.App.DISPATCHER));
         for (int i = 1; i <= workers; i++) {
-            apps.start("worker-" + i, LocalApps.App.WORKER, workerEnv(infra, i, workerSettings));
+            apps.start("worker-" + i, LocalApps.App.WORKER, workerEnv(infra, i, workerSettings),
+                    jvm.launch(LocalApps.App.WORKER));
         }
         say("starting a dispatcher and " + workers + " worker" + (workers == 1 ? "" : "s") + " (logs in "
                 + state.dir() + ")");
@@ -124,7 +133,8 @@ public final class LocalFarm {
                 "REDIS_URL", env.get("REDIS_URL"));
         int number = state.workers().size() + 1;
         String name = "worker-" + number;
-        apps.start(name, LocalApps.App.WORKER, workerEnv(infra, number, workerSettings));
+        apps.start(name, LocalApps.App.WORKER, workerEnv(infra, number, workerSettings),
+                jvm.launch(LocalApps.App.WORKER));
         return name;
     }
 
@@ -289,15 +299,47 @@ public final class LocalFarm {
     }
 
     /**
+     * The training run of the applications' AOT caches, where a Java 25+ is installed and a cache is
+     * missing or older than its application's jars (the first start after a build): a dispatcher
+     * and one worker start recording, take the request path's warm-up, and write their caches as
+     * they exit. Their logs are kept as {@code aot-training-<app>.log}.
+     */
+    private void trainAotCaches(Map<String, String> dispatcherEnv, Map<String, String> workerEnv, String apiKey)
+            throws Exception {
+        say("training the applications' AOT caches on Java " + jvm.aotJava().orElseThrow().version()
+                + " (after each build; EXECFARM_AOT=off runs them on java without)");
+        apps.start("dispatcher", LocalApps.App.DISPATCHER, dispatcherEnv, jvm.training(LocalApps.App.DISPATCHER));
+        apps.start("worker-1", LocalApps.App.WORKER, workerEnv, jvm.training(LocalApps.App.WORKER));
+        List<String> training = state.apps();
+        try {
+            for (String app : training) {
+                apps.awaitReady(app);
+            }
+            awaitWarm();
+            awaitSettled(workerEnv.get("KAFKA_BOOTSTRAP"));
+            warmRequestPath(new DispatcherClient(state.url("dispatcher"), apiKey));
+        } finally {
+            progress.print("farm: writing the AOT caches ");
+            apps.stopAll(training, AOT_WRITE_GRACE);
+            for (String app : training) {
+                Files.move(state.log(app), state.log("aot-training-" + app), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        progress.println(jvm.trained() ? " done" : " failed: the applications run on java without a cache (see "
+                + state.log("aot-training-worker-1") + ")");
+    }
+
+    /**
      * Sends trivial requests through the whole path until it is warm: the first request on each
      * JVM, connection and partition costs up to a second or two (class loading, JIT, connections,
      * the first fetch of each partition), which a user's first request should not pay. Stops once
-     * the latency stops falling, and says how many requests that took.
+     * the latency stops falling and the JVMs' JITs are quiet ({@link JitActivity}), and says how
+     * many requests that took.
      */
     private void warmRequestPath(DispatcherClient client) throws Exception {
         progress.print("farm: warming the request path ");
         SteadyState.Warmed warmed = SteadyState.reach(() -> client.submitAndWait("python", "None"), MAX_WARM_UP_REQUESTS,
-                this::dot);
+                this::dot, new JitActivity(state.apps(), this::metrics));
         progress.println(" " + warmed.describe());
     }
 

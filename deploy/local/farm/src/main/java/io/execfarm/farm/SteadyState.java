@@ -7,6 +7,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 /**
  * Sends a request over and over until the farm answers it as fast as it is going to: bursts of
@@ -34,7 +35,7 @@ final class SteadyState {
 
         String describe() {
             return String.format("%d requests; one at a time, p50 %.1f ms at first, %.1f ms at the end%s", requests,
-                    firstP50, lastP50, steady ? "" : " (still getting faster: stopped at the cap)");
+                    firstP50, lastP50, steady ? "" : " (not steady yet: stopped at the cap)");
         }
     }
 
@@ -46,6 +47,14 @@ final class SteadyState {
     }
 
     static Warmed reach(Call call, int maxRequests, Runnable tick) throws Exception {
+        return reach(call, maxRequests, tick, () -> true);
+    }
+
+    /**
+     * {@link #reach(Call, int, Runnable)}, and steady only once {@code quiet} says so too, asked
+     * after each probe: a latency can stay flat for a while with the JIT still compiling the path.
+     */
+    static Warmed reach(Call call, int maxRequests, Runnable tick, BooleanSupplier quiet) throws Exception {
         ExecutorService clients = Executors.newFixedThreadPool(BURST_CONCURRENCY);
         try {
             double first = probe(call);
@@ -60,7 +69,7 @@ final class SteadyState {
                 tick.run();
                 flat = last >= best * 0.9 ? flat + 1 : 0;
                 best = Math.min(best, last);
-                if (flat == 2) {
+                if (quiet.getAsBoolean() && flat >= 2) {
                     return new Warmed(sent, first, last, true);
                 }
             }

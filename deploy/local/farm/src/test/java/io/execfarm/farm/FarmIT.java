@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -67,6 +68,28 @@ class FarmIT {
         Outcome down = farm(null, "down");
         assertEquals(0, down.exit(), down::toString);
         assertEquals(List.of(), farmProcesses(), "down leaves no process of the farm running");
+    }
+
+    /** Where a Java 25 is installed, up trained each application's AOT cache and started it on that cache. */
+    @Test
+    void theApplicationsRunOnTheirAotCachesWhereJava25IsInstalled() throws Exception {
+        Optional<AppJvm.AotJava> java25 = AppJvm.find(root, System.getenv()).aotJava();
+        List<String> apps = new ArrayList<>();
+        for (long pid : farmProcesses()) {
+            String cmdline = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline")).replace('\0', ' ');
+            if (cmdline.contains("quarkus-run.jar")) {
+                apps.add(cmdline);
+            }
+        }
+        assertEquals(2, apps.size(), "a dispatcher and a worker: " + apps);
+        for (String app : apps) {
+            if (java25.isPresent()) {
+                assertTrue(app.startsWith(java25.get().java() + " ") && app.contains(" -XX:AOTCache="), app);
+                assertTrue(Files.exists(state.resolve("aot-training-worker-1.log")), "the training run's log is kept");
+            } else {
+                assertTrue(app.startsWith("java ") && !app.contains("-XX:AOT"), app);
+            }
+        }
     }
 
     @Test
@@ -362,7 +385,8 @@ class FarmIT {
             process.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
         }
         process.getOutputStream().close();
-        if (!process.waitFor(5, TimeUnit.MINUTES)) {
+        // up may train the AOT caches first (Java 25 installed), a few minutes on a busy machine.
+        if (!process.waitFor(10, TimeUnit.MINUTES)) {
             process.destroyForcibly();
             throw new AssertionError("./farm " + String.join(" ", args) + " did not finish");
         }
