@@ -1,6 +1,7 @@
 package io.execfarm.worker.messaging;
 
 import io.execfarm.contracts.Protocol;
+import io.execfarm.contracts.Topics;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.KafkaRecord;
@@ -13,12 +14,14 @@ import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Message;
+import org.eclipse.microprofile.reactive.messaging.OnOverflow;
 
 /**
  * Writes records that cannot be answered to the dead-letter topic, for both delivery modes: the
  * record's key, value and headers, plus the reason and where the record came from, as the Kafka
  * connector's dead-letter strategy would (which has none for share groups, and would open a
- * producer of its own per channel).
+ * producer of its own per channel). They leave through the {@code replies} channel's producer,
+ * addressed to the dead-letter topic: one producer per worker for everything it writes.
  */
 @ApplicationScoped
 public class DeadLetters {
@@ -30,10 +33,11 @@ public class DeadLetters {
     /** How long either delivery mode waits for the broker to take a dead letter before it gives the record back. */
     static final Duration WRITE_TIMEOUT = Duration.ofMinutes(1);
 
-    private final MutinyEmitter<byte[]> deadLetters;
+    private final MutinyEmitter<byte[]> producer;
 
-    public DeadLetters(@Channel("dead-letters") MutinyEmitter<byte[]> deadLetters) {
-        this.deadLetters = deadLetters;
+    public DeadLetters(@Channel("replies") @OnOverflow(OnOverflow.Strategy.UNBOUNDED_BUFFER)
+            MutinyEmitter<byte[]> producer) {
+        this.producer = producer;
     }
 
     /** Completes once the broker has acknowledged the dead letter. */
@@ -56,10 +60,11 @@ public class DeadLetters {
         headers.add(PARTITION_HEADER, bytes(Integer.toString(partition)));
         headers.add(OFFSET_HEADER, bytes(Long.toString(offset)));
         OutgoingKafkaRecordMetadata<String> metadata = OutgoingKafkaRecordMetadata.<String>builder()
+                .withTopic(Topics.DEAD_LETTERS)
                 .withKey(key)
                 .withHeaders(headers)
                 .build();
-        return deadLetters.sendMessage(Message.of(value != null ? value : new byte[0]).addMetadata(metadata));
+        return producer.sendMessage(Message.of(value != null ? value : new byte[0]).addMetadata(metadata));
     }
 
     private static byte[] bytes(String text) {
