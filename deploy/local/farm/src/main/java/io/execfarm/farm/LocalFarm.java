@@ -302,7 +302,8 @@ public final class LocalFarm {
      * The training run of the applications' AOT caches, where a Java 25+ is installed and a cache is
      * missing or older than its application's jars (the first start after a build): a dispatcher
      * and one worker start recording, take the request path's warm-up, and write their caches as
-     * they exit. Their logs are kept as {@code aot-training-<app>.log}.
+     * they exit. Their logs are kept as {@code aot-training-<app>.log}. A training run that fails
+     * leaves the farm to start on {@code java}, as where no Java 25 is installed.
      */
     private void trainAotCaches(Map<String, String> dispatcherEnv, Map<String, String> workerEnv, String apiKey)
             throws Exception {
@@ -318,11 +319,15 @@ public final class LocalFarm {
             awaitWarm();
             awaitSettled(workerEnv.get("KAFKA_BOOTSTRAP"));
             warmRequestPath(new DispatcherClient(state.url("dispatcher"), apiKey));
+        } catch (Exception e) {
+            say("the training run failed (" + e.getMessage() + ")");
         } finally {
             progress.print("farm: writing the AOT caches ");
             apps.stopAll(training, AOT_WRITE_GRACE);
             for (String app : training) {
-                Files.move(state.log(app), state.log("aot-training-" + app), StandardCopyOption.REPLACE_EXISTING);
+                if (Files.exists(state.log(app))) {
+                    Files.move(state.log(app), state.log("aot-training-" + app), StandardCopyOption.REPLACE_EXISTING);
+                }
             }
         }
         progress.println(jvm.trained() ? " done" : " failed: the applications run on java without a cache (see "
