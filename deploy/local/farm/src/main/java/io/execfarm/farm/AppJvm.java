@@ -25,7 +25,10 @@ import java.util.stream.Stream;
  */
 final class AppJvm {
 
-    /** Each application is packaged as {@code aot-jar} (its application.properties), so its classes are cacheable. */
+    /**
+     * A cache sits beside its application's jar, named for the Java that wrote it. Each application
+     * is packaged as {@code aot-jar} (its application.properties), so that its classes are cacheable.
+     */
     private static final String CACHE_PREFIX = "execfarm-";
     private static final Path JVMS = Path.of("/usr/lib/jvm");
     private static final Pattern RELEASE_VERSION = Pattern.compile("^JAVA_VERSION=\"((\\d+)[^\"]*)\"", Pattern.MULTILINE);

@@ -34,6 +34,8 @@ public final class LocalFarm {
     private final PrintStream progress;
     private final LocalApps apps;
     private final AppJvm jvm;
+    /** Reads the applications' /q/metrics: the pools' warm-up, the JITs' activity, the clients. */
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     /** Found at the first start, where the farm needs it. */
     private Optional<JuliaLocator.Julia> julia;
     /** Added to the environment of every application this farm starts (tracing, for one). */
@@ -183,7 +185,6 @@ public final class LocalFarm {
      */
     public void awaitWarm() throws InterruptedException {
         progress.print("farm: waiting for the pools to warm up ");
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
         long deadline = System.nanoTime() + SETTLE_TIMEOUT.toNanos();
         while (System.nanoTime() < deadline) {
             boolean starting = false;
@@ -215,8 +216,7 @@ public final class LocalFarm {
      * /q/metrics, in Prometheus's text format; empty when it does not answer.
      */
     public String metrics(String app) {
-        return StatusCommand.metrics(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build(),
-                state.url(app));
+        return StatusCommand.metrics(http, state.url(app));
     }
 
     /** A worker's open Kafka clients ({@code execfarm_kafka_clients}) and the runtimes its pools serve. */
@@ -319,6 +319,8 @@ public final class LocalFarm {
             awaitWarm();
             awaitSettled(workerEnv.get("KAFKA_BOOTSTRAP"));
             warmRequestPath(new DispatcherClient(state.url("dispatcher"), apiKey));
+        } catch (InterruptedException e) {
+            throw e;
         } catch (Exception e) {
             say("the training run failed (" + e.getMessage() + ")");
         } finally {
