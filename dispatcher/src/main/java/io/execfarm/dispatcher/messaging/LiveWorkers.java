@@ -1,6 +1,9 @@
 package io.execfarm.dispatcher.messaging;
 
 import io.execfarm.dispatcher.config.DispatcherConfig;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.common.annotation.Identifier;
@@ -23,7 +26,8 @@ import org.jboss.logging.Logger;
 /**
  * Which runtimes have live workers right now: a runtime is live when its consumer group
  * {@code execfarm-workers-<runtime>} has members. Looked up in Kafka in the background, so a
- * submission never waits for it.
+ * submission never waits for it. The last answer is the gauge {@code execfarm_live_runtime} (1 per
+ * live runtime), so that whoever starts a worker can tell when this dispatcher will accept work for it.
  */
 @ApplicationScoped
 public class LiveWorkers {
@@ -38,13 +42,18 @@ public class LiveWorkers {
         thread.setDaemon(true);
         return thread;
     });
+    private final MultiGauge gauge;
     private volatile Set<String> runtimes = Set.of();
     private Admin admin;
 
     /** @param kafka the application's {@code kafka.*} settings, as the connector reads them (TLS, SASL...) */
-    public LiveWorkers(@Identifier("default-kafka-broker") Map<String, Object> kafka, DispatcherConfig config) {
+    public LiveWorkers(@Identifier("default-kafka-broker") Map<String, Object> kafka, DispatcherConfig config,
+            MeterRegistry registry) {
         this.kafka = kafka;
         this.config = config;
+        this.gauge = MultiGauge.builder("execfarm.live.runtime")
+                .description("1 for each runtime this dispatcher accepts work for (its worker group has members)")
+                .register(registry);
     }
 
     void start(@Observes StartupEvent event) {
@@ -87,6 +96,8 @@ public class LiveWorkers {
                 }
             }
             runtimes = Set.copyOf(live);
+            gauge.register(live.stream().map(runtime -> MultiGauge.Row.of(Tags.of("runtime", runtime), 1)).toList(),
+                    true);
         } catch (Exception e) {
             LOG.warnf("could not look up live workers (keeping the last answer %s): %s", runtimes, e.getMessage());
         }

@@ -243,6 +243,9 @@ class DispatcherApiTest {
                     .body("runtimes", hasItem("python"))
                     .body("detail", containsString(runtime));
         }
+        assertEquals(1.0, registry.get("execfarm.live.runtime").tag("runtime", "python").gauge().value());
+        assertTrue(registry.find("execfarm.live.runtime").tag("runtime", "julia").gauges().isEmpty(),
+                "a runtime without workers has no row");
     }
 
     @Test

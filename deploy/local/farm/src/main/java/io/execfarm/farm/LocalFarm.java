@@ -205,7 +205,8 @@ public final class LocalFarm {
 
     /**
      * Waits until each runtime's worker group owns every partition with no rebalance under way, so
-     * the next request is not held up by workers still joining.
+     * the next request is not held up by workers still joining, and the dispatcher accepts work for
+     * every runtime.
      */
     public void awaitSettled() throws Exception {
         awaitSettled(env().get("KAFKA_BOOTSTRAP"));
@@ -295,7 +296,23 @@ public final class LocalFarm {
                 }
             }
         }
+        // The dispatcher looks the groups up on its own schedule and refuses a runtime it has not seen live yet.
+        while (!dispatcherSeesLive().containsAll(runtimes())) {
+            if (System.nanoTime() > deadline) {
+                progress.println();
+                throw new IllegalStateException("the dispatcher did not see workers for " + runtimes() + " within "
+                        + SETTLE_TIMEOUT.toSeconds() + " s (it sees " + dispatcherSeesLive() + ")");
+            }
+            dot();
+            Thread.sleep(200);
+        }
         progress.println(" settled");
+    }
+
+    /** The runtimes the dispatcher accepts work for, from its {@code execfarm_live_runtime} gauge. */
+    private Set<String> dispatcherSeesLive() {
+        return PrometheusText.samples(metrics("dispatcher"), "execfarm_live_runtime").stream()
+                .filter(s -> s.value() > 0).map(s -> s.labels().get("runtime")).collect(Collectors.toSet());
     }
 
     /**
