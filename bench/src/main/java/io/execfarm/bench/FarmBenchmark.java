@@ -198,7 +198,8 @@ public final class FarmBenchmark implements Callable<Integer> {
                 chartFiles.put("breakdown", charts.breakdown(breakdowns));
                 double minutes = (System.nanoTime() - started) / 60e9;
                 FarmReport.Results results = new FarmReport.Results(command, plan, minutes, first, latency, latencyWorkers,
-                        warmCold, sysimage, throughputs, takeover, breakdowns, tracing, kafkaClients, chartFiles);
+                        warmCold, sysimage, throughputs, takeover, breakdowns, tracing, kafkaClients, chartFiles,
+                        farm.applicationsJvm());
                 String section = FarmReport.render(results, file.getParent());
                 Report.replaceSection(file, "farm", section);
                 Report.replaceSection(file, "tracing", FarmReport.renderTracing(tracing, command, plan));

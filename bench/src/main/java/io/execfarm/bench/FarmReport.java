@@ -21,7 +21,7 @@ final class FarmReport {
             int latencyWorkers, List<WarmColdBenchmark.Row> warmCold, Optional<SysimageBenchmark.Results> sysimage,
             List<ScalingBenchmark.Throughput> scaling,
             ScalingBenchmark.Takeover takeover, List<Breakdown> breakdowns, TracingCostBenchmark.Results tracing,
-            LocalFarm.WorkerClients kafkaClients, Map<String, Path> charts) {
+            LocalFarm.WorkerClients kafkaClients, Map<String, Path> charts, String applicationsJvm) {
     }
 
     private FarmReport() {
@@ -31,7 +31,8 @@ final class FarmReport {
         StringBuilder out = new StringBuilder();
         out.append("## The farm end to end: `").append(r.command()).append("`\n\n");
         out.append("Measured ").append(Instant.now().truncatedTo(ChronoUnit.SECONDS)).append(" on ")
-                .append(Machine.describe()).append(", by `").append(r.command()).append("` (").append(r.plan().name())
+                .append(Machine.describe()).append(" (the benchmark; ").append(r.applicationsJvm()).append(")")
+                .append(", by `").append(r.command()).append("` (").append(r.plan().name())
                 .append(" plan, ").append(f1(r.minutes())).append(" minutes). Everything ran on this one machine: a Kafka ")
                 .append("broker (24 partitions per request topic), Redis, a dispatcher, the workers (")
                 .append(Plan.POOL).append(" Python processes each")

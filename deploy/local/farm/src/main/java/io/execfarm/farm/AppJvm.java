@@ -7,10 +7,12 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -78,6 +80,14 @@ final class AppJvm {
         return aotJava.filter(jdk -> fresh(app, jdk))
                 .map(jdk -> new Launch(jdk.java().toString(), List.of("-XX:AOTCache=" + cache(app, jdk))))
                 .orElse(new Launch("java", List.of()));
+    }
+
+    /** How each application starts now, for a report: "dispatcher on Java 25.0.3 with its AOT cache, worker on `java`". */
+    String describe() {
+        return Stream.of(LocalApps.App.values())
+                .map(app -> app.name().toLowerCase(Locale.ROOT) + " on " + (launch(app).options().isEmpty() ? "`java`"
+                        : "Java " + aotJava.orElseThrow().version() + " with its AOT cache"))
+                .collect(Collectors.joining(", "));
     }
 
     /** A training start: the JVM records what the application loads and runs, and writes the cache as it exits. */

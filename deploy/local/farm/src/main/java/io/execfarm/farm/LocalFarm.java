@@ -140,6 +140,11 @@ public final class LocalFarm {
         return name;
     }
 
+    /** How the applications start, for a report: on which JVM, with an AOT cache or not (see {@code AppJvm}). */
+    public String applicationsJvm() {
+        return jvm.describe();
+    }
+
     /** Where an application of the farm ({@code dispatcher}, {@code worker-1}...) writes its log. */
     public Path log(String app) {
         return state.log(app);

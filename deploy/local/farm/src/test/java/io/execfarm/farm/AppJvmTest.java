@@ -39,6 +39,7 @@ class AppJvmTest {
         for (LocalApps.App app : LocalApps.App.values()) {
             assertEquals(new AppJvm.Launch("java", List.of()), jvm.launch(app));
         }
+        assertEquals("dispatcher on `java`, worker on `java`", jvm.describe());
     }
 
     @Test
@@ -71,6 +72,7 @@ class AppJvmTest {
         assertEquals(new AppJvm.Launch("java", List.of()), jvm.launch(LocalApps.App.WORKER));
         assertEquals("/opt/jdk-25/bin/java", jvm.launch(LocalApps.App.DISPATCHER).java(),
                 "the dispatcher's cache still fits");
+        assertEquals("dispatcher on Java 25.0.3 with its AOT cache, worker on `java`", jvm.describe());
     }
 
     @Test
