@@ -22,6 +22,8 @@ final class CpuMeter {
     static final String CLIENT = "client";
     static final String RUNTIMES = "runtime processes";
     static final String REST = "rest of the machine";
+    /** Not a process but a part of two: the dispatcher's and the workers' JIT compiler threads. */
+    static final String JIT = "of which JIT in dispatcher and workers";
     /** Linux's USER_HZ: the unit of every time in /proc/[pid]/stat and /proc/stat, on every architecture. */
     private static final double MS_PER_TICK = 10.0;
 
@@ -29,7 +31,7 @@ final class CpuMeter {
      * CPU ticks at one instant: each process's own, with the role it counts under; each role's
      * reaped children's; and the machine's busy ticks over all cores.
      */
-    record Reading(Map<Long, Owned> processes, Map<String, Long> reaped, long machineBusy) {
+    record Reading(Map<Long, Owned> processes, Map<String, Long> reaped, long machineBusy, long jitTicks) {
     }
 
     /** One process's ticks and the role they count under. */
@@ -89,7 +91,10 @@ final class CpuMeter {
             }
         }
         reaped.put(RUNTIMES, runtimesReaped);
-        return new Reading(owned, reaped, machineBusy());
+        long jit = processes.entrySet().stream()
+                .filter(root -> root.getKey().equals("dispatcher") || root.getKey().startsWith("worker"))
+                .mapToLong(root -> compilerTicks(root.getValue())).sum();
+        return new Reading(owned, reaped, machineBusy(), jit);
     }
 
     /**
@@ -115,6 +120,8 @@ final class CpuMeter {
         long busy = after.machineBusy() - before.machineBusy();
         perRequest.put(REST, Math.max(0, busy - accounted) * MS_PER_TICK / requests);
         perRequest.put("total", busy * MS_PER_TICK / requests);
+        // HotSpot may end an idle compiler thread, taking its ticks along: then this reads low, never high.
+        perRequest.put(JIT, Math.max(0, after.jitTicks() - before.jitTicks()) * MS_PER_TICK / requests);
         return new Usage(perRequest, seconds);
     }
 
@@ -135,6 +142,29 @@ final class CpuMeter {
             current = stat.ppid();
         }
         return false;
+    }
+
+    /** CPU ticks of a JVM's C1 and C2 compiler threads (HotSpot names them so; /proc cuts names at 15 characters). */
+    private static long compilerTicks(long pid) {
+        long ticks = 0;
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path task : tasks) {
+                Stat stat = compiler(task) ? stat(task.resolve("stat")) : null;
+                ticks += stat == null ? 0 : stat.ticks();
+            }
+        } catch (IOException | RuntimeException gone) {
+            return ticks;
+        }
+        return ticks;
+    }
+
+    private static boolean compiler(Path task) {
+        try {
+            String name = Files.readString(task.resolve("comm"));
+            return name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre");
+        } catch (IOException gone) {
+            return false;
+        }
     }
 
     /** utime+stime and cutime+cstime, from the fields after the command name (which may hold spaces). */

@@ -190,8 +190,9 @@ final class FarmReport {
         out.append("**CPU per execution by process**, in ms per request over each level above (from `/proc`: each ")
                 .append("process with its descendants; *runtime processes* are every process under a worker, those ")
                 .append("it already reaped included; *rest* is the machine's busy time that none of these account ")
-                .append("for; *total* is the whole machine's, all cores). Machine busy is the share of both cores ")
-                .append("in use over the level.\n\n");
+                .append("for; *total* is the whole machine's, all cores; *of which JIT* is the part of the ")
+                .append("dispatcher's and the workers' columns that their C1 and C2 compiler threads spent, from ")
+                .append("`/proc/<pid>/task`). Machine busy is the share of both cores in use over the level.\n\n");
         out.append("| level | ").append(String.join(" | ", roles)).append(" | machine busy |\n|---|")
                 .append("---:|".repeat(roles.size() + 1)).append("\n");
         for (LatencyBenchmark.Level level : latency.levels()) {
