@@ -41,7 +41,8 @@ public record ExecutionRequest(
         require(session == null || WireNames.isId(session), "session", session);
         require(tenant != null && WireNames.TENANT.matcher(tenant).matches(), "tenant", tenant);
         require(timeoutMs >= 1 && timeoutMs <= MAX_TIMEOUT_MS, "timeoutMs", timeoutMs);
-        require(replyTo != null && WireNames.TOPIC.matcher(replyTo).matches(), "replyTo", replyTo);
+        require(replyTo != null && WireNames.TOPIC.matcher(replyTo).matches() && !Topics.isFarmOwned(replyTo),
+                "replyTo", replyTo);
         Objects.requireNonNull(limits, "limits");
     }
 

@@ -20,6 +20,16 @@ public final class Topics {
     }
 
     /**
+     * Whether a topic is one the farm reads or writes for its own work (every request topic, the
+     * dead-letter topic, control) or one of Kafka's (their names start with "__"). A request's
+     * events never go there: a sender could otherwise have the worker write into the farm's own
+     * streams.
+     */
+    public static boolean isFarmOwned(String topic) {
+        return topic.startsWith(REQUESTS_PREFIX) || topic.equals(CONTROL) || topic.startsWith("__");
+    }
+
+    /**
      * The topic carrying one runtime's requests that name no session to a share group, e.g.
      * {@code execfarm.requests.julia.shared}: any worker takes any record, in no particular order.
      */

@@ -137,6 +137,10 @@ public final class WireCodec {
                 ExecutionRequest.MAX_TIMEOUT_MS);
         String replyTo = json.optionalMatching("replyTo", WireNames.TOPIC,
                 "must be a Kafka topic name: 1 to 249 of letters, digits, '.', '_' or '-'");
+        if (replyTo != null && Topics.isFarmOwned(replyTo)) {
+            throw json.invalid("replyTo", "must be a topic for replies, not one of the farm's own (" + Topics.REQUESTS_PREFIX
+                    + "*, " + Topics.CONTROL + ") or Kafka's (__*), got \"" + replyTo + "\"");
+        }
         Limits limits = readLimits(json.optionalObject("limits"));
         Instant submittedAt = readInstant(json, "submittedAt");
         Instant startBy = readInstant(json, "startBy");
@@ -235,7 +239,8 @@ public final class WireCodec {
         if (replyTo == null || replyTo.isNull()) {
             return Topics.REPLIES;
         }
-        return replyTo.isTextual() && WireNames.TOPIC.matcher(replyTo.textValue()).matches() ? replyTo.textValue() : null;
+        return replyTo.isTextual() && WireNames.TOPIC.matcher(replyTo.textValue()).matches()
+                && !Topics.isFarmOwned(replyTo.textValue()) ? replyTo.textValue() : null;
     }
 
     private static String idRule() {

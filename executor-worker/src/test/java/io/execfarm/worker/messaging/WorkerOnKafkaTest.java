@@ -251,6 +251,50 @@ class WorkerOnKafkaTest {
                 "the error result counts as the answer: a redelivery does not answer again");
     }
 
+    /**
+     * A request cannot have the worker write into the farm's own streams: one whose replyTo names
+     * a request topic or control is dead-lettered, unanswered and unrun, and nothing of it lands there.
+     */
+    @Test
+    void aReplyToNamingOneOfTheFarmsOwnTopicsIsDeadLetteredAndNothingIsWrittenThere() {
+        List<String> farmTopics = List.of(REQUESTS, "execfarm.requests.python.shared", "execfarm.control");
+        Map<String, String> topicOf = new HashMap<>();
+        List<KafkaConsumer<String, String>> watchers = new ArrayList<>();
+        try (KafkaConsumer<String, String> deadLetters = kafka.consumer("execfarm.requests.dlq")) {
+            farmTopics.forEach(topic -> watchers.add(kafka.consumer(topic)));
+            for (String topic : farmTopics) {
+                String id = UUID.randomUUID().toString();
+                topicOf.put(id, topic);
+                kafka.send(REQUESTS, id, request(id, "print('must not run')\n1", "\"replyTo\":\"" + topic + "\""));
+            }
+            Map<String, String> reasons = new HashMap<>();
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (reasons.size() < topicOf.size() && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> r : deadLetters.poll(Duration.ofMillis(200))) {
+                    if (topicOf.containsKey(r.key())) {
+                        reasons.put(r.key(), new String(r.headers().lastHeader("dead-letter-reason").value(),
+                                StandardCharsets.UTF_8));
+                    }
+                }
+            }
+            assertEquals(topicOf.keySet(), reasons.keySet(), "every such request is in the dead-letter topic");
+            reasons.forEach((id, reason) -> assertTrue(reason.contains("not one of the farm's own")
+                    && reason.contains(topicOf.get(id)), reason));
+            kafka.awaitConsumed(WORKERS, REQUESTS, WAIT);
+            for (KafkaConsumer<String, String> watcher : watchers) {
+                List<String> written = PlainKafka.readToEnd(watcher, WAIT).stream()
+                        .filter(r -> topicOf.containsKey(r.key()))
+                        // The request itself, as sent; anything else keyed by its id was written by the worker.
+                        .filter(r -> !r.topic().equals(REQUESTS) || !r.value().startsWith("{\"v\":1,\"id\":"))
+                        .map(r -> r.topic() + ": " + r.value()).toList();
+                assertEquals(List.of(), written, "the worker wrote nothing of these requests into the farm's topics");
+            }
+        } finally {
+            watchers.forEach(KafkaConsumer::close);
+        }
+        topicOf.keySet().forEach(id -> assertFalse(redis.key().exists("execfarm:result:" + id), "no result of " + id));
+    }
+
     @Test
     void aCancelBeforeTheRequestStartsMeansItNeverRuns() {
         String id = UUID.randomUUID().toString();
