@@ -111,8 +111,13 @@ final class StatusCommand implements Callable<Integer> {
     static String kafkaClients(String metrics) {
         Map<String, Long> byKind = kafkaClientsByKind(metrics);
         long total = byKind.values().stream().mapToLong(Long::longValue).sum();
-        return "kafka clients: " + total + " (" + byKind.getOrDefault("consumer", 0L) + " consumers, "
-                + byKind.getOrDefault("producer", 0L) + " producers, " + byKind.getOrDefault("admin", 0L) + " admin)";
+        return "kafka clients: " + total + " (" + count(byKind, "consumer") + ", " + count(byKind, "producer") + ", "
+                + byKind.getOrDefault("admin", 0L) + " admin)";
+    }
+
+    private static String count(Map<String, Long> byKind, String kind) {
+        long n = byKind.getOrDefault(kind, 0L);
+        return n + " " + kind + (n == 1 ? "" : "s");
     }
 
     /** A worker's open Kafka clients by kind (consumer, producer, admin). */

@@ -37,5 +37,8 @@ class PrometheusTextTest {
         assertEquals("in flight: 7", StatusCommand.inFlight(METRICS));
         assertEquals("", StatusCommand.pools(""));
         assertEquals("kafka clients: 7 (4 consumers, 2 producers, 1 admin)", StatusCommand.kafkaClients(METRICS));
+        assertEquals("kafka clients: 0 (0 consumers, 0 producers, 0 admin)", StatusCommand.kafkaClients(""));
+        assertEquals("kafka clients: 2 (1 consumer, 1 producer, 0 admin)", StatusCommand.kafkaClients(
+                "execfarm_kafka_clients{kind=\"consumer\"} 1.0\nexecfarm_kafka_clients{kind=\"producer\"} 1.0\n"));
     }
 }
