@@ -96,9 +96,7 @@ public class ExecutionsResource {
         if (body.code().getBytes(StandardCharsets.UTF_8).length > config.maxCodeBytes()) {
             throw ProblemException.badField("code", "'code' is over the limit of " + config.maxCodeBytes() + " bytes of UTF-8");
         }
-        if (!liveWorkers.runtimes().contains(body.runtime())) {
-            throw ProblemException.noLiveWorkers(body.runtime(), liveWorkers.runtimes());
-        }
+        ProblemException.requireWorkers(liveWorkers, body.runtime(), config.liveWorkersRefresh());
         String id = UUID.randomUUID().toString();
         long timeoutMs = body.timeoutMs() != null ? body.timeoutMs() : config.defaultTimeout().toMillis();
         Instant now = Instant.now();

@@ -1,5 +1,7 @@
 package io.execfarm.dispatcher.http;
 
+import io.execfarm.dispatcher.messaging.LiveWorkers;
+import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -38,7 +40,23 @@ public final class ProblemException extends RuntimeException {
                         + "by its idle timeout or maximum age)"));
     }
 
-    static ProblemException noLiveWorkers(String runtime, Collection<String> live) {
+    /**
+     * Refuses a request for a runtime no worker serves now: 503, to be retried, when its workers
+     * are away for the moment (stopped, or being replaced); 400 when none ever served it here.
+     */
+    static void requireWorkers(LiveWorkers workers, String runtime, Duration lookupEvery) {
+        switch (workers.availability(runtime)) {
+            case LIVE -> {
+            }
+            case AWAY -> throw new ProblemException(Problem.of(503, "workers-away", "No worker serves this runtime now",
+                    "the workers for '" + runtime + "' have left and none serves it now; retry, one may be starting")
+                    .withField("runtime").withRuntimes(List.copyOf(workers.runtimes())),
+                    Map.of("Retry-After", Long.toString(Math.max(1, lookupEvery.toSeconds()))));
+            case UNKNOWN -> throw noLiveWorkers(runtime, workers.runtimes());
+        }
+    }
+
+    private static ProblemException noLiveWorkers(String runtime, Collection<String> live) {
         return new ProblemException(Problem.of(400, "no-live-workers", "No workers for this runtime",
                 "no live worker runs '" + runtime + "'; runtimes with live workers: " + live)
                 .withField("runtime").withRuntimes(List.copyOf(live)));

@@ -62,9 +62,7 @@ public class SessionsResource {
             }
             idle = Duration.ofSeconds(body.idleTimeoutSeconds());
         }
-        if (!liveWorkers.runtimes().contains(body.runtime())) {
-            throw ProblemException.noLiveWorkers(body.runtime(), liveWorkers.runtimes());
-        }
+        ProblemException.requireWorkers(liveWorkers, body.runtime(), config.liveWorkersRefresh());
         String id = UUID.randomUUID().toString();
         SessionRecord record = new SessionRecord(tenant.name(), body.runtime(), Instant.now(), idle, limits.maxAge(),
                 limits.maxHistory().asLongValue());

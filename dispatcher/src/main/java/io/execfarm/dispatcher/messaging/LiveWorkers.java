@@ -25,7 +25,8 @@ import org.jboss.logging.Logger;
 
 /**
  * Which runtimes have live workers right now: a runtime is live when its consumer group
- * {@code execfarm-workers-<runtime>} has members. Looked up in Kafka in the background, so a
+ * {@code execfarm-workers-<runtime>} has members, and away when the group is there without members
+ * (its workers stopped, or are being replaced). Looked up in Kafka in the background, so a
  * submission never waits for it. The last answer is the gauge {@code execfarm_live_runtime} (1 per
  * live runtime), so that whoever starts a worker can tell when this dispatcher will accept work for it.
  */
@@ -44,6 +45,7 @@ public class LiveWorkers {
     });
     private final MultiGauge gauge;
     private volatile Set<String> runtimes = Set.of();
+    private volatile Set<String> away = Set.of();
     private Admin admin;
 
     /** @param kafka the application's {@code kafka.*} settings, as the connector reads them (TLS, SASL...) */
@@ -75,6 +77,17 @@ public class LiveWorkers {
         }
     }
 
+    /** Whether a runtime's workers serve now, are away for the moment, or never served here. */
+    public enum Availability {
+        LIVE, AWAY, UNKNOWN
+    }
+
+    /** {@code runtime}'s availability, as of the last lookup. */
+    public Availability availability(String runtime) {
+        return runtimes.contains(runtime) ? Availability.LIVE
+                : away.contains(runtime) ? Availability.AWAY : Availability.UNKNOWN;
+    }
+
     /** Runtimes with at least one live worker, as of the last lookup. */
     public Set<String> runtimes() {
         return runtimes;
@@ -87,15 +100,15 @@ public class LiveWorkers {
                     .filter(id -> id.startsWith(GROUP_PREFIX))
                     .toList();
             Set<String> live = new TreeSet<>();
+            Set<String> empty = new TreeSet<>();
             if (!groups.isEmpty()) {
                 for (ConsumerGroupDescription group : admin.describeConsumerGroups(groups).all()
                         .get(10, TimeUnit.SECONDS).values()) {
-                    if (!group.members().isEmpty()) {
-                        live.add(group.groupId().substring(GROUP_PREFIX.length()));
-                    }
+                    (group.members().isEmpty() ? empty : live).add(group.groupId().substring(GROUP_PREFIX.length()));
                 }
             }
             runtimes = Set.copyOf(live);
+            away = Set.copyOf(empty);
             gauge.register(live.stream().map(runtime -> MultiGauge.Row.of(Tags.of("runtime", runtime), 1)).toList(),
                     true);
         } catch (Exception e) {

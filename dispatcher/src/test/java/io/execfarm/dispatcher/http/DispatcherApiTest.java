@@ -39,8 +39,11 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -246,6 +249,32 @@ class DispatcherApiTest {
         assertEquals(1.0, registry.get("execfarm.live.runtime").tag("runtime", "python").gauge().value());
         assertTrue(registry.find("execfarm.live.runtime").tag("runtime", "julia").gauges().isEmpty(),
                 "a runtime without workers has no row");
+    }
+
+    /** A runtime whose workers all left (its group is there, empty) is refused with 503, to be retried. */
+    @Test
+    void aRuntimeWhoseWorkersLeftIsRefusedWithARetryNotAsAnError() throws Exception {
+        String runtime = "ruby" + UUID.randomUUID().toString().substring(0, 8);
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                ConfigProvider.getConfig().getValue("kafka.bootstrap.servers", String.class)))) {
+            // What a worker group is once its last member left: committed offsets, no members.
+            admin.alterConsumerGroupOffsets("execfarm-workers-" + runtime,
+                    Map.of(new TopicPartition("execfarm.replies", 0), new OffsetAndMetadata(0))).all()
+                    .get(30, TimeUnit.SECONDS);
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> submit(KEY_A, "{\"runtime\":\"" + runtime + "\",\"code\":\"1\"}")
+                .statusCode() == 503);
+        given().header("X-API-Key", KEY_A).contentType(ContentType.JSON)
+                .body("{\"runtime\":\"" + runtime + "\",\"code\":\"1\"}").post("/v1/executions?wait=true")
+                .then().statusCode(503).contentType("application/problem+json")
+                .header("Retry-After", notNullValue())
+                .body("type", containsString("workers-away"))
+                .body("runtimes", hasItem("python"))
+                .body("detail", containsString(runtime));
+        createSession(KEY_A, "{\"runtime\":\"" + runtime + "\"}").then().statusCode(503)
+                .body("type", containsString("workers-away"));
+        assertTrue(registry.find("execfarm.live.runtime").tag("runtime", runtime).gauges().isEmpty(),
+                "a runtime whose workers left has no row");
     }
 
     @Test
