@@ -153,7 +153,7 @@ final class CpuMeter {
                 ticks += stat == null ? 0 : stat.ticks();
             }
         } catch (IOException | RuntimeException gone) {
-            return ticks;
+            // The JVM ended while its threads were read: what was read so far.
         }
         return ticks;
     }
