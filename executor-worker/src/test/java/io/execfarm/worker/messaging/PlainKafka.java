@@ -5,12 +5,14 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Objects;
 import java.util.Properties;
+import java.util.Set;
 import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -30,6 +32,7 @@ import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.config.ConfigResource;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -199,6 +202,28 @@ final class PlainKafka implements AutoCloseable {
             throw new IllegalStateException("share group " + group + " did not settle every record within " + timeout
                     + " (" + e.getMessage() + ")", e);
         }
+    }
+
+    /**
+     * The {@code dead-letter-reason} header of each dead letter keyed by one of {@code keys}, read
+     * until every key has one or {@code timeout} passes; a dead letter of one without the header fails.
+     */
+    static Map<String, String> deadLetterReasons(KafkaConsumer<String, String> deadLetters, Set<String> keys,
+            Duration timeout) {
+        Map<String, String> reasons = new HashMap<>();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (reasons.size() < keys.size() && System.nanoTime() < deadline) {
+            for (ConsumerRecord<String, String> r : deadLetters.poll(Duration.ofMillis(200))) {
+                if (keys.contains(r.key())) {
+                    Header reason = r.headers().lastHeader("dead-letter-reason");
+                    if (reason == null) {
+                        fail("the reason travels in a header: " + r);
+                    }
+                    reasons.put(r.key(), new String(reason.value(), StandardCharsets.UTF_8));
+                }
+            }
+        }
+        return reasons;
     }
 
     /**

@@ -36,7 +36,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.header.Header;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
@@ -198,17 +197,7 @@ class WorkerOnKafkaTest {
             assertTrue(rejected.get(wrongRuntimeId).at("/error/message").asText().contains("execfarm.requests.julia"));
             assertTrue(rejected.get(oversizedId).at("/error/message").asText().contains("over the limit"));
 
-            Map<String, String> reasons = new HashMap<>();
-            long dlqDeadline = System.nanoTime() + WAIT.toNanos();
-            while (reasons.size() < garbage.size() && System.nanoTime() < dlqDeadline) {
-                for (ConsumerRecord<String, String> r : deadLetters.poll(Duration.ofMillis(200))) {
-                    Header reason = r.headers().lastHeader("dead-letter-reason");
-                    if (garbage.containsKey(r.key())) {
-                        assertNotNull(reason, "the reason travels in a header");
-                        reasons.put(r.key(), new String(reason.value(), StandardCharsets.UTF_8));
-                    }
-                }
-            }
+            Map<String, String> reasons = PlainKafka.deadLetterReasons(deadLetters, garbage.keySet(), WAIT);
             assertEquals(garbage.keySet(), reasons.keySet(), "every garbage record is in the dead-letter topic");
             assertTrue(reasons.values().stream().noneMatch(String::isBlank));
         }
@@ -267,16 +256,7 @@ class WorkerOnKafkaTest {
                 topicOf.put(id, topic);
                 kafka.send(REQUESTS, id, request(id, "print('must not run')\n1", "\"replyTo\":\"" + topic + "\""));
             }
-            Map<String, String> reasons = new HashMap<>();
-            long deadline = System.nanoTime() + WAIT.toNanos();
-            while (reasons.size() < topicOf.size() && System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, String> r : deadLetters.poll(Duration.ofMillis(200))) {
-                    if (topicOf.containsKey(r.key())) {
-                        reasons.put(r.key(), new String(r.headers().lastHeader("dead-letter-reason").value(),
-                                StandardCharsets.UTF_8));
-                    }
-                }
-            }
+            Map<String, String> reasons = PlainKafka.deadLetterReasons(deadLetters, topicOf.keySet(), WAIT);
             assertEquals(topicOf.keySet(), reasons.keySet(), "every such request is in the dead-letter topic");
             reasons.forEach((id, reason) -> assertTrue(reason.contains("not one of the farm's own")
                     && reason.contains(topicOf.get(id)), reason));
