@@ -44,8 +44,11 @@ public class LiveWorkers {
         return thread;
     });
     private final MultiGauge gauge;
-    private volatile Set<String> runtimes = Set.of();
-    private volatile Set<String> away = Set.of();
+    /** One lookup's answer, replaced whole, so no reader sees a runtime in neither set or in both. */
+    private volatile Lookup last = new Lookup(Set.of(), Set.of());
+
+    private record Lookup(Set<String> live, Set<String> away) {
+    }
     private Admin admin;
 
     /** @param kafka the application's {@code kafka.*} settings, as the connector reads them (TLS, SASL...) */
@@ -84,13 +87,14 @@ public class LiveWorkers {
 
     /** {@code runtime}'s availability, as of the last lookup. */
     public Availability availability(String runtime) {
-        return runtimes.contains(runtime) ? Availability.LIVE
-                : away.contains(runtime) ? Availability.AWAY : Availability.UNKNOWN;
+        Lookup lookup = last;
+        return lookup.live().contains(runtime) ? Availability.LIVE
+                : lookup.away().contains(runtime) ? Availability.AWAY : Availability.UNKNOWN;
     }
 
     /** Runtimes with at least one live worker, as of the last lookup. */
     public Set<String> runtimes() {
-        return runtimes;
+        return last.live();
     }
 
     private void refresh() {
@@ -107,12 +111,11 @@ public class LiveWorkers {
                     (group.members().isEmpty() ? empty : live).add(group.groupId().substring(GROUP_PREFIX.length()));
                 }
             }
-            runtimes = Set.copyOf(live);
-            away = Set.copyOf(empty);
+            last = new Lookup(Set.copyOf(live), Set.copyOf(empty));
             gauge.register(live.stream().map(runtime -> MultiGauge.Row.of(Tags.of("runtime", runtime), 1)).toList(),
                     true);
         } catch (Exception e) {
-            LOG.warnf("could not look up live workers (keeping the last answer %s): %s", runtimes, e.getMessage());
+            LOG.warnf("could not look up live workers (keeping the last answer %s): %s", last.live(), e.getMessage());
         }
     }
 }
