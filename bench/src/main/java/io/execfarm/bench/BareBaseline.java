@@ -3,6 +3,7 @@ package io.execfarm.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.execfarm.accounts.KafkaLogin;
 import io.execfarm.contracts.Topics;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -62,10 +63,8 @@ final class BareBaseline implements AutoCloseable {
     }
 
     /** Creates its topic (as many partitions as the farm's), starts it, and returns once its consumer holds them. */
-    static BareBaseline start(String bootstrap, int partitions) throws Exception {
-        Properties admin = new Properties();
-        admin.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        try (Admin client = Admin.create(admin)) {
+    static BareBaseline start(KafkaLogin admin, int partitions) throws Exception {
+        try (Admin client = Admin.create(admin.clientSettings())) {
             client.createTopics(List.of(new NewTopic(Topics.requests(RUNTIME), partitions, (short) 1))).all()
                     .get(30, TimeUnit.SECONDS);
         } catch (java.util.concurrent.ExecutionException e) {
@@ -75,8 +74,12 @@ final class BareBaseline implements AutoCloseable {
         }
         // The same Java as the client's.
         String java = ProcessHandle.current().info().command().orElse("java");
-        Process process = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-                BareBaseline.class.getName(), bootstrap).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        ProcessBuilder baseline = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+                BareBaseline.class.getName()).redirectError(ProcessBuilder.Redirect.INHERIT);
+        // The login in the environment, which only its owner reads, never on the command line.
+        baseline.environment().put("KAFKA_BOOTSTRAP", admin.bootstrap());
+        baseline.environment().put("KAFKA_ADMIN_PASSWORD", admin.password());
+        Process process = baseline.start();
         BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
         String line = out.readLine();
         if (!"ready".equals(line)) {
@@ -99,17 +102,17 @@ final class BareBaseline implements AutoCloseable {
     }
 
     public static void main(String[] args) throws Exception {
-        String bootstrap = args[0];
+        KafkaLogin login = KafkaLogin.admin(System.getenv());
         Process python = new ProcessBuilder("python3", "-u", "-I", "-B", "-c", LOOP)
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         OutputStream toPython = python.getOutputStream();
         BufferedReader fromPython = new BufferedReader(new InputStreamReader(python.getInputStream(), StandardCharsets.UTF_8));
         Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.putAll(login.clientSettings());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
         Properties c = new Properties();
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        c.putAll(login.clientSettings());
         c.put(ConsumerConfig.GROUP_ID_CONFIG, "execfarm-bench-bare");
         c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());

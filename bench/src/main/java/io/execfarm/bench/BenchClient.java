@@ -3,6 +3,7 @@ package io.execfarm.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.execfarm.accounts.KafkaLogin;
 import io.execfarm.contracts.Topics;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -30,7 +31,7 @@ final class BenchClient implements AutoCloseable {
 
     private final KafkaProducer<String, String> producer;
     private final KafkaConsumer<String, String> consumer;
-    private final String replies = "bench.replies." + UUID.randomUUID();
+    private final String replies = Topics.tenantTopics("bench") + "replies-" + UUID.randomUUID();
     private final Map<String, Pending> waiting = new ConcurrentHashMap<>();
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final Thread poller;
@@ -38,9 +39,9 @@ final class BenchClient implements AutoCloseable {
     private record Pending(long sentNanos, long sentMillis, CompletableFuture<Reply> reply) {
     }
 
-    BenchClient(String bootstrap) {
-        producer = PlainClients.producer(bootstrap);
-        consumer = PlainClients.consumer(bootstrap, "bench", replies);
+    BenchClient(KafkaLogin login) {
+        producer = PlainClients.producer(login);
+        consumer = PlainClients.consumer(login, "bench", replies);
         poller = new Thread(this::poll, "bench-poller");
         poller.start();
     }

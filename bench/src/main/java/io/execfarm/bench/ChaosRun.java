@@ -13,9 +13,9 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code ./farm chaos}: a farm of its own under a steady load (sessions and stateless requests with
@@ -97,7 +97,7 @@ public final class ChaosRun implements Callable<Integer> {
             Instant startedAt = Instant.now();
             List<Fault> happened = new ArrayList<>();
             long runNanos;
-            try (ChaosTraffic traffic = new ChaosTraffic(farm.env().get("KAFKA_BOOTSTRAP"), farm.client(), "local")) {
+            try (ChaosTraffic traffic = new ChaosTraffic(farm.kafkaAdmin(), farm.client(), "local")) {
                 traffic.start(clients);
                 long start = System.nanoTime();
                 runNanos = (long) (minutes * 60e9);

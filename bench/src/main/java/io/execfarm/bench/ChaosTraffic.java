@@ -3,6 +3,7 @@ package io.execfarm.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.execfarm.accounts.KafkaLogin;
 import io.execfarm.contracts.Topics;
 import io.execfarm.farm.DispatcherClient;
 import java.nio.charset.StandardCharsets;
@@ -69,7 +70,7 @@ final class ChaosTraffic implements AutoCloseable {
     private final KafkaConsumer<String, String> consumer;
     private final DispatcherClient http;
     private final String tenant;
-    private final String replies = "chaos.replies." + UUID.randomUUID();
+    private final String replies = Topics.tenantTopics("chaos") + "replies-" + UUID.randomUUID();
     private final ConcurrentMap<String, Sent> sent = new ConcurrentHashMap<>();
     private final List<SessionLoss> sessionLosses = new CopyOnWriteArrayList<>();
     private final AtomicBoolean sending = new AtomicBoolean(true);
@@ -78,11 +79,11 @@ final class ChaosTraffic implements AutoCloseable {
     private final AtomicLong readAgain = new AtomicLong();
     private final Thread poller;
 
-    ChaosTraffic(String bootstrap, DispatcherClient http, String tenant) {
+    ChaosTraffic(KafkaLogin kafka, DispatcherClient http, String tenant) {
         this.http = http;
         this.tenant = tenant;
-        producer = PlainClients.producer(bootstrap);
-        consumer = PlainClients.consumer(bootstrap, "chaos", replies);
+        producer = PlainClients.producer(kafka);
+        consumer = PlainClients.consumer(kafka, "chaos", replies);
         poller = new Thread(this::poll, "chaos-poller");
         poller.start();
     }

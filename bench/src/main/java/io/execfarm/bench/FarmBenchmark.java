@@ -15,9 +15,9 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code ./farm bench}: starts a farm of its own (its own broker, Redis, dispatcher and workers, in
@@ -140,7 +140,7 @@ public final class FarmBenchmark implements Callable<Integer> {
             farm.up(sizes.get(0), workerSettings, Map.of(),
                     plan.smoke() ? LocalFarm.Warm.POOLS : LocalFarm.Warm.REQUEST_PATH);
             FirstRequests first = FirstRequests.measure(farm.client(), FIRST_REQUESTS, progress);
-            try (BenchClient kafka = new BenchClient(farm.env().get("KAFKA_BOOTSTRAP"))) {
+            try (BenchClient kafka = new BenchClient(farm.kafkaAdmin())) {
                 // First, so that the sysimage builds from its recordings while a smoke run's later parts run.
                 progress.say("[1/7] warm versus cold on " + sizes.get(0) + " worker");
                 List<WarmColdBenchmark.Row> warmCold = new WarmColdBenchmark(kafka, farm.client(), progress,
@@ -218,14 +218,14 @@ public final class FarmBenchmark implements Callable<Integer> {
     }
 
     private LatencyBenchmark.Results latency(LocalFarm farm, Plan plan) throws Exception {
-        try (BenchClient kafka = new BenchClient(farm.env().get("KAFKA_BOOTSTRAP"))) {
+        try (BenchClient kafka = new BenchClient(farm.kafkaAdmin())) {
             return latency(farm, kafka, plan);
         }
     }
 
     /** The latency levels, with the bare baseline running beside the farm on the same broker. */
     private LatencyBenchmark.Results latency(LocalFarm farm, BenchClient kafka, Plan plan) throws Exception {
-        try (BareBaseline bare = BareBaseline.start(farm.env().get("KAFKA_BOOTSTRAP"), kafka.partitions("python"))) {
+        try (BareBaseline bare = BareBaseline.start(farm.kafkaAdmin(), kafka.partitions("python"))) {
             Map<String, Long> processes = new LinkedHashMap<>(farm.processes());
             processes.put("bare baseline", bare.pid());
             return new LatencyBenchmark(kafka, farm.client(), progress, processes).run(plan);

@@ -1,5 +1,6 @@
 package io.execfarm.bench;
 
+import io.execfarm.accounts.KafkaLogin;
 import java.util.List;
 import java.util.Properties;
 import java.util.UUID;
@@ -17,18 +18,18 @@ final class PlainClients {
     }
 
     /** Acknowledged by every replica, sent at once (no linger). */
-    static KafkaProducer<String, String> producer(String bootstrap) {
+    static KafkaProducer<String, String> producer(KafkaLogin login) {
         Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.putAll(login.clientSettings());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
         return new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
     }
 
     /** Reads {@code topic} from its beginning, in a group of its own, without waiting to fill fetches. */
-    static KafkaConsumer<String, String> consumer(String bootstrap, String groupPrefix, String topic) {
+    static KafkaConsumer<String, String> consumer(KafkaLogin login, String groupPrefix, String topic) {
         Properties c = new Properties();
-        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        c.putAll(login.clientSettings());
         c.put(ConsumerConfig.GROUP_ID_CONFIG, groupPrefix + "-" + UUID.randomUUID());
         c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         c.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 1);

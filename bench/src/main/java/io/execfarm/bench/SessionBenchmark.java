@@ -55,11 +55,11 @@ public final class SessionBenchmark {
         Path report = Path.of("docs/benchmarks-components.md");
         Vertx vertx = Vertx.vertx();
         try (LocalInfra infra = LocalInfra.startOrReuse();
-                AppProcess worker = AppProcess.worker("bench-worker", infra.kafkaBootstrap(), infra.redisUrl(), List.of(
+                AppProcess worker = AppProcess.worker("bench-worker", infra, List.of(
                         "execfarm.worker.runtime.python.pool.size=4",
                         "execfarm.worker.runtime.python.pool.min-idle=4",
                         "quarkus.log.level=WARN"));
-                BenchClient client = new BenchClient(infra.kafkaBootstrap())) {
+                BenchClient client = new BenchClient(infra.kafkaAdmin())) {
             RedisAPI redis = RedisAPI.api(Redis.createClient(vertx, infra.redisUrl()));
             Timings pinned = new Timings();
             Timings rebuilt = new Timings();

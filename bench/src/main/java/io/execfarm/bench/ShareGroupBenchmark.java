@@ -154,7 +154,7 @@ final class ShareGroupBenchmark {
             farm.down();
             farm.up(1, settings, Map.of(), LocalFarm.Warm.POOLS);
         }
-        try (BenchClient kafka = new BenchClient(farm.env().get("KAFKA_BOOTSTRAP"))) {
+        try (BenchClient kafka = new BenchClient(farm.kafkaAdmin())) {
             for (Mode mode : Mode.values()) {
                 warmUp(kafka, mode);
                 throughputs.add(throughput(kafka, mode, 1, plan.shareJobs() / workers));
@@ -178,7 +178,7 @@ final class ShareGroupBenchmark {
             progress.say("share groups: a fresh farm of 1 worker, for the share group's takeover");
             farm.down();
             farm.up(1, settings, Map.of(), LocalFarm.Warm.POOLS);
-            try (BenchClient kafka = new BenchClient(farm.env().get("KAFKA_BOOTSTRAP"))) {
+            try (BenchClient kafka = new BenchClient(farm.kafkaAdmin())) {
                 takeovers.add(takeover(kafka, Mode.SHARE_GROUP, plan.shareTakeoverJobs(), settings));
             }
         }

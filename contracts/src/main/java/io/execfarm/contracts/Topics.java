@@ -7,6 +7,11 @@ public final class Topics {
     public static final String REPLIES = "execfarm.replies";
     public static final String CONTROL = "execfarm.control";
     public static final String DEAD_LETTERS = "execfarm.requests.dlq";
+    /**
+     * Where tenants' own topics live, {@code execfarm.tenant.<tenant>.<name>}: a tenant's ACLs name
+     * its prefix, and a worker may write events there.
+     */
+    public static final String TENANT_PREFIX = "execfarm.tenant.";
 
     private Topics() {
     }
@@ -27,6 +32,14 @@ public final class Topics {
      */
     public static boolean isFarmOwned(String topic) {
         return topic.startsWith(REQUESTS_PREFIX) || topic.equals(CONTROL) || topic.startsWith("__");
+    }
+
+    /** The prefix of one tenant's topics, e.g. {@code execfarm.tenant.acme.}; tenant names hold no '.'. */
+    public static String tenantTopics(String tenant) {
+        if (tenant.isEmpty() || tenant.contains(".")) {
+            throw new IllegalArgumentException("not a tenant name for Kafka: " + tenant);
+        }
+        return TENANT_PREFIX + tenant + ".";
     }
 
     /**

@@ -1,5 +1,7 @@
 package io.execfarm.localinfra;
 
+import io.execfarm.accounts.KafkaAccounts;
+import io.execfarm.accounts.KafkaLogin;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -48,23 +50,25 @@ public final class AppProcess implements AutoCloseable {
     }
 
     /**
-     * Starts a worker serving Python (Julia off) against the given Kafka and Redis, and waits until
-     * it is ready.
+     * Starts a worker serving Python (Julia off) on the given Kafka (as the worker's user) and Redis,
+     * and waits until it is ready.
      *
      * @param properties extra system properties, {@code name=value}
      */
-    public static AppProcess worker(String id, String kafkaBootstrap, String redisUrl, List<String> properties)
-            throws IOException {
-        return start(App.WORKER, id, kafkaBootstrap, redisUrl, Map.of("EXECFARM_JULIA", "false"), properties);
+    public static AppProcess worker(String id, TestInfra infra, List<String> properties) throws IOException {
+        return start(App.WORKER, id, infra.kafkaLogin(KafkaAccounts.Service.WORKER), infra.redisUrl(),
+                Map.of("EXECFARM_JULIA", "false"), properties);
     }
 
     /** Starts a dispatcher with the given environment (API keys, for example) and waits until it is ready. */
-    public static AppProcess dispatcher(String id, String kafkaBootstrap, String redisUrl, Map<String, String> env,
-            List<String> properties) throws IOException {
-        return start(App.DISPATCHER, id, kafkaBootstrap, redisUrl, env, properties);
+    public static AppProcess dispatcher(String id, TestInfra infra, Map<String, String> env, List<String> properties)
+            throws IOException {
+        return start(App.DISPATCHER, id, infra.kafkaLogin(KafkaAccounts.Service.DISPATCHER), infra.redisUrl(), env,
+                properties);
     }
 
-    public static AppProcess start(App app, String id, String kafkaBootstrap, String redisUrl, Map<String, String> env,
+    /** @param kafka where the application's Kafka is and whom it logs in as */
+    private static AppProcess start(App app, String id, KafkaLogin kafka, String redisUrl, Map<String, String> env,
             List<String> properties) throws IOException {
         Path jar = app.jar();
         if (!Files.isRegularFile(jar)) {
@@ -80,7 +84,7 @@ public final class AppProcess implements AutoCloseable {
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(log.toFile());
         builder.environment().putAll(env);
-        builder.environment().put("KAFKA_BOOTSTRAP", kafkaBootstrap);
+        builder.environment().putAll(kafka.appEnvironment());
         builder.environment().put("REDIS_URL", redisUrl);
         builder.environment().put(app.portVariable, Integer.toString(port));
         AppProcess started = new AppProcess(id, builder.start(), port, log);

@@ -4,18 +4,20 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.PortBinding;
 import com.github.dockerjava.api.model.Ports;
+import io.execfarm.accounts.KafkaAccounts;
+import io.execfarm.accounts.KafkaLogin;
+import io.execfarm.accounts.Passwords;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
-import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.containers.wait.strategy.Wait;
-import org.testcontainers.kafka.KafkaContainer;
 import org.testcontainers.images.builder.Transferable;
+import org.testcontainers.kafka.KafkaContainer;
 import org.testcontainers.utility.DockerImageName;
 
 /**
@@ -44,14 +46,21 @@ public final class ContainerInfra implements TestInfra {
     private static final String REDIS_CONF = "/etc/execfarm-redis.conf";
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(120);
 
+    private static final String KAFKA_JAAS = "/etc/kafka/execfarm-jaas.conf";
+
     private final KafkaContainer kafka;
     private final GenericContainer<?> redis;
     private final String redisPassword;
+    private final KafkaLogin admin;
+    private final Map<KafkaAccounts.Service, KafkaLogin> services;
 
-    private ContainerInfra(KafkaContainer kafka, GenericContainer<?> redis, String redisPassword) {
+    private ContainerInfra(KafkaContainer kafka, GenericContainer<?> redis, String redisPassword, KafkaLogin admin,
+            Map<KafkaAccounts.Service, KafkaLogin> services) {
         this.kafka = kafka;
         this.redis = redis;
         this.redisPassword = redisPassword;
+        this.admin = admin;
+        this.services = services;
     }
 
     /** Whether a Docker engine answers (DOCKER_HOST, the default socket, or Testcontainers' settings). */
@@ -62,8 +71,12 @@ public final class ContainerInfra implements TestInfra {
     static ContainerInfra start() {
         String kafkaImage = System.getenv().getOrDefault(KAFKA_IMAGE, OFFICIAL_KAFKA);
         String redisImage = System.getenv().getOrDefault(REDIS_IMAGE, OFFICIAL_REDIS);
-        String password = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
+        String password = Passwords.generate();
+        String adminPassword = Passwords.generate();
         KafkaContainer kafka = new LoopbackKafka(DockerImageName.parse(kafkaImage).asCompatibleSubstituteFor("apache/kafka"))
+                .withEnv(authenticatedBroker())
+                // The admin's password in a file, as Redis's below, not in the container's environment.
+                .withCopyToContainer(Transferable.of(jaas(adminPassword), 0644), KAFKA_JAAS)
                 .withEnv("KAFKA_MESSAGE_MAX_BYTES", "9437184")
                 // Share groups keep their state in a topic of their own, which a single broker can
                 // hold only with one replica; see deploy/local/infra for the delivery limit.
@@ -95,12 +108,56 @@ public final class ContainerInfra implements TestInfra {
             redis.stop();
             throw e;
         }
-        return new ContainerInfra(kafka, redis, password);
+        KafkaLogin admin = KafkaLogin.admin(kafka.getBootstrapServers(), adminPassword);
+        try {
+            return new ContainerInfra(kafka, redis, password, admin,
+                    KafkaAccounts.provision(admin, KafkaAccounts.servicePasswords(Map.of())));
+        } catch (RuntimeException e) {
+            kafka.stop();
+            redis.stop();
+            throw e;
+        }
+    }
+
+    /**
+     * SASL on each of the Testcontainers broker's listeners (its clients' PLAINTEXT, its BROKER and
+     * CONTROLLER) and ACLs as deploy/local/infra configures them: see there.
+     */
+    private static Map<String, String> authenticatedBroker() {
+        return Map.of(
+                "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP", "BROKER:SASL_PLAINTEXT,PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+                "KAFKA_SASL_ENABLED_MECHANISMS", "PLAIN,SCRAM-SHA-512",
+                "KAFKA_LISTENER_NAME_CONTROLLER_SASL_ENABLED_MECHANISMS", "PLAIN",
+                "KAFKA_SASL_MECHANISM_INTER_BROKER_PROTOCOL", "PLAIN",
+                "KAFKA_SASL_MECHANISM_CONTROLLER_PROTOCOL", "PLAIN",
+                "KAFKA_AUTHORIZER_CLASS_NAME", "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                "KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND", "false",
+                "KAFKA_SUPER_USERS", "User:" + KafkaLogin.ADMIN,
+                "KAFKA_OPTS", "-Djava.security.auth.login.config=" + KAFKA_JAAS);
+    }
+
+    /** The broker's login section: the admin, for PLAIN (the broker's own connections log in as it), and SCRAM's users. */
+    private static String jaas(String adminPassword) {
+        return "KafkaServer {\n"
+                + "  org.apache.kafka.common.security.plain.PlainLoginModule required username=\"" + KafkaLogin.ADMIN
+                + "\" password=\"" + adminPassword + "\" user_" + KafkaLogin.ADMIN + "=\"" + adminPassword + "\";\n"
+                + "  org.apache.kafka.common.security.scram.ScramLoginModule required;\n"
+                + "};\n";
     }
 
     @Override
     public String kafkaBootstrap() {
         return kafka.getBootstrapServers();
+    }
+
+    @Override
+    public KafkaLogin kafkaAdmin() {
+        return admin;
+    }
+
+    @Override
+    public KafkaLogin kafkaLogin(KafkaAccounts.Service service) {
+        return services.get(service);
     }
 
     @Override

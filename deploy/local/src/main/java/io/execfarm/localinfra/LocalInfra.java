@@ -1,5 +1,7 @@
 package io.execfarm.localinfra;
 
+import io.execfarm.accounts.KafkaAccounts;
+import io.execfarm.accounts.KafkaLogin;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -14,7 +16,8 @@ import java.util.concurrent.TimeUnit;
  * A real Kafka broker and redis-server for tests, run by the same {@code deploy/local/infra} script
  * people use: a private pair on free ports, which {@link #close()} stops (the script's watchdog
  * stops it even when this JVM dies without closing it). Only {@code EXECFARM_TEST_KAFKA_BOOTSTRAP}
- * and {@code EXECFARM_TEST_REDIS_URL}, set together, point the tests at a running pair instead, and
+ * and {@code EXECFARM_TEST_REDIS_URL}, set together (with the broker admin's password in
+ * {@code EXECFARM_TEST_KAFKA_ADMIN_PASSWORD}), point the tests at a running pair instead, and
  * the tests then say so on every start; the shell's {@code KAFKA_BOOTSTRAP} and {@code REDIS_URL}
  * (what {@code ./farm env} sets) are never used, so a live farm is never a test's target.
  */
@@ -24,12 +27,16 @@ public final class LocalInfra implements TestInfra {
     static final String REUSE_KAFKA = "EXECFARM_TEST_KAFKA_BOOTSTRAP";
     static final String REUSE_REDIS = "EXECFARM_TEST_REDIS_URL";
 
-    private final String kafkaBootstrap;
+    static final String REUSE_KAFKA_ADMIN_PASSWORD = "EXECFARM_TEST_KAFKA_ADMIN_PASSWORD";
+
+    private final KafkaLogin admin;
+    private final Map<KafkaAccounts.Service, KafkaLogin> services;
     private final String redisUrl;
     private final Path stateDir;
 
-    private LocalInfra(String kafkaBootstrap, String redisUrl, Path stateDir) {
-        this.kafkaBootstrap = kafkaBootstrap;
+    private LocalInfra(KafkaLogin admin, Map<KafkaAccounts.Service, KafkaLogin> services, String redisUrl, Path stateDir) {
+        this.admin = admin;
+        this.services = services;
         this.redisUrl = redisUrl;
         this.stateDir = stateDir;
     }
@@ -49,7 +56,8 @@ public final class LocalInfra implements TestInfra {
             System.err.printf("%n%s%nexecfarm tests: NOT starting a broker and Redis of their own: %s and %s point "
                     + "them at%nKafka %s and Redis %s. Tests that stop or freeze the broker or Redis are skipped.%n%s%n%n",
                     rule, REUSE_KAFKA, REUSE_REDIS, kafka, redis, rule);
-            return new LocalInfra(kafka, redis, null);
+            KafkaLogin admin = KafkaLogin.admin(kafka, System.getenv().getOrDefault(REUSE_KAFKA_ADMIN_PASSWORD, ""));
+            return new LocalInfra(admin, KafkaAccounts.provision(admin, KafkaAccounts.servicePasswords(Map.of())), redis, null);
         }
         try {
             Path state = Files.createTempDirectory("execfarm-infra-");
@@ -57,11 +65,14 @@ public final class LocalInfra implements TestInfra {
                     Long.toString(ProcessHandle.current().pid())));
             Map<String, String> env = parseEnv(out);
             String kafkaOut = env.get("KAFKA_BOOTSTRAP");
+            String adminPassword = env.get("KAFKA_ADMIN_PASSWORD");
             String redisOut = env.get("REDIS_URL");
-            if (kafkaOut == null || redisOut == null) {
-                throw new IllegalStateException("deploy/local/infra start printed no endpoints:\n" + out);
+            if (kafkaOut == null || adminPassword == null || redisOut == null) {
+                throw new IllegalStateException("deploy/local/infra start printed no endpoints and passwords (it printed "
+                        + env.keySet() + ")");
             }
-            return new LocalInfra(kafkaOut, redisOut, state);
+            KafkaLogin admin = KafkaLogin.admin(kafkaOut, adminPassword);
+            return new LocalInfra(admin, KafkaAccounts.provision(admin, KafkaAccounts.servicePasswords(env)), redisOut, state);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -69,7 +80,17 @@ public final class LocalInfra implements TestInfra {
 
     @Override
     public String kafkaBootstrap() {
-        return kafkaBootstrap;
+        return admin.bootstrap();
+    }
+
+    @Override
+    public KafkaLogin kafkaAdmin() {
+        return admin;
+    }
+
+    @Override
+    public KafkaLogin kafkaLogin(KafkaAccounts.Service service) {
+        return services.get(service);
     }
 
     @Override

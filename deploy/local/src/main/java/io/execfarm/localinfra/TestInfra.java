@@ -1,5 +1,7 @@
 package io.execfarm.localinfra;
 
+import io.execfarm.accounts.KafkaAccounts;
+import io.execfarm.accounts.KafkaLogin;
 import java.time.Duration;
 
 /**
@@ -22,6 +24,12 @@ public interface TestInfra extends AutoCloseable {
     enum Component { KAFKA, REDIS }
 
     String kafkaBootstrap();
+
+    /** The broker's super user: for tests that set up topics, read anything, or act as a tenant would. */
+    KafkaLogin kafkaAdmin();
+
+    /** The login of one of the farm's services, holding only that service's rights. */
+    KafkaLogin kafkaLogin(KafkaAccounts.Service service);
 
     String redisUrl();
 

@@ -1,23 +1,50 @@
 package io.execfarm.localinfra;
 
+import io.execfarm.accounts.KafkaAccounts;
+import io.execfarm.accounts.KafkaLogin;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+import java.util.HashMap;
 import java.util.Map;
 
 /**
  * Gives a Quarkus test application a real Kafka broker and Redis ({@link TestInfra}: containers or
- * local processes), with Dev Services out of the picture.
+ * local processes), with Dev Services out of the picture. The application logs in to Kafka as the
+ * service it is ({@link AsWorker}, {@link AsDispatcher}), with that service's rights alone, as in
+ * production; the test itself gets the infrastructure ({@link InjectTestInfra}) and its admin.
  */
-public class TestInfraResource implements QuarkusTestResourceLifecycleManager {
+public abstract class TestInfraResource implements QuarkusTestResourceLifecycleManager {
 
+    private final KafkaAccounts.Service service;
     private TestInfra infra;
+
+    TestInfraResource(KafkaAccounts.Service service) {
+        this.service = service;
+    }
+
+    /** For the worker's tests. */
+    public static final class AsWorker extends TestInfraResource {
+        public AsWorker() {
+            super(KafkaAccounts.Service.WORKER);
+        }
+    }
+
+    /** For the dispatcher's tests. */
+    public static final class AsDispatcher extends TestInfraResource {
+        public AsDispatcher() {
+            super(KafkaAccounts.Service.DISPATCHER);
+        }
+    }
 
     @Override
     public Map<String, String> start() {
         infra = TestInfra.start();
-        return Map.of(
-                "kafka.bootstrap.servers", infra.kafkaBootstrap(),
-                "quarkus.redis.hosts", infra.redisUrl(),
-                "quarkus.devservices.enabled", "false");
+        KafkaLogin login = infra.kafkaLogin(service);
+        Map<String, String> config = new HashMap<>();
+        login.securitySettings().forEach((name, value) -> config.put("kafka." + name, value));
+        config.put("kafka.bootstrap.servers", login.bootstrap());
+        config.put("quarkus.redis.hosts", infra.redisUrl());
+        config.put("quarkus.devservices.enabled", "false");
+        return config;
     }
 
     @Override

@@ -40,12 +40,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -58,7 +56,7 @@ import org.junit.jupiter.api.TestInstance;
 
 /** The HTTP API against a real broker, Redis and a real worker running Python. */
 @QuarkusTest
-@QuarkusTestResource(TestInfraResource.class)
+@QuarkusTestResource(TestInfraResource.AsDispatcher.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DispatcherApiTest {
 
@@ -84,10 +82,8 @@ class DispatcherApiTest {
 
     @BeforeAll
     void startWorker() throws Exception {
-        var config = ConfigProvider.getConfig();
-        worker = AppProcess.worker("dispatcher-test-worker", config.getValue("kafka.bootstrap.servers", String.class),
-                config.getValue("quarkus.redis.hosts", String.class), List.of(
-                        "execfarm.worker.runtime.python.pool.size=2", "execfarm.worker.runtime.python.pool.min-idle=2"));
+        worker = AppProcess.worker("dispatcher-test-worker", infra, List.of(
+                "execfarm.worker.runtime.python.pool.size=2", "execfarm.worker.runtime.python.pool.min-idle=2"));
         // The dispatcher sees a runtime as live once its worker group has members.
         await().atMost(Duration.ofSeconds(60)).until(() -> submit(KEY_A, "{\"runtime\":\"python\",\"code\":\"1\"}")
                 .statusCode() == 202);
@@ -255,8 +251,7 @@ class DispatcherApiTest {
     @Test
     void aRuntimeWhoseWorkersLeftIsRefusedWithARetryNotAsAnError() throws Exception {
         String runtime = "ruby" + UUID.randomUUID().toString().substring(0, 8);
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                ConfigProvider.getConfig().getValue("kafka.bootstrap.servers", String.class)))) {
+        try (Admin admin = Admin.create(infra.kafkaAdmin().clientSettings())) {
             // What a worker group is once its last member left: committed offsets, no members.
             admin.alterConsumerGroupOffsets("execfarm-workers-" + runtime,
                     Map.of(new TopicPartition("execfarm.replies", 0), new OffsetAndMetadata(0))).all()
@@ -450,8 +445,7 @@ class DispatcherApiTest {
     @Test
     void anEventRedisWillNotStoreIsDroppedAfterTheGiveUpTimeAndTheNextIsStored() throws Exception {
         String id = UUID.randomUUID().toString();
-        Map<String, Object> settings = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                ConfigProvider.getConfig().getValue("kafka.bootstrap.servers", String.class));
+        Map<String, Object> settings = infra.kafkaAdmin().clientSettings();
         Counter dropped = registry.counter("execfarm.events.dropped");
         double droppedBefore = dropped.count();
         try (var producer = new KafkaProducer<>(settings,
@@ -478,10 +472,9 @@ class DispatcherApiTest {
 
     /** Every record of {@code topic} now, by key (the last one where keys repeat). */
     private Map<String, String> recordsOf(String topic) {
-        Map<String, Object> settings = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                ConfigProvider.getConfig().getValue("kafka.bootstrap.servers", String.class),
-                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName(),
-                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        Map<String, Object> settings = infra.kafkaAdmin().clientSettings();
+        settings.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        settings.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         Map<String, String> records = new HashMap<>();
         try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(settings)) {
             List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()

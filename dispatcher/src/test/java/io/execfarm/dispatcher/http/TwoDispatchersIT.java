@@ -31,9 +31,9 @@ class TwoDispatchersIT {
     @BeforeAll
     void start() throws Exception {
         infra = TestInfra.start();
-        worker = AppProcess.worker("it-worker", infra.kafkaBootstrap(), infra.redisUrl(), List.of());
-        first = AppProcess.dispatcher("dispatcher-1", infra.kafkaBootstrap(), infra.redisUrl(), KEYS, List.of());
-        second = AppProcess.dispatcher("dispatcher-2", infra.kafkaBootstrap(), infra.redisUrl(), KEYS, List.of());
+        worker = AppProcess.worker("it-worker", infra, List.of());
+        first = AppProcess.dispatcher("dispatcher-1", infra, KEYS, List.of());
+        second = AppProcess.dispatcher("dispatcher-2", infra, KEYS, List.of());
         await().atMost(Duration.ofSeconds(60)).until(() -> submit(first, "1").statusCode() == 202);
     }
 

@@ -9,6 +9,7 @@ import jakarta.enterprise.event.Observes;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -18,6 +19,7 @@ import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.jboss.logging.Logger;
 
@@ -33,6 +35,11 @@ import org.jboss.logging.Logger;
  * timer, which every running request shares. The cache is bounded (Caffeine): a worker answering to
  * a topic per client keeps the most recent {@value #MAX_TOPICS}, each for ten minutes (a topic's
  * limit may be changed), and a topic that could not be read is not asked about again for 5 s.
+ *
+ * <p>A topic the broker will not describe to this worker is closed to it ({@link #closedBecause}):
+ * the worker may describe every topic it may write events to (its ACLs grant DESCRIBE_CONFIGS beside
+ * WRITE), and a request whose reply topic is closed is refused before it runs, instead of running
+ * for events the producer would retry until its delivery timeout and never deliver.
  */
 @ApplicationScoped
 public class ReplyTopicLimits {
@@ -49,6 +56,9 @@ public class ReplyTopicLimits {
     /** Topics whose limit could not be read lately: a broker away must not cost a lookup per request. */
     private final Cache<String, Boolean> unknown = Caffeine.newBuilder().maximumSize(MAX_TOPICS)
             .expireAfterWrite(Duration.ofSeconds(5)).build();
+    /** Topics the broker refused this worker lately, with its reason; ACLs may change, so not for long. */
+    private final Cache<String, String> closed = Caffeine.newBuilder().maximumSize(MAX_TOPICS)
+            .expireAfterWrite(Duration.ofMinutes(1)).build();
     private volatile Admin admin;
 
     /** @param kafka the application's {@code kafka.*} settings, as the connector reads them */
@@ -73,7 +83,7 @@ public class ReplyTopicLimits {
      * be created, or a broker away, leaves it unknown, and the events go unchecked.
      */
     public void lookUp(String topic) {
-        if (limits.getIfPresent(topic) != null || unknown.getIfPresent(topic) != null) {
+        if (limits.getIfPresent(topic) != null || unknown.getIfPresent(topic) != null || closed.getIfPresent(topic) != null) {
             return;
         }
         try {
@@ -88,13 +98,27 @@ public class ReplyTopicLimits {
             } else {
                 unknown.put(topic, true);
             }
-        } catch (ExecutionException | java.util.concurrent.TimeoutException | RuntimeException e) {
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof TopicAuthorizationException refused) {
+                closed.put(topic, refused.getMessage());
+                return;
+            }
+            LOG.warnf("no record limit known for %s (events to it are not checked for size for a while): %s", topic,
+                    e.toString());
+            unknown.put(topic, true);
+        } catch (java.util.concurrent.TimeoutException | RuntimeException e) {
             LOG.warnf("no record limit known for %s (events to it are not checked for size for a while): %s", topic,
                     e.toString());
             unknown.put(topic, true);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** Why this worker may not write to {@code topic}, when the broker refused it (looked up if need be). */
+    public Optional<String> closedBecause(String topic) {
+        lookUp(topic);
+        return Optional.ofNullable(closed.getIfPresent(topic));
     }
 
     /** The topic's limit, or empty when the topic does not exist (yet). */

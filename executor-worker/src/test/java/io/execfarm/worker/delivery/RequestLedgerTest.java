@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 
 /** The ledger's scripts against a real Redis: one round trip each side of a run, claims kept by their holder. */
 @QuarkusTest
-@QuarkusTestResource(TestInfraResource.class)
+@QuarkusTestResource(TestInfraResource.AsWorker.class)
 class RequestLedgerTest {
 
     private static final Duration CLAIM = Duration.ofSeconds(30);

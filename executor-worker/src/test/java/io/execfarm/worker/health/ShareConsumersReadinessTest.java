@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  * worker not ready. On an application of its own, which the test leaves not ready.
  */
 @QuarkusTest
-@QuarkusTestResource(TestInfraResource.class)
+@QuarkusTestResource(TestInfraResource.AsWorker.class)
 @TestProfile(ShareConsumersReadinessTest.OwnApplication.class)
 class ShareConsumersReadinessTest {
 

@@ -5,38 +5,38 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.execfarm.accounts.KafkaLogin;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.ListShareGroupOffsetsSpec;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.config.ConfigResource;
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.awaitility.core.ConditionTimeoutException;
 
 /** Kafka as a client in another language sees it: plain clients, JSON written and read by hand. */
@@ -44,13 +44,14 @@ final class PlainKafka implements AutoCloseable {
 
     static final ObjectMapper JSON = new ObjectMapper();
 
-    private final String bootstrap;
+    private final KafkaLogin login;
     private final KafkaProducer<String, byte[]> producer;
 
-    PlainKafka(String bootstrap) {
-        this.bootstrap = bootstrap;
+    /** @param login whom the clients log in as: the broker's admin, or a tenant */
+    PlainKafka(KafkaLogin login) {
+        this.login = login;
         Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.putAll(login.clientSettings());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 8 * 1024 * 1024);
         producer = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
@@ -81,7 +82,7 @@ final class PlainKafka implements AutoCloseable {
      * sent to different ones are consumed side by side, not one after the other.
      */
     List<Integer> partitionPerMember(String group, String topic) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+        try (Admin admin = Admin.create(login.clientSettings())) {
             List<Integer> partitions = new java.util.ArrayList<>();
             for (var member : admin.describeConsumerGroups(List.of(group)).all().get(30, TimeUnit.SECONDS).get(group).members()) {
                 member.assignment().topicPartitions().stream().filter(tp -> tp.topic().equals(topic)).findFirst()
@@ -100,7 +101,7 @@ final class PlainKafka implements AutoCloseable {
      */
     void joinAndLeave(String group, String topic) {
         Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.putAll(login.clientSettings());
         p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
@@ -119,7 +120,7 @@ final class PlainKafka implements AutoCloseable {
 
     /** Members of consumer group {@code group} now (0 when it does not exist). */
     int members(String group) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+        try (Admin admin = Admin.create(login.clientSettings())) {
             return admin.describeConsumerGroups(List.of(group)).all().get(30, TimeUnit.SECONDS).get(group).members().size();
         } catch (Exception e) {
             throw new IllegalStateException("could not describe " + group, e);
@@ -128,7 +129,7 @@ final class PlainKafka implements AutoCloseable {
 
     /** Creates {@code topic} (one partition) with the given topic-level settings. */
     void createTopic(String topic, Map<String, String> configs) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+        try (Admin admin = Admin.create(login.clientSettings())) {
             admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1).configs(configs))).all().get(30, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new IllegalStateException("could not create " + topic, e);
@@ -137,7 +138,7 @@ final class PlainKafka implements AutoCloseable {
 
     /** Sets a topic-level setting of {@code topic}, or removes it (back to the broker's default) when {@code value} is null. */
     void setTopicConfig(String topic, String name, String value) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+        try (Admin admin = Admin.create(login.clientSettings())) {
             ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
             AlterConfigOp op = value == null
                     ? new AlterConfigOp(new ConfigEntry(name, ""), AlterConfigOp.OpType.DELETE)
@@ -154,7 +155,7 @@ final class PlainKafka implements AutoCloseable {
      * nothing it does later can answer one of them.
      */
     void awaitConsumed(String group, String topic, Duration timeout) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+        try (Admin admin = Admin.create(login.clientSettings())) {
             // Exceptions are retried: after a broker restart, its group coordinator answers only once loaded.
             Map<TopicPartition, Long> ends = await().atMost(timeout).ignoreExceptions()
                     .until(() -> endOffsets(admin, topic), Objects::nonNull);
@@ -194,7 +195,7 @@ final class PlainKafka implements AutoCloseable {
      * (accepted, rejected or archived): none can be delivered, and so answered, again.
      */
     void awaitShareConsumed(String group, Duration timeout) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+        try (Admin admin = Admin.create(login.clientSettings())) {
             await().atMost(timeout).ignoreExceptions().until(() -> admin.listShareGroupOffsets(Map.of(group, new ListShareGroupOffsetsSpec()))
                     .partitionsToOffsetInfo(group).get(30, TimeUnit.SECONDS).values().stream()
                     .filter(Objects::nonNull).allMatch(offset -> offset.lag().orElse(0L) == 0));
@@ -249,7 +250,7 @@ final class PlainKafka implements AutoCloseable {
     /** A consumer of {@code topic} from its beginning, in a group of its own. */
     KafkaConsumer<String, String> consumer(String topic) {
         Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.putAll(login.clientSettings());
         p.put(ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID());
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer());

@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.execfarm.contracts.Topics;
 import io.execfarm.localinfra.InjectTestInfra;
 import io.execfarm.localinfra.TestInfra;
 import io.execfarm.localinfra.TestInfraResource;
@@ -37,7 +38,7 @@ import org.junit.jupiter.api.Test;
  * and the order of its requests.
  */
 @QuarkusTest
-@QuarkusTestResource(TestInfraResource.class)
+@QuarkusTestResource(TestInfraResource.AsWorker.class)
 class SessionsOnKafkaTest {
 
     private static final String REQUESTS = "execfarm.requests.python";
@@ -59,9 +60,6 @@ class SessionsOnKafkaTest {
     /** Uses all of it: "42 42 4 <token>". */
     static final String USE = "f'{answer()} {CarriedPoint(6).x * 7} {len(carried_b64.b64encode(b\"42\"))} {carried_token}'";
 
-    @ConfigProperty(name = "kafka.bootstrap.servers")
-    String bootstrap;
-
     @ConfigProperty(name = "quarkus.redis.hosts")
     String redisUrl;
 
@@ -75,9 +73,9 @@ class SessionsOnKafkaTest {
 
     @BeforeEach
     void connect() {
-        kafka = new PlainKafka(bootstrap);
+        kafka = new PlainKafka(infra.kafkaAdmin());
         sessions = new TestSessions(redisUrl);
-        replies = "test.replies." + UUID.randomUUID();
+        replies = Topics.tenantTopics("test") + "replies-" + UUID.randomUUID();
         events = kafka.consumer(replies);
     }
 

@@ -29,7 +29,6 @@ import java.util.UUID;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.header.Header;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -41,14 +40,11 @@ import org.junit.jupiter.api.Test;
  * request of several seconds lives through several renewals.
  */
 @QuarkusTest
-@QuarkusTestResource(TestInfraResource.class)
+@QuarkusTestResource(TestInfraResource.AsWorker.class)
 class SharedRequestsOnKafkaTest {
 
     private static final String SHARED = Topics.sharedRequests("python");
     private static final Duration WAIT = Duration.ofSeconds(60);
-
-    @ConfigProperty(name = "kafka.bootstrap.servers")
-    String bootstrap;
 
     @Inject
     RedisDataSource redis;
@@ -65,8 +61,8 @@ class SharedRequestsOnKafkaTest {
 
     @BeforeEach
     void connect() {
-        kafka = new PlainKafka(bootstrap);
-        replies = "test.replies." + UUID.randomUUID();
+        kafka = new PlainKafka(infra.kafkaAdmin());
+        replies = Topics.tenantTopics("test") + "replies-" + UUID.randomUUID();
         events = kafka.consumer(replies);
     }
 

@@ -56,7 +56,7 @@ class TwoWorkersIT {
     @BeforeAll
     void startInfra() {
         infra = TestInfra.start();
-        kafka = new PlainKafka(infra.kafkaBootstrap());
+        kafka = new PlainKafka(infra.kafkaAdmin());
     }
 
     /** Two live workers, each with all its consumers in the group and nobody else's left there. */
@@ -66,8 +66,7 @@ class TwoWorkersIT {
         for (int started = 0; live().size() < 2; started++) {
             // A worker that dies as it starts would otherwise be replaced again and again.
             assertTrue(started < needed, "a worker started for this test died: " + workers);
-            workers.add(AppProcess.worker("worker-" + (char) ('a' + workers.size()), infra.kafkaBootstrap(),
-                    infra.redisUrl(), PROPERTIES));
+            workers.add(AppProcess.worker("worker-" + (char) ('a' + workers.size()), infra, PROPERTIES));
         }
         await().atMost(Duration.ofSeconds(90)).until(() -> kafka.members(GROUP) == 2
                 && kafka.partitionPerMember(GROUP, REQUESTS).size() == 2);
@@ -92,7 +91,7 @@ class TwoWorkersIT {
 
     @Test
     void twoHundredRequestsEachGetExactlyOneResultAndBothWorkersWork() {
-        String replies = "it.replies." + UUID.randomUUID();
+        String replies = Topics.tenantTopics("it") + "replies-" + UUID.randomUUID();
         try (KafkaConsumer<String, String> events = kafka.consumer(replies)) {
             Set<String> ids = new HashSet<>();
             for (int i = 0; i < 200; i++) {
@@ -122,7 +121,7 @@ class TwoWorkersIT {
 
     @Test
     void aSessionWhoseWorkerIsKilledHardContinuesOnTheOther() throws Exception {
-        String replies = "it.replies." + UUID.randomUUID();
+        String replies = Topics.tenantTopics("it") + "replies-" + UUID.randomUUID();
         try (KafkaConsumer<String, String> events = kafka.consumer(replies);
                 TestSessions sessions = new TestSessions(infra.redisUrl())) {
             String session = sessions.create("acme");
@@ -145,7 +144,7 @@ class TwoWorkersIT {
 
     @Test
     void aRequestWhoseWorkerIsKilledHardCompletesOnTheOther() throws Exception {
-        String replies = "it.replies." + UUID.randomUUID();
+        String replies = Topics.tenantTopics("it") + "replies-" + UUID.randomUUID();
         try (KafkaConsumer<String, String> events = kafka.consumer(replies)) {
             String id = UUID.randomUUID().toString();
             kafka.send(REQUESTS, id, request(id, "import time\nprint('begun', flush=True)\ntime.sleep(4)\n'survived'",
@@ -171,7 +170,7 @@ class TwoWorkersIT {
      */
     @Test
     void sharedRequestsUnderLoadGetExactlyOneResultEachWhenAWorkerIsKilledHard() throws Exception {
-        String replies = "it.replies." + UUID.randomUUID();
+        String replies = Topics.tenantTopics("it") + "replies-" + UUID.randomUUID();
         try (KafkaConsumer<String, String> events = kafka.consumer(replies)) {
             Set<String> ids = new HashSet<>();
             // Every tenth runs 3 s: one of those seen started is surely still running a moment later.
@@ -228,7 +227,7 @@ class TwoWorkersIT {
      */
     @Test
     void aWorkerWhoseProcessesAreAllBusyTakesNoSharedRequest() {
-        String replies = "it.replies." + UUID.randomUUID();
+        String replies = Topics.tenantTopics("it") + "replies-" + UUID.randomUUID();
         String replyTo = "\"replyTo\":\"" + replies + "\"";
         try (KafkaConsumer<String, String> events = kafka.consumer(replies)) {
             int partition = kafka.partitionPerMember(GROUP, REQUESTS).get(0);
@@ -279,7 +278,7 @@ class TwoWorkersIT {
      */
     @Test
     void aRebalanceDuringARedisStallRunsNoRequestTwice() {
-        String replies = "it.replies." + UUID.randomUUID();
+        String replies = Topics.tenantTopics("it") + "replies-" + UUID.randomUUID();
         List<Integer> partitions = kafka.partitionPerMember(GROUP, REQUESTS);
         assertEquals(2, partitions.size(), "a partition of each worker's consumer: " + partitions);
         try (KafkaConsumer<String, String> events = kafka.consumer(replies)) {

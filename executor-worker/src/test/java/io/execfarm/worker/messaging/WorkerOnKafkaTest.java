@@ -11,13 +11,14 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.execfarm.contracts.Topics;
 import io.execfarm.localinfra.InjectTestInfra;
 import io.execfarm.localinfra.TestInfra;
 import io.execfarm.localinfra.TestInfraResource;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Measurement;
-import io.micrometer.core.instrument.Statistic;
 import io.execfarm.worker.pool.Pools;
+import io.micrometer.core.instrument.Measurement;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Statistic;
 import io.quarkus.redis.datasource.RedisDataSource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -31,12 +32,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.stream.StreamSupport;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.StreamSupport;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -47,16 +47,13 @@ import org.junit.jupiter.api.Test;
  * Kafka clients exactly as a user in another language would.
  */
 @QuarkusTest
-@QuarkusTestResource(TestInfraResource.class)
+@QuarkusTestResource(TestInfraResource.AsWorker.class)
 class WorkerOnKafkaTest {
 
     private static final String REQUESTS = "execfarm.requests.python";
     /** The workers' consumer group on {@link #REQUESTS}. */
     private static final String WORKERS = "execfarm-workers-python";
     private static final Duration WAIT = Duration.ofSeconds(60);
-
-    @ConfigProperty(name = "kafka.bootstrap.servers")
-    String bootstrap;
 
     @Inject
     Pools pools;
@@ -76,8 +73,8 @@ class WorkerOnKafkaTest {
 
     @BeforeEach
     void connect() {
-        kafka = new PlainKafka(bootstrap);
-        replies = "test.replies." + UUID.randomUUID();
+        kafka = new PlainKafka(infra.kafkaAdmin());
+        replies = Topics.tenantTopics("test") + "replies-" + UUID.randomUUID();
         events = kafka.consumer(replies);
     }
 
@@ -208,7 +205,7 @@ class WorkerOnKafkaTest {
 
     @Test
     void aResultItsReplyTopicRefusesIsAnsweredWithAnErrorDeadLetteredAndThePartitionMovesOn() {
-        String small = "test.small." + UUID.randomUUID();
+        String small = Topics.tenantTopics("test") + "small-" + UUID.randomUUID();
         kafka.createTopic(small, Map.of("max.message.bytes", "1500"));
         String id = UUID.randomUUID().toString();
         String after = UUID.randomUUID().toString();

@@ -1,5 +1,7 @@
 package io.execfarm.farm;
 
+import io.execfarm.accounts.KafkaAccounts;
+import io.execfarm.accounts.KafkaLogin;
 import java.io.PrintStream;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
@@ -91,15 +93,16 @@ public final class LocalFarm {
         }
         state.recordJulia(julia);
         Map<String, String> infra = new Infra(repoRoot, state.infraDir()).start();
+        KafkaAccounts.provision(KafkaLogin.admin(infra), KafkaAccounts.servicePasswords(infra));
         String apiKey = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
-        Map<String, String> dispatcherEnv = new LinkedHashMap<>(infra);
+        Map<String, String> dispatcherEnv = appEnv(infra, KafkaAccounts.Service.DISPATCHER);
         dispatcherEnv.putAll(appSettings);
         // Keys of the caller's own (EXECFARM_API_KEYS=key:tenant,...) sit beside the generated one,
         // so that two tenants can be tried on one local farm.
         String extraKeys = System.getenv().getOrDefault("EXECFARM_API_KEYS", "").strip();
         dispatcherEnv.put("EXECFARM_API_KEYS", apiKey + ":local" + (extraKeys.isEmpty() ? "" : "," + extraKeys));
         if (warm == Warm.REQUEST_PATH && jvm.needsTraining()) {
-            trainAotCaches(dispatcherEnv, workerEnv(infra, 1, workerSettings), apiKey);
+            trainAotCaches(dispatcherEnv, workerEnv(infra, 1, workerSettings), apiKey, KafkaLogin.admin(infra));
         }
         apps.start("dispatcher", LocalApps.App.DISPATCHER, dispatcherEnv, jvm.launch(LocalApps.App.DISPATCHER));
         for (int i = 1; i <= workers; i++) {
@@ -111,9 +114,8 @@ public final class LocalFarm {
         for (String app : state.apps()) {
             apps.awaitReady(app);
         }
-        String bootstrap = infra.get("KAFKA_BOOTSTRAP");
         awaitWarm();
-        awaitSettled(bootstrap);
+        awaitSettled(KafkaLogin.admin(infra));
         Map<String, String> env = new LinkedHashMap<>(infra);
         env.put("DISPATCHER_URL", state.url("dispatcher"));
         env.put("EXECFARM_API_KEY", apiKey);
@@ -130,12 +132,9 @@ public final class LocalFarm {
      * it: {@link #awaitReady} and {@link #awaitSettled} wait.
      */
     public String addWorker(Map<String, String> workerSettings) throws Exception {
-        Map<String, String> env = env();
-        Map<String, String> infra = Map.of("KAFKA_BOOTSTRAP", env.get("KAFKA_BOOTSTRAP"),
-                "REDIS_URL", env.get("REDIS_URL"));
         int number = state.workers().size() + 1;
         String name = "worker-" + number;
-        apps.start(name, LocalApps.App.WORKER, workerEnv(infra, number, workerSettings),
+        apps.start(name, LocalApps.App.WORKER, workerEnv(env(), number, workerSettings),
                 jvm.launch(LocalApps.App.WORKER));
         return name;
     }
@@ -214,7 +213,7 @@ public final class LocalFarm {
      * every runtime.
      */
     public void awaitSettled() throws Exception {
-        awaitSettled(env().get("KAFKA_BOOTSTRAP"));
+        awaitSettled(kafkaAdmin());
     }
 
     /**
@@ -237,7 +236,10 @@ public final class LocalFarm {
         return new WorkerClients(total, StatusCommand.kafkaClients(metrics), runtimes);
     }
 
-    /** KAFKA_BOOTSTRAP, REDIS_URL, DISPATCHER_URL and EXECFARM_API_KEY of the running farm. */
+    /**
+     * KAFKA_BOOTSTRAP, REDIS_URL, DISPATCHER_URL and EXECFARM_API_KEY of the running farm, and the
+     * Kafka passwords (its admin's and its services').
+     */
     public Map<String, String> env() {
         return state.env().filter(e -> state.isUp())
                 .orElseThrow(() -> new IllegalStateException("the farm in " + state.dir() + " is not up"));
@@ -261,6 +263,11 @@ public final class LocalFarm {
         return processes;
     }
 
+    /** The farm's broker as its super user sees it. */
+    public KafkaLogin kafkaAdmin() {
+        return KafkaLogin.admin(env());
+    }
+
     public DispatcherClient client() {
         Map<String, String> env = env();
         return new DispatcherClient(env.get("DISPATCHER_URL"), env.get("EXECFARM_API_KEY"));
@@ -275,10 +282,10 @@ public final class LocalFarm {
         state.forgetEnv();
     }
 
-    private void awaitSettled(String bootstrap) throws Exception {
+    private void awaitSettled(KafkaLogin admin) throws Exception {
         progress.print("farm: waiting for the workers to share the request partitions ");
         long deadline = System.nanoTime() + SETTLE_TIMEOUT.toNanos();
-        try (WorkerGroups groups = new WorkerGroups(bootstrap)) {
+        try (WorkerGroups groups = new WorkerGroups(admin)) {
             for (String runtime : runtimes()) {
                 while (true) {
                     String last;
@@ -327,8 +334,8 @@ public final class LocalFarm {
      * they exit. Their logs are kept as {@code aot-training-<app>.log}. A training run that fails
      * leaves the farm to start on {@code java}, as where no Java 25 is installed.
      */
-    private void trainAotCaches(Map<String, String> dispatcherEnv, Map<String, String> workerEnv, String apiKey)
-            throws Exception {
+    private void trainAotCaches(Map<String, String> dispatcherEnv, Map<String, String> workerEnv, String apiKey,
+            KafkaLogin admin) throws Exception {
         say("training the applications' AOT caches on Java " + jvm.aotJava().orElseThrow().version()
                 + " (after each build; EXECFARM_AOT=off runs them on java without)");
         apps.start("dispatcher", LocalApps.App.DISPATCHER, dispatcherEnv, jvm.training(LocalApps.App.DISPATCHER));
@@ -339,7 +346,7 @@ public final class LocalFarm {
                 apps.awaitReady(app);
             }
             awaitWarm();
-            awaitSettled(workerEnv.get("KAFKA_BOOTSTRAP"));
+            awaitSettled(admin);
             warmRequestPath(new DispatcherClient(state.url("dispatcher"), apiKey));
         } catch (InterruptedException e) {
             throw e;
@@ -372,8 +379,15 @@ public final class LocalFarm {
         progress.println(" " + warmed.describe());
     }
 
+    /** Where a service finds Redis and Kafka, and its own Kafka login: no other service's, nor the admin's. */
+    private static Map<String, String> appEnv(Map<String, String> infra, KafkaAccounts.Service service) {
+        Map<String, String> env = new LinkedHashMap<>(KafkaAccounts.login(service, infra).appEnvironment());
+        env.put("REDIS_URL", infra.get("REDIS_URL"));
+        return env;
+    }
+
     private Map<String, String> workerEnv(Map<String, String> infra, int number, Map<String, String> settings) {
-        Map<String, String> env = new LinkedHashMap<>(infra);
+        Map<String, String> env = appEnv(infra, KafkaAccounts.Service.WORKER);
         env.put("EXECFARM_JULIA", Boolean.toString(julia.isPresent()));
         julia.ifPresent(j -> env.put("EXECFARM_WORKER_RUNTIME_JULIA_BINARY", j.binary().toString()));
         env.put("EXECFARM_WORKER_ID", "worker-" + number);

@@ -1,5 +1,6 @@
 package io.execfarm.farm;
 
+import io.execfarm.accounts.KafkaLogin;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -58,7 +59,7 @@ final class StatusCommand implements Callable<Integer> {
             farm.out.printf("  %-11s running, pid %d, %s%s%n", app, process.get().pid(), farm.state.url(app),
                     detail.isEmpty() ? "" : "  " + detail);
         }
-        try (WorkerGroups groups = new WorkerGroups(env.get("KAFKA_BOOTSTRAP"))) {
+        try (WorkerGroups groups = new WorkerGroups(KafkaLogin.admin(env))) {
             for (String runtime : List.of("python", "julia")) {
                 try {
                     WorkerGroups.Group group = groups.describe(runtime);

@@ -1,5 +1,6 @@
 package io.execfarm.farm;
 
+import io.execfarm.accounts.KafkaLogin;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,9 +46,9 @@ final class WorkerGroups implements AutoCloseable {
 
     private final Admin admin;
 
-    WorkerGroups(String bootstrap) {
+    WorkerGroups(KafkaLogin admin) {
         Properties properties = new Properties();
-        properties.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        properties.putAll(admin.clientSettings());
         properties.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5000);
         properties.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 10000);
         this.admin = Admin.create(properties);

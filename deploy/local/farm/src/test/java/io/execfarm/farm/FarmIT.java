@@ -98,9 +98,11 @@ class FarmIT {
     void envNamesEverythingAClientNeeds() throws Exception {
         Outcome env = farm(null, "env");
         assertEquals(0, env.exit(), env::toString);
-        for (String name : List.of("KAFKA_BOOTSTRAP=", "REDIS_URL=", "DISPATCHER_URL=http://", "EXECFARM_API_KEY=")) {
+        for (String name : List.of("KAFKA_BOOTSTRAP=", "KAFKA_ADMIN_PASSWORD=", "REDIS_URL=", "DISPATCHER_URL=http://", "EXECFARM_API_KEY=")) {
             assertTrue(env.stdout().contains(name), name + " in " + env);
         }
+        assertFalse(env.stdout().contains("KAFKA_WORKER_PASSWORD") || env.stdout().contains("KAFKA_DISPATCHER_PASSWORD"),
+                "the services' passwords are theirs: " + env);
     }
 
     @Test

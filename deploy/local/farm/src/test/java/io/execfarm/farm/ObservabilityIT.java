@@ -1,16 +1,10 @@
 package io.execfarm.farm;
 
-import static io.execfarm.farm.ExportedSpans.childrenOf;
-import static io.execfarm.farm.ExportedSpans.named;
-import static io.execfarm.farm.ExportedSpans.render;
-import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.execfarm.accounts.KafkaLogin;
+import io.execfarm.contracts.Topics;
 import io.execfarm.farm.ExportedSpans.ExportedSpan;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -39,6 +33,13 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import static io.execfarm.farm.ExportedSpans.childrenOf;
+import static io.execfarm.farm.ExportedSpans.named;
+import static io.execfarm.farm.ExportedSpans.render;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * What an operator sees of a real farm (a dispatcher and a worker as processes, the local broker
@@ -128,12 +129,11 @@ class ObservabilityIT {
         String traceId = UUID.randomUUID().toString().replace("-", "");
         String parentSpan = "00f067aa0ba902b7";
         String id = "raw-" + UUID.randomUUID();
-        String replies = "observability-it-replies-" + UUID.randomUUID();
-        String bootstrap = farm.env().get("KAFKA_BOOTSTRAP");
+        String replies = Topics.tenantTopics("raw-client") + "replies-" + UUID.randomUUID();
         String request = JSON.createObjectNode().put("v", 1).put("id", id).put("runtime", "python").put("code", "1 + 1")
                 .put("tenant", "raw-client").put("replyTo", replies).toString();
-        try (KafkaConsumer<String, String> consumer = consumer(bootstrap);
-                KafkaProducer<String, String> producer = producer(bootstrap)) {
+        try (KafkaConsumer<String, String> consumer = consumer(farm.kafkaAdmin());
+                KafkaProducer<String, String> producer = producer(farm.kafkaAdmin())) {
             consumer.subscribe(List.of(replies));
             ProducerRecord<String, String> record = new ProducerRecord<>("execfarm.requests.python", id, request);
             record.headers().add("traceparent", ("00-" + traceId + "-" + parentSpan + "-01").getBytes(StandardCharsets.US_ASCII));
@@ -283,15 +283,15 @@ class ObservabilityIT {
         throw new AssertionError("no result for " + id + " within 60 s");
     }
 
-    private static KafkaProducer<String, String> producer(String bootstrap) {
+    private static KafkaProducer<String, String> producer(KafkaLogin login) {
         Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        props.putAll(login.clientSettings());
         return new KafkaProducer<>(props, new StringSerializer(), new StringSerializer());
     }
 
-    private static KafkaConsumer<String, String> consumer(String bootstrap) {
+    private static KafkaConsumer<String, String> consumer(KafkaLogin login) {
         Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        props.putAll(login.clientSettings());
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "observability-it-" + UUID.randomUUID());
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         return new KafkaConsumer<>(props, new StringDeserializer(), new StringDeserializer());
