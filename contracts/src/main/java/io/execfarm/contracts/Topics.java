@@ -34,12 +34,30 @@ public final class Topics {
         return topic.startsWith(REQUESTS_PREFIX) || topic.equals(CONTROL) || topic.startsWith("__");
     }
 
-    /** The prefix of one tenant's topics, e.g. {@code execfarm.tenant.acme.}; tenant names hold no '.'. */
+    /** Where tenants publish requests and cancels: one topic each, {@code execfarm.ingress.<tenant>}. */
+    public static final String INGRESS_PREFIX = "execfarm.ingress.";
+
+    /** The prefix of one tenant's topics, e.g. {@code execfarm.tenant.acme.}: its reply topics and consumer groups. */
     public static String tenantTopics(String tenant) {
-        if (tenant.isEmpty() || tenant.contains(".")) {
-            throw new IllegalArgumentException("not a tenant name for Kafka: " + tenant);
+        return TENANT_PREFIX + kafkaTenant(tenant) + ".";
+    }
+
+    /** The reply topic made with a tenant, e.g. {@code execfarm.tenant.acme.replies}. */
+    public static String tenantReplies(String tenant) {
+        return tenantTopics(tenant) + "replies";
+    }
+
+    /** The one topic a tenant writes to, e.g. {@code execfarm.ingress.acme}. */
+    public static String ingress(String tenant) {
+        return INGRESS_PREFIX + kafkaTenant(tenant);
+    }
+
+    private static String kafkaTenant(String tenant) {
+        if (!WireNames.isKafkaTenant(tenant)) {
+            throw new IllegalArgumentException("not a tenant name for Kafka (letters, digits, '_' and '-', at most 64): "
+                    + tenant);
         }
-        return TENANT_PREFIX + tenant + ".";
+        return tenant;
     }
 
     /**

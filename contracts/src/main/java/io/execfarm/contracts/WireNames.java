@@ -14,6 +14,11 @@ public final class WireNames {
     public static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._:-]{0,127}");
     /** Tenant names: 1 to 64 of letters, digits, '.', '_' or '-'. */
     public static final Pattern TENANT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+    /**
+     * Tenants that use Kafka: as {@link #TENANT} without '.', since the name ends a topic prefix
+     * ({@code execfarm.tenant.<name>.}) that must not cover another tenant's topics.
+     */
+    public static final Pattern KAFKA_TENANT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
     /** Kafka's own rule for topic names. */
     public static final Pattern TOPIC = Pattern.compile("[A-Za-z0-9._-]{1,249}");
 
@@ -22,6 +27,10 @@ public final class WireNames {
 
     public static boolean isRuntime(String s) {
         return s != null && RUNTIME.matcher(s).matches();
+    }
+
+    public static boolean isKafkaTenant(String s) {
+        return s != null && KAFKA_TENANT.matcher(s).matches();
     }
 
     public static boolean isId(String s) {

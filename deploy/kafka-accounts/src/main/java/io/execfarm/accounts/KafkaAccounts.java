@@ -1,29 +1,28 @@
 package io.execfarm.accounts;
 
+import static io.execfarm.accounts.BrokerAccess.allow;
+import static org.apache.kafka.common.acl.AclOperation.ALTER_CONFIGS;
+import static org.apache.kafka.common.acl.AclOperation.CREATE;
+import static org.apache.kafka.common.acl.AclOperation.DESCRIBE;
+import static org.apache.kafka.common.acl.AclOperation.DESCRIBE_CONFIGS;
+import static org.apache.kafka.common.acl.AclOperation.READ;
+import static org.apache.kafka.common.acl.AclOperation.WRITE;
+import static org.apache.kafka.common.resource.PatternType.LITERAL;
+import static org.apache.kafka.common.resource.PatternType.PREFIXED;
+import static org.apache.kafka.common.resource.ResourceType.GROUP;
+import static org.apache.kafka.common.resource.ResourceType.TOPIC;
+
 import io.execfarm.contracts.Topics;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.ScramCredentialInfo;
-import org.apache.kafka.clients.admin.ScramMechanism;
 import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
-import org.apache.kafka.common.acl.AccessControlEntry;
 import org.apache.kafka.common.acl.AclBinding;
-import org.apache.kafka.common.acl.AclBindingFilter;
-import org.apache.kafka.common.acl.AclOperation;
-import org.apache.kafka.common.acl.AclPermissionType;
-import org.apache.kafka.common.errors.SaslAuthenticationException;
-import org.apache.kafka.common.resource.PatternType;
-import org.apache.kafka.common.resource.ResourcePattern;
-import org.apache.kafka.common.resource.ResourceType;
 
 /**
  * The farm's own users on a broker that authorizes by ACL: the dispatcher and the workers, each a
@@ -47,10 +46,6 @@ public final class KafkaAccounts {
         }
     }
 
-    /** Kafka's minimum for SCRAM-SHA-512: each login costs a service this many hash rounds. */
-    private static final int SCRAM_ITERATIONS = 4096;
-    private static final Duration SETTLE = Duration.ofSeconds(30);
-
     private KafkaAccounts() {
     }
 
@@ -65,39 +60,28 @@ public final class KafkaAccounts {
      */
     static List<AclBinding> grants(Service service) {
         // The groups are named in the applications' configuration (group.id) and SharedRequestConsumer.
-        String user = "User:" + service.user();
+        String user = service.user();
         List<AclBinding> grants = new ArrayList<>();
         switch (service) {
             case DISPATCHER -> {
-                allow(grants, user, ResourceType.TOPIC, PatternType.PREFIXED, Topics.REQUESTS_PREFIX, AclOperation.WRITE, AclOperation.DESCRIBE);
-                allow(grants, user, ResourceType.TOPIC, PatternType.LITERAL, Topics.CONTROL, AclOperation.WRITE, AclOperation.DESCRIBE);
-                allow(grants, user, ResourceType.TOPIC, PatternType.LITERAL, Topics.REPLIES, AclOperation.READ, AclOperation.DESCRIBE);
-                allow(grants, user, ResourceType.GROUP, PatternType.LITERAL, "execfarm-dispatchers", AclOperation.READ);
-                allow(grants, user, ResourceType.GROUP, PatternType.PREFIXED, "execfarm-workers-", AclOperation.DESCRIBE);
+                allow(grants, user, TOPIC, PREFIXED, Topics.REQUESTS_PREFIX, WRITE, DESCRIBE);
+                allow(grants, user, TOPIC, LITERAL, Topics.CONTROL, WRITE, DESCRIBE);
+                allow(grants, user, TOPIC, LITERAL, Topics.REPLIES, READ, DESCRIBE);
+                allow(grants, user, GROUP, LITERAL, "execfarm-dispatchers", READ);
+                allow(grants, user, GROUP, PREFIXED, "execfarm-workers-", DESCRIBE);
             }
             case WORKER -> {
-                allow(grants, user, ResourceType.TOPIC, PatternType.PREFIXED, Topics.REQUESTS_PREFIX, AclOperation.READ, AclOperation.DESCRIBE, AclOperation.CREATE);
-                allow(grants, user, ResourceType.TOPIC, PatternType.LITERAL, Topics.DEAD_LETTERS, AclOperation.WRITE);
-                allow(grants, user, ResourceType.TOPIC, PatternType.LITERAL, Topics.CONTROL, AclOperation.READ, AclOperation.DESCRIBE, AclOperation.CREATE);
-                for (String replies : List.of(Topics.REPLIES, Topics.TENANT_PREFIX)) {
-                    allow(grants, user, ResourceType.TOPIC, replies.endsWith(".") ? PatternType.PREFIXED : PatternType.LITERAL, replies,
-                            AclOperation.WRITE, AclOperation.READ, AclOperation.DESCRIBE, AclOperation.DESCRIBE_CONFIGS,
-                            AclOperation.CREATE);
-                }
-                allow(grants, user, ResourceType.GROUP, PatternType.PREFIXED, "execfarm-workers-", AclOperation.READ);
-                allow(grants, user, ResourceType.GROUP, PatternType.PREFIXED, "execfarm-control-", AclOperation.READ);
-                allow(grants, user, ResourceType.GROUP, PatternType.PREFIXED, "execfarm-shared-", AclOperation.READ, AclOperation.ALTER_CONFIGS);
+                allow(grants, user, TOPIC, PREFIXED, Topics.REQUESTS_PREFIX, READ, DESCRIBE, CREATE);
+                allow(grants, user, TOPIC, LITERAL, Topics.DEAD_LETTERS, WRITE);
+                allow(grants, user, TOPIC, LITERAL, Topics.CONTROL, READ, DESCRIBE, CREATE);
+                allow(grants, user, TOPIC, LITERAL, Topics.REPLIES, WRITE, READ, DESCRIBE, DESCRIBE_CONFIGS, CREATE);
+                allow(grants, user, TOPIC, PREFIXED, Topics.TENANT_PREFIX, WRITE, READ, DESCRIBE, DESCRIBE_CONFIGS, CREATE);
+                allow(grants, user, GROUP, PREFIXED, "execfarm-workers-", READ);
+                allow(grants, user, GROUP, PREFIXED, "execfarm-control-", READ);
+                allow(grants, user, GROUP, PREFIXED, "execfarm-shared-", READ, ALTER_CONFIGS);
             }
         }
         return grants;
-    }
-
-    private static void allow(List<AclBinding> grants, String principal, ResourceType type, PatternType pattern, String name,
-            AclOperation... operations) {
-        for (AclOperation operation : operations) {
-            grants.add(new AclBinding(new ResourcePattern(type, name, pattern),
-                    new AccessControlEntry(principal, "*", operation, AclPermissionType.ALLOW)));
-        }
     }
 
     /**
@@ -134,59 +118,16 @@ public final class KafkaAccounts {
         List<UserScramCredentialUpsertion> users = new ArrayList<>();
         List<AclBinding> grants = new ArrayList<>();
         passwords.forEach((service, password) -> {
-            users.add(new UserScramCredentialUpsertion(service.user(),
-                    new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, SCRAM_ITERATIONS), password));
+            users.add(BrokerAccess.user(service.user(), password));
             grants.addAll(grants(service));
             logins.put(service, KafkaLogin.scram(admin.bootstrap(), service.user(), password));
         });
         try (Admin kafka = Admin.create(admin.clientSettings())) {
-            kafka.alterUserScramCredentials(List.copyOf(users)).all().get(SETTLE.toSeconds(), TimeUnit.SECONDS);
-            kafka.createAcls(grants).all().get(SETTLE.toSeconds(), TimeUnit.SECONDS);
-            awaitEnforced(kafka, grants);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("could not create the farm's Kafka users and grants as " + admin + ": " + e, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
+            BrokerAccess.grant(kafka, users, grants);
+        } catch (ExecutionException | InterruptedException | TimeoutException e) {
+            throw BrokerAccess.failed("create the farm's Kafka users and grants as " + admin, e);
         }
-        logins.values().forEach(KafkaAccounts::awaitLogin);
+        logins.values().forEach(BrokerAccess::awaitLogin);
         return logins;
-    }
-
-    /** The controller commits users and ACLs; the broker applies them a moment later. */
-    private static void awaitEnforced(Admin kafka, Collection<AclBinding> grants)
-            throws ExecutionException, InterruptedException, TimeoutException {
-        long deadline = System.nanoTime() + SETTLE.toNanos();
-        while (!kafka.describeAcls(AclBindingFilter.ANY).values().get(SETTLE.toSeconds(), TimeUnit.SECONDS).containsAll(grants)) {
-            if (System.nanoTime() > deadline) {
-                throw new TimeoutException("the broker did not enforce the farm's grants within " + SETTLE.toSeconds() + " s");
-            }
-            Thread.sleep(50);
-        }
-    }
-
-    private static void awaitLogin(KafkaLogin login) {
-        long deadline = System.nanoTime() + SETTLE.toNanos();
-        while (true) {
-            try (Admin kafka = Admin.create(login.clientSettings())) {
-                kafka.describeCluster().clusterId().get(SETTLE.toSeconds(), TimeUnit.SECONDS);
-                return;
-            } catch (ExecutionException e) {
-                if (!(e.getCause() instanceof SaslAuthenticationException) || System.nanoTime() > deadline) {
-                    throw new IllegalStateException(login + " cannot log in: " + e.getCause(), e);
-                }
-            } catch (TimeoutException e) {
-                throw new IllegalStateException(login + " cannot log in: " + e, e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
-        }
     }
 }

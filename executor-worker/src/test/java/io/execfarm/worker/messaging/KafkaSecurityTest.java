@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.execfarm.accounts.KafkaAccounts;
 import io.execfarm.accounts.KafkaLogin;
+import io.execfarm.accounts.KafkaTenants;
+import io.execfarm.accounts.Passwords;
 import io.execfarm.contracts.Topics;
 import io.execfarm.localinfra.InjectTestInfra;
 import io.execfarm.localinfra.TestInfra;
@@ -30,6 +32,7 @@ import org.apache.kafka.clients.admin.ScramMechanism;
 import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.KafkaShareConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -161,12 +164,125 @@ class KafkaSecurityTest {
         }
     }
 
+    /**
+     * A tenant writes its ingress topic and reads its own topics, in consumer groups of its own
+     * prefix; every other topic and group, another tenant's included, refuses it.
+     */
+    @Test
+    void aTenantReachesOnlyItsOwnTopics() throws Exception {
+        String a = "a" + UUID.randomUUID().toString().substring(0, 8);
+        String b = "b" + UUID.randomUUID().toString().substring(0, 8);
+        KafkaLogin tenantA = KafkaTenants.add(infra.kafkaAdmin(), a, Passwords.generate(), KafkaTenants.Quota.DEFAULT, 1);
+        KafkaTenants.add(infra.kafkaAdmin(), b, Passwords.generate(), KafkaTenants.Quota.DEFAULT, 1);
+        try {
+            assertEquals(null, send(tenantA, Topics.ingress(a)), "its own ingress takes its records");
+            for (String topic : List.of(Topics.ingress(b), Topics.tenantReplies(a), Topics.tenantReplies(b), REQUESTS,
+                    Topics.sharedRequests("python"), Topics.CONTROL, Topics.DEAD_LETTERS, Topics.REPLIES)) {
+                assertInstanceOf(TopicAuthorizationException.class, send(tenantA, topic), topic);
+            }
+            try (PlainKafka admin = new PlainKafka(infra.kafkaAdmin())) {
+                admin.send(Topics.tenantReplies(a), "mine", "{}");
+                admin.send(Topics.tenantReplies(b), "theirs", "{}");
+            }
+            assertEquals(List.of("mine"), keys(tenantA, Topics.tenantTopics(a) + "reader", Topics.tenantReplies(a)));
+            assertInstanceOf(TopicAuthorizationException.class,
+                    cause(() -> keys(tenantA, Topics.tenantTopics(a) + "reader", Topics.tenantReplies(b))));
+            assertInstanceOf(GroupAuthorizationException.class,
+                    cause(() -> keys(tenantA, Topics.tenantTopics(b) + "reader", Topics.tenantReplies(a))));
+            assertInstanceOf(GroupAuthorizationException.class,
+                    cause(() -> keys(tenantA, "execfarm-workers-python", Topics.tenantReplies(a))), "the workers' group");
+            Map<String, Object> share = tenantA.clientSettings();
+            share.put(ConsumerConfig.GROUP_ID_CONFIG, "execfarm-shared-python");
+            try (KafkaShareConsumer<String, String> intruder = new KafkaShareConsumer<>(share, new StringDeserializer(),
+                    new StringDeserializer())) {
+                intruder.subscribe(List.of(Topics.tenantReplies(a)));
+                assertInstanceOf(GroupAuthorizationException.class, cause(() -> intruder.poll(Duration.ofSeconds(10))),
+                        "the workers' share group");
+            }
+        } finally {
+            KafkaTenants.remove(infra.kafkaAdmin(), a);
+            KafkaTenants.remove(infra.kafkaAdmin(), b);
+        }
+    }
+
+    /** A tenant producing past its quota is slowed down by the broker, and loses nothing. */
+    @Test
+    void aTenantOverItsProduceQuotaIsThrottledNotRefused() throws Exception {
+        String name = "q" + UUID.randomUUID().toString().substring(0, 8);
+        KafkaLogin tenant = KafkaTenants.add(infra.kafkaAdmin(), name, Passwords.generate(),
+                new KafkaTenants.Quota(4096, 50), 1);
+        try {
+            Map<String, Object> settings = tenant.clientSettings();
+            settings.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+            try (KafkaProducer<String, String> flood = new KafkaProducer<>(settings, new StringSerializer(),
+                    new StringSerializer())) {
+                // The broker averages a rate over its quota window (11 s), so 60 KiB in a burst is
+                // about 6 KiB/s against the 4 KiB/s allowed: a few seconds of delay.
+                String record = "x".repeat(5 * 1024);
+                List<java.util.concurrent.Future<?>> sent = new java.util.ArrayList<>();
+                for (int i = 0; i < 12; i++) {
+                    sent.add(flood.send(new ProducerRecord<>(Topics.ingress(name), Integer.toString(i), record)));
+                }
+                for (java.util.concurrent.Future<?> each : sent) {
+                    each.get(120, TimeUnit.SECONDS);
+                }
+                double throttled = (double) flood.metrics().entrySet().stream()
+                        .filter(e -> e.getKey().name().equals("produce-throttle-time-max")).findFirst().orElseThrow()
+                        .getValue().metricValue();
+                assertTrue(throttled > 0, "the broker delayed the tenant's produce requests: " + throttled + " ms");
+            }
+        } finally {
+            KafkaTenants.remove(infra.kafkaAdmin(), name);
+        }
+    }
+
+    /** A removed tenant's login no longer works, and its topics are gone. */
+    @Test
+    void aRemovedTenantCannotLogIn() throws Exception {
+        String name = "r" + UUID.randomUUID().toString().substring(0, 8);
+        KafkaLogin tenant = KafkaTenants.add(infra.kafkaAdmin(), name, Passwords.generate(), KafkaTenants.Quota.DEFAULT, 1);
+        assertTrue(KafkaTenants.list(infra.kafkaAdmin()).stream().anyMatch(t -> t.name().equals(name)
+                && t.quota().equals(java.util.Optional.of(KafkaTenants.Quota.DEFAULT))));
+        KafkaTenants.remove(infra.kafkaAdmin(), name);
+        try (Admin admin = Admin.create(tenant.clientSettings())) {
+            assertInstanceOf(SaslAuthenticationException.class,
+                    cause(() -> admin.describeCluster().clusterId().get(30, TimeUnit.SECONDS)));
+        }
+        try (Admin admin = Admin.create(infra.kafkaAdmin().clientSettings())) {
+            assertFalse(admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(Topics.ingress(name)));
+        }
+        assertFalse(KafkaTenants.list(infra.kafkaAdmin()).stream().anyMatch(t -> t.name().equals(name)));
+    }
+
+    /** The keys on {@code topic} from its beginning, read in consumer group {@code group}; throws what the broker refused. */
+    private static List<String> keys(KafkaLogin login, String group, String topic) {
+        Map<String, Object> settings = login.clientSettings();
+        settings.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        settings.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(settings, new StringDeserializer(),
+                new StringDeserializer())) {
+            consumer.subscribe(List.of(topic));
+            List<String> keys = new java.util.ArrayList<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (keys.isEmpty() && System.nanoTime() < deadline) {
+                consumer.poll(Duration.ofMillis(200)).forEach(r -> keys.add(r.key()));
+            }
+            return keys;
+        }
+    }
+
+    /** What the broker answered a record sent to {@code topic}: null when it took it. */
     private static Throwable send(KafkaLogin login, String topic) {
         Map<String, Object> settings = login.clientSettings();
         settings.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 10_000);
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(settings, new StringSerializer(),
                 new StringSerializer())) {
-            return cause(() -> producer.send(new ProducerRecord<>(topic, "k", "{}")).get(30, TimeUnit.SECONDS));
+            producer.send(new ProducerRecord<>(topic, "k", "{}")).get(30, TimeUnit.SECONDS);
+            return null;
+        } catch (ExecutionException e) {
+            return e.getCause();
+        } catch (Exception e) {
+            return e;
         }
     }
 
