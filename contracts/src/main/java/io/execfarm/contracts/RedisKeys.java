@@ -11,6 +11,17 @@ public final class RedisKeys {
         return "execfarm:result:" + requestId;
     }
 
+    /**
+     * A tenant's executions in flight: a sorted set of request ids scored by the time after which
+     * each stops counting. The dispatcher adds to it when it admits a request; whichever learns of
+     * the result first removes it (the dispatcher storing it, the worker publishing it).
+     */
+    public static final String IN_FLIGHT_PREFIX = "execfarm:inflight:";
+
+    public static String inFlight(String tenant) {
+        return IN_FLIGHT_PREFIX + tenant;
+    }
+
     /** Present when the request was cancelled; set by whoever learns of the cancel first. */
     public static String cancel(String requestId) {
         return "execfarm:cancel:" + requestId;

@@ -51,8 +51,9 @@ public final class KafkaAccounts {
 
     /**
      * What each service does on Kafka. The dispatcher publishes requests and cancels, follows the
-     * replies topic in its group, and looks at the workers' groups to tell which runtimes are
-     * served. A worker creates the farm's topics when absent and configures its share groups,
+     * replies topic in its group, looks at the workers' groups to tell which runtimes are served,
+     * and forwards tenants' requests from their ingress topics, answering those it refuses on the
+     * tenant's reply topic (IngressForwarder); it reads no tenant's results. A worker creates the farm's topics when absent and configures its share groups,
      * consumes requests (its consumer and share groups) and cancels, and writes events to the
      * replies topic, to tenants' reply topics, and refused requests to the dead letters. It reads a
      * reply topic too, without a group, when a request comes again whose stored result it cannot
@@ -69,6 +70,9 @@ public final class KafkaAccounts {
                 allow(grants, user, TOPIC, LITERAL, Topics.REPLIES, READ, DESCRIBE);
                 allow(grants, user, GROUP, LITERAL, "execfarm-dispatchers", READ);
                 allow(grants, user, GROUP, PREFIXED, "execfarm-workers-", DESCRIBE);
+                allow(grants, user, TOPIC, PREFIXED, Topics.INGRESS_PREFIX, READ, DESCRIBE);
+                allow(grants, user, GROUP, LITERAL, "execfarm-ingress", READ);
+                allow(grants, user, TOPIC, PREFIXED, Topics.TENANT_PREFIX, WRITE, DESCRIBE);
             }
             case WORKER -> {
                 allow(grants, user, TOPIC, PREFIXED, Topics.REQUESTS_PREFIX, READ, DESCRIBE, CREATE);

@@ -1,7 +1,7 @@
 package io.execfarm.dispatcher.events;
 
+import io.execfarm.contracts.RedisKeys;
 import io.execfarm.dispatcher.config.DispatcherConfig;
-import io.execfarm.dispatcher.tenancy.InFlight;
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.quarkus.redis.datasource.hash.ReactiveHashCommands;
 import io.quarkus.redis.datasource.list.ReactiveListCommands;
@@ -58,6 +58,20 @@ public class ExecutionStore {
             return 1
             """;
 
+    /**
+     * KEYS: execution. ARGV: retention in s, the tenant, then field, value pairs. 1 when the record
+     * is the tenant's (made now, or there already), 0 when another tenant's execution has that id.
+     */
+    private static final String CREATE_FOR_TENANT = """
+            local owner = redis.call('HGET', KEYS[1], 'tenant')
+            if owner then
+              return owner == ARGV[2] and 1 or 0
+            end
+            redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+            redis.call('EXPIRE', KEYS[1], ARGV[1])
+            return 1
+            """;
+
     private final ReactiveRedisDataSource redis;
     private final ReactiveHashCommands<String, String, String> hashes;
     private final ReactiveListCommands<String, String> lists;
@@ -71,7 +85,24 @@ public class ExecutionStore {
     }
 
     public Uni<Void> create(ExecutionRecord record) {
-        String key = executionKey(record.id());
+        List<String> args = new ArrayList<>(List.of(CREATE, "1", executionKey(record.id()), Long.toString(retentionSeconds)));
+        args.addAll(fields(record));
+        return redis.execute("EVAL", args.toArray(String[]::new)).replaceWithVoid();
+    }
+
+    /**
+     * Records an execution whose id its tenant chose (a Kafka client's): false, and nothing
+     * written, when another tenant's execution holds that id; true when it is the tenant's, new or
+     * recorded before (the same request forwarded again).
+     */
+    public Uni<Boolean> createForTenant(ExecutionRecord record) {
+        List<String> args = new ArrayList<>(List.of(CREATE_FOR_TENANT, "1", executionKey(record.id()),
+                Long.toString(retentionSeconds), record.tenant()));
+        args.addAll(fields(record));
+        return redis.execute("EVAL", args.toArray(String[]::new)).map(reply -> reply.toInteger() == 1);
+    }
+
+    private static List<String> fields(ExecutionRecord record) {
         Map<String, String> fields = new HashMap<>(Map.of(
                 "tenant", record.tenant(),
                 "runtime", record.runtime(),
@@ -83,12 +114,12 @@ public class ExecutionStore {
         if (record.traceparent() != null) {
             fields.put("traceparent", record.traceparent());
         }
-        List<String> args = new ArrayList<>(List.of("EVAL", CREATE, "1", key, Long.toString(retentionSeconds)));
+        List<String> pairs = new ArrayList<>();
         fields.forEach((field, value) -> {
-            args.add(field);
-            args.add(value);
+            pairs.add(field);
+            pairs.add(value);
         });
-        return redis.execute(args.get(0), args.subList(1, args.size()).toArray(String[]::new)).replaceWithVoid();
+        return pairs;
     }
 
     /** Forgets an execution that never made it to Kafka. */
@@ -111,7 +142,7 @@ public class ExecutionStore {
     public Uni<Long> appendOnce(String requestId, String identity, String json, boolean result) {
         return redis.execute("EVAL", APPEND_ONCE, "3", eventsKey(requestId), "execfarm:eventids:" + requestId,
                         executionKey(requestId), identity, json, Long.toString(retentionSeconds), NOTIFICATIONS,
-                        requestId, result ? "1" : "0", InFlight.KEY_PREFIX)
+                        requestId, result ? "1" : "0", RedisKeys.IN_FLIGHT_PREFIX)
                 .map(response -> response == null ? -1L : response.toLong());
     }
 

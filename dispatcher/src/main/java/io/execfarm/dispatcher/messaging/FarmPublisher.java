@@ -2,6 +2,7 @@ package io.execfarm.dispatcher.messaging;
 
 import io.execfarm.contracts.Cancel;
 import io.execfarm.contracts.ExecutionRequest;
+import io.execfarm.contracts.Result;
 import io.execfarm.contracts.Topics;
 import io.execfarm.contracts.WireCodec;
 import io.execfarm.dispatcher.config.DispatcherConfig;
@@ -64,6 +65,18 @@ public class FarmPublisher {
             }
         }
         return false;
+    }
+
+    /**
+     * A result the dispatcher itself gives, on a tenant's reply topic: the answer to a request it
+     * refused to forward. Through the requests' producer, to the topic named.
+     */
+    public Uni<Void> answer(String topic, Result result) {
+        OutgoingKafkaRecordMetadata<String> metadata = OutgoingKafkaRecordMetadata.<String>builder()
+                .withTopic(topic)
+                .withKey(result.requestId())
+                .build();
+        return requests.sendMessage(Message.of(codec.encode(result)).addMetadata(metadata));
     }
 
     public Uni<Void> cancel(String requestId, Context traced) {

@@ -1,5 +1,6 @@
 package io.execfarm.dispatcher.tenancy;
 
+import io.execfarm.contracts.RedisKeys;
 import io.execfarm.dispatcher.config.DispatcherConfig;
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.smallrye.mutiny.Uni;
@@ -25,9 +26,6 @@ public class InFlight {
             redis.call('PEXPIREAT', KEYS[1], latest[2])
             return 1
             """;
-
-    /** A tenant's set is this prefix and the tenant's name; storing a result ends its count too (ExecutionStore). */
-    public static final String KEY_PREFIX = "execfarm:inflight:";
 
     private final ReactiveRedisDataSource redis;
     private final DispatcherConfig config;
@@ -58,7 +56,8 @@ public class InFlight {
                         Double.POSITIVE_INFINITY));
     }
 
+    /** A tenant's set ({@link RedisKeys#inFlight}); storing a result ends its count too (ExecutionStore). */
     private static String key(String tenant) {
-        return KEY_PREFIX + tenant;
+        return RedisKeys.inFlight(tenant);
     }
 }

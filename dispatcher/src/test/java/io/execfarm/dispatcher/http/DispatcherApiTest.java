@@ -11,27 +11,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.execfarm.localinfra.AppProcess;
+import io.execfarm.contracts.RedisKeys;
 import io.execfarm.dispatcher.tenancy.InFlight;
+import io.execfarm.localinfra.AppProcess;
 import io.execfarm.localinfra.InjectTestInfra;
 import io.execfarm.localinfra.TestInfra;
 import io.execfarm.localinfra.TestInfraResource;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.redis.datasource.RedisDataSource;
-import jakarta.inject.Inject;
-import java.time.Instant;
-import org.junit.jupiter.api.Assumptions;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.response.Response;
+import jakarta.inject.Inject;
 import java.net.URL;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,6 +50,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -426,7 +427,7 @@ class DispatcherApiTest {
         long before = inFlight.count("tenant-b").await().atMost(Duration.ofSeconds(5));
         Response refused;
         // Writes only to the in-flight sets: admission passes, the execution's record is refused.
-        redis.execute("ACL", "SETUSER", "default", "resetkeys", "%R~*", "~" + InFlight.KEY_PREFIX + "*");
+        redis.execute("ACL", "SETUSER", "default", "resetkeys", "%R~*", "~" + RedisKeys.IN_FLIGHT_PREFIX + "*");
         try {
             refused = submit("key-b", "{\"runtime\":\"python\",\"code\":\"1\"}");
         } finally {

@@ -76,12 +76,16 @@ public class RequestLedger {
             return {attempt, 1, redis.call('EXISTS', KEYS[4]), redis.call('EXISTS', KEYS[5]), redis.call('GET', KEYS[3])}
             """;
     /**
-     * KEYS: claim, published, takeover. ARGV: holder, result TTL in s, "1" to mark the result
-     * published, claim TTL in ms. A claim released without a result may be taken at once.
+     * KEYS: claim, published, takeover, the tenant's executions in flight. ARGV: holder, result TTL
+     * in s, "1" to mark the result published, claim TTL in ms, request id, "1" when the tenant is
+     * known. A claim released without a result may be taken at once.
      */
     private static final String FINISH = """
             if ARGV[3] == '1' then
               redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
+              if ARGV[6] == '1' then
+                redis.call('ZREM', KEYS[4], ARGV[5])
+              end
             end
             if redis.call('GET', KEYS[1]) == ARGV[1] then
               redis.call('DEL', KEYS[1])
@@ -178,10 +182,16 @@ public class RequestLedger {
         bytes.setex(RedisKeys.result(result.requestId()), resultTtl.toSeconds(), codec.encode(result));
     }
 
-    /** Marks the request's result published, when {@code published}, and releases {@code holder}'s claim. */
-    public void finish(String requestId, String holder, boolean published, Duration claimTtl) {
-        redis.execute("EVAL", FINISH, "3", claimKey(requestId), publishedKey(requestId), takeoverKey(requestId), holder,
-                Long.toString(resultTtl.toSeconds()), published ? "1" : "0", Long.toString(claimTtl.toMillis()));
+    /**
+     * Marks the result published, when it is, and releases {@code holder}'s claim. A published
+     * result also ends the request's count among its tenant's executions in flight
+     * ({@link RedisKeys#inFlight}), where the dispatcher counted it: the dispatcher sees no result
+     * sent to a tenant's own reply topic.
+     */
+    public void finish(String requestId, Optional<String> tenant, String holder, boolean published, Duration claimTtl) {
+        redis.execute("EVAL", FINISH, "4", claimKey(requestId), publishedKey(requestId), takeoverKey(requestId),
+                RedisKeys.inFlight(tenant.orElse("")), holder, Long.toString(resultTtl.toSeconds()), published ? "1" : "0",
+                Long.toString(claimTtl.toMillis()), requestId, tenant.isPresent() ? "1" : "0");
     }
 
     /**

@@ -15,6 +15,7 @@ import io.opentelemetry.context.Context;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import org.jboss.logging.Logger;
 
 /**
@@ -104,7 +105,7 @@ public class ResultDelivery {
         if (alreadyOnReplyTopic(request, recordTime)) {
             LOG.infof("%s was answered and its result is on %s, though never marked published; marking it now",
                     request.id(), request.replyTo());
-            claims.finish(request.id(), holder, true);
+            claims.finish(request.id(), Optional.of(request.tenant()), holder, true);
             trace.end("answered-before");
             return;
         }
@@ -112,7 +113,7 @@ public class ResultDelivery {
                 delivery.attempt());
         Result result = delivery.result().orElseThrow().withAttempt(delivery.attempt());
         publishOrGiveUp(request.replyTo(), result, trace.context());
-        claims.finish(request.id(), holder, true);
+        claims.finish(request.id(), Optional.of(request.tenant()), holder, true);
         trace.end(result, 0);
     }
 

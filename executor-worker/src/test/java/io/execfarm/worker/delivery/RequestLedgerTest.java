@@ -13,6 +13,7 @@ import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
@@ -50,7 +51,7 @@ class RequestLedgerTest {
         assertFalse(second.claimed());
         assertTrue(ledger.deliver(id, "a", CLAIM).claimed(), "a retried call of the holder's own");
 
-        ledger.finish(id, "a", false, CLAIM);
+        ledger.finish(id, Optional.empty(), "a", false, CLAIM);
         RequestLedger.Delivery taken = ledger.claimAgain(id, "b", CLAIM);
         assertTrue(taken.claimed());
         assertEquals(0, taken.attempt(), "claiming again counts no new delivery");
@@ -62,14 +63,14 @@ class RequestLedgerTest {
         String id = UUID.randomUUID().toString();
         ledger.deliver(id, "b", Duration.ofSeconds(5));
 
-        ledger.finish(id, "a", false, CLAIM);
+        ledger.finish(id, Optional.empty(), "a", false, CLAIM);
         assertFalse(ledger.renew(id, "a", Duration.ofMinutes(10)));
         assertEquals("b", claimHolder(id), "a delivery whose claim lapsed cannot end the claim that took over");
         assertTrue(redis.key().pttl("execfarm:claim:" + id) <= 5000, "nor extend it");
 
         assertTrue(ledger.renew(id, "b", Duration.ofMinutes(10)));
         assertTrue(redis.key().pttl("execfarm:claim:" + id) > 5000, "its holder extends it");
-        ledger.finish(id, "b", true, CLAIM);
+        ledger.finish(id, Optional.empty(), "b", true, CLAIM);
         assertNull(claimHolder(id));
     }
 
@@ -86,7 +87,7 @@ class RequestLedgerTest {
         assertFalse(unpublished.published());
         assertTrue(unpublished.cancelled());
 
-        ledger.finish(id, "a", true, CLAIM);
+        ledger.finish(id, Optional.empty(), "a", true, CLAIM);
         assertTrue(ledger.deliver(id, "b", CLAIM).published());
     }
 
@@ -121,7 +122,7 @@ class RequestLedgerTest {
     void aClaimReleasedWithoutAResultOrOfAnAnsweredRequestIsTakenAtOnce() {
         String released = UUID.randomUUID().toString();
         ledger.deliver(released, "a", CLAIM);
-        ledger.finish(released, "a", false, CLAIM);
+        ledger.finish(released, Optional.empty(), "a", false, CLAIM);
         assertTrue(ledger.deliver(released, "b", CLAIM).claimed());
 
         String answered = UUID.randomUUID().toString();
@@ -137,14 +138,14 @@ class RequestLedgerTest {
     void aRenewalArrivingAfterTheReleaseDoesNotBringTheClaimBack() {
         String released = UUID.randomUUID().toString();
         ledger.deliver(released, "a", CLAIM);
-        ledger.finish(released, "a", false, CLAIM);
+        ledger.finish(released, Optional.empty(), "a", false, CLAIM);
         assertFalse(ledger.renew(released, "a", CLAIM), "a released claim stays released");
         assertNull(claimHolder(released));
         assertTrue(ledger.deliver(released, "b", CLAIM).claimed(), "a redelivery takes the released request at once");
 
         String published = UUID.randomUUID().toString();
         ledger.deliver(published, "a", CLAIM);
-        ledger.finish(published, "a", true, CLAIM);
+        ledger.finish(published, Optional.empty(), "a", true, CLAIM);
         assertFalse(ledger.renew(published, "a", CLAIM), "nor is the claim of a published request, stored or not");
         assertNull(claimHolder(published));
     }

@@ -1,0 +1,165 @@
+package io.execfarm.dispatcher.messaging;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.execfarm.contracts.Cancel;
+import io.execfarm.contracts.ExecutionRequest;
+import io.execfarm.contracts.MalformedMessageException;
+import io.execfarm.contracts.RedisKeys;
+import io.execfarm.contracts.Result;
+import io.execfarm.contracts.Topics;
+import io.execfarm.contracts.WireCodec;
+import io.execfarm.contracts.WireNames;
+import io.execfarm.dispatcher.config.DispatcherConfig;
+import io.execfarm.dispatcher.events.ExecutionRecord;
+import io.execfarm.dispatcher.events.ExecutionStore;
+import io.execfarm.dispatcher.tenancy.InFlight;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.opentelemetry.context.Context;
+import io.quarkus.redis.datasource.ReactiveRedisDataSource;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.reactive.messaging.kafka.KafkaRecord;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.jboss.logging.Logger;
+
+/**
+ * Runs Kafka clients' requests as their tenant. Each tenant writes one topic,
+ * {@code execfarm.ingress.<tenant>}, which only it may write (KafkaTenants); this reads them all
+ * and forwards each request to its runtime's topic with the tenant taken from the topic's name,
+ * whatever the record says, and each cancel to the control topic only for an execution of that
+ * tenant. Before forwarding, what HTTP checks: the reply topic must be the tenant's own (under
+ * {@code execfarm.tenant.<tenant>.}), the id must not be another tenant's execution's, some worker
+ * must have served the runtime, and the tenant must be under its in-flight limit. A refused request
+ * is answered with a rejected result on the tenant's reply topic. A record is acknowledged only
+ * once its request is on its runtime's topic (or answered): a forwarder that dies loses nothing,
+ * and one that forwards a request again costs nothing, since a worker runs an id once.
+ */
+@ApplicationScoped
+public class IngressForwarder {
+
+    private static final Logger LOG = Logger.getLogger(IngressForwarder.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Who answers a request the forwarder refused, in the result's {@code workerId}. */
+    static final String ANSWERED_BY = "dispatcher";
+    private static final Duration FIRST_BACKOFF = Duration.ofMillis(200);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
+
+    private final WireCodec codec;
+    private final FarmPublisher publisher;
+    private final ExecutionStore store;
+    private final InFlight inFlight;
+    private final LiveWorkers liveWorkers;
+    private final ReactiveRedisDataSource redis;
+    private final DispatcherConfig config;
+    private final MeterRegistry registry;
+
+    public IngressForwarder(WireCodec codec, FarmPublisher publisher, ExecutionStore store, InFlight inFlight,
+            LiveWorkers liveWorkers, ReactiveRedisDataSource redis, DispatcherConfig config, MeterRegistry registry) {
+        this.codec = codec;
+        this.publisher = publisher;
+        this.store = store;
+        this.inFlight = inFlight;
+        this.liveWorkers = liveWorkers;
+        this.redis = redis;
+        this.config = config;
+        this.registry = registry;
+    }
+
+    /**
+     * Forwards one record, trying again while Kafka or Redis fail: the next record of the
+     * partition waits, so a tenant's requests keep their order.
+     */
+    @Incoming("ingress")
+    public Uni<Void> forward(KafkaRecord<String, byte[]> record) {
+        String tenant = record.getTopic().substring(Topics.INGRESS_PREFIX.length());
+        Uni<String> handled = Uni.createFrom().deferred(() -> !WireNames.isKafkaTenant(tenant)
+                ? Uni.createFrom().item("dropped")
+                : isCancel(record.getPayload()) ? cancel(tenant, record.getPayload()) : submit(tenant, record.getPayload()));
+        return handled
+                .onFailure().invoke(failure -> LOG.warnf("forwarding a record of %s partition %d (key %s) failed, trying again: %s",
+                        record.getTopic(), record.getPartition(), record.getKey(), failure.toString()))
+                .onFailure().retry().withBackOff(FIRST_BACKOFF, MAX_BACKOFF).indefinitely()
+                .invoke(outcome -> registry.counter("execfarm.ingress.records", "outcome", outcome).increment())
+                .chain(() -> Uni.createFrom().completionStage(record.ack()));
+    }
+
+    private static boolean isCancel(byte[] payload) {
+        try {
+            return Cancel.TYPE.equals(JSON.readTree(payload).path("type").asText());
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private Uni<String> submit(String tenant, byte[] payload) {
+        ExecutionRequest sent;
+        try {
+            sent = codec.decodeRequest(payload);
+        } catch (MalformedMessageException e) {
+            if (e.requestId().isEmpty()) {
+                LOG.infof("tenant %s sent a record that names no request: %s", tenant, e.getMessage());
+                return Uni.createFrom().item("dropped");
+            }
+            return refuse(tenant, e.replyTo().orElse(null), e.requestId().get(), "MalformedRequest", e.getMessage());
+        }
+        String id = sent.id();
+        if (!sent.replyTo().startsWith(Topics.tenantTopics(tenant))) {
+            return refuse(tenant, null, id, "ReplyToNotYours", "replyTo " + sent.replyTo() + " is not a topic of tenant "
+                    + tenant + "; name one under " + Topics.tenantTopics(tenant) + ", such as " + Topics.tenantReplies(tenant));
+        }
+        if (liveWorkers.availability(sent.runtime()) == LiveWorkers.Availability.UNKNOWN) {
+            return refuse(tenant, sent.replyTo(), id, "NoLiveWorkers", "no live worker runs '" + sent.runtime()
+                    + "'; runtimes with live workers: " + liveWorkers.runtimes());
+        }
+        Instant now = Instant.now();
+        Instant startBy = now.plus(config.queueTimeout());
+        ExecutionRequest request = new ExecutionRequest(id, sent.runtime(), sent.code(), sent.session(), tenant,
+                sent.timeoutMs(), sent.replyTo(), sent.limits(), now, startBy);
+        ExecutionRecord record = new ExecutionRecord(id, tenant, request.runtime(), request.session(), request.timeoutMs(),
+                now, null);
+        return store.createForTenant(record).chain(ours -> {
+            if (!ours) {
+                return refuse(tenant, request.replyTo(), id, "IdInUse", "another execution has the id " + id
+                        + "; give each request an id no other client can choose, such as a random UUID");
+            }
+            return inFlight.admit(tenant, id, startBy.plusMillis(request.timeoutMs())).chain(admitted -> admitted
+                    ? publisher.submit(request, Context.current()).replaceWith("forwarded")
+                            .onFailure(failure -> !FarmPublisher.mayHaveReachedKafka(failure))
+                            .call(() -> inFlight.release(tenant, id))
+                    : refuse(tenant, request.replyTo(), id, "TooManyInFlight", "tenant " + tenant + " has "
+                            + inFlight.limit(tenant) + " executions in flight, its limit; send it again when one finishes"));
+        });
+    }
+
+    /** Answers a refused request on its reply topic where that is the tenant's, else on the tenant's own. */
+    private Uni<String> refuse(String tenant, String replyTo, String id, String errorType, String message) {
+        String topic = replyTo != null && replyTo.startsWith(Topics.tenantTopics(tenant)) ? replyTo : Topics.tenantReplies(tenant);
+        LOG.debugf("refused %s of tenant %s (%s): %s", id, tenant, errorType, message);
+        return publisher.answer(topic, Result.rejected(id, ANSWERED_BY, errorType, message))
+                .replaceWith("refused-" + errorType);
+    }
+
+    /** Cancels the tenant's own execution; a cancel of anything else is dropped, as HTTP answers it 404. */
+    private Uni<String> cancel(String tenant, byte[] payload) {
+        Cancel cancel;
+        try {
+            cancel = (Cancel) codec.decodeControl(payload);
+        } catch (MalformedMessageException e) {
+            LOG.infof("tenant %s sent an unreadable cancel: %s", tenant, e.getMessage());
+            return Uni.createFrom().item("dropped");
+        }
+        String id = cancel.requestId();
+        return store.find(id).chain(record -> {
+            if (record == null || !record.tenant().equals(tenant)) {
+                LOG.infof("tenant %s asked to cancel %s, which is not its execution", tenant, id);
+                return Uni.createFrom().item("cancel-refused");
+            }
+            return redis.value(String.class).setex(RedisKeys.cancel(id), config.retention().toSeconds(), "1")
+                    .chain(() -> publisher.cancel(id, Context.current()))
+                    .replaceWith("cancelled");
+        });
+    }
+}

@@ -1,0 +1,224 @@
+package io.execfarm.dispatcher.messaging;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.execfarm.accounts.KafkaLogin;
+import io.execfarm.accounts.KafkaTenants;
+import io.execfarm.accounts.Passwords;
+import io.execfarm.contracts.Topics;
+import io.execfarm.localinfra.AppProcess;
+import io.execfarm.localinfra.InjectTestInfra;
+import io.execfarm.localinfra.TestInfra;
+import io.execfarm.localinfra.TestInfraResource;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Tenants on Kafka, as plain clients logged in as themselves: each writes its ingress topic and
+ * reads its own reply topic, and whatever a record says, it runs as the tenant whose topic it came
+ * on; what would reach another tenant's work is refused. A real worker runs the requests.
+ */
+@QuarkusTest
+@QuarkusTestResource(TestInfraResource.AsDispatcher.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class IngressForwarderTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration WAIT = Duration.ofSeconds(60);
+    /** Its in-flight limit is 1 (application.properties, %test). */
+    private static final String SMALL = "kafka-small";
+
+    @InjectTestInfra
+    TestInfra infra;
+
+    private AppProcess worker;
+    private final Map<String, KafkaLogin> tenants = new HashMap<>();
+
+    @BeforeAll
+    void startWorkerAndTenants() throws Exception {
+        worker = AppProcess.worker("ingress-test-worker", infra, List.of(
+                "execfarm.worker.runtime.python.pool.size=2", "execfarm.worker.runtime.python.pool.min-idle=2"));
+        for (String tenant : List.of("kafka-a", "kafka-b", SMALL)) {
+            tenants.put(tenant, KafkaTenants.add(infra.kafkaAdmin(), tenant, Passwords.generate(),
+                    KafkaTenants.Quota.DEFAULT, 2));
+        }
+    }
+
+    @AfterAll
+    void stopWorker() throws Exception {
+        if (worker != null) {
+            worker.close();
+        }
+    }
+
+    @Test
+    void aTenantsRequestRunsAsThatTenantWhateverItsRecordSays() throws Exception {
+        String id = UUID.randomUUID().toString();
+        try (KafkaConsumer<String, String> forwarded = adminReader(List.of(Topics.requests("python"),
+                Topics.sharedRequests("python")))) {
+            send("kafka-a", request(id, "6 * 7", "kafka-b", Topics.tenantReplies("kafka-a")));
+            JsonNode result = result("kafka-a", Topics.tenantReplies("kafka-a"), id);
+            assertEquals("ok", result.get("status").asText(), result.toString());
+            assertEquals("42", result.get("value").asText());
+            JsonNode request = recordOf(forwarded, id);
+            assertEquals("kafka-a", request.get("tenant").asText(), "the tenant comes from the ingress topic: " + request);
+        }
+    }
+
+    @Test
+    void aReplyTopicThatIsNotTheTenantsIsRefusedOnTheTenantsOwn() throws Exception {
+        String id = UUID.randomUUID().toString();
+        for (String replyTo : List.of(Topics.tenantReplies("kafka-b"), Topics.REPLIES)) {
+            send("kafka-a", request(id, "print('must not run')", null, replyTo));
+            JsonNode refused = result("kafka-a", Topics.tenantReplies("kafka-a"), id);
+            assertEquals("rejected", refused.get("status").asText(), refused.toString());
+            assertEquals("ReplyToNotYours", refused.at("/error/type").asText(), refused.toString());
+        }
+        try (KafkaConsumer<String, String> theirs = adminReader(List.of(Topics.tenantReplies("kafka-b")))) {
+            assertTrue(keysToEnd(theirs).stream().noneMatch(id::equals), "nothing of it reached kafka-b's topic");
+        }
+    }
+
+    @Test
+    void aTenantCannotCancelAnotherTenantsExecutionButCancelsItsOwn() throws Exception {
+        String theirs = UUID.randomUUID().toString();
+        String mine = UUID.randomUUID().toString();
+        send("kafka-b", request(theirs, "import time\ntime.sleep(3)\n'finished'", null, Topics.tenantReplies("kafka-b")));
+        send("kafka-a", request(mine, "import time\ntime.sleep(30)\n'never'", null, Topics.tenantReplies("kafka-a")));
+        Thread.sleep(1000);
+        send("kafka-a", cancel(theirs));
+        send("kafka-a", cancel(mine));
+        JsonNode finished = result("kafka-b", Topics.tenantReplies("kafka-b"), theirs);
+        assertEquals("ok", finished.get("status").asText(), "another tenant's cancel changed nothing: " + finished);
+        JsonNode cancelled = result("kafka-a", Topics.tenantReplies("kafka-a"), mine);
+        assertEquals("cancelled", cancelled.get("status").asText(), cancelled.toString());
+    }
+
+    @Test
+    void anIdAnotherTenantsExecutionHoldsIsRefused() throws Exception {
+        String id = UUID.randomUUID().toString();
+        send("kafka-b", request(id, "'theirs'", null, Topics.tenantReplies("kafka-b")));
+        assertEquals("'theirs'", result("kafka-b", Topics.tenantReplies("kafka-b"), id).get("value").asText());
+        send("kafka-a", request(id, "'mine'", null, Topics.tenantReplies("kafka-a")));
+        JsonNode refused = result("kafka-a", Topics.tenantReplies("kafka-a"), id);
+        assertEquals("IdInUse", refused.at("/error/type").asText(), refused.toString());
+    }
+
+    /**
+     * Over its in-flight limit a tenant's request is refused, to be sent again; a finished
+     * execution stops counting when its worker publishes the result, long before it would expire.
+     */
+    @Test
+    void overItsInFlightLimitATenantIsToldToSendAgain() throws Exception {
+        String first = UUID.randomUUID().toString();
+        String second = UUID.randomUUID().toString();
+        String third = UUID.randomUUID().toString();
+        String replies = Topics.tenantReplies(SMALL);
+        send(SMALL, request(first, "import time\ntime.sleep(3)\n1", null, replies));
+        send(SMALL, request(second, "2", null, replies));
+        assertEquals("TooManyInFlight", result(SMALL, replies, second).at("/error/type").asText());
+        assertEquals("ok", result(SMALL, replies, first).get("status").asText());
+        send(SMALL, request(third, "3", null, replies));
+        assertEquals("3", result(SMALL, replies, third).get("value").asText());
+    }
+
+    private static String request(String id, String code, String tenant, String replyTo) {
+        ObjectNode request = JSON.createObjectNode().put("v", 1).put("id", id).put("runtime", "python").put("code", code)
+                .put("replyTo", replyTo);
+        if (tenant != null) {
+            request.put("tenant", tenant);
+        }
+        return request.toString();
+    }
+
+    private static String cancel(String id) {
+        return JSON.createObjectNode().put("v", 1).put("type", "cancel").put("requestId", id).toString();
+    }
+
+    private void send(String tenant, String json) throws Exception {
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(tenants.get(tenant).clientSettings(),
+                new StringSerializer(), new StringSerializer())) {
+            producer.send(new ProducerRecord<>(Topics.ingress(tenant), json)).get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    /** The result of {@code id} on {@code topic}, read as the tenant, in a consumer group of its own prefix. */
+    private JsonNode result(String tenant, String topic, String id) throws Exception {
+        Map<String, Object> settings = tenants.get(tenant).clientSettings();
+        settings.put(ConsumerConfig.GROUP_ID_CONFIG, Topics.tenantTopics(tenant) + "test-" + UUID.randomUUID());
+        settings.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(settings, new StringDeserializer(),
+                new StringDeserializer())) {
+            consumer.subscribe(List.of(topic));
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(200))) {
+                    JsonNode event = JSON.readTree(record.value());
+                    if (id.equals(record.key()) && "result".equals(event.path("type").asText())) {
+                        return event;
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no result of " + id + " on " + topic + " within " + WAIT);
+    }
+
+    private KafkaConsumer<String, String> adminReader(List<String> topics) {
+        Map<String, Object> settings = infra.kafkaAdmin().clientSettings();
+        settings.put(ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID());
+        settings.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        KafkaConsumer<String, String> consumer = new KafkaConsumer<>(settings, new StringDeserializer(),
+                new StringDeserializer());
+        consumer.subscribe(topics);
+        return consumer;
+    }
+
+    private static JsonNode recordOf(KafkaConsumer<String, String> consumer, String id) throws Exception {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(200))) {
+                JsonNode value = JSON.readTree(record.value());
+                if (id.equals(value.path("id").asText())) {
+                    return value;
+                }
+            }
+        }
+        throw new AssertionError("no record of " + id + " within " + WAIT);
+    }
+
+    /** The keys of everything on the consumer's topics now. */
+    private static List<String> keysToEnd(KafkaConsumer<String, String> consumer) {
+        List<String> keys = new ArrayList<>();
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline) {
+            consumer.poll(Duration.ofMillis(200)).forEach(record -> keys.add(record.key()));
+            if (!consumer.assignment().isEmpty() && consumer.assignment().stream()
+                    .allMatch(p -> consumer.position(p) >= consumer.endOffsets(List.of(p)).get(p))) {
+                break;
+            }
+        }
+        return keys;
+    }
+}
