@@ -1,5 +1,10 @@
 package io.execfarm.contracts;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
 /** Redis keys that more than one service reads or writes. */
 public final class RedisKeys {
 
@@ -20,6 +25,22 @@ public final class RedisKeys {
 
     public static String inFlight(String tenant) {
         return IN_FLIGHT_PREFIX + tenant;
+    }
+
+    /**
+     * API keys made at run time (a tenant added to a running farm), beside the dispatcher's
+     * configured ones: a hash from each key's {@link #apiKeyField digest} to its tenant. The key
+     * itself is stored nowhere.
+     */
+    public static final String API_KEYS = "execfarm:apikeys";
+
+    /** An API key's field in {@link #API_KEYS}: its SHA-256, in hex. */
+    public static String apiKeyField(String apiKey) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(apiKey.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java has SHA-256", e);
+        }
     }
 
     /** Present when the request was cancelled; set by whoever learns of the cancel first. */

@@ -146,11 +146,6 @@ public final class ContainerInfra implements TestInfra {
     }
 
     @Override
-    public String kafkaBootstrap() {
-        return kafka.getBootstrapServers();
-    }
-
-    @Override
     public KafkaLogin kafkaAdmin() {
         return admin;
     }

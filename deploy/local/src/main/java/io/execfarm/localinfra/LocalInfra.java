@@ -79,11 +79,6 @@ public final class LocalInfra implements TestInfra {
     }
 
     @Override
-    public String kafkaBootstrap() {
-        return admin.bootstrap();
-    }
-
-    @Override
     public KafkaLogin kafkaAdmin() {
         return admin;
     }

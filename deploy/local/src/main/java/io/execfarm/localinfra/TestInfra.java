@@ -23,7 +23,9 @@ public interface TestInfra extends AutoCloseable {
     /** The parts that can be frozen or restarted to simulate an outage. */
     enum Component { KAFKA, REDIS }
 
-    String kafkaBootstrap();
+    default String kafkaBootstrap() {
+        return kafkaAdmin().bootstrap();
+    }
 
     /** The broker's super user: for tests that set up topics, read anything, or act as a tenant would. */
     KafkaLogin kafkaAdmin();

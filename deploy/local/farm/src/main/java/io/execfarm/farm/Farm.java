@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
 @Command(name = "farm", mixinStandardHelpOptions = true, sortOptions = false,
         description = "A local execfarm: a real Kafka broker and Redis, a dispatcher and workers as local processes.",
         subcommands = {UpCommand.class, DemoCommand.class, RunCommand.class, StatusCommand.class, EnvCommand.class,
-                DownCommand.class},
+                TenantCommand.class, DownCommand.class},
         // The ./farm script runs these two from the benchmark module, which this program does not contain.
         footer = {"", "Also, on a farm of their own (./farm bench --help, ./farm chaos --help):",
                 "  bench   Benchmark a farm: latency against a bare baseline, warm against cold, scaling; writes "

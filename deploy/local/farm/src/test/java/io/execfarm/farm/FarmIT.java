@@ -2,6 +2,7 @@ package io.execfarm.farm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -19,9 +20,17 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.SaslAuthenticationException;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -103,6 +112,107 @@ class FarmIT {
         }
         assertFalse(env.stdout().contains("KAFKA_WORKER_PASSWORD") || env.stdout().contains("KAFKA_DISPATCHER_PASSWORD"),
                 "the services' passwords are theirs: " + env);
+    }
+
+    /**
+     * One command makes a tenant; a plain Kafka client, set up from what it printed as the README
+     * shows, runs code as that tenant, and so does an HTTP client with its key; once removed, both
+     * are refused.
+     */
+    @Test
+    void aTenantAddedWithOneCommandRunsCodeOverKafkaAndHttpUntilRemoved() throws Exception {
+        Outcome added = farm(null, "tenant", "add", "farm-it-tenant", "--partitions", "1");
+        assertEquals(0, added.exit(), added::toString);
+        Map<String, String> tenant = added.stdout().lines().filter(line -> line.contains("="))
+                .collect(Collectors.toMap(line -> line.substring(0, line.indexOf('=')),
+                        line -> line.substring(line.indexOf('=') + 1)));
+        DispatcherClient http = new DispatcherClient(tenant.get("DISPATCHER_URL"), tenant.get("EXECFARM_API_KEY"));
+        JsonNode overHttp = http.submitAndWait("python", "6 * 7");
+        assertEquals("42", overHttp.at("/result/value").asText(), overHttp.toString());
+
+        Properties kafka = new Properties();
+        kafka.put("bootstrap.servers", tenant.get("KAFKA_BOOTSTRAP"));
+        kafka.put("security.protocol", tenant.get("KAFKA_SECURITY_PROTOCOL"));
+        kafka.put("sasl.mechanism", tenant.get("KAFKA_SASL_MECHANISM"));
+        kafka.put("sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
+                + tenant.get("KAFKA_USERNAME") + "\" password=\"" + tenant.get("KAFKA_PASSWORD") + "\";");
+        String id = java.util.UUID.randomUUID().toString();
+        String request = "{\"v\":1,\"id\":\"" + id + "\",\"runtime\":\"python\",\"code\":\"6 * 7\",\"replyTo\":\""
+                + tenant.get("EXECFARM_REPLIES") + "\"}";
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(kafka, new StringSerializer(), new StringSerializer())) {
+            producer.send(new ProducerRecord<>(tenant.get("EXECFARM_INGRESS"), id, request)).get(30, TimeUnit.SECONDS);
+        }
+        Properties reader = new Properties();
+        reader.putAll(kafka);
+        reader.put("group.id", tenant.get("EXECFARM_REPLIES") + "-reader");
+        reader.put("auto.offset.reset", "earliest");
+        try (KafkaConsumer<String, String> results = new KafkaConsumer<>(reader, new StringDeserializer(),
+                new StringDeserializer())) {
+            results.subscribe(List.of(tenant.get("EXECFARM_REPLIES")));
+            JsonNode result = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (result == null && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> record : results.poll(java.time.Duration.ofMillis(200))) {
+                    JsonNode event = new com.fasterxml.jackson.databind.ObjectMapper().readTree(record.value());
+                    if (id.equals(record.key()) && "result".equals(event.path("type").asText())) {
+                        result = event;
+                    }
+                }
+            }
+            assertTrue(result != null && "42".equals(result.path("value").asText()), "the result over Kafka: " + result);
+        }
+
+        kcatRunsCodeAs(tenant);
+
+        Outcome listed = farm(null, "tenant", "list");
+        assertTrue(listed.stdout().contains("farm-it-tenant  1048576 bytes/s"), listed::toString);
+        Outcome removed = farm(null, "tenant", "remove", "farm-it-tenant");
+        assertEquals(0, removed.exit(), removed::toString);
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).untilAsserted(() -> assertEquals(401,
+                assertThrows(DispatcherClient.Refused.class, () -> http.submitAndWait("python", "1")).status,
+                "the key is refused once the tenant is removed"));
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(kafka, new StringSerializer(), new StringSerializer())) {
+            Exception refused = assertThrows(Exception.class, () -> producer.send(
+                    new ProducerRecord<>(tenant.get("EXECFARM_INGRESS"), id, request)).get(30, TimeUnit.SECONDS));
+            assertTrue(refused.getCause() instanceof SaslAuthenticationException, refused.toString());
+        }
+    }
+
+    /**
+     * kcat (librdkafka) as the README shows it: its login in a file of the owner's, a request to
+     * the tenant's ingress topic, its result read back from the tenant's reply topic. Only where
+     * kcat links librdkafka 2.6.1 or later: older ones send a SCRAM proof that Kafka 3.8.1 and
+     * later refuse (CVE-2024-56128), and Debian 12's kcat links 2.0.2.
+     */
+    private void kcatRunsCodeAs(Map<String, String> tenant) throws Exception {
+        if (!KcatVersion.scramWorks()) {
+            System.err.println("FarmIT: kcat with librdkafka 2.6.1 or later is not installed here; its part is skipped");
+            return;
+        }
+        Path config = Files.createFile(work.resolve("kcat-" + System.nanoTime() + ".conf"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(config, "bootstrap.servers=" + tenant.get("KAFKA_BOOTSTRAP") + "\nsecurity.protocol="
+                + tenant.get("KAFKA_SECURITY_PROTOCOL") + "\nsasl.mechanisms=" + tenant.get("KAFKA_SASL_MECHANISM")
+                + "\nsasl.username=" + tenant.get("KAFKA_USERNAME") + "\nsasl.password=" + tenant.get("KAFKA_PASSWORD") + "\n");
+        String id = "kcat-" + java.util.UUID.randomUUID();
+        Process producer = new ProcessBuilder("kcat", "-F", config.toString(), "-P", "-t", tenant.get("EXECFARM_INGRESS"),
+                "-k", id).redirectErrorStream(true).start();
+        producer.getOutputStream().write(("{\"v\":1,\"id\":\"" + id + "\",\"runtime\":\"python\",\"code\":\"6 * 7\","
+                + "\"replyTo\":\"" + tenant.get("EXECFARM_REPLIES") + "\"}\n").getBytes(StandardCharsets.UTF_8));
+        producer.getOutputStream().close();
+        assertTrue(producer.waitFor(60, TimeUnit.SECONDS) && producer.exitValue() == 0,
+                "kcat published: " + new String(producer.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+        String result = "";
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!result.contains("\"type\":\"result\"") && System.nanoTime() < deadline) {
+            Process consumer = new ProcessBuilder("kcat", "-F", config.toString(), "-C", "-t", tenant.get("EXECFARM_REPLIES"),
+                    "-o", "beginning", "-e", "-q", "-f", "%k %s\\n").redirectErrorStream(true).start();
+            assertTrue(consumer.waitFor(60, TimeUnit.SECONDS), "kcat read to the end of the reply topic");
+            result = new String(consumer.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines()
+                    .filter(line -> line.startsWith(id + " ")).filter(line -> line.contains("\"type\":\"result\""))
+                    .findFirst().orElse("");
+        }
+        assertTrue(result.contains("\"value\":\"42\""), "kcat read its result: " + result);
     }
 
     @Test

@@ -1,0 +1,115 @@
+package io.execfarm.farm;
+
+import io.execfarm.accounts.KafkaLogin;
+import io.execfarm.accounts.KafkaTenants;
+import io.execfarm.accounts.Passwords;
+import io.execfarm.contracts.Topics;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * {@code ./farm tenant add|list|remove}: a tenant of the running farm, on Kafka (a user, its ACLs,
+ * its quota, its ingress and reply topics: KafkaTenants) and over HTTP (an API key), in one step.
+ */
+@Command(name = "tenant", description = "Add, list or remove a tenant: its Kafka user, ACLs, quota and topics, and an "
+        + "HTTP API key.", subcommands = {TenantCommand.Add.class, TenantCommand.ListTenants.class,
+                TenantCommand.Remove.class})
+final class TenantCommand {
+
+    @ParentCommand
+    Farm farm;
+
+    private Map<String, String> env() {
+        return farm.state.env().filter(e -> farm.state.isUp())
+                .orElseThrow(() -> new IllegalStateException("the farm is not up (./farm up)"));
+    }
+
+    @Command(name = "add", description = "Add a tenant (or give it a new password, quota and key), and print what its "
+            + "clients need.")
+    static final class Add implements Callable<Integer> {
+
+        @ParentCommand
+        TenantCommand tenants;
+
+        @Parameters(paramLabel = "NAME", description = "letters, digits, '_' and '-', at most 64")
+        String name;
+
+        @Option(names = "--produce-bytes-per-second", description = "its produce quota (default: ${DEFAULT-VALUE})")
+        long produceBytesPerSecond = KafkaTenants.Quota.DEFAULT.produceBytesPerSecond();
+
+        @Option(names = "--request-percentage", description = "its share of the broker's request time, in percent of "
+                + "one thread (default: ${DEFAULT-VALUE})")
+        double requestPercentage = KafkaTenants.Quota.DEFAULT.requestPercentage();
+
+        @Option(names = "--partitions", description = "partitions of its ingress and reply topics (default: "
+                + "${DEFAULT-VALUE})")
+        int partitions = 4;
+
+        @Override
+        public Integer call() {
+            Map<String, String> env = tenants.env();
+            KafkaLogin login = KafkaTenants.add(KafkaLogin.admin(env), name, Passwords.generate(),
+                    new KafkaTenants.Quota(produceBytesPerSecond, requestPercentage), partitions);
+            String apiKey = new ApiKeyStore(env.get("REDIS_URL")).add(name);
+            tenants.farm.say("tenant " + name + ": Kafka user " + login.username() + " (quota " + produceBytesPerSecond
+                    + " bytes/s, " + requestPercentage + "% of a request thread), and an HTTP API key; the password and "
+                    + "the key are shown this once");
+            tenants.farm.out.println("KAFKA_BOOTSTRAP=" + login.bootstrap());
+            tenants.farm.out.println("KAFKA_USERNAME=" + login.username());
+            tenants.farm.out.println("KAFKA_PASSWORD=" + login.password());
+            tenants.farm.out.println("KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT");
+            tenants.farm.out.println("KAFKA_SASL_MECHANISM=" + login.mechanism());
+            tenants.farm.out.println("EXECFARM_INGRESS=" + Topics.ingress(name));
+            tenants.farm.out.println("EXECFARM_REPLIES=" + Topics.tenantReplies(name));
+            tenants.farm.out.println("DISPATCHER_URL=" + env.get("DISPATCHER_URL"));
+            tenants.farm.out.println("EXECFARM_API_KEY=" + apiKey);
+            tenants.farm.say("publish requests and cancels to " + Topics.ingress(name) + "; name a replyTo, and consumer "
+                    + "groups, under " + Topics.tenantTopics(name) + " (" + Topics.tenantReplies(name) + " is made)");
+            return 0;
+        }
+    }
+
+    @Command(name = "list", description = "The tenants on the farm's broker, with their quotas and HTTP keys.")
+    static final class ListTenants implements Callable<Integer> {
+
+        @ParentCommand
+        TenantCommand tenants;
+
+        @Override
+        public Integer call() {
+            Map<String, String> env = tenants.env();
+            Map<String, Long> keys = new ApiKeyStore(env.get("REDIS_URL")).counts();
+            for (KafkaTenants.Tenant tenant : KafkaTenants.list(KafkaLogin.admin(env))) {
+                String quota = tenant.quota().map(q -> q.produceBytesPerSecond() + " bytes/s, " + q.requestPercentage()
+                        + "% of a request thread").orElse("no quota");
+                tenants.farm.out.println(tenant.name() + "  " + quota + ", " + keys.getOrDefault(tenant.name(), 0L)
+                        + " HTTP key(s)");
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "remove", description = "Remove a tenant: its Kafka user, ACLs, quota and topics, and its HTTP keys.")
+    static final class Remove implements Callable<Integer> {
+
+        @ParentCommand
+        TenantCommand tenants;
+
+        @Parameters(paramLabel = "NAME")
+        String name;
+
+        @Override
+        public Integer call() {
+            Map<String, String> env = tenants.env();
+            KafkaTenants.remove(KafkaLogin.admin(env), name);
+            int keys = new ApiKeyStore(env.get("REDIS_URL")).removeAll(name);
+            tenants.farm.say("removed tenant " + name + " (its Kafka user, ACLs, quota and topics, and " + keys
+                    + " HTTP key(s))");
+            return 0;
+        }
+    }
+}
