@@ -31,7 +31,7 @@ final class BenchClient implements AutoCloseable {
 
     private final KafkaProducer<String, String> producer;
     private final KafkaConsumer<String, String> consumer;
-    private final String replies = Topics.tenantTopics("bench") + "replies-" + UUID.randomUUID();
+    private final String replies;
     private final Map<String, Pending> waiting = new ConcurrentHashMap<>();
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final Thread poller;
@@ -39,9 +39,16 @@ final class BenchClient implements AutoCloseable {
     private record Pending(long sentNanos, long sentMillis, CompletableFuture<Reply> reply) {
     }
 
+    /** A client that reads results on a reply topic under tenant {@code bench}'s prefix: the admin's, say. */
     BenchClient(KafkaLogin login) {
+        this(login, "bench");
+    }
+
+    /** A client of {@code tenant}'s: its reply topic and consumer group under that tenant's prefix. */
+    BenchClient(KafkaLogin login, String tenant) {
+        replies = Topics.tenantTopics(tenant) + "replies-" + UUID.randomUUID();
         producer = PlainClients.producer(login);
-        consumer = PlainClients.consumer(login, "bench", replies);
+        consumer = PlainClients.consumer(login, Topics.tenantTopics(tenant) + "bench", replies);
         poller = new Thread(this::poll, "bench-poller");
         poller.start();
     }

@@ -53,11 +53,12 @@ public final class KafkaAccounts {
      * What each service does on Kafka. The dispatcher publishes requests and cancels, follows the
      * replies topic in its group, looks at the workers' groups to tell which runtimes are served,
      * and forwards tenants' requests from their ingress topics, answering those it refuses on the
-     * tenant's reply topic (IngressForwarder); it reads no tenant's results. A worker creates the farm's topics when absent and configures its share groups,
-     * consumes requests (its consumer and share groups) and cancels, and writes events to the
-     * replies topic, to tenants' reply topics, and refused requests to the dead letters. It reads a
-     * reply topic too, without a group, when a request comes again whose stored result it cannot
-     * tell was published (PublishedResults).
+     * tenant's reply topic (IngressForwarder); it reads no tenant's results. A worker creates the
+     * farm's topics when absent and configures its share groups, consumes requests (its consumer
+     * and share groups) and cancels, and writes events to the replies topic, to tenants' reply
+     * topics, and refused requests to the dead letters. It reads a reply topic too, without a
+     * group, when a request comes again whose stored result it cannot tell was published
+     * (PublishedResults), and describes each reply topic's configuration (ReplyTopicLimits).
      */
     static List<AclBinding> grants(Service service) {
         // The groups are named in the applications' configuration (group.id) and SharedRequestConsumer.
