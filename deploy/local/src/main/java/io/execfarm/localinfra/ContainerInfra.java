@@ -24,8 +24,10 @@ import org.testcontainers.utility.DockerImageName;
  * Kafka and Redis in containers, by Testcontainers: Kafka through its Kafka module's
  * {@link KafkaContainer} on {@code apache/kafka}, or on the image {@code EXECFARM_KAFKA_IMAGE} names
  * (deploy/containers/engine builds {@code localhost/execfarm/kafka} where no registry serves the
- * official one, and it follows the same conventions); Redis on {@code EXECFARM_REDIS_IMAGE}, else
- * {@code redis:7.4-alpine}, with a password and an append-only file as deploy/local/infra runs it.
+ * official one, and it follows the same conventions), authenticating every client and granting by
+ * ACL, its services' users made once it serves (KafkaAccounts); Redis on
+ * {@code EXECFARM_REDIS_IMAGE}, else {@code redis:7.4-alpine}, with a password and an append-only
+ * file, both as deploy/local/infra runs them.
  * <p>
  * Each container publishes its port on a free loopback port chosen here rather than by the engine,
  * so that a restarted container comes back at the address the application already holds. The
