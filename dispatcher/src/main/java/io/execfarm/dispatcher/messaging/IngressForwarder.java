@@ -34,8 +34,9 @@ import org.jboss.logging.Logger;
  * {@code execfarm.tenant.<tenant>.}), the id must not be another tenant's execution's, some worker
  * must have served the runtime, and the tenant must be under its in-flight limit. A refused request
  * is answered with a rejected result on the tenant's reply topic. A record is acknowledged only
- * once its request is on its runtime's topic (or answered): a forwarder that dies loses nothing,
- * and one that forwards a request again costs nothing, since a worker runs an id once.
+ * once its request is on its runtime's topic (or answered, or given up): a forwarder that dies
+ * loses nothing, and one that forwards a request again costs nothing, since a worker runs an id
+ * once.
  */
 @ApplicationScoped
 public class IngressForwarder {
@@ -46,6 +47,11 @@ public class IngressForwarder {
     static final String ANSWERED_BY = "dispatcher";
     private static final Duration FIRST_BACKOFF = Duration.ofMillis(200);
     private static final Duration MAX_BACKOFF = Duration.ofSeconds(5);
+    /**
+     * How long one record is tried: records are forwarded one at a time for every tenant, so one
+     * that can never be answered (its tenant's reply topic deleted, say) must not hold up the rest.
+     */
+    private static final Duration GIVE_UP_AFTER = Duration.ofSeconds(30);
 
     private final WireCodec codec;
     private final FarmPublisher publisher;
@@ -70,7 +76,8 @@ public class IngressForwarder {
 
     /**
      * Forwards one record, trying again while Kafka or Redis fail: the next record of the
-     * partition waits, so a tenant's requests keep their order.
+     * partition waits, so a tenant's requests keep their order. After {@link #GIVE_UP_AFTER} the
+     * record is given up, logged and counted ({@code outcome=failed}), and the next one goes on.
      */
     @Incoming("ingress")
     public Uni<Void> forward(KafkaRecord<String, byte[]> record) {
@@ -81,7 +88,12 @@ public class IngressForwarder {
         return handled
                 .onFailure().invoke(failure -> LOG.warnf("forwarding a record of %s partition %d (key %s) failed, trying again: %s",
                         record.getTopic(), record.getPartition(), record.getKey(), failure.toString()))
-                .onFailure().retry().withBackOff(FIRST_BACKOFF, MAX_BACKOFF).indefinitely()
+                .onFailure().retry().withBackOff(FIRST_BACKOFF, MAX_BACKOFF).expireIn(GIVE_UP_AFTER.toMillis())
+                .onFailure().recoverWithItem(failure -> {
+                    LOG.errorf("gave up forwarding a record of %s partition %d (key %s) after %s: %s", record.getTopic(),
+                            record.getPartition(), record.getKey(), GIVE_UP_AFTER, failure.toString());
+                    return "failed";
+                })
                 .invoke(outcome -> registry.counter("execfarm.ingress.records", "outcome", outcome).increment())
                 .chain(() -> Uni.createFrom().completionStage(record.ack()));
     }
