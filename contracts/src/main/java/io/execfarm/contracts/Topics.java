@@ -39,7 +39,7 @@ public final class Topics {
 
     /** The prefix of one tenant's topics, e.g. {@code execfarm.tenant.acme.}: its reply topics and consumer groups. */
     public static String tenantTopics(String tenant) {
-        return TENANT_PREFIX + kafkaTenant(tenant) + ".";
+        return TENANT_PREFIX + WireNames.requireKafkaTenant(tenant) + ".";
     }
 
     /** The reply topic made with a tenant, e.g. {@code execfarm.tenant.acme.replies}. */
@@ -49,15 +49,7 @@ public final class Topics {
 
     /** The one topic a tenant writes to, e.g. {@code execfarm.ingress.acme}. */
     public static String ingress(String tenant) {
-        return INGRESS_PREFIX + kafkaTenant(tenant);
-    }
-
-    private static String kafkaTenant(String tenant) {
-        if (!WireNames.isKafkaTenant(tenant)) {
-            throw new IllegalArgumentException("not a tenant name for Kafka (letters, digits, '_' and '-', at most 64): "
-                    + tenant);
-        }
-        return tenant;
+        return INGRESS_PREFIX + WireNames.requireKafkaTenant(tenant);
     }
 
     /**

@@ -33,6 +33,15 @@ public final class WireNames {
         return s != null && KAFKA_TENANT.matcher(s).matches();
     }
 
+    /** {@code tenant}, when it is a tenant name for Kafka ({@link #KAFKA_TENANT}). */
+    public static String requireKafkaTenant(String tenant) {
+        if (!isKafkaTenant(tenant)) {
+            throw new IllegalArgumentException("not a tenant name for Kafka (letters, digits, '_' and '-', at most 64): "
+                    + tenant);
+        }
+        return tenant;
+    }
+
     public static boolean isId(String s) {
         return s != null && ID.matcher(s).matches();
     }

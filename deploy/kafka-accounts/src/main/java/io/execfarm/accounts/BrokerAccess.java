@@ -51,10 +51,10 @@ final class BrokerAccess {
     /** Creates (or updates) the users and grants, and returns once the broker enforces them all. */
     static void grant(Admin admin, List<UserScramCredentialUpsertion> users, List<AclBinding> grants)
             throws ExecutionException, InterruptedException, TimeoutException {
-        admin.alterUserScramCredentials(List.copyOf(users)).all().get(SETTLE.toSeconds(), TimeUnit.SECONDS);
-        admin.createAcls(grants).all().get(SETTLE.toSeconds(), TimeUnit.SECONDS);
+        await(admin.alterUserScramCredentials(List.copyOf(users)).all());
+        await(admin.createAcls(grants).all());
         long deadline = System.nanoTime() + SETTLE.toNanos();
-        while (!admin.describeAcls(AclBindingFilter.ANY).values().get(SETTLE.toSeconds(), TimeUnit.SECONDS).containsAll(grants)) {
+        while (!await(admin.describeAcls(AclBindingFilter.ANY).values()).containsAll(grants)) {
             if (System.nanoTime() > deadline) {
                 throw new TimeoutException("the broker did not enforce the grants within " + SETTLE.toSeconds() + " s");
             }

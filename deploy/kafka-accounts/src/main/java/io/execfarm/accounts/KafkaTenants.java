@@ -73,11 +73,7 @@ public final class KafkaTenants {
     }
 
     public static String user(String tenant) {
-        if (!WireNames.isKafkaTenant(tenant)) {
-            throw new IllegalArgumentException("not a tenant name for Kafka (letters, digits, '_' and '-', at most 64): "
-                    + tenant);
-        }
-        return USER_PREFIX + tenant;
+        return USER_PREFIX + WireNames.requireKafkaTenant(tenant);
     }
 
     static List<AclBinding> grants(String tenant) {

@@ -1,10 +1,11 @@
 package io.execfarm.farm;
 
+import io.execfarm.accounts.Passwords;
 import io.execfarm.contracts.RedisKeys;
 import java.net.URI;
-import java.security.SecureRandom;
-import java.util.HexFormat;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
 import redis.clients.jedis.Jedis;
 
 /**
@@ -22,9 +23,7 @@ final class ApiKeyStore {
 
     /** A new key of {@code tenant}'s, returned in full this once. */
     String add(String tenant) {
-        byte[] random = new byte[16];
-        new SecureRandom().nextBytes(random);
-        String key = HexFormat.of().formatHex(random);
+        String key = Passwords.generate();
         try (Jedis jedis = new Jedis(redis)) {
             jedis.hset(RedisKeys.API_KEYS, RedisKeys.apiKeyField(key), tenant);
         }
@@ -44,8 +43,7 @@ final class ApiKeyStore {
     Map<String, Long> counts() {
         try (Jedis jedis = new Jedis(redis)) {
             return jedis.hgetAll(RedisKeys.API_KEYS).values().stream()
-                    .collect(java.util.stream.Collectors.groupingBy(tenant -> tenant, java.util.TreeMap::new,
-                            java.util.stream.Collectors.counting()));
+                    .collect(Collectors.groupingBy(tenant -> tenant, TreeMap::new, Collectors.counting()));
         }
     }
 }

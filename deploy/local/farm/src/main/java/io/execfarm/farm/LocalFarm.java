@@ -2,15 +2,14 @@ package io.execfarm.farm;
 
 import io.execfarm.accounts.KafkaAccounts;
 import io.execfarm.accounts.KafkaLogin;
+import io.execfarm.accounts.Passwords;
 import java.io.PrintStream;
 import java.net.http.HttpClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -94,7 +93,7 @@ public final class LocalFarm {
         state.recordJulia(julia);
         Map<String, String> infra = new Infra(repoRoot, state.infraDir()).start();
         KafkaAccounts.provision(KafkaLogin.admin(infra), KafkaAccounts.servicePasswords(infra));
-        String apiKey = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
+        String apiKey = Passwords.generate();
         Map<String, String> dispatcherEnv = appEnv(infra, KafkaAccounts.Service.DISPATCHER);
         dispatcherEnv.putAll(appSettings);
         // Keys of the caller's own (EXECFARM_API_KEYS=key:tenant,...) sit beside the generated one,
