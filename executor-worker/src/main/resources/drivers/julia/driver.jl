@@ -474,10 +474,10 @@ no such task can be waiting, the first thread asks the forwarding thread to look
 request's number, and a ring of `ended` to cut short its pause if it is forwarding) and waits for it
 to answer (`looked`, and a ring of `back`) once such a task has run on that thread until it ended or
 waits (Julia 1.5), or is sure to run next there (from 1.9); only then does it send the done. It
-waits at most LOOK_WAIT_MILLIS: a forwarding thread that does not answer is busy with something a
-request left, and the worker sees that running anyway. The bound is generous because a forwarding
-thread starved of a CPU (a machine whose cores are all taken) may take tens of milliseconds to
-answer, and one that has not answered yet has not looked."""
+waits at most LOOK_WAIT_MILLIS, and a look not answered by then counts as something left waiting:
+the forwarding thread may still be compiling the task it took (its first `sleep` on a loaded
+machine took over a second in CI), and the timer the task is about to set would then fire in a
+later request, where no check of the worker's sees it coming."""
 mutable struct Handover
     started::Threads.Condition
     pending::Bool
@@ -499,7 +499,8 @@ function announce_request(h::Handover)
 end
 
 """After the request's last output: has the forwarding thread look for a spawned task that may be
-waiting, else withdraws the request if the forwarding thread has not taken it yet."""
+waiting, else withdraws the request if the forwarding thread has not taken it yet. Whether the
+look, if one was asked for, was answered in time."""
 function close_request(h::Handover, in_session::Bool)
     look = !in_session && spawned_task_may_wait()
     asked = hold(h.started) do
@@ -511,15 +512,16 @@ function close_request(h::Handover, in_session::Bool)
         end
         return h.asked
     end
-    look || return
+    look || return true
     ring(h.ended)
     # Signed: time_ns() is unsigned, and a wait can end past the deadline.
     deadline = Int64(time_ns()) + LOOK_WAIT_MILLIS * 1_000_000
     while hold(() -> h.looked, h.started) < asked
         left = (deadline - Int64(time_ns())) ÷ 1_000_000
-        left <= 0 && return
+        left <= 0 && return false
         await_ring(h.back, left)
     end
+    return true
 end
 
 """Whether a task may wait in the scheduler's shared queue. From 1.9 Base's scheduler keeps it and
@@ -808,8 +810,9 @@ function run_request(command::Dict{String,Any})
     run_queued_tasks()
     eval_micros = (time_ns() - started) ÷ 1000
     truncated = hold(end_request!, LOCK)
-    close_request(HANDOVER[], session !== nothing)
-    left = session === nothing ? left_waiting() : nothing
+    looked = close_request(HANDOVER[], session !== nothing)
+    left = session !== nothing ? nothing :
+           looked ? left_waiting() : "a spawned task the forwarding thread had not finished looking at"
     limit = min(MAX_VALUE_CHARS, max_output)
     if value !== nothing && length(value) > limit
         value = first(value, limit)
