@@ -50,6 +50,11 @@ public final class FarmBenchmark implements Callable<Integer> {
             + "replaces the report's share-groups section.")
     boolean shareGroupsOnly;
 
+    @Option(names = "--security-only", description = "Only what the broker's security costs (full plan, two workers: "
+            + "two rounds of a farm whose broker is open and one whose broker authenticates and authorizes); replaces the "
+            + "report's security section.")
+    boolean securityOnly;
+
     @Option(names = "--report", description = "The Markdown file whose farm section is replaced "
             + "(default: docs/benchmarks.md, or bench/target/quick/benchmarks.md with --quick).")
     Path report;
@@ -129,6 +134,14 @@ public final class FarmBenchmark implements Callable<Integer> {
                 System.out.println(section);
                 return 0;
             }
+            if (securityOnly) {
+                SecurityCostBenchmark.Results security = new SecurityCostBenchmark(farm, progress).run(workerSettings,
+                        Plan.FULL);
+                String section = FarmReport.renderSecurity(security, "./farm bench --security-only", Plan.FULL);
+                Report.replaceSection(file, "security", section);
+                System.out.println(section);
+                return 0;
+            }
             if (latencyOnly) {
                 farm.up(2, workerSettings);
                 FirstRequests.measure(farm.client(), FIRST_REQUESTS, progress);
@@ -142,7 +155,7 @@ public final class FarmBenchmark implements Callable<Integer> {
             FirstRequests first = FirstRequests.measure(farm.client(), FIRST_REQUESTS, progress);
             try (BenchClient kafka = new BenchClient(farm.kafkaAdmin())) {
                 // First, so that the sysimage builds from its recordings while a smoke run's later parts run.
-                progress.say("[1/7] warm versus cold on " + sizes.get(0) + " worker");
+                progress.say("[1/8] warm versus cold on " + sizes.get(0) + " worker");
                 List<WarmColdBenchmark.Row> warmCold = new WarmColdBenchmark(kafka, farm.client(), progress,
                         farm.juliaBinary()).run(plan);
                 Optional<SysimageBenchmark> sysimageBenchmark = farm.juliaBinary().map(julia -> new SysimageBenchmark(
@@ -157,34 +170,40 @@ public final class FarmBenchmark implements Callable<Integer> {
                 }
                 ScalingBenchmark scaling = new ScalingBenchmark(kafka, farm, progress);
                 List<ScalingBenchmark.Throughput> throughputs = new ArrayList<>();
-                progress.say("[2/7] scaling: throughput on " + sizes.get(0) + " worker");
+                progress.say("[2/8] scaling: throughput on " + sizes.get(0) + " worker");
                 throughputs.add(scaling.throughput(sizes.get(0), plan.jobsPerPartition(), plan.scalingWarmUp()));
-                progress.say("[3/7] scaling: a worker joins a backlog");
+                progress.say("[3/8] scaling: a worker joins a backlog");
                 ScalingBenchmark.Takeover takeover = scaling.takeover(sizes.get(0), plan.takeoverJobsPerPartition(),
                         workerSettings);
                 int workers = sizes.get(0) + 1;
                 if (sizes.contains(workers)) {
                     throughputs.add(scaling.throughput(workers, plan.jobsPerPartition(), plan.scalingWarmUp()));
                 }
-                progress.say("[4/7] latency on " + workers + " workers");
+                progress.say("[4/8] latency on " + workers + " workers");
                 LatencyBenchmark.Results latency = latency(farm, kafka, plan);
                 LocalFarm.WorkerClients kafkaClients = farm.kafkaClients(farm.liveWorkers().get(0));
                 int latencyWorkers = workers;
                 for (int size : sizes) {
                     if (size > workers) {
-                        progress.say("[5/7] scaling: growing the farm to " + size + " workers");
+                        progress.say("[5/8] scaling: growing the farm to " + size + " workers");
                         scaling.growTo(size, workers, workerSettings);
                         workers = size;
                         throughputs.add(scaling.throughput(size, plan.jobsPerPartition(), plan.scalingWarmUp()));
                     }
                 }
-                progress.say("[6/7] tracing: exporting every span against tracing off");
+                progress.say("[6/8] tracing: exporting every span against tracing off");
                 TracingCostBenchmark.Results tracing = new TracingCostBenchmark(farm, progress)
                         .run(workerSettings, plan, receiver);
-                progress.say("[7/7] share groups: consumer group against share group past the partition count");
+                progress.say("[7/8] share groups: consumer group against share group past the partition count");
                 ShareGroupBenchmark.Results shared = new ShareGroupBenchmark(farm, progress).run(workerSettings, plan);
                 if (sysimageBuild.isPresent() && plan.smoke()) {
                     sysimage = Optional.of(sysimageBenchmark.get().measure(sysimageBuild.get(), plan));
+                }
+                // Four farms of its own: past what a smoke run may take (CI runs one).
+                Optional<SecurityCostBenchmark.Results> security = Optional.empty();
+                if (!plan.smoke()) {
+                    progress.say("[8/8] security: a secured broker against an open one");
+                    security = Optional.of(new SecurityCostBenchmark(farm, progress).run(workerSettings, plan));
                 }
                 List<Breakdown> breakdowns = latency.levels().stream()
                         .filter(l -> l.path() != LatencyBenchmark.Path.BARE)
@@ -204,6 +223,9 @@ public final class FarmBenchmark implements Callable<Integer> {
                 Report.replaceSection(file, "farm", section);
                 Report.replaceSection(file, "tracing", FarmReport.renderTracing(tracing, command, plan));
                 Report.replaceSection(file, "share-groups", FarmReport.renderShareGroups(shared, command, plan));
+                if (security.isPresent()) {
+                    Report.replaceSection(file, "security", FarmReport.renderSecurity(security.get(), command, plan));
+                }
                 System.out.println(section);
                 progress.say(String.format("wrote %s and %d charts in %s (%.1f minutes)", root.relativize(file),
                         chartFiles.size(), root.relativize(chartsDir), minutes));

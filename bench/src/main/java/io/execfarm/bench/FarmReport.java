@@ -346,6 +346,36 @@ final class FarmReport {
         return out.toString();
     }
 
+    /** The {@code security} section: the same load on farms whose broker is secured and open, in turns. */
+    static String renderSecurity(SecurityCostBenchmark.Results r, String command, Plan plan) {
+        StringBuilder out = new StringBuilder();
+        out.append("## What Kafka security costs: `").append(command).append("`\n\n");
+        out.append("Measured ").append(Instant.now().truncatedTo(ChronoUnit.SECONDS)).append(" on ")
+                .append(Machine.describe()).append(" (").append(plan.name()).append(" plan). ");
+        out.append("A trivial snippet through the dispatcher's HTTP API (`?wait=true`) on a farm of ").append(r.workers())
+                .append(" workers serving Python only, in turns: the broker open (PLAINTEXT, no authorizer: ")
+                .append("`deploy/local/infra start --open`), then secured as every farm runs (SASL on every connection, ")
+                .append("SCRAM-SHA-512 for the services, `StandardAuthorizer` with ACLs and nothing allowed by default). ")
+                .append("Each row ran on a farm started afresh and warmed up first. CPU is per request at concurrency ")
+                .append(r.top()).append(": *application* is the dispatcher's and the workers' JVMs, *broker* the broker's.")
+                .append("\n\n");
+        out.append("| broker | p50 at 1 ms | p99 at 1 ms | p50 at ").append(r.top()).append(" ms | p99 at ").append(r.top())
+                .append(" ms | requests/s at ").append(r.top()).append(" | application CPU per request ms | broker CPU per request ms |\n")
+                .append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (SecurityCostBenchmark.Measurement m : r.measurements()) {
+            HttpLoad l = m.load();
+            out.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.1f | %.1f | %.0f | %.2f | %.2f |%n",
+                    m.secured() ? "secured" : "open", ms(l.latencyAtOne(), 50), ms(l.latencyAtOne(), 99),
+                    ms(l.latencyAtTop(), 50), ms(l.latencyAtTop(), 99), l.perSecond(), l.appCpuMs(), l.brokerCpuMs()));
+        }
+        out.append(String.format(Locale.ROOT, "%nSecured over open, medians of the rounds: p50 at concurrency 1 %s, "
+                + "p50 at concurrency %d %s, throughput %s, application CPU per request %s, broker CPU per request %s.%n",
+                times(r.ratio(l -> ms(l.latencyAtOne(), 50))), r.top(), times(r.ratio(l -> ms(l.latencyAtTop(), 50))),
+                times(r.ratio(HttpLoad::perSecond)), times(r.ratio(HttpLoad::appCpuMs)),
+                times(r.ratio(HttpLoad::brokerCpuMs))));
+        return out.toString();
+    }
+
     static String renderShareGroups(ShareGroupBenchmark.Results r, String command, Plan plan) {
         StringBuilder out = new StringBuilder();
         out.append("## Past the partition count: consumer group against share group: `").append(command).append("`\n\n");

@@ -3,8 +3,8 @@ package io.execfarm.bench;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.execfarm.accounts.KafkaLogin;
 import io.execfarm.accounts.KafkaTenants;
-import io.execfarm.accounts.Passwords;
 import io.execfarm.contracts.Topics;
+import io.execfarm.farm.FarmTenants;
 import io.execfarm.localinfra.AppProcess;
 import io.execfarm.localinfra.LocalInfra;
 import java.time.Duration;
@@ -53,26 +53,27 @@ public final class TenantQuotaBenchmark {
                         "quarkus.log.level=WARN"));
                 AppProcess dispatcher = AppProcess.dispatcher("quota-dispatcher", infra,
                         Map.of("EXECFARM_API_KEYS", "quota-bench-key:steady"), List.of("quarkus.log.level=WARN"))) {
-            KafkaLogin steady = KafkaTenants.add(infra.kafkaAdmin(), "steady", Passwords.generate(), KafkaTenants.Quota.DEFAULT, 4);
+            FarmTenants tenants = new FarmTenants(infra.kafkaAdmin(), infra.redisUrl());
+            KafkaLogin steady = tenants.add("steady", KafkaTenants.Quota.DEFAULT, 4).login();
             try (BenchClient client = new BenchClient(steady, "steady")) {
                 for (int i = 0; i < 50; i++) {
                     call(client);
                 }
                 for (Round round : rounds) {
-                    table.append(run(round, each, infra.kafkaAdmin(), client)).append('\n');
+                    table.append(run(round, each, tenants, client)).append('\n');
                 }
             }
         }
         System.out.print(table);
     }
 
-    private static String run(Round round, Duration each, KafkaLogin admin, BenchClient steady) throws Exception {
+    private static String run(Round round, Duration each, FarmTenants tenants, BenchClient steady) throws Exception {
         AtomicBoolean flooding = new AtomicBoolean(round.floodQuota() != null);
         AtomicLong floodTaken = new AtomicLong();
         List<Thread> floods = new ArrayList<>();
         String flooder = "flood" + UUID.randomUUID().toString().substring(0, 6);
         if (round.floodQuota() != null) {
-            KafkaLogin flood = KafkaTenants.add(admin, flooder, Passwords.generate(), round.floodQuota(), 4);
+            KafkaLogin flood = tenants.add(flooder, round.floodQuota(), 4).login();
             for (int i = 0; i < FLOOD_PRODUCERS; i++) {
                 Thread thread = new Thread(() -> flood(flood, flooder, flooding, floodTaken), "flood-" + i);
                 thread.start();
@@ -94,9 +95,10 @@ public final class TenantQuotaBenchmark {
             thread.join();
         }
         if (round.floodQuota() != null) {
-            KafkaTenants.remove(admin, flooder);
-            // The next round starts once the forwarder is past what the flood left behind (a record
-            // being answered when its topics went is given up after the forwarder's limit).
+            if (!tenants.remove(flooder).forwarded()) {
+                System.err.println("quota: the forwarder was not past the flood of round '" + round.name()
+                        + "' when its topics went");
+            }
             call(steady);
         }
         return String.format("| %s | %d | %.1f | %.1f | %d | %.2f |", round.name(), latency.getTotalCount(),

@@ -3,7 +3,6 @@ package io.execfarm.bench;
 import io.execfarm.farm.LocalFarm;
 import io.execfarm.farm.OtlpReceiver;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,7 +25,19 @@ final class TracingCostBenchmark {
      * concurrency the throughput and the CPU the dispatcher's and workers' JVMs spent per request
      * (where tracing runs; the runtime processes are not counted).
      */
-    record Measurement(boolean exporting, Histogram latency, double perSecond, double appCpuMs, long exports) {
+    record Measurement(boolean exporting, HttpLoad load, long exports) {
+
+        Histogram latency() {
+            return load.latencyAtOne();
+        }
+
+        double perSecond() {
+            return load.perSecond();
+        }
+
+        double appCpuMs() {
+            return load.appCpuMs();
+        }
     }
 
     /** Every measurement, in the order taken, on farms of {@code workers} workers. */
@@ -60,10 +71,8 @@ final class TracingCostBenchmark {
         }
 
         private double median(boolean exporting, ToDoubleFunction<Measurement> value) {
-            List<Double> values = measurements.stream().filter(m -> m.exporting() == exporting)
-                    .map(value::applyAsDouble).sorted(Comparator.naturalOrder()).toList();
-            int n = values.size();
-            return n % 2 == 1 ? values.get(n / 2) : (values.get(n / 2 - 1) + values.get(n / 2)) / 2;
+            return HttpLoad.median(measurements.stream().filter(m -> m.exporting() == exporting)
+                    .map(value::applyAsDouble).toList());
         }
     }
 
@@ -112,30 +121,9 @@ final class TracingCostBenchmark {
 
     private Measurement measure(boolean exporting, Plan plan, OtlpReceiver receiver) throws Exception {
         long exportsBefore = receiver.exports();
-        ClosedLoop.Call call = () -> HttpCall.run(farm.client(), "python", LatencyBenchmark.TRIVIAL);
-        Progress.Counter warmUp = progress.count("warm-up, " + plan.warmUpRequests() + " requests, 10 at a time",
-                plan.warmUpRequests());
-        ClosedLoop.run(10, plan.warmUpRequests(), call, warmUp);
-        warmUp.end("done");
-        int one = plan.requestsAt(1);
-        Progress.Counter serial = progress.count("concurrency 1, " + one + " requests", one);
-        ClosedLoop.Run c1 = ClosedLoop.run(1, one, call, serial);
-        Histogram latency = LatencyBenchmark.Level.histogram();
-        c1.replies().forEach(r -> latency.recordValue(r.latencyMicros()));
-        serial.end(String.format("p50 %.1f ms", latency.getValueAtPercentile(50) / 1000.0));
-        int top = plan.highestConcurrency();
-        int many = plan.requestsAt(top);
-        Progress.Counter loaded = progress.count("concurrency " + top + ", " + many + " requests", many);
-        Map<String, Long> processes = farm.processes();
-        CpuMeter.Reading before = CpuMeter.read(processes);
-        ClosedLoop.Run busy = ClosedLoop.run(top, many, call, loaded);
-        CpuMeter.Usage cpu = CpuMeter.between(before, CpuMeter.read(processes), many, busy.seconds());
-        double appCpuMs = cpu.msPerRequest().entrySet().stream()
-                .filter(role -> role.getKey().equals("dispatcher") || role.getKey().startsWith("worker"))
-                .mapToDouble(Map.Entry::getValue).sum();
-        loaded.end(String.format("%.0f requests/s, %.2f ms of the applications' CPU each", busy.perSecond(), appCpuMs));
+        HttpLoad load = HttpLoad.measure(farm, plan, progress);
         // Spans leave in batches every 200 ms: what this measurement made has been sent by now.
         Thread.sleep(1000);
-        return new Measurement(exporting, latency, busy.perSecond(), appCpuMs, receiver.exports() - exportsBefore);
+        return new Measurement(exporting, load, receiver.exports() - exportsBefore);
     }
 }

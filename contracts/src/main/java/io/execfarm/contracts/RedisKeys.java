@@ -34,6 +34,13 @@ public final class RedisKeys {
      */
     public static final String API_KEYS = "execfarm:apikeys";
 
+    /**
+     * Tenants being or having been removed (a set of names): the dispatchers drop what is left in
+     * their ingress topics instead of forwarding it, so that removal can delete the topics once
+     * the dispatchers are past it. Adding the tenant again takes it out.
+     */
+    public static final String REMOVED_TENANTS = "execfarm:tenants:removed";
+
     /** An API key's field in {@link #API_KEYS}: its SHA-256, in hex. */
     public static String apiKeyField(String apiKey) {
         try {

@@ -37,6 +37,9 @@ public final class Topics {
     /** Where tenants publish requests and cancels: one topic each, {@code execfarm.ingress.<tenant>}. */
     public static final String INGRESS_PREFIX = "execfarm.ingress.";
 
+    /** The dispatchers' consumer group that forwards every tenant's ingress topic. */
+    public static final String INGRESS_GROUP = "execfarm-ingress";
+
     /** The prefix of one tenant's topics, e.g. {@code execfarm.tenant.acme.}: its reply topics and consumer groups. */
     public static String tenantTopics(String tenant) {
         return TENANT_PREFIX + WireNames.requireKafkaTenant(tenant) + ".";

@@ -33,13 +33,15 @@ class ComposeAndImagesTest {
         services.fields().forEachRemaining(service -> {
             if (service.getValue().path("profiles").isMissingNode()) {
                 names.add(service.getKey());
-                assertFalse(service.getValue().at("/healthcheck/test").isMissingNode(), service.getKey() + " has a healthcheck");
+                // kafka-setup runs once and exits: the others wait for it to complete.
+                assertTrue(service.getKey().equals("kafka-setup") || !service.getValue().at("/healthcheck/test").isMissingNode(),
+                        service.getKey() + " has a healthcheck");
             } else {
                 assertEquals("[\"observability\"]", service.getValue().get("profiles").toString(), service.getKey());
                 observability.add(service.getKey());
             }
         });
-        assertEquals(Set.of("kafka", "redis", "dispatcher", "worker"), names, "what `docker compose up` starts");
+        assertEquals(Set.of("kafka", "kafka-setup", "redis", "dispatcher", "worker"), names, "what `docker compose up` starts");
         assertEquals(Set.of("otel-collector", "jaeger", "prometheus", "grafana"), observability,
                 "what the observability profile adds");
         for (String app : List.of("dispatcher", "worker")) {
@@ -56,16 +58,38 @@ class ComposeAndImagesTest {
         }
         for (String app : List.of("dispatcher", "worker")) {
             JsonNode service = services.get(app);
-            for (String dependency : List.of("kafka", "redis")) {
-                assertEquals("service_healthy", service.at("/depends_on/" + dependency + "/condition").asText(),
-                        app + " starts once " + dependency + " is healthy");
-            }
+            assertEquals("service_healthy", service.at("/depends_on/redis/condition").asText(),
+                    app + " starts once Redis is healthy");
+            assertEquals("service_completed_successfully", service.at("/depends_on/kafka-setup/condition").asText(),
+                    app + " starts once its Kafka user exists");
             assertEquals("kafka:9092", service.at("/environment/KAFKA_BOOTSTRAP").asText(), app + " finds Kafka");
+            assertEquals("execfarm-" + app, service.at("/environment/KAFKA_USERNAME").asText(), app + " logs in as itself");
+            assertTrue(service.at("/environment/KAFKA_PASSWORD").asText().startsWith("${KAFKA_" + app.toUpperCase()
+                    + "_PASSWORD:?"), app + " has the password compose requires");
+            assertTrue(service.at("/environment/KAFKA_SECURITY_PROTOCOL").isMissingNode(),
+                    app + " keeps its default, SASL_PLAINTEXT");
             String redis = service.at("/environment/REDIS_URL").asText();
             assertTrue(redis.startsWith("redis://:${REDIS_PASSWORD:?") && redis.endsWith("@redis:6379"),
                     app + " finds Redis, with the password compose requires: " + redis);
         }
         assertEquals("REDIS_PASSWORD", compose.at("/secrets/redis_password/environment").asText());
+        JsonNode kafka = services.get("kafka");
+        assertEquals("SASL_PLAINTEXT://:9092,CONTROLLER://:9093", kafka.at("/environment/KAFKA_LISTENERS").asText(),
+                "every listener authenticates");
+        assertEquals("CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+                kafka.at("/environment/KAFKA_LISTENER_SECURITY_PROTOCOL_MAP").asText());
+        assertEquals("org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+                kafka.at("/environment/KAFKA_AUTHORIZER_CLASS_NAME").asText());
+        assertEquals("false", kafka.at("/environment/KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND").asText(),
+                "nothing is allowed that no ACL allows");
+        assertEquals("KAFKA_ADMIN_PASSWORD", compose.at("/secrets/kafka_admin_password/environment").asText());
+        assertFalse(kafka.path("environment").toString().contains("KAFKA_ADMIN_PASSWORD"),
+                "the broker gets its admin's password as a secret, not in its environment");
+        assertTrue(kafka.at("/healthcheck/test").toString().contains("--command-config /tmp/admin.properties"),
+                "the healthcheck logs in");
+        JsonNode setup = services.get("kafka-setup");
+        assertEquals("[\"provision\"]", setup.path("command").toString());
+        assertEquals("service_healthy", setup.at("/depends_on/kafka/condition").asText());
         assertTrue(services.at("/redis/command").toString().contains("requirepass"), "Redis demands the password");
         String redisCommand = services.at("/redis/command").toString();
         assertTrue(redisCommand.contains("appendonly yes") && redisCommand.contains("appendfsync everysec"),

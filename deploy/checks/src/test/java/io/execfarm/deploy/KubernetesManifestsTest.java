@@ -147,9 +147,38 @@ class KubernetesManifestsTest {
         JsonNode config = only("ConfigMap", "execfarm");
         assertTrue(config.at("/data/KAFKA_BOOTSTRAP").isTextual());
         assertTrue(config.at("/data/REDIS_URL").isMissingNode(), "Redis's address, with its password, is a secret");
-        assertEquals(Set.of("execfarm", "execfarm-redis", "execfarm-api-keys"), envSources(only("Deployment", "dispatcher")));
-        assertEquals(Set.of("execfarm", "execfarm-redis"), envSources(only("Deployment", "worker")),
-                "the worker, which runs hostile code, gets Redis's credentials and no API key");
+        assertTrue(config.at("/data/KAFKA_SECURITY_PROTOCOL").isMissingNode(),
+                "the applications keep their default, SASL_PLAINTEXT: the broker authenticates them");
+        assertEquals(Set.of("execfarm", "execfarm-redis", "execfarm-api-keys", "execfarm-kafka-dispatcher"),
+                envSources(only("Deployment", "dispatcher")));
+        assertEquals(Set.of("execfarm", "execfarm-redis", "execfarm-kafka-worker"), envSources(only("Deployment", "worker")),
+                "the worker, which runs hostile code, gets Redis's credentials and its own Kafka login, no API key");
+        for (String service : List.of("dispatcher", "worker", "scaler")) {
+            assertEquals("execfarm-" + service, only("Secret", "execfarm-kafka-" + service).at("/stringData/KAFKA_USERNAME")
+                    .asText(), service + " logs in as itself");
+        }
+    }
+
+    /** The Kafka users come from a one-shot Job, the only workload that holds the broker's admin password. */
+    @Test
+    void aHardenedJobMakesTheServicesKafkaUsersAsTheBrokersAdmin() {
+        JsonNode job = only("Job", "kafka-setup");
+        JsonNode pod = job.at("/spec/template/spec");
+        assertTrue(pod.at("/securityContext/runAsNonRoot").asBoolean());
+        assertFalse(pod.path("automountServiceAccountToken").asBoolean(true));
+        JsonNode container = pod.at("/containers/0");
+        assertTrue(container.at("/securityContext/readOnlyRootFilesystem").asBoolean());
+        assertTrue(textValues(container.at("/securityContext/capabilities/drop")).contains("ALL"));
+        assertTrue(container.at("/resources/limits/memory").isTextual());
+        List<String> command = new ArrayList<>();
+        container.get("command").forEach(word -> command.add(word.asText()));
+        assertEquals(List.of("io.execfarm.accounts.KafkaSetup", "provision"), command.subList(command.size() - 2, command.size()));
+        assertEquals(Set.of("execfarm", "execfarm-kafka-admin", "execfarm-kafka-dispatcher", "execfarm-kafka-worker",
+                "execfarm-kafka-scaler"), envSources(job));
+        for (JsonNode deployment : all("Deployment")) {
+            assertFalse(envSources(deployment).contains("execfarm-kafka-admin"),
+                    deployment.at("/metadata/name").asText() + " never holds the broker's admin password");
+        }
     }
 
     @Test
@@ -182,11 +211,18 @@ class KubernetesManifestsTest {
             groups.add(trigger.at("/metadata/consumerGroup").asText());
         }
         assertEquals(Set.of("execfarm-workers-julia", "execfarm-workers-python"), groups);
+        for (JsonNode trigger : scaled.at("/spec/triggers")) {
+            assertEquals("kafka-scaler", trigger.at("/authenticationRef/name").asText(), "KEDA logs in to the broker");
+        }
+        JsonNode authentication = only("TriggerAuthentication", "kafka-scaler");
+        for (JsonNode parameter : authentication.at("/spec/secretTargetRef")) {
+            assertEquals("execfarm-kafka-scaler", parameter.get("name").asText(), "as the scaler, which reads offsets only");
+        }
     }
 
-    private Set<String> envSources(JsonNode deployment) {
+    private Set<String> envSources(JsonNode workload) {
         Set<String> sources = new HashSet<>();
-        for (JsonNode container : deployment.at("/spec/template/spec/containers")) {
+        for (JsonNode container : workload.at("/spec/template/spec/containers")) {
             for (JsonNode from : container.path("envFrom")) {
                 sources.add(from.has("secretRef") ? from.at("/secretRef/name").asText() : from.at("/configMapRef/name").asText());
             }

@@ -25,15 +25,18 @@ import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.common.acl.AclBinding;
 
 /**
- * The farm's own users on a broker that authorizes by ACL: the dispatcher and the workers, each a
- * SCRAM user of its own holding only the rights it uses. The broker's admin creates them.
+ * The farm's own users on a broker that authorizes by ACL: the dispatcher, the workers and the
+ * workers' scaler, each a SCRAM user of its own holding only the rights it uses. The broker's admin
+ * creates them.
  */
 public final class KafkaAccounts {
 
     /** A service of the farm and its Kafka user. */
     public enum Service {
         DISPATCHER("execfarm-dispatcher"),
-        WORKER("execfarm-worker");
+        WORKER("execfarm-worker"),
+        /** Whoever scales the workers on their groups' lag (KEDA in deploy/k8s): it reads offsets, no record. */
+        SCALER("execfarm-scaler");
 
         private final String user;
 
@@ -58,7 +61,8 @@ public final class KafkaAccounts {
      * and share groups) and cancels, and writes events to the replies topic, to tenants' reply
      * topics, and refused requests to the dead letters. It reads a reply topic too, without a
      * group, when a request comes again whose stored result it cannot tell was published
-     * (PublishedResults), and describes each reply topic's configuration (ReplyTopicLimits).
+     * (PublishedResults), and describes each reply topic's configuration (ReplyTopicLimits). The
+     * scaler reads the workers' groups' offsets and the request topics' ends.
      */
     static List<AclBinding> grants(Service service) {
         // The groups are named in the applications' configuration (group.id) and SharedRequestConsumer.
@@ -72,8 +76,12 @@ public final class KafkaAccounts {
                 allow(grants, user, GROUP, LITERAL, "execfarm-dispatchers", READ);
                 allow(grants, user, GROUP, PREFIXED, "execfarm-workers-", DESCRIBE);
                 allow(grants, user, TOPIC, PREFIXED, Topics.INGRESS_PREFIX, READ, DESCRIBE);
-                allow(grants, user, GROUP, LITERAL, "execfarm-ingress", READ);
+                allow(grants, user, GROUP, LITERAL, Topics.INGRESS_GROUP, READ);
                 allow(grants, user, TOPIC, PREFIXED, Topics.TENANT_PREFIX, WRITE, DESCRIBE);
+            }
+            case SCALER -> {
+                allow(grants, user, TOPIC, PREFIXED, Topics.REQUESTS_PREFIX, DESCRIBE);
+                allow(grants, user, GROUP, PREFIXED, "execfarm-workers-", DESCRIBE);
             }
             case WORKER -> {
                 allow(grants, user, TOPIC, PREFIXED, Topics.REQUESTS_PREFIX, READ, DESCRIBE, CREATE);
@@ -103,6 +111,9 @@ public final class KafkaAccounts {
 
     /** A service's login from deploy/local/infra's output, or a farm's environment, which keeps it. */
     public static KafkaLogin login(Service service, Map<String, String> env) {
+        if (KafkaLogin.isOpen(env)) {
+            return KafkaLogin.open(env.get("KAFKA_BOOTSTRAP"));
+        }
         String password = env.get(passwordVariable(service));
         if (password == null) {
             throw new IllegalArgumentException("no " + passwordVariable(service) + " among " + env.keySet());
@@ -116,10 +127,15 @@ public final class KafkaAccounts {
 
     /**
      * Creates (or updates) each service's user with its password and grants it its rights, as the
-     * admin; returns once every service can log in and the broker enforces every grant.
+     * admin; returns once every service can log in and the broker enforces every grant. On a
+     * broker started {@code --open} there is nobody to create: every service connects as anyone.
      */
     public static Map<Service, KafkaLogin> provision(KafkaLogin admin, Map<Service, String> passwords) {
         Map<Service, KafkaLogin> logins = new EnumMap<>(Service.class);
+        if (admin.isOpen()) {
+            passwords.keySet().forEach(service -> logins.put(service, admin));
+            return logins;
+        }
         List<UserScramCredentialUpsertion> users = new ArrayList<>();
         List<AclBinding> grants = new ArrayList<>();
         passwords.forEach((service, password) -> {

@@ -13,7 +13,9 @@ import static org.apache.kafka.common.resource.ResourceType.TOPIC;
 
 import io.execfarm.contracts.Topics;
 import io.execfarm.contracts.WireNames;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -22,7 +24,11 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.acl.AccessControlEntryFilter;
 import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.acl.AclBindingFilter;
@@ -47,6 +53,7 @@ public final class KafkaTenants {
     public static final String USER_PREFIX = "tenant-";
     private static final String PRODUCE_RATE = "producer_byte_rate";
     private static final String REQUEST_PERCENTAGE = "request_percentage";
+    private static final Duration FORWARDING_POLL = Duration.ofMillis(250);
 
     /**
      * What one tenant may take of the broker: bytes per second it may produce (beyond that its
@@ -62,6 +69,10 @@ public final class KafkaTenants {
                 throw new IllegalArgumentException("a quota is positive: " + produceBytesPerSecond + " bytes/s, "
                         + requestPercentage + "%");
             }
+        }
+
+        public String describe() {
+            return produceBytesPerSecond + " bytes/s, " + requestPercentage + "% of a request thread";
         }
     }
 
@@ -86,6 +97,22 @@ public final class KafkaTenants {
     }
 
     /**
+     * What a client of the tenant needs, as {@code NAME=value} lines for {@code eval}: the broker, its
+     * login, the security settings, and the topics it writes and reads.
+     */
+    public static Map<String, String> clientEnvironment(String tenant, KafkaLogin login) {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("KAFKA_BOOTSTRAP", login.bootstrap());
+        env.put("KAFKA_USERNAME", login.username());
+        env.put("KAFKA_PASSWORD", login.password());
+        env.put("KAFKA_SECURITY_PROTOCOL", login.securitySettings().get("security.protocol"));
+        env.put("KAFKA_SASL_MECHANISM", login.mechanism());
+        env.put("EXECFARM_INGRESS", Topics.ingress(tenant));
+        env.put("EXECFARM_REPLIES", Topics.tenantReplies(tenant));
+        return env;
+    }
+
+    /**
      * Adds the tenant (or gives it a new password and quota): its user, its grants, its quota, its
      * ingress topic and its reply topic {@code execfarm.tenant.<name>.replies}, each with
      * {@code partitions}. Returns its login once the broker accepts it.
@@ -107,10 +134,14 @@ public final class KafkaTenants {
     }
 
     /**
-     * Removes the tenant: its login (its password replaced by one nobody holds), grants and quota,
-     * its ingress topic and every topic under its prefix.
+     * Removes the tenant: its login (its password replaced by one nobody holds), grants and quota;
+     * then, once the dispatchers' forwarders are past every record of its ingress topic (or after
+     * {@code forwardingWait}), its ingress topic and every topic under its prefix. Deleting them
+     * under a forwarder that still held records of them would have it answer a refusal on a
+     * deleted topic and commit offsets of deleted partitions, each of which holds up every
+     * tenant's forwarding for up to a minute. Says whether the forwarders were past its records.
      */
-    public static void remove(KafkaLogin admin, String tenant) {
+    public static boolean remove(KafkaLogin admin, String tenant, Duration forwardingWait) {
         String user = user(tenant);
         try (Admin kafka = Admin.create(admin.clientSettings())) {
             // Its password replaced by one nobody holds rather than its credential deleted: on Kafka
@@ -124,11 +155,46 @@ public final class KafkaTenants {
                     new ClientQuotaAlteration.Op(PRODUCE_RATE, null),
                     new ClientQuotaAlteration.Op(REQUEST_PERCENTAGE, null))))).all());
             Set<String> topics = await(kafka.listTopics().names());
+            boolean forwarded = !topics.contains(Topics.ingress(tenant))
+                    || awaitForwarded(kafka, Topics.ingress(tenant), forwardingWait);
             List<String> owned = topics.stream().filter(topic -> topic.equals(Topics.ingress(tenant))
                     || topic.startsWith(Topics.tenantTopics(tenant))).toList();
             await(kafka.deleteTopics(owned).all());
+            return forwarded;
         } catch (ExecutionException | InterruptedException | TimeoutException e) {
             throw BrokerAccess.failed("remove tenant " + tenant + " as " + admin, e);
+        }
+    }
+
+    /**
+     * Waits until the forwarders' group has committed the end of every partition of {@code ingress}
+     * (its writer already shut out, the end stays put), or has no member to forward it.
+     */
+    private static boolean awaitForwarded(Admin kafka, String ingress, Duration wait)
+            throws ExecutionException, InterruptedException, TimeoutException {
+        Map<TopicPartition, OffsetSpec> latest = await(kafka.describeTopics(List.of(ingress)).allTopicNames())
+                .get(ingress).partitions().stream()
+                .collect(Collectors.toMap(p -> new TopicPartition(ingress, p.partition()), p -> OffsetSpec.latest()));
+        Map<TopicPartition, Long> ends = await(kafka.listOffsets(latest).all()).entrySet().stream()
+                .collect(Collectors.toMap(Map.Entry::getKey, end -> end.getValue().offset()));
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (true) {
+            ConsumerGroupDescription group = await(kafka.describeConsumerGroups(List.of(Topics.INGRESS_GROUP)).all())
+                    .get(Topics.INGRESS_GROUP);
+            if (group.members().isEmpty()) {
+                return true;
+            }
+            Map<TopicPartition, OffsetAndMetadata> committed = await(kafka.listConsumerGroupOffsets(Topics.INGRESS_GROUP)
+                    .partitionsToOffsetAndMetadata());
+            boolean past = ends.entrySet().stream().allMatch(end -> end.getValue() == 0
+                    || (committed.get(end.getKey()) != null && committed.get(end.getKey()).offset() >= end.getValue()));
+            if (past) {
+                return true;
+            }
+            if (System.nanoTime() - deadline > 0) {
+                return false;
+            }
+            Thread.sleep(FORWARDING_POLL.toMillis());
         }
     }
 

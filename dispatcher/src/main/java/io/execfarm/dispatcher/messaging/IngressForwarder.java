@@ -13,6 +13,7 @@ import io.execfarm.dispatcher.config.DispatcherConfig;
 import io.execfarm.dispatcher.events.ExecutionRecord;
 import io.execfarm.dispatcher.events.ExecutionStore;
 import io.execfarm.dispatcher.tenancy.InFlight;
+import io.execfarm.dispatcher.tenancy.RemovedTenants;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.opentelemetry.context.Context;
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
@@ -33,7 +34,8 @@ import org.jboss.logging.Logger;
  * tenant. Before forwarding, what HTTP checks: the reply topic must be the tenant's own (under
  * {@code execfarm.tenant.<tenant>.}), the id must not be another tenant's execution's, some worker
  * must have served the runtime, and the tenant must be under its in-flight limit. A refused request
- * is answered with a rejected result on the tenant's reply topic. A record is acknowledged only
+ * is answered with a rejected result on the tenant's reply topic. What a tenant being removed left
+ * in its ingress topic is dropped, so that its removal can delete its topics soon after. A record is acknowledged only
  * once its request is on its runtime's topic (or answered, or given up): a forwarder that dies
  * loses nothing, and one that forwards a request again costs nothing, since a worker runs an id
  * once.
@@ -57,17 +59,20 @@ public class IngressForwarder {
     private final FarmPublisher publisher;
     private final ExecutionStore store;
     private final InFlight inFlight;
+    private final RemovedTenants removedTenants;
     private final LiveWorkers liveWorkers;
     private final ReactiveRedisDataSource redis;
     private final DispatcherConfig config;
     private final MeterRegistry registry;
 
     public IngressForwarder(WireCodec codec, FarmPublisher publisher, ExecutionStore store, InFlight inFlight,
-            LiveWorkers liveWorkers, ReactiveRedisDataSource redis, DispatcherConfig config, MeterRegistry registry) {
+            RemovedTenants removedTenants, LiveWorkers liveWorkers, ReactiveRedisDataSource redis, DispatcherConfig config,
+            MeterRegistry registry) {
         this.codec = codec;
         this.publisher = publisher;
         this.store = store;
         this.inFlight = inFlight;
+        this.removedTenants = removedTenants;
         this.liveWorkers = liveWorkers;
         this.redis = redis;
         this.config = config;
@@ -84,7 +89,8 @@ public class IngressForwarder {
         String tenant = record.getTopic().substring(Topics.INGRESS_PREFIX.length());
         Uni<String> handled = Uni.createFrom().deferred(() -> !WireNames.isKafkaTenant(tenant)
                 ? Uni.createFrom().item("dropped")
-                : isCancel(record.getPayload()) ? cancel(tenant, record.getPayload()) : submit(tenant, record.getPayload()));
+                : removedTenants.isRemoved(tenant).chain(removed -> removed ? Uni.createFrom().item("dropped-removed")
+                        : isCancel(record.getPayload()) ? cancel(tenant, record.getPayload()) : submit(tenant, record.getPayload())));
         return handled
                 .onFailure().invoke(failure -> LOG.warnf("forwarding a record of %s partition %d (key %s) failed, trying again: %s",
                         record.getTopic(), record.getPartition(), record.getKey(), failure.toString()))

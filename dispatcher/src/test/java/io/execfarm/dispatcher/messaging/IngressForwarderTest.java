@@ -9,13 +9,17 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.execfarm.accounts.KafkaLogin;
 import io.execfarm.accounts.KafkaTenants;
 import io.execfarm.accounts.Passwords;
+import io.execfarm.contracts.RedisKeys;
 import io.execfarm.contracts.Topics;
 import io.execfarm.localinfra.AppProcess;
 import io.execfarm.localinfra.InjectTestInfra;
 import io.execfarm.localinfra.TestInfra;
 import io.execfarm.localinfra.TestInfraResource;
+import io.quarkus.redis.datasource.RedisDataSource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -52,6 +56,9 @@ class IngressForwarderTest {
 
     @InjectTestInfra
     TestInfra infra;
+
+    @Inject
+    RedisDataSource redis;
 
     private AppProcess worker;
     private final Map<String, KafkaLogin> tenants = new HashMap<>();
@@ -144,6 +151,33 @@ class IngressForwarderTest {
         assertEquals("3", result(SMALL, replies, third).get("value").asText());
     }
 
+    /**
+     * Removal: what a tenant being removed left in its ingress topic is dropped, not run, and its
+     * topics go only once the forwarder is past it (deleting them under the forwarder held up every
+     * tenant's forwarding for a minute); the other tenants' requests run on.
+     */
+    @Test
+    void whatARemovedTenantLeftIsDroppedAndItsTopicsGoOnceTheForwarderIsPastIt() throws Exception {
+        String gone = "kafka-gone";
+        tenants.put(gone, KafkaTenants.add(infra.kafkaAdmin(), gone, Passwords.generate(), KafkaTenants.Quota.DEFAULT, 2));
+        redis.set(String.class).sadd(RedisKeys.REMOVED_TENANTS, gone);
+        List<String> left = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            left.add(UUID.randomUUID().toString());
+            send(gone, request(left.get(i), "print('must not run')", null, Topics.tenantReplies(gone)));
+        }
+        assertTrue(KafkaTenants.remove(infra.kafkaAdmin(), gone, WAIT), "the forwarder got past its records");
+        redis.set(String.class).srem(RedisKeys.REMOVED_TENANTS, gone);
+        try (KafkaConsumer<String, String> forwarded = adminReader(List.of(Topics.requests("python"),
+                Topics.sharedRequests("python")))) {
+            List<String> ids = valuesToEnd(forwarded).stream().map(value -> value.path("id").asText()).toList();
+            assertTrue(left.stream().noneMatch(ids::contains), "none of the removed tenant's requests was forwarded");
+        }
+        String id = UUID.randomUUID().toString();
+        send("kafka-a", request(id, "'still here'", null, Topics.tenantReplies("kafka-a")));
+        assertEquals("'still here'", result("kafka-a", Topics.tenantReplies("kafka-a"), id).get("value").asText());
+    }
+
     private static String request(String id, String code, String tenant, String replyTo) {
         ObjectNode request = JSON.createObjectNode().put("v", 1).put("id", id).put("runtime", "python").put("code", code)
                 .put("replyTo", replyTo);
@@ -210,15 +244,28 @@ class IngressForwarderTest {
 
     /** The keys of everything on the consumer's topics now. */
     private static List<String> keysToEnd(KafkaConsumer<String, String> consumer) {
-        List<String> keys = new ArrayList<>();
+        return recordsToEnd(consumer).stream().map(ConsumerRecord::key).toList();
+    }
+
+    /** The values of everything on the consumer's topics now, as JSON. */
+    private static List<JsonNode> valuesToEnd(KafkaConsumer<String, String> consumer) throws IOException {
+        List<JsonNode> values = new ArrayList<>();
+        for (ConsumerRecord<String, String> record : recordsToEnd(consumer)) {
+            values.add(JSON.readTree(record.value()));
+        }
+        return values;
+    }
+
+    private static List<ConsumerRecord<String, String>> recordsToEnd(KafkaConsumer<String, String> consumer) {
+        List<ConsumerRecord<String, String>> records = new ArrayList<>();
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (System.nanoTime() < deadline) {
-            consumer.poll(Duration.ofMillis(200)).forEach(record -> keys.add(record.key()));
+            consumer.poll(Duration.ofMillis(200)).forEach(records::add);
             if (!consumer.assignment().isEmpty() && consumer.assignment().stream()
                     .allMatch(p -> consumer.position(p) >= consumer.endOffsets(List.of(p)).get(p))) {
                 break;
             }
         }
-        return keys;
+        return records;
     }
 }

@@ -27,6 +27,7 @@ import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.ScramCredentialInfo;
 import org.apache.kafka.clients.admin.ScramMechanism;
 import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
@@ -124,6 +125,25 @@ class KafkaSecurityTest {
         }
     }
 
+    /** The scaler (KEDA) reads how far the workers' groups lag, and no record, and writes nothing. */
+    @Test
+    void theScalersLoginReadsTheWorkersLagAndNoRecord() throws Exception {
+        KafkaLogin scaler = infra.kafkaLogin(KafkaAccounts.Service.SCALER);
+        try (Admin admin = Admin.create(scaler.clientSettings())) {
+            admin.listConsumerGroupOffsets("execfarm-workers-python").partitionsToOffsetAndMetadata()
+                    .get(30, TimeUnit.SECONDS);
+            admin.listOffsets(Map.of(new TopicPartition(REQUESTS, 0), OffsetSpec.latest())).all().get(30, TimeUnit.SECONDS);
+        }
+        assertInstanceOf(TopicAuthorizationException.class, send(scaler, REQUESTS));
+        Map<String, Object> settings = scaler.clientSettings();
+        try (KafkaConsumer<String, String> reader = new KafkaConsumer<>(settings, new StringDeserializer(),
+                new StringDeserializer())) {
+            reader.assign(List.of(new TopicPartition(REQUESTS, 0)));
+            reader.seekToBeginning(reader.assignment());
+            assertInstanceOf(TopicAuthorizationException.class, cause(() -> reader.poll(Duration.ofSeconds(10))));
+        }
+    }
+
     /**
      * A request whose reply topic the worker may not write (outside {@code execfarm.replies} and
      * tenants' topics) is dead-lettered with the broker's refusal, and the requests after it run.
@@ -205,8 +225,8 @@ class KafkaSecurityTest {
                         "the workers' share group");
             }
         } finally {
-            KafkaTenants.remove(infra.kafkaAdmin(), a);
-            KafkaTenants.remove(infra.kafkaAdmin(), b);
+            KafkaTenants.remove(infra.kafkaAdmin(), a, Duration.ofSeconds(30));
+            KafkaTenants.remove(infra.kafkaAdmin(), b, Duration.ofSeconds(30));
         }
     }
 
@@ -237,7 +257,7 @@ class KafkaSecurityTest {
                 assertTrue(throttled > 0, "the broker delayed the tenant's produce requests: " + throttled + " ms");
             }
         } finally {
-            KafkaTenants.remove(infra.kafkaAdmin(), name);
+            KafkaTenants.remove(infra.kafkaAdmin(), name, Duration.ofSeconds(30));
         }
     }
 
@@ -252,7 +272,7 @@ class KafkaSecurityTest {
         KafkaLogin tenant = KafkaTenants.add(infra.kafkaAdmin(), name, Passwords.generate(), KafkaTenants.Quota.DEFAULT, 1);
         assertTrue(KafkaTenants.list(infra.kafkaAdmin()).stream().anyMatch(t -> t.name().equals(name)
                 && t.quota().equals(java.util.Optional.of(KafkaTenants.Quota.DEFAULT))));
-        KafkaTenants.remove(infra.kafkaAdmin(), name);
+        KafkaTenants.remove(infra.kafkaAdmin(), name, Duration.ofSeconds(30));
         try (Admin admin = Admin.create(tenant.clientSettings())) {
             assertInstanceOf(SaslAuthenticationException.class,
                     cause(() -> admin.describeCluster().clusterId().get(30, TimeUnit.SECONDS)));

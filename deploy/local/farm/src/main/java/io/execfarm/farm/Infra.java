@@ -4,6 +4,7 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,9 +23,16 @@ final class Infra {
         this.stateDir = stateDir;
     }
 
-    /** Starts both (or finds them running); returns KAFKA_BOOTSTRAP and REDIS_URL. */
-    Map<String, String> start() throws IOException, InterruptedException {
-        String out = run(List.of("start", "--state-dir", stateDir.toString()));
+    /**
+     * Starts both (or finds them running); returns KAFKA_BOOTSTRAP, the Kafka passwords and REDIS_URL.
+     * {@code open}: a broker without SASL or ACLs, to measure what they cost.
+     */
+    Map<String, String> start(boolean open) throws IOException, InterruptedException {
+        List<String> args = new ArrayList<>(List.of("start", "--state-dir", stateDir.toString()));
+        if (open) {
+            args.add("--open");
+        }
+        String out = run(args);
         Map<String, String> env = new LinkedHashMap<>();
         out.lines().filter(line -> line.contains("=")).forEach(line ->
                 env.put(line.substring(0, line.indexOf('=')), line.substring(line.indexOf('=') + 1)));
@@ -40,7 +48,7 @@ final class Infra {
 
     /** Stops {@code component} ({@code kafka} or {@code redis}) for real and starts it again with its data. */
     void restart(String component, java.time.Duration downFor, boolean kill) throws IOException, InterruptedException {
-        List<String> args = new java.util.ArrayList<>(List.of("restart", component, "--state-dir", stateDir.toString(),
+        List<String> args = new ArrayList<>(List.of("restart", component, "--state-dir", stateDir.toString(),
                 "--down-for", Long.toString(downFor.toSeconds())));
         if (kill) {
             args.add("--kill");

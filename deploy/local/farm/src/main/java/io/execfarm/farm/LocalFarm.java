@@ -77,7 +77,8 @@ public final class LocalFarm {
     /**
      * {@link #up(int, Map)}, with {@code appSettings} in the environment of the dispatcher and of
      * every worker, including those added later (an OTLP endpoint to export spans to, for one), and
-     * {@code warm} saying what is warmed before it returns.
+     * {@code warm} saying what is warmed before it returns. {@code KAFKA_SECURITY_PROTOCOL=PLAINTEXT}
+     * among {@code appSettings} starts the broker without SASL or ACLs, to measure what they cost.
      */
     public void up(int workers, Map<String, String> workerSettings, Map<String, String> appSettings, Warm warm)
             throws Exception {
@@ -91,7 +92,7 @@ public final class LocalFarm {
                     () -> say("no Julia could be had: the workers serve Python only. " + DemoCommand.JULIA_INSTALL));
         }
         state.recordJulia(julia);
-        Map<String, String> infra = new Infra(repoRoot, state.infraDir()).start();
+        Map<String, String> infra = new Infra(repoRoot, state.infraDir()).start(KafkaLogin.isOpen(appSettings));
         KafkaAccounts.provision(KafkaLogin.admin(infra), KafkaAccounts.servicePasswords(infra));
         String apiKey = Passwords.generate();
         Map<String, String> dispatcherEnv = appEnv(infra, KafkaAccounts.Service.DISPATCHER);

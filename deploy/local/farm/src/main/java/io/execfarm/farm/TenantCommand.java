@@ -2,7 +2,6 @@ package io.execfarm.farm;
 
 import io.execfarm.accounts.KafkaLogin;
 import io.execfarm.accounts.KafkaTenants;
-import io.execfarm.accounts.Passwords;
 import io.execfarm.contracts.Topics;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -52,21 +51,16 @@ final class TenantCommand {
         @Override
         public Integer call() {
             Map<String, String> env = tenants.env();
-            KafkaLogin login = KafkaTenants.add(KafkaLogin.admin(env), name, Passwords.generate(),
-                    new KafkaTenants.Quota(produceBytesPerSecond, requestPercentage), partitions);
-            String apiKey = new ApiKeyStore(env.get("REDIS_URL")).add(name);
-            tenants.farm.say("tenant " + name + ": Kafka user " + login.username() + " (quota " + produceBytesPerSecond
-                    + " bytes/s, " + requestPercentage + "% of a request thread), and an HTTP API key; the password and "
-                    + "the key are shown this once");
-            tenants.farm.out.println("KAFKA_BOOTSTRAP=" + login.bootstrap());
-            tenants.farm.out.println("KAFKA_USERNAME=" + login.username());
-            tenants.farm.out.println("KAFKA_PASSWORD=" + login.password());
-            tenants.farm.out.println("KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT");
-            tenants.farm.out.println("KAFKA_SASL_MECHANISM=" + login.mechanism());
-            tenants.farm.out.println("EXECFARM_INGRESS=" + Topics.ingress(name));
-            tenants.farm.out.println("EXECFARM_REPLIES=" + Topics.tenantReplies(name));
+            KafkaTenants.Quota quota = new KafkaTenants.Quota(produceBytesPerSecond, requestPercentage);
+            FarmTenants.Added added = new FarmTenants(KafkaLogin.admin(env), env.get("REDIS_URL")).add(name, quota,
+                    partitions);
+            KafkaLogin login = added.login();
+            tenants.farm.say("tenant " + name + ": Kafka user " + login.username() + " (quota " + quota.describe()
+                    + "), and an HTTP API key; the password and the key are shown this once");
+            KafkaTenants.clientEnvironment(name, login).forEach((variable, value) ->
+                    tenants.farm.out.println(variable + "=" + value));
             tenants.farm.out.println("DISPATCHER_URL=" + env.get("DISPATCHER_URL"));
-            tenants.farm.out.println("EXECFARM_API_KEY=" + apiKey);
+            tenants.farm.out.println("EXECFARM_API_KEY=" + added.apiKey());
             tenants.farm.say("publish requests and cancels to " + Topics.ingress(name) + "; name a replyTo, and consumer "
                     + "groups, under " + Topics.tenantTopics(name) + " (" + Topics.tenantReplies(name) + " is made)");
             return 0;
@@ -84,8 +78,7 @@ final class TenantCommand {
             Map<String, String> env = tenants.env();
             Map<String, Long> keys = new ApiKeyStore(env.get("REDIS_URL")).counts();
             for (KafkaTenants.Tenant tenant : KafkaTenants.list(KafkaLogin.admin(env))) {
-                String quota = tenant.quota().map(q -> q.produceBytesPerSecond() + " bytes/s, " + q.requestPercentage()
-                        + "% of a request thread").orElse("no quota");
+                String quota = tenant.quota().map(KafkaTenants.Quota::describe).orElse("no quota");
                 tenants.farm.out.println(tenant.name() + "  " + quota + ", " + keys.getOrDefault(tenant.name(), 0L)
                         + " HTTP key(s)");
             }
@@ -105,10 +98,13 @@ final class TenantCommand {
         @Override
         public Integer call() {
             Map<String, String> env = tenants.env();
-            KafkaTenants.remove(KafkaLogin.admin(env), name);
-            int keys = new ApiKeyStore(env.get("REDIS_URL")).removeAll(name);
-            tenants.farm.say("removed tenant " + name + " (its Kafka user, ACLs, quota and topics, and " + keys
-                    + " HTTP key(s))");
+            FarmTenants.Removed removed = new FarmTenants(KafkaLogin.admin(env), env.get("REDIS_URL")).remove(name);
+            if (!removed.forwarded()) {
+                tenants.farm.say("warning: the dispatchers were not past tenant " + name + "'s ingress records within a "
+                        + "minute; its topics were deleted anyway, and a dispatcher may hold up forwarding for a while");
+            }
+            tenants.farm.say("removed tenant " + name + " (its Kafka user, ACLs, quota and topics, and "
+                    + removed.apiKeys() + " HTTP key(s))");
             return 0;
         }
     }
