@@ -34,6 +34,7 @@ import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.acl.AclBindingFilter;
 import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.errors.GroupIdNotFoundException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.quota.ClientQuotaAlteration;
 import org.apache.kafka.common.quota.ClientQuotaEntity;
@@ -179,9 +180,7 @@ public final class KafkaTenants {
                 .collect(Collectors.toMap(Map.Entry::getKey, end -> end.getValue().offset()));
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
-            ConsumerGroupDescription group = await(kafka.describeConsumerGroups(List.of(Topics.INGRESS_GROUP)).all())
-                    .get(Topics.INGRESS_GROUP);
-            if (group.members().isEmpty()) {
+            if (forwarders(kafka) == 0) {
                 return true;
             }
             Map<TopicPartition, OffsetAndMetadata> committed = await(kafka.listConsumerGroupOffsets(Topics.INGRESS_GROUP)
@@ -195,6 +194,20 @@ public final class KafkaTenants {
                 return false;
             }
             Thread.sleep(FORWARDING_POLL.toMillis());
+        }
+    }
+
+    /** How many members the forwarders' group has: none where no dispatcher runs, or none ever did. */
+    private static int forwarders(Admin kafka) throws ExecutionException, InterruptedException, TimeoutException {
+        try {
+            ConsumerGroupDescription group = await(kafka.describeConsumerGroups(List.of(Topics.INGRESS_GROUP)).all())
+                    .get(Topics.INGRESS_GROUP);
+            return group.members().size();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof GroupIdNotFoundException) {
+                return 0;
+            }
+            throw e;
         }
     }
 
