@@ -152,6 +152,10 @@ class ComposeAndImagesTest {
         assertTrue(dockerfile.contains("EXECFARM_JULIA_SYSIMAGE="), "conformance runs on the sysimage too");
         assertTrue(dockerfile.contains("COPY --from=conformance"),
                 "the final image depends on the conformance stage, so BuildKit cannot skip it");
+        assertTrue(dockerfile.contains("ARG CONFORMANCE=run"), "the stage runs the suite unless told to skip it");
+        JsonNode compose = DeployFiles.documents(DeployFiles.root().resolve("docker-compose.yml")).get(0);
+        assertEquals("${EXECFARM_WORKER_CONFORMANCE:-run}", compose.at("/services/worker/build/args/CONFORMANCE").asText(),
+                "and compose tells it to skip only when asked (CI, which has just run the suite)");
         assertTrue(Pattern.compile("(?m)^USER 10001$").matcher(dockerfile).find(), "non-root by default");
         for (Path script : List.of(Path.of("deploy/julia/trace-workload.sh"), Path.of("deploy/julia/build-sysimage.jl"),
                 Path.of("deploy/julia/workload.jsonl"), Path.of("deploy/julia/packages.txt"),
