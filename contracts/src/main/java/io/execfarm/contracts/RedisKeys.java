@@ -5,26 +5,49 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
-/** Redis keys that more than one service reads or writes. */
+/**
+ * The farm's Redis keys, in one place.
+ *
+ * <p>Keys that one script or transaction uses together share a hash tag (the part in braces), so
+ * that on a Redis Cluster they live in one slot: a request's keys are tagged with its id, a
+ * session's with the session's id, a tenant's executions in flight with the tenant. Tags that many
+ * different values take spread the keys over every slot. Nothing needs keys of two tags in one
+ * step: where a request's result and its tenant's or session's keys change together, the two
+ * writes are ordered so that failing between them is safe (see the callers).
+ */
 public final class RedisKeys {
 
     private RedisKeys() {
     }
 
+    /**
+     * A key of one request, tagged with its id: {@code execfarm:<kind>:{<id>}}. Ids, session ids
+     * and tenants hold no braces ({@link WireNames}), so the whole value is the tag.
+     */
+    public static String ofRequest(String kind, String requestId) {
+        return "execfarm:" + kind + ":{" + requestId + "}";
+    }
+
     /** A finished request's {@link Result}, as encoded by {@link WireCodec}; written by the worker. */
     public static String result(String requestId) {
-        return "execfarm:result:" + requestId;
+        return ofRequest("result", requestId);
+    }
+
+    /** Present when the request was cancelled; set by whoever learns of the cancel first. */
+    public static String cancel(String requestId) {
+        return ofRequest("cancel", requestId);
     }
 
     /**
      * A tenant's executions in flight: a sorted set of request ids scored by the time after which
      * each stops counting. The dispatcher adds to it when it admits a request; whichever learns of
-     * the result first removes it (the dispatcher storing it, the worker publishing it).
+     * the result first removes it (the dispatcher storing it, the worker publishing it), in a step
+     * of its own after the result's: should that step fail, the id stops counting at its score.
      */
     public static final String IN_FLIGHT_PREFIX = "execfarm:inflight:";
 
     public static String inFlight(String tenant) {
-        return IN_FLIGHT_PREFIX + tenant;
+        return IN_FLIGHT_PREFIX + "{" + tenant + "}";
     }
 
     /**
@@ -50,24 +73,28 @@ public final class RedisKeys {
         }
     }
 
-    /** Present when the request was cancelled; set by whoever learns of the cancel first. */
-    public static String cancel(String requestId) {
-        return "execfarm:cancel:" + requestId;
-    }
-
     /**
      * A session's record, a hash of {@link SessionRecord.Field}s: created by the dispatcher, its
      * counters kept by the worker that runs the session. It expires when the session does.
      */
     public static String session(String sessionId) {
-        return "execfarm:session:" + sessionId;
+        return "execfarm:session:{" + sessionId + "}";
     }
 
     /**
      * A session's history: the code of every request that ran to completion in it, in order, from
-     * which any worker can rebuild the session. Expires with {@link #session}.
+     * which any worker can rebuild the session. Expires with {@link #session}, in its slot.
      */
     public static String sessionHistory(String sessionId) {
-        return "execfarm:session:" + sessionId + ":history";
+        return session(sessionId) + ":history";
+    }
+
+    /**
+     * The ids of the requests whose code {@link #sessionHistory} holds, so that recording a
+     * request again (its result was stored, its worker died before recording it) appends it once.
+     * Expires with {@link #session}, in its slot.
+     */
+    public static String sessionRecorded(String sessionId) {
+        return session(sessionId) + ":recorded";
     }
 }

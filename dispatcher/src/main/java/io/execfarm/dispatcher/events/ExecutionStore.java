@@ -6,6 +6,7 @@ import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.quarkus.redis.datasource.hash.ReactiveHashCommands;
 import io.quarkus.redis.datasource.list.ReactiveListCommands;
 import io.smallrye.mutiny.Uni;
+import io.vertx.mutiny.redis.client.Response;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -16,14 +17,16 @@ import java.util.Map;
 /**
  * Executions and their events in Redis, shared by every dispatcher instance.
  *
- * <p>{@code execfarm:execution:<id>} is a hash describing the submission. {@code execfarm:events:<id>}
+ * <p>{@code execfarm:execution:{<id>}} is a hash describing the submission. {@code execfarm:events:{<id>}}
  * lists the request's events in order; an event's index is its SSE id. An event is appended once
  * even when Kafka delivers it twice (its identity, type and seq, goes into
- * {@code execfarm:eventids:<id>} in the same script), and each append is announced on the pub/sub
- * channel {@link #NOTIFICATIONS} ("&lt;id&gt; &lt;index&gt;") so live streams on every instance wake up. Appending a result also
- * ends the execution's count against its tenant's in-flight limit, in the same script: one round
- * trip per event. That script names the tenant's in-flight key itself (it is known only from the
- * execution's hash), which a standalone Redis allows and a cluster would not.
+ * {@code execfarm:eventids:{<id>}} in the same script), and each append is announced on the pub/sub
+ * channel {@link #NOTIFICATIONS} ("&lt;id&gt; &lt;index&gt;") so live streams on every instance wake up. The
+ * three keys share the request's slot ({@link RedisKeys#ofRequest}). Appending a result also ends
+ * the execution's count against its tenant's in-flight limit: the script answers with the tenant
+ * (from the execution's hash), whose set, in another slot, loses the id in a second step. A
+ * result appended before returns the tenant again, so a retry after a failed second step ends the
+ * count too.
  */
 @ApplicationScoped
 public class ExecutionStore {
@@ -32,24 +35,21 @@ public class ExecutionStore {
 
     /**
      * KEYS: events, event ids, execution. ARGV: identity, event, retention in s, channel, request
-     * id, "1" for a result, the in-flight key's prefix. Returns the event's index, or -1 when it
-     * was there already.
+     * id, "1" for a result. Returns the event's index, or -1 when it was there already, and for a
+     * result the execution's tenant (when known).
      */
     private static final String APPEND_ONCE = """
-            if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then
-              return -1
+            local index = -1
+            if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
+              index = redis.call('RPUSH', KEYS[1], ARGV[2]) - 1
+              redis.call('EXPIRE', KEYS[1], ARGV[3])
+              redis.call('EXPIRE', KEYS[2], ARGV[3])
+              redis.call('PUBLISH', ARGV[4], ARGV[5] .. ' ' .. index)
             end
-            local length = redis.call('RPUSH', KEYS[1], ARGV[2])
-            redis.call('EXPIRE', KEYS[1], ARGV[3])
-            redis.call('EXPIRE', KEYS[2], ARGV[3])
-            redis.call('PUBLISH', ARGV[4], ARGV[5] .. ' ' .. (length - 1))
             if ARGV[6] == '1' then
-              local tenant = redis.call('HGET', KEYS[3], 'tenant')
-              if tenant then
-                redis.call('ZREM', ARGV[7] .. tenant, ARGV[5])
-              end
+              return {index, redis.call('HGET', KEYS[3], 'tenant')}
             end
-            return length - 1
+            return {index}
             """;
     /** KEYS: execution. ARGV: retention in s, then field, value pairs. */
     private static final String CREATE = """
@@ -140,10 +140,18 @@ public class ExecutionStore {
      * the execution's count in flight. Returns the event's index, or -1 when it was there already.
      */
     public Uni<Long> appendOnce(String requestId, String identity, String json, boolean result) {
-        return redis.execute("EVAL", APPEND_ONCE, "3", eventsKey(requestId), "execfarm:eventids:" + requestId,
+        return redis.execute("EVAL", APPEND_ONCE, "3", eventsKey(requestId), RedisKeys.ofRequest("eventids", requestId),
                         executionKey(requestId), identity, json, Long.toString(retentionSeconds), NOTIFICATIONS,
-                        requestId, result ? "1" : "0", RedisKeys.IN_FLIGHT_PREFIX)
-                .map(response -> response == null ? -1L : response.toLong());
+                        requestId, result ? "1" : "0")
+                .chain(reply -> {
+                    long index = reply.get(0).toLong();
+                    Response tenant = reply.size() > 1 ? reply.get(1) : null;
+                    if (tenant == null) {
+                        return Uni.createFrom().item(index);
+                    }
+                    return redis.sortedSet(String.class).zrem(RedisKeys.inFlight(tenant.toString()), requestId)
+                            .replaceWith(index);
+                });
     }
 
     /** Events from index {@code from} on, in order. */
@@ -152,10 +160,10 @@ public class ExecutionStore {
     }
 
     private static String executionKey(String id) {
-        return "execfarm:execution:" + id;
+        return RedisKeys.ofRequest("execution", id);
     }
 
     private static String eventsKey(String id) {
-        return "execfarm:events:" + id;
+        return RedisKeys.ofRequest("events", id);
     }
 }

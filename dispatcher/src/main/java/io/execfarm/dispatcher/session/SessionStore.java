@@ -91,6 +91,6 @@ public class SessionStore {
 
     /** Ends the session: its record and history go; a request naming it afterwards is rejected. */
     public Uni<Void> delete(String id) {
-        return redis.key().del(RedisKeys.session(id), RedisKeys.sessionHistory(id)).replaceWithVoid();
+        return redis.key().del(RedisKeys.session(id), RedisKeys.sessionHistory(id), RedisKeys.sessionRecorded(id)).replaceWithVoid();
     }
 }

@@ -279,7 +279,7 @@ class DispatcherApiTest {
         Instant now = Instant.now();
         assertTrue(inFlight.admit(tenant, "long", now.plusSeconds(600)).await().atMost(Duration.ofSeconds(5)));
         assertTrue(inFlight.admit(tenant, "short", now.plusSeconds(2)).await().atMost(Duration.ofSeconds(5)));
-        long ttl = redis.key().pttl("execfarm:inflight:" + tenant);
+        long ttl = redis.key().pttl(RedisKeys.inFlight(tenant));
         assertTrue(ttl > 590_000, "the set lives as long as its longest member; pttl " + ttl);
         assertEquals(2L, inFlight.count(tenant).await().atMost(Duration.ofSeconds(5)));
     }
@@ -465,8 +465,8 @@ class DispatcherApiTest {
                             + "\"error\":null,\"truncated\":false,\"timings\":{\"queuedMs\":0,\"acquireMs\":0,"
                             + "\"execMs\":0,\"totalMs\":0},\"workerId\":\"w\",\"attempt\":1}")).get();
         }
-        await().atMost(Duration.ofSeconds(60)).until(() -> !redis.list(String.class).lrange("execfarm:events:" + id, 0, -1).isEmpty());
-        List<String> stored = redis.list(String.class).lrange("execfarm:events:" + id, 0, -1);
+        await().atMost(Duration.ofSeconds(60)).until(() -> !redis.list(String.class).lrange(RedisKeys.ofRequest("events", id), 0, -1).isEmpty());
+        List<String> stored = redis.list(String.class).lrange(RedisKeys.ofRequest("events", id), 0, -1);
         assertEquals(1, stored.size(), "only the result: " + stored);
         assertTrue(stored.get(0).contains("\"result\""), stored.toString());
     }

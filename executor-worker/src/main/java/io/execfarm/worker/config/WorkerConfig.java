@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /** Settings of one worker instance, under {@code execfarm.worker}. */
 @ConfigMapping(prefix = "execfarm.worker")
@@ -60,6 +61,28 @@ public interface WorkerConfig {
     SharedRequests sharedRequests();
 
     Retry retry();
+
+    ReplicatedWrites replicatedWrites();
+
+    /**
+     * Writes whose loss in a Redis failover would break a promise (a request's claim, its stored
+     * result, a session's history) wait until this many replicas hold them ({@code WAIT}). Off by
+     * default: a single Redis has no replica to wait for.
+     */
+    interface ReplicatedWrites {
+
+        /** Replicas that must hold such a write before it counts as done; 0 waits for none. */
+        @WithDefault("0")
+        int replicas();
+
+        /**
+         * Longest a write waits for its replicas. A write they have not confirmed by then stands
+         * (counted in {@code execfarm_redis_unreplicated_writes_total}): with its replica down, a
+         * master would otherwise stop taking writes until the replica is back.
+         */
+        @WithDefault("PT0.5S")
+        Duration timeout();
+    }
 
     /**
      * How a worker takes requests from its consumer group ({@code execfarm.requests.<runtime>}): one
@@ -180,8 +203,18 @@ public interface WorkerConfig {
         @WithDefault("24")
         int partitions();
 
-        @WithDefault("1")
-        short replicationFactor();
+        /**
+         * Copies of each topic the worker creates; by default three, or as many as the cluster has
+         * brokers when it has fewer (the local farm's single broker: one).
+         */
+        Optional<Short> replicationFactor();
+
+        /**
+         * How many copies must hold a write before the broker acknowledges it (producers use
+         * acks=all); by default one fewer than the replication factor, at least one: a cluster of
+         * three rides through the loss of one broker without losing an acknowledged record.
+         */
+        OptionalInt minInsyncReplicas();
     }
 
     interface Runtime {

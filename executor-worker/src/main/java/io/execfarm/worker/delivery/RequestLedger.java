@@ -10,6 +10,7 @@ import io.quarkus.redis.datasource.value.ValueCommands;
 import io.vertx.mutiny.redis.client.Response;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import org.jboss.logging.Logger;
 
@@ -18,15 +19,16 @@ import org.jboss.logging.Logger;
  * twice: how often it was delivered, which delivery holds it now, its result once finished (and
  * whether that was published), and whether it was cancelled. Each side of a run is one script, one
  * round trip: {@link #deliver} before, {@link #finish} after (the result itself is stored on its
- * own, before it is published). Blocking; used from worker threads.
+ * own, before it is published). Blocking; used from worker threads. Writes that must outlive a Redis
+ * failover go through {@link ReplicatedWrites}.
  *
  * <p>A claim names its holder, one delivery's token: only the holder renews or releases it, so a
  * delivery whose claim lapsed (a stalled worker) cannot end the claim of the delivery that took
  * the request over.
  *
- * <p>Keys, all with a TTL: {@code execfarm:attempts:<id>}, {@code execfarm:claim:<id>},
- * {@code execfarm:takeover:<id>}, {@code execfarm:result:<id>}, {@code execfarm:published:<id>},
- * {@code execfarm:cancel:<id>}.
+ * <p>Keys, all with a TTL and all in the request's slot ({@link RedisKeys#ofRequest}):
+ * {@code execfarm:attempts:{<id>}}, {@code execfarm:claim:{<id>}}, {@code execfarm:takeover:{<id>}},
+ * {@code execfarm:result:{<id>}}, {@code execfarm:published:{<id>}}, {@code execfarm:cancel:{<id>}}.
  */
 @ApplicationScoped
 public class RequestLedger {
@@ -76,16 +78,12 @@ public class RequestLedger {
             return {attempt, 1, redis.call('EXISTS', KEYS[4]), redis.call('EXISTS', KEYS[5]), redis.call('GET', KEYS[3])}
             """;
     /**
-     * KEYS: claim, published, takeover, the tenant's executions in flight. ARGV: holder, result TTL
-     * in s, "1" to mark the result published, claim TTL in ms, request id, "1" when the tenant is
-     * known. A claim released without a result may be taken at once.
+     * KEYS: claim, published, takeover. ARGV: holder, result TTL in s, "1" to mark the result
+     * published, claim TTL in ms. A claim released without a result may be taken at once.
      */
     private static final String FINISH = """
             if ARGV[3] == '1' then
               redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
-              if ARGV[6] == '1' then
-                redis.call('ZREM', KEYS[4], ARGV[5])
-              end
             end
             if redis.call('GET', KEYS[1]) == ARGV[1] then
               redis.call('DEL', KEYS[1])
@@ -129,15 +127,15 @@ public class RequestLedger {
     }
 
     private final RedisDataSource redis;
+    private final ReplicatedWrites writes;
     private final ValueCommands<String, String> strings;
-    private final ValueCommands<String, byte[]> bytes;
     private final WireCodec codec;
     private final Duration resultTtl;
 
-    public RequestLedger(RedisDataSource redis, WireCodec codec, WorkerConfig config) {
+    public RequestLedger(RedisDataSource redis, ReplicatedWrites writes, WireCodec codec, WorkerConfig config) {
         this.redis = redis;
+        this.writes = writes;
         this.strings = redis.value(String.class);
-        this.bytes = redis.value(byte[].class);
         this.codec = codec;
         this.resultTtl = config.resultTtl();
     }
@@ -165,10 +163,10 @@ public class RequestLedger {
     }
 
     private Delivery deliver(String requestId, String holder, Duration claimTtl, String counting) {
-        Response reply = redis.execute("EVAL", DELIVER, "6", "execfarm:attempts:" + requestId, claimKey(requestId),
-                RedisKeys.result(requestId), publishedKey(requestId), RedisKeys.cancel(requestId),
-                takeoverKey(requestId), holder, Long.toString(claimTtl.toMillis()), Long.toString(resultTtl.toSeconds()),
-                counting, Long.toString(takeoverGrace(claimTtl).toMillis()));
+        Response reply = writes.eval(DELIVER, List.of(RedisKeys.ofRequest("attempts", requestId), claimKey(requestId),
+                RedisKeys.result(requestId), publishedKey(requestId), RedisKeys.cancel(requestId), takeoverKey(requestId)),
+                List.of(holder, Long.toString(claimTtl.toMillis()), Long.toString(resultTtl.toSeconds()), counting,
+                        Long.toString(takeoverGrace(claimTtl).toMillis())));
         int attempt = reply.get(0).toInteger();
         if (reply.get(1).toInteger() == 0) {
             return new Delivery(attempt, false, Optional.empty(), false, false);
@@ -179,19 +177,23 @@ public class RequestLedger {
     }
 
     public void storeResult(Result result) {
-        bytes.setex(RedisKeys.result(result.requestId()), resultTtl.toSeconds(), codec.encode(result));
+        writes.setex(RedisKeys.result(result.requestId()), resultTtl.toSeconds(), codec.encode(result));
     }
 
     /**
      * Marks the result published, when it is, and releases {@code holder}'s claim. A published
      * result also ends the request's count among its tenant's executions in flight
      * ({@link RedisKeys#inFlight}), where the dispatcher counted it: the dispatcher sees no result
-     * sent to a tenant's own reply topic.
+     * sent to a tenant's own reply topic. That set is in the tenant's slot, so it changes in a step
+     * of its own, after the mark: a failure between the two leaves the request counted until its
+     * score, never a published result unmarked.
      */
     public void finish(String requestId, Optional<String> tenant, String holder, boolean published, Duration claimTtl) {
-        redis.execute("EVAL", FINISH, "4", claimKey(requestId), publishedKey(requestId), takeoverKey(requestId),
-                RedisKeys.inFlight(tenant.orElse("")), holder, Long.toString(resultTtl.toSeconds()), published ? "1" : "0",
-                Long.toString(claimTtl.toMillis()), requestId, tenant.isPresent() ? "1" : "0");
+        writes.eval(FINISH, List.of(claimKey(requestId), publishedKey(requestId), takeoverKey(requestId)),
+                List.of(holder, Long.toString(resultTtl.toSeconds()), published ? "1" : "0", Long.toString(claimTtl.toMillis())));
+        if (published && tenant.isPresent()) {
+            redis.sortedSet(String.class).zrem(RedisKeys.inFlight(tenant.get()), requestId);
+        }
     }
 
     /**
@@ -199,8 +201,8 @@ public class RequestLedger {
      * answered the request meanwhile; false when another delivery has the request now.
      */
     public boolean renew(String requestId, String holder, Duration ttl) {
-        return redis.execute("EVAL", RENEW, "4", claimKey(requestId), RedisKeys.result(requestId),
-                takeoverKey(requestId), publishedKey(requestId), holder, Long.toString(ttl.toMillis())).toInteger() == 1;
+        return writes.eval(RENEW, List.of(claimKey(requestId), RedisKeys.result(requestId), takeoverKey(requestId),
+                publishedKey(requestId)), List.of(holder, Long.toString(ttl.toMillis()))).toInteger() == 1;
     }
 
     /**
@@ -230,14 +232,14 @@ public class RequestLedger {
     }
 
     private static String claimKey(String requestId) {
-        return "execfarm:claim:" + requestId;
+        return RedisKeys.ofRequest("claim", requestId);
     }
 
     private static String takeoverKey(String requestId) {
-        return "execfarm:takeover:" + requestId;
+        return RedisKeys.ofRequest("takeover", requestId);
     }
 
     private static String publishedKey(String requestId) {
-        return "execfarm:published:" + requestId;
+        return RedisKeys.ofRequest("published", requestId);
     }
 }

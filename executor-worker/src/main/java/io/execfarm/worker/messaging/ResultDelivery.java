@@ -9,6 +9,7 @@ import io.execfarm.worker.delivery.Retries;
 import io.execfarm.worker.delivery.Retries.GaveUp;
 import io.execfarm.worker.messaging.RequestRecord.Disposition;
 import io.execfarm.worker.metrics.WorkerMetrics;
+import io.execfarm.worker.session.Sessions;
 import io.execfarm.worker.tracing.ExecutionTrace;
 import io.execfarm.worker.tracing.RequestTracing;
 import io.opentelemetry.context.Context;
@@ -38,6 +39,7 @@ public class ResultDelivery {
 
     private final RequestLedger ledger;
     private final ClaimKeeper claims;
+    private final Sessions sessions;
     private final EventPublisher events;
     private final WorkerMetrics metrics;
     private final Retries retries;
@@ -45,10 +47,11 @@ public class ResultDelivery {
     private final RequestTracing tracing;
     private final String workerId;
 
-    public ResultDelivery(RequestLedger ledger, ClaimKeeper claims, EventPublisher events, WorkerMetrics metrics,
+    public ResultDelivery(RequestLedger ledger, ClaimKeeper claims, Sessions sessions, EventPublisher events, WorkerMetrics metrics,
             Retries retries, PublishedResults publishedResults, RequestTracing tracing, WorkerId workerId) {
         this.ledger = ledger;
         this.claims = claims;
+        this.sessions = sessions;
         this.events = events;
         this.metrics = metrics;
         this.retries = retries;
@@ -94,6 +97,8 @@ public class ResultDelivery {
     /**
      * Answers a delivery of a request that finished before, from its stored result, unless it was
      * published: marked so, or found on the reply topic though its worker died before marking it.
+     * A session's request is first recorded in the session, should its worker have died between
+     * storing the result and recording it.
      */
     void answerFromLedger(ExecutionRequest request, RequestLedger.Delivery delivery, String holder,
             Instant recordTime, ExecutionTrace trace) {
@@ -112,6 +117,9 @@ public class ResultDelivery {
         LOG.infof("%s was answered but not published before; publishing it from Redis (attempt %d)", request.id(),
                 delivery.attempt());
         Result result = delivery.result().orElseThrow().withAttempt(delivery.attempt());
+        if (request.session() != null) {
+            sessions.recordInHistory(request, result);
+        }
         publishOrGiveUp(request.replyTo(), result, trace.context());
         claims.finish(request.id(), Optional.of(request.tenant()), holder, true);
         trace.end(result, 0);

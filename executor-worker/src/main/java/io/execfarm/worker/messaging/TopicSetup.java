@@ -31,7 +31,9 @@ import org.jboss.logging.Logger;
 /**
  * Creates the farm's topics when absent, before any consumer subscribes (messaging starts at a
  * later priority): a broker's auto-creation would make them with one partition, which would cap the
- * useful consumers per runtime at one. Configures the share groups of the shared request topics.
+ * useful consumers per runtime at one. Each is replicated as configured, by default on three brokers
+ * (or all, when fewer), with writes acknowledged once all but one copy hold them. Configures the
+ * share groups of the shared request topics.
  */
 @ApplicationScoped
 public class TopicSetup {
@@ -52,22 +54,20 @@ public class TopicSetup {
     void create(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE) StartupEvent event)
             throws InterruptedException, ExecutionException, TimeoutException {
         int partitions = config.topics().partitions();
-        short replication = config.topics().replicationFactor();
-        List<NewTopic> topics = new ArrayList<>();
         WorkerConfig.SharedRequests shared = config.sharedRequests();
-        for (String runtime : KnownRuntimes.NAMES) {
-            topics.add(new NewTopic(Topics.requests(runtime), partitions, replication)
-                    .configs(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, REQUEST_MAX_MESSAGE_BYTES)));
-            if (shared.enabled()) {
-                topics.add(new NewTopic(Topics.sharedRequests(runtime), shared.partitions(), replication)
-                        .configs(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, REQUEST_MAX_MESSAGE_BYTES)));
-            }
-        }
-        topics.add(new NewTopic(Topics.REPLIES, partitions, replication));
-        topics.add(new NewTopic(Topics.CONTROL, 1, replication));
-        topics.add(new NewTopic(Topics.DEAD_LETTERS, partitions, replication)
-                .configs(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, REQUEST_MAX_MESSAGE_BYTES)));
         try (Admin admin = Admin.create(adminSettings(kafka))) {
+            int brokers = admin.describeCluster().nodes().get(60, TimeUnit.SECONDS).size();
+            Replication replication = Replication.of(config.topics(), brokers);
+            List<NewTopic> topics = new ArrayList<>();
+            for (String runtime : KnownRuntimes.NAMES) {
+                topics.add(replication.topic(Topics.requests(runtime), partitions, REQUEST_MAX_MESSAGE_BYTES));
+                if (shared.enabled()) {
+                    topics.add(replication.topic(Topics.sharedRequests(runtime), shared.partitions(), REQUEST_MAX_MESSAGE_BYTES));
+                }
+            }
+            topics.add(replication.topic(Topics.REPLIES, partitions, null));
+            topics.add(replication.topic(Topics.CONTROL, 1, null));
+            topics.add(replication.topic(Topics.DEAD_LETTERS, partitions, REQUEST_MAX_MESSAGE_BYTES));
             createMissing(admin, topics);
             if (shared.enabled()) {
                 configureShareGroups(admin, shared);
@@ -116,6 +116,24 @@ public class TopicSetup {
 
     private static AlterConfigOp set(String name, String value) {
         return new AlterConfigOp(new ConfigEntry(name, value), AlterConfigOp.OpType.SET);
+    }
+
+    /** How the farm's topics are replicated on a cluster of {@code brokers}. */
+    record Replication(short factor, int minInsync) {
+
+        static Replication of(WorkerConfig.Topics topics, int brokers) {
+            short factor = topics.replicationFactor().orElse((short) Math.max(1, Math.min(3, brokers)));
+            return new Replication(factor, topics.minInsyncReplicas().orElse(Math.max(1, factor - 1)));
+        }
+
+        NewTopic topic(String name, int partitions, String maxMessageBytes) {
+            Map<String, String> configs = new HashMap<>(Map.of(TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG,
+                    Integer.toString(minInsync)));
+            if (maxMessageBytes != null) {
+                configs.put(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, maxMessageBytes);
+            }
+            return new NewTopic(name, partitions, factor).configs(configs);
+        }
     }
 
     /** The settings an admin client takes from the application's Kafka settings; consumer and producer ones are left out. */

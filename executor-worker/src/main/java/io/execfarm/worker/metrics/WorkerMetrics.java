@@ -123,6 +123,14 @@ public class WorkerMetrics {
         deadLetters(runtime).increment();
     }
 
+    /** A write that waited for Redis replicas ({@code ReplicatedWrites}) and was not confirmed by enough in time. */
+    public void unreplicatedWrite() {
+        Counter.builder("execfarm.redis.unreplicated.writes")
+                .description("Writes of claims, results and session history that fewer Redis replicas confirmed "
+                        + "than execfarm.worker.replicated-writes.replicas asks, within its timeout")
+                .register(registry).increment();
+    }
+
     private Counter executions(String runtime, Result.Status status) {
         return Counter.builder("execfarm.executions")
                 .description("Requests finished, by runtime and result status")

@@ -1,9 +1,7 @@
 package io.execfarm.worker.session;
 
 import io.execfarm.contracts.RedisKeys;
-import io.execfarm.contracts.Result;
-import io.execfarm.contracts.WireCodec;
-import io.execfarm.worker.config.WorkerConfig;
+import io.execfarm.worker.delivery.ReplicatedWrites;
 import io.quarkus.redis.datasource.RedisDataSource;
 import io.quarkus.redis.datasource.keys.KeyCommands;
 import io.quarkus.redis.datasource.list.ListCommands;
@@ -37,7 +35,7 @@ public class SessionStore {
             end
             local ends = tonumber(s[3]) + tonumber(s[5])
             if ends <= now then
-              redis.call('DEL', KEYS[1], KEYS[2])
+              redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
               return {'missing'}
             end
             if s[2] ~= ARGV[2] then
@@ -50,22 +48,21 @@ public class SessionStore {
             local expires = math.min(now + tonumber(s[4]), ends)
             redis.call('PEXPIREAT', KEYS[1], expires)
             redis.call('PEXPIREAT', KEYS[2], expires)
+            redis.call('PEXPIREAT', KEYS[3], expires)
             return {'open', s[8]}
             """;
 
     /**
-     * Stores a session request's result and, in the same step, appends its code to the history:
-     * a crash can never leave one without the other, and a redelivered request (its id is the
-     * latest appended) is appended once. Returns the history's length, or -1 when the session ended.
+     * Appends a session request's code to the history, once: a request whose id the session's
+     * recorded ids hold is not appended again. Returns the history's length, or -1 when the
+     * session ended.
      */
     private static final String RECORD = """
-            redis.call('SET', KEYS[3], ARGV[5], 'EX', ARGV[6])
-            local s = redis.call('HMGET', KEYS[1], 'tenant', 'createdAt', 'idleTimeoutMs', 'maxAgeMs', 'snippets',
-                'lastRequest')
+            local s = redis.call('HMGET', KEYS[1], 'tenant', 'createdAt', 'idleTimeoutMs', 'maxAgeMs', 'snippets')
             if not s[1] or s[1] ~= ARGV[1] then
               return -1
             end
-            if ARGV[4] ~= '1' or s[6] == ARGV[2] then
+            if ARGV[4] ~= '1' or redis.call('SADD', KEYS[3], ARGV[2]) == 0 then
               return tonumber(s[5])
             end
             local t = redis.call('TIME')
@@ -77,6 +74,7 @@ public class SessionStore {
             local expires = math.min(now + tonumber(s[3]), tonumber(s[2]) + tonumber(s[4]))
             redis.call('PEXPIREAT', KEYS[1], expires)
             redis.call('PEXPIREAT', KEYS[2], expires)
+            redis.call('PEXPIREAT', KEYS[3], expires)
             return n
             """;
 
@@ -92,23 +90,22 @@ public class SessionStore {
     }
 
     private final RedisDataSource redis;
+    private final ReplicatedWrites writes;
     private final ListCommands<String, String> lists;
     private final KeyCommands<String> keys;
-    private final WireCodec codec;
-    private final long resultTtlSeconds;
 
-    public SessionStore(RedisDataSource redis, WireCodec codec, WorkerConfig config) {
+    public SessionStore(RedisDataSource redis, ReplicatedWrites writes) {
         this.redis = redis;
+        this.writes = writes;
         this.lists = redis.list(String.class);
         this.keys = redis.key();
-        this.codec = codec;
-        this.resultTtlSeconds = config.resultTtl().toSeconds();
     }
 
     /** Whether {@code tenant} may run {@code code} in {@code session} on {@code runtime}. */
     public Opening open(String session, String tenant, String runtime, String code) {
         long codeBytes = code.getBytes(StandardCharsets.UTF_8).length;
-        Response answer = redis.execute("EVAL", OPEN, "2", RedisKeys.session(session), RedisKeys.sessionHistory(session),
+        Response answer = redis.execute("EVAL", OPEN, "3", RedisKeys.session(session), RedisKeys.sessionHistory(session),
+                RedisKeys.sessionRecorded(session),
                 tenant, runtime, Long.toString(codeBytes));
         return switch (answer.get(0).toString()) {
             case "open" -> new Opening.Open(answer.get(1).toLong());
@@ -124,15 +121,13 @@ public class SessionStore {
     }
 
     /**
-     * Stores {@code result} and, when {@code appendToHistory}, appends {@code code} to the session's
-     * history, atomically. Returns the history's length afterwards, or -1 when the session has ended.
+     * Records request {@code requestId} in the session: when {@code appendToHistory}, appends
+     * {@code code} to its history (once, however often this is called for the request). Returns the
+     * history's length afterwards, or -1 when the session has ended.
      */
-    public long record(String session, String tenant, String code, boolean appendToHistory, Result result) {
-        Response answer = redis.execute("EVAL", RECORD, "3", RedisKeys.session(session),
-                RedisKeys.sessionHistory(session), RedisKeys.result(result.requestId()), tenant, result.requestId(), code,
-                appendToHistory ? "1" : "0", new String(codec.encode(result), StandardCharsets.UTF_8),
-                Long.toString(resultTtlSeconds));
-        return answer.toLong();
+    public long record(String session, String tenant, String requestId, String code, boolean appendToHistory) {
+        return writes.eval(RECORD, List.of(RedisKeys.session(session), RedisKeys.sessionHistory(session),
+                RedisKeys.sessionRecorded(session)), List.of(tenant, requestId, code, appendToHistory ? "1" : "0")).toLong();
     }
 
     /** The code of history entries {@code from} (inclusive) to {@code to} (exclusive). */

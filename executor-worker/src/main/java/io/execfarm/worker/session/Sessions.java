@@ -3,6 +3,7 @@ package io.execfarm.worker.session;
 import io.execfarm.contracts.ExecutionRequest;
 import io.execfarm.contracts.Result;
 import io.execfarm.worker.config.WorkerConfig;
+import io.execfarm.worker.delivery.RequestLedger;
 import io.execfarm.worker.delivery.Retries;
 import io.execfarm.worker.metrics.WorkerMetrics;
 import io.execfarm.worker.pool.CancelSignal;
@@ -29,8 +30,8 @@ import org.jboss.logging.Logger;
 
 /**
  * Runs requests that name a session: admits them against the session's record, runs them on the
- * session's pinned process (rebuilding it from the history when needed), and records each result
- * together with the history entry it adds. A reaper retires pinned processes whose session ended
+ * session's pinned process (rebuilding it from the history when needed), and stores each result,
+ * then the history entry it adds. A reaper retires pinned processes whose session ended
  * or that sat idle too long.
  */
 @ApplicationScoped
@@ -40,6 +41,7 @@ public class Sessions {
 
     private final Pools pools;
     private final SessionStore store;
+    private final RequestLedger ledger;
     private final WorkerMetrics metrics;
     private final WorkerConfig config;
     private final Retries retries;
@@ -47,8 +49,10 @@ public class Sessions {
     private final ScheduledExecutorService reaper =
             Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("execfarm-session-reaper"));
 
-    public Sessions(Pools pools, SessionStore store, WorkerMetrics metrics, WorkerConfig config, Retries retries) {
+    public Sessions(Pools pools, SessionStore store, RequestLedger ledger, WorkerMetrics metrics, WorkerConfig config,
+            Retries retries) {
         this.pools = pools;
+        this.ledger = ledger;
         this.retries = retries;
         this.store = store;
         this.metrics = metrics;
@@ -106,20 +110,34 @@ public class Sessions {
     }
 
     /**
-     * Stores the result and, when the code ran to completion (ok or error: a failing snippet may
-     * have changed the session before it failed), appends it to the session's history; then keeps
-     * or retires the process. A result that could not be recorded ({@link Retries.GaveUp}) retires
-     * the process too: its state is then ahead of the history it would be rebuilt from.
+     * Stores the result, then records the request in its session ({@link #recordInHistory}); then
+     * keeps or retires the process. A result that could not be stored or recorded
+     * ({@link Retries.GaveUp}) retires the process: its state is then ahead of the history it would
+     * be rebuilt from.
+     *
+     * <p>The result and the session live in different slots of a Redis Cluster, so they are two
+     * writes, in this order: a worker that dies between them leaves a stored result whose
+     * redelivery records it ({@code ResultDelivery}) instead of running it again.
      */
     public void record(ExecutionRequest request, SessionProcesses.Run run, Result result) {
-        boolean ranToCompletion = result.status() == Result.Status.OK || result.status() == Result.Status.ERROR;
         long snippets = -1;
         try {
-            snippets = retries.call("recording " + request.id() + " in session " + request.session(),
-                    () -> store.record(request.session(), request.tenant(), request.code(), ranToCompletion, result));
+            retries.run("storing the result of " + request.id(), () -> ledger.storeResult(result));
+            snippets = recordInHistory(request, result);
         } finally {
             byRuntime.get(request.runtime()).finish(run, snippets);
         }
+    }
+
+    /**
+     * Appends the request's code to its session's history when it ran to completion (ok or error:
+     * a failing snippet may have changed the session before it failed), once however often it is
+     * called. Returns the history's length, or -1 when the session ended.
+     */
+    public long recordInHistory(ExecutionRequest request, Result result) {
+        boolean ranToCompletion = result.status() == Result.Status.OK || result.status() == Result.Status.ERROR;
+        return retries.call("recording " + request.id() + " in session " + request.session(),
+                () -> store.record(request.session(), request.tenant(), request.id(), request.code(), ranToCompletion));
     }
 
     /** Settles a run whose result is not this worker's to record (its request was taken over): the process is retired. */

@@ -1,5 +1,6 @@
 package io.execfarm.worker.delivery;
 
+import io.execfarm.contracts.RedisKeys;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -38,7 +39,7 @@ class RequestLedgerTest {
 
         assertEquals(new RequestLedger.Delivery(1, true, java.util.Optional.empty(), false, false), delivery);
         assertEquals("a", claimHolder(id));
-        assertTrue(redis.key().pttl("execfarm:claim:" + id) > 0, "the claim lapses if its holder dies");
+        assertTrue(redis.key().pttl(RedisKeys.ofRequest("claim", id)) > 0, "the claim lapses if its holder dies");
     }
 
     @Test
@@ -55,7 +56,7 @@ class RequestLedgerTest {
         RequestLedger.Delivery taken = ledger.claimAgain(id, "b", CLAIM);
         assertTrue(taken.claimed());
         assertEquals(0, taken.attempt(), "claiming again counts no new delivery");
-        assertEquals("3", redis.value(String.class).get("execfarm:attempts:" + id));
+        assertEquals("3", redis.value(String.class).get(RedisKeys.ofRequest("attempts", id)));
     }
 
     @Test
@@ -66,10 +67,10 @@ class RequestLedgerTest {
         ledger.finish(id, Optional.empty(), "a", false, CLAIM);
         assertFalse(ledger.renew(id, "a", Duration.ofMinutes(10)));
         assertEquals("b", claimHolder(id), "a delivery whose claim lapsed cannot end the claim that took over");
-        assertTrue(redis.key().pttl("execfarm:claim:" + id) <= 5000, "nor extend it");
+        assertTrue(redis.key().pttl(RedisKeys.ofRequest("claim", id)) <= 5000, "nor extend it");
 
         assertTrue(ledger.renew(id, "b", Duration.ofMinutes(10)));
-        assertTrue(redis.key().pttl("execfarm:claim:" + id) > 5000, "its holder extends it");
+        assertTrue(redis.key().pttl(RedisKeys.ofRequest("claim", id)) > 5000, "its holder extends it");
         ledger.finish(id, Optional.empty(), "b", true, CLAIM);
         assertNull(claimHolder(id));
     }
@@ -128,7 +129,7 @@ class RequestLedgerTest {
         String answered = UUID.randomUUID().toString();
         ledger.deliver(answered, "a", CLAIM);
         ledger.storeResult(Result.rejected(answered, "w", "X", "x"));
-        redis.key().del("execfarm:claim:" + answered);
+        redis.key().del(RedisKeys.ofRequest("claim", answered));
         assertTrue(ledger.deliver(answered, "b", CLAIM).result().isPresent());
         assertFalse(ledger.renew(answered, "a", CLAIM), "an answered request is not taken back");
     }
@@ -151,6 +152,6 @@ class RequestLedgerTest {
     }
 
     private String claimHolder(String id) {
-        return redis.value(String.class).get("execfarm:claim:" + id);
+        return redis.value(String.class).get(RedisKeys.ofRequest("claim", id));
     }
 }

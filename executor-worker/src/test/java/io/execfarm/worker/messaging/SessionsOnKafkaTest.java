@@ -295,6 +295,28 @@ class SessionsOnKafkaTest {
     }
 
     @Test
+    void aSessionRequestWhoseWorkerDiedAfterStoringItsResultIsRecordedOnceAndNotRunAgain() {
+        // The result and the session sit in different slots of a Redis Cluster: a worker that died
+        // between the two writes leaves the result stored and the history without the request.
+        String session = sessions.create(OWNER);
+        run(session, OWNER, "n = 0");
+        String id = UUID.randomUUID().toString();
+        String stored = "{\"v\":1,\"type\":\"result\",\"requestId\":\"" + id + "\",\"status\":\"ok\",\"value\":\"1\","
+                + "\"error\":null,\"truncated\":false,\"timings\":{\"queuedMs\":0,\"acquireMs\":0,\"execMs\":1,\"totalMs\":1},"
+                + "\"workerId\":\"gone\",\"attempt\":1}";
+        sessions.storeResult(id, stored);
+        String body = request(id, "n += 1\nn", fields(session, OWNER, ""));
+
+        kafka.send(REQUESTS, session, body);
+        assertEquals("1", PlainKafka.resultOf(events, id, WAIT).get("value").asText(), "answered from Redis");
+        assertEquals("2", sessions.field(session, "snippets"), "and recorded in the history");
+        kafka.send(REQUESTS, session, body);
+        assertEquals("1", value(run(session, OWNER, "n")),
+                "the session's process caught up from the history, once: the request did not run again");
+        assertEquals("3", sessions.field(session, "snippets"));
+    }
+
+    @Test
     void aDeletedSessionReleasesItsProcessAndRejectsRequests() {
         String session = sessions.create(OWNER);
         run(session, OWNER, "x = 1");

@@ -1,5 +1,6 @@
 package io.execfarm.worker.messaging;
 
+import io.execfarm.contracts.RedisKeys;
 import static io.execfarm.worker.messaging.PlainKafka.eventsUntilResult;
 import static io.execfarm.worker.messaging.PlainKafka.request;
 import static org.awaitility.Awaitility.await;
@@ -83,7 +84,7 @@ class SharedRequestsOnKafkaTest {
         assertEquals("42", result.get("value").asText());
         assertEquals(1, result.get("attempt").asInt());
         assertNoMoreEventsOf(id, "answered once");
-        assertEquals("1", redis.value(String.class).get("execfarm:attempts:" + id),
+        assertEquals("1", redis.value(String.class).get(RedisKeys.ofRequest("attempts", id)),
                 "the record was accepted (a delivery after its lock would count 2), and Redis kept the broker's count");
     }
 
@@ -99,7 +100,7 @@ class SharedRequestsOnKafkaTest {
         assertEquals("'held'", result.get("value").asText(), result.toString());
         assertEquals(1, result.get("attempt").asInt(), "one delivery, its lock renewed while it ran");
         assertNoMoreEventsOf(id, "answered once");
-        assertEquals("1", redis.value(String.class).get("execfarm:attempts:" + id), "accepted after its renewals");
+        assertEquals("1", redis.value(String.class).get(RedisKeys.ofRequest("attempts", id)), "accepted after its renewals");
     }
 
     @Test

@@ -56,12 +56,18 @@ final class TestSessions implements AutoCloseable {
         redis.hsetAndAwait(List.of(RedisKeys.session(session), field, value));
     }
 
+    /** A request's result, stored as its worker stores it, delivered once already. */
+    void storeResult(String requestId, String result) {
+        redis.setexAndAwait(RedisKeys.result(requestId), "600", result);
+        redis.setexAndAwait(RedisKeys.ofRequest("attempts", requestId), "600", "1");
+    }
+
     boolean exists(String session) {
         return redis.existsAndAwait(List.of(RedisKeys.session(session))).toInteger() == 1;
     }
 
     void delete(String session) {
-        redis.delAndAwait(List.of(RedisKeys.session(session), RedisKeys.sessionHistory(session)));
+        redis.delAndAwait(List.of(RedisKeys.session(session), RedisKeys.sessionHistory(session), RedisKeys.sessionRecorded(session)));
     }
 
     @Override

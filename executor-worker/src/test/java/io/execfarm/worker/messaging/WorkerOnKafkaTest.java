@@ -1,5 +1,6 @@
 package io.execfarm.worker.messaging;
 
+import io.execfarm.contracts.RedisKeys;
 import static io.execfarm.worker.messaging.PlainKafka.eventsUntilResult;
 import static io.execfarm.worker.messaging.PlainKafka.request;
 import static io.restassured.RestAssured.given;
@@ -123,9 +124,9 @@ class WorkerOnKafkaTest {
         assertEquals("hello\n", stdout.toString());
         assertEquals("oops\n", stderr.toString());
 
-        String stored = redis.value(String.class).get("execfarm:result:" + id);
+        String stored = redis.value(String.class).get(RedisKeys.ofRequest("result", id));
         assertEquals(result, PlainKafka.read(stored), "the result is kept in Redis");
-        long ttl = redis.key().ttl("execfarm:result:" + id);
+        long ttl = redis.key().ttl(RedisKeys.ofRequest("result", id));
         assertTrue(ttl > 0 && ttl <= 3600, "the stored result expires; ttl " + ttl);
     }
 
@@ -233,7 +234,7 @@ class WorkerOnKafkaTest {
             assertNotNull(reason, "the request is in the dead-letter topic");
             assertTrue(reason.contains(small) && reason.contains("RecordTooLargeException"), reason);
         }
-        assertTrue(redis.key().exists("execfarm:published:" + id),
+        assertTrue(redis.key().exists(RedisKeys.ofRequest("published", id)),
                 "the error result counts as the answer: a redelivery does not answer again");
     }
 
@@ -269,14 +270,14 @@ class WorkerOnKafkaTest {
         } finally {
             watchers.forEach(KafkaConsumer::close);
         }
-        topicOf.keySet().forEach(id -> assertFalse(redis.key().exists("execfarm:result:" + id), "no result of " + id));
+        topicOf.keySet().forEach(id -> assertFalse(redis.key().exists(RedisKeys.ofRequest("result", id)), "no result of " + id));
     }
 
     @Test
     void aCancelBeforeTheRequestStartsMeansItNeverRuns() {
         String id = UUID.randomUUID().toString();
         kafka.send("execfarm.control", id, "{\"v\":1,\"type\":\"cancel\",\"requestId\":\"" + id + "\"}");
-        await().atMost(WAIT).until(() -> redis.key().exists("execfarm:cancel:" + id));
+        await().atMost(WAIT).until(() -> redis.key().exists(RedisKeys.ofRequest("cancel", id)));
         kafka.send(REQUESTS, id, request(id, "print('must not run')", "\"replyTo\":\"" + replies + "\""));
         List<JsonNode> got = eventsUntilResult(events, id, WAIT);
         assertEquals(1, got.size(), "no started or output event: " + got);
@@ -313,7 +314,7 @@ class WorkerOnKafkaTest {
         kafka.send(REQUESTS, id, body);
         eventsUntilResult(events, id, WAIT);
         kafka.send(REQUESTS, id, body);
-        await().atMost(WAIT).until(() -> "2".equals(redis.value(String.class).get("execfarm:attempts:" + id)));
+        await().atMost(WAIT).until(() -> "2".equals(redis.value(String.class).get(RedisKeys.ofRequest("attempts", id))));
         kafka.awaitConsumed(WORKERS, REQUESTS, WAIT);
         List<ConsumerRecord<String, String>> later = PlainKafka.readToEnd(events, WAIT);
         assertFalse(later.stream().anyMatch(r -> id.equals(r.key())),
@@ -327,8 +328,8 @@ class WorkerOnKafkaTest {
         String stored = "{\"v\":1,\"type\":\"result\",\"requestId\":\"" + id + "\",\"status\":\"ok\",\"value\":\"'stored'\","
                 + "\"error\":null,\"truncated\":false,\"timings\":{\"queuedMs\":0,\"acquireMs\":0,\"execMs\":1,\"totalMs\":1},"
                 + "\"workerId\":\"gone\",\"attempt\":1}";
-        redis.value(String.class).setex("execfarm:result:" + id, 600, stored);
-        redis.value(String.class).setex("execfarm:attempts:" + id, 600, "1");
+        redis.value(String.class).setex(RedisKeys.ofRequest("result", id), 600, stored);
+        redis.value(String.class).setex(RedisKeys.ofRequest("attempts", id), 600, "1");
         kafka.send(REQUESTS, id, request(id, "'ran again'", "\"replyTo\":\"" + replies + "\""));
 
         List<JsonNode> got = eventsUntilResult(events, id, WAIT);
@@ -344,10 +345,10 @@ class WorkerOnKafkaTest {
         String body = request(id, "'once'", "\"replyTo\":\"" + replies + "\"");
         kafka.send(REQUESTS, id, body);
         assertEquals("'once'", last(eventsUntilResult(events, id, WAIT)).get("value").asText());
-        redis.key().del("execfarm:published:" + id);
+        redis.key().del(RedisKeys.ofRequest("published", id));
 
         kafka.send(REQUESTS, id, body);
-        await().atMost(WAIT).until(() -> redis.key().exists("execfarm:published:" + id));
+        await().atMost(WAIT).until(() -> redis.key().exists(RedisKeys.ofRequest("published", id)));
         kafka.awaitConsumed(WORKERS, REQUESTS, WAIT);
         List<ConsumerRecord<String, String>> later = PlainKafka.readToEnd(events, WAIT);
         assertFalse(later.stream().anyMatch(r -> id.equals(r.key())), "found on the reply topic, not published again: " + later);
@@ -375,7 +376,7 @@ class WorkerOnKafkaTest {
         List<JsonNode> got = eventsUntilResult(events, id, WAIT);
         assertEquals("ok", last(got).get("status").asText(), got.toString());
         assertEquals("8", last(got).get("value").asText());
-        assertEquals("8", PlainKafka.read(redis.value(String.class).get("execfarm:result:" + id)).get("value").asText(),
+        assertEquals("8", PlainKafka.read(redis.value(String.class).get(RedisKeys.ofRequest("result", id))).get("value").asText(),
                 "the result reached Redis once it was back");
     }
 
@@ -394,7 +395,7 @@ class WorkerOnKafkaTest {
         kafka.send(REQUESTS, meanwhile, request(meanwhile, "10", "\"replyTo\":\"" + replies + "\""));
         restart.get(2, TimeUnit.MINUTES);
 
-        assertEquals("1", redis.value(String.class).get("execfarm:attempts:" + running),
+        assertEquals("1", redis.value(String.class).get(RedisKeys.ofRequest("attempts", running)),
                 "the delivery counted before the crash is still there: Redis keeps an append-only file");
         Map<String, List<JsonNode>> results = new HashMap<>();
         long deadline = System.nanoTime() + WAIT.toNanos();
