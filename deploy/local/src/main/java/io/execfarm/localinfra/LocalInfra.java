@@ -32,12 +32,15 @@ public final class LocalInfra implements TestInfra {
     private final KafkaLogin admin;
     private final Map<KafkaAccounts.Service, KafkaLogin> services;
     private final String redisUrl;
+    private final boolean cluster;
     private final Path stateDir;
 
-    private LocalInfra(KafkaLogin admin, Map<KafkaAccounts.Service, KafkaLogin> services, String redisUrl, Path stateDir) {
+    private LocalInfra(KafkaLogin admin, Map<KafkaAccounts.Service, KafkaLogin> services, String redisUrl,
+            boolean cluster, Path stateDir) {
         this.admin = admin;
         this.services = services;
         this.redisUrl = redisUrl;
+        this.cluster = cluster;
         this.stateDir = stateDir;
     }
 
@@ -57,13 +60,29 @@ public final class LocalInfra implements TestInfra {
                     + "them at%nKafka %s and Redis %s. Tests that stop or freeze the broker or Redis are skipped.%n%s%n%n",
                     rule, REUSE_KAFKA, REUSE_REDIS, kafka, redis, rule);
             KafkaLogin admin = KafkaLogin.admin(kafka, System.getenv().getOrDefault(REUSE_KAFKA_ADMIN_PASSWORD, ""));
-            return new LocalInfra(admin, KafkaAccounts.provision(admin, KafkaAccounts.servicePasswords(Map.of())), redis, null);
+            return new LocalInfra(admin, KafkaAccounts.provision(admin, KafkaAccounts.servicePasswords(Map.of())), redis,
+                    false, null);
         }
+        return start(false);
+    }
+
+    /**
+     * Three Kafka brokers and a Redis Cluster of three masters with a replica each, as local
+     * processes of this run ({@code deploy/local/infra start --cluster}); never a running pair.
+     */
+    public static LocalInfra startCluster() {
+        return start(true);
+    }
+
+    private static LocalInfra start(boolean cluster) {
         try {
             Path state = Files.createTempDirectory("execfarm-infra-");
-            String out = run(List.of("start", "--state-dir", state.toString(), "--owner-pid",
+            List<String> args = new java.util.ArrayList<>(List.of("start", "--state-dir", state.toString(), "--owner-pid",
                     Long.toString(ProcessHandle.current().pid())));
-            Map<String, String> env = parseEnv(out);
+            if (cluster) {
+                args.add("--cluster");
+            }
+            Map<String, String> env = parseEnv(run(args));
             String kafkaOut = env.get("KAFKA_BOOTSTRAP");
             String adminPassword = env.get("KAFKA_ADMIN_PASSWORD");
             String redisOut = env.get("REDIS_URL");
@@ -72,7 +91,8 @@ public final class LocalInfra implements TestInfra {
                         + env.keySet() + ")");
             }
             KafkaLogin admin = KafkaLogin.admin(kafkaOut, adminPassword);
-            return new LocalInfra(admin, KafkaAccounts.provision(admin, KafkaAccounts.servicePasswords(env)), redisOut, state);
+            return new LocalInfra(admin, KafkaAccounts.provision(admin, KafkaAccounts.servicePasswords(env)), redisOut,
+                    cluster, state);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -91,6 +111,11 @@ public final class LocalInfra implements TestInfra {
     @Override
     public String redisUrl() {
         return redisUrl;
+    }
+
+    @Override
+    public boolean redisCluster() {
+        return cluster;
     }
 
     @Override
@@ -124,8 +149,19 @@ public final class LocalInfra implements TestInfra {
             throw new IllegalStateException("this pair was started elsewhere (" + REUSE_KAFKA + "/" + REUSE_REDIS
                     + "); it cannot be restarted here");
         }
-        List<String> args = new java.util.ArrayList<>(List.of("restart", component.name().toLowerCase(java.util.Locale.ROOT),
-                "--state-dir", stateDir.toString(), "--down-for", Long.toString(downFor.toSeconds())));
+        restart(component.name().toLowerCase(java.util.Locale.ROOT), downFor, kill);
+    }
+
+    /**
+     * {@link #restart(Component, java.time.Duration, boolean)} for one node of a cluster, named as
+     * {@code deploy/local/infra status} names it ({@code kafka-2}, {@code redis-4}).
+     */
+    public void restart(String node, java.time.Duration downFor, boolean kill) {
+        if (!owned()) {
+            throw new IllegalStateException("this infrastructure was started elsewhere; it cannot be restarted here");
+        }
+        List<String> args = new java.util.ArrayList<>(List.of("restart", node, "--state-dir", stateDir.toString(),
+                "--down-for", Long.toString(downFor.toSeconds())));
         if (kill) {
             args.add("--kill");
         }
@@ -134,7 +170,8 @@ public final class LocalInfra implements TestInfra {
 
     @Override
     public String description() {
-        return owned() ? "local processes (deploy/local/infra; Kafka at " + kafkaBootstrap() + ")"
+        return owned() ? "local processes (deploy/local/infra" + (cluster ? " --cluster" : "") + "; Kafka at "
+                + kafkaBootstrap() + ")"
                 : "a running pair named by " + REUSE_KAFKA + " and " + REUSE_REDIS + " (Kafka at " + kafkaBootstrap() + ")";
     }
 

@@ -33,7 +33,13 @@ public interface TestInfra extends AutoCloseable {
     /** The login of one of the farm's services, holding only that service's rights. */
     KafkaLogin kafkaLogin(KafkaAccounts.Service service);
 
+    /** One Redis URL, or for a Redis Cluster ({@link #redisCluster}) some of its nodes', comma-separated. */
     String redisUrl();
+
+    /** Whether Redis is a Redis Cluster (a client must run in cluster mode) rather than one server. */
+    default boolean redisCluster() {
+        return false;
+    }
 
     /** Whether this pair was started here, so it can be paused and restarted. */
     boolean owned();

@@ -15,16 +15,33 @@ import java.util.Map;
 public abstract class TestInfraResource implements QuarkusTestResourceLifecycleManager {
 
     private final KafkaAccounts.Service service;
+    private final boolean cluster;
     private TestInfra infra;
 
     TestInfraResource(KafkaAccounts.Service service) {
+        this(service, false);
+    }
+
+    TestInfraResource(KafkaAccounts.Service service, boolean cluster) {
         this.service = service;
+        this.cluster = cluster;
     }
 
     /** For the worker's tests. */
     public static final class AsWorker extends TestInfraResource {
         public AsWorker() {
             super(KafkaAccounts.Service.WORKER);
+        }
+    }
+
+    /**
+     * For the worker's tests on three brokers and a Redis Cluster ({@link LocalInfra#startCluster}:
+     * local processes wherever the tests run), with the worker's writes that must outlive a failover
+     * confirmed by a replica.
+     */
+    public static final class AsWorkerOnCluster extends TestInfraResource {
+        public AsWorkerOnCluster() {
+            super(KafkaAccounts.Service.WORKER, true);
         }
     }
 
@@ -37,12 +54,19 @@ public abstract class TestInfraResource implements QuarkusTestResourceLifecycleM
 
     @Override
     public Map<String, String> start() {
-        infra = TestInfra.start();
+        infra = cluster ? LocalInfra.startCluster() : TestInfra.start();
+        if (cluster) {
+            InfraRecord.announce(InfraChoice.LOCAL, infra);
+        }
         KafkaLogin login = infra.kafkaLogin(service);
         Map<String, String> config = new HashMap<>();
         login.securitySettings().forEach((name, value) -> config.put("kafka." + name, value));
         config.put("kafka.bootstrap.servers", login.bootstrap());
         config.put("quarkus.redis.hosts", infra.redisUrl());
+        if (infra.redisCluster()) {
+            config.put("quarkus.redis.client-type", "cluster");
+            config.put("execfarm.worker.replicated-writes.replicas", "1");
+        }
         config.put("quarkus.devservices.enabled", "false");
         return config;
     }

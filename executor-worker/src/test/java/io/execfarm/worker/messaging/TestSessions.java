@@ -6,6 +6,8 @@ import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.redis.client.Redis;
 import io.vertx.mutiny.redis.client.RedisAPI;
 import io.vertx.mutiny.redis.client.Response;
+import io.vertx.redis.client.RedisClientType;
+import io.vertx.redis.client.RedisOptions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -23,8 +25,19 @@ final class TestSessions implements AutoCloseable {
     private final RedisAPI redis;
 
     TestSessions(String redisUrl) {
-        client = Redis.createClient(vertx, redisUrl);
+        this(redisUrl, false);
+    }
+
+    /** On a Redis Cluster when {@code cluster}: {@code redisUrls} then names some of its nodes, comma-separated. */
+    TestSessions(String redisUrls, boolean cluster) {
+        RedisOptions options = new RedisOptions().setType(cluster ? RedisClientType.CLUSTER : RedisClientType.STANDALONE);
+        List.of(redisUrls.split(",")).forEach(options::addConnectionString);
+        client = Redis.createClient(vertx, options);
         redis = RedisAPI.api(client);
+    }
+
+    RedisAPI api() {
+        return redis;
     }
 
     String create(String tenant) {

@@ -29,7 +29,7 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         boolean wasUp = farm.state.isUp();
-        if (!wasUp && UpCommand.start(farm, 2) != 0) {
+        if (!wasUp && UpCommand.start(farm, 2, LocalFarm.Nodes.SINGLE) != 0) {
             return 1;
         }
         Optional<Path> juliaBinary = farm.state.julia().map(JuliaLocator.Julia::binary);

@@ -25,12 +25,16 @@ final class Infra {
 
     /**
      * Starts both (or finds them running); returns KAFKA_BOOTSTRAP, the Kafka passwords and REDIS_URL.
-     * {@code open}: a broker without SASL or ACLs, to measure what they cost.
+     * {@code open}: a broker without SASL or ACLs, to measure what they cost; {@code cluster}: three
+     * brokers and a Redis Cluster of six nodes (REDIS_CLIENT_TYPE=cluster among what it returns).
      */
-    Map<String, String> start(boolean open) throws IOException, InterruptedException {
+    Map<String, String> start(boolean open, boolean cluster) throws IOException, InterruptedException {
         List<String> args = new ArrayList<>(List.of("start", "--state-dir", stateDir.toString()));
         if (open) {
             args.add("--open");
+        }
+        if (cluster) {
+            args.add("--cluster");
         }
         String out = run(args);
         Map<String, String> env = new LinkedHashMap<>();
@@ -46,9 +50,12 @@ final class Infra {
         run(List.of("stop", "--state-dir", stateDir.toString()));
     }
 
-    /** Stops {@code component} ({@code kafka} or {@code redis}) for real and starts it again with its data. */
-    void restart(String component, java.time.Duration downFor, boolean kill) throws IOException, InterruptedException {
-        List<String> args = new ArrayList<>(List.of("restart", component, "--state-dir", stateDir.toString(),
+    /**
+     * Stops {@code node} ({@code kafka} or {@code redis}; on a cluster {@code kafka-1}..{@code kafka-3},
+     * {@code redis-1}..{@code redis-6}) for real and starts it again with its data.
+     */
+    void restart(String node, java.time.Duration downFor, boolean kill) throws IOException, InterruptedException {
+        List<String> args = new ArrayList<>(List.of("restart", node, "--state-dir", stateDir.toString(),
                 "--down-for", Long.toString(downFor.toSeconds())));
         if (kill) {
             args.add("--kill");

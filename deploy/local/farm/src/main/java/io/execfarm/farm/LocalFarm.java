@@ -82,6 +82,24 @@ public final class LocalFarm {
      */
     public void up(int workers, Map<String, String> workerSettings, Map<String, String> appSettings, Warm warm)
             throws Exception {
+        up(workers, workerSettings, appSettings, warm, Nodes.SINGLE);
+    }
+
+    /** How many nodes the farm's Kafka and Redis have. */
+    public enum Nodes {
+        /** One broker and one Redis: the default, quick to start. */
+        SINGLE,
+        /**
+         * Three brokers (topics replicated three times, two copies acknowledging each write) and a
+         * Redis Cluster of three masters with a replica each; the workers' writes that must outlive
+         * a Redis failover wait for a replica.
+         */
+        CLUSTER
+    }
+
+    /** {@link #up(int, Map, Map, Warm)} on {@code nodes}. */
+    public void up(int workers, Map<String, String> workerSettings, Map<String, String> appSettings, Warm warm,
+            Nodes nodes) throws Exception {
         this.appSettings = Map.copyOf(appSettings);
         if ("false".equals(workerSettings.get("EXECFARM_JULIA"))) {
             julia = Optional.empty();
@@ -92,7 +110,8 @@ public final class LocalFarm {
                     () -> say("no Julia could be had: the workers serve Python only. " + DemoCommand.JULIA_INSTALL));
         }
         state.recordJulia(julia);
-        Map<String, String> infra = new Infra(repoRoot, state.infraDir()).start(KafkaLogin.isOpen(appSettings));
+        Map<String, String> infra = new Infra(repoRoot, state.infraDir()).start(KafkaLogin.isOpen(appSettings),
+                nodes == Nodes.CLUSTER);
         KafkaAccounts.provision(KafkaLogin.admin(infra), KafkaAccounts.servicePasswords(infra));
         String apiKey = Passwords.generate();
         Map<String, String> dispatcherEnv = appEnv(infra, KafkaAccounts.Service.DISPATCHER);
@@ -383,6 +402,12 @@ public final class LocalFarm {
     private static Map<String, String> appEnv(Map<String, String> infra, KafkaAccounts.Service service) {
         Map<String, String> env = new LinkedHashMap<>(KafkaAccounts.login(service, infra).appEnvironment());
         env.put("REDIS_URL", infra.get("REDIS_URL"));
+        if (infra.containsKey("REDIS_CLIENT_TYPE")) {
+            env.put("REDIS_CLIENT_TYPE", infra.get("REDIS_CLIENT_TYPE"));
+            if (service == KafkaAccounts.Service.WORKER) {
+                env.put("EXECFARM_WORKER_REPLICATED_WRITES_REPLICAS", "1");
+            }
+        }
         return env;
     }
 

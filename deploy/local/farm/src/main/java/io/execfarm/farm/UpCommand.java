@@ -16,12 +16,16 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--workers", defaultValue = "2", description = "Workers to start (default ${DEFAULT-VALUE}).")
     int workers;
 
+    @Option(names = "--cluster", description = "Three Kafka brokers and a Redis Cluster of six nodes (three masters, "
+            + "a replica each) instead of one of each.")
+    boolean cluster;
+
     @Override
     public Integer call() throws Exception {
-        return start(farm, workers);
+        return start(farm, workers, cluster ? LocalFarm.Nodes.CLUSTER : LocalFarm.Nodes.SINGLE);
     }
 
-    static int start(Farm farm, int workers) throws Exception {
+    static int start(Farm farm, int workers, LocalFarm.Nodes nodes) throws Exception {
         if (workers < 1) {
             farm.say("--workers must be at least 1");
             return 2;
@@ -32,7 +36,7 @@ final class UpCommand implements Callable<Integer> {
         }
         LocalFarm local = new LocalFarm(farm.repoRoot, farm.state, farm.err);
         try {
-            local.up(workers, Map.of());
+            local.up(workers, Map.of(), Map.of(), LocalFarm.Warm.REQUEST_PATH, nodes);
             farm.say("addresses and the API key: ./farm env; run code: ./farm run FILE; stop: ./farm down");
             return 0;
         } catch (Exception e) {
