@@ -56,19 +56,21 @@ public final class AppProcess implements AutoCloseable {
      * @param properties extra system properties, {@code name=value}
      */
     public static AppProcess worker(String id, TestInfra infra, List<String> properties) throws IOException {
-        return start(App.WORKER, id, infra.kafkaLogin(KafkaAccounts.Service.WORKER), infra.redisUrl(),
-                Map.of("EXECFARM_JULIA", "false"), properties);
+        Map<String, String> env = new java.util.HashMap<>(Map.of("EXECFARM_JULIA", "false"));
+        if (infra.redisCluster()) {
+            env.put("EXECFARM_WORKER_REPLICATED_WRITES_REPLICAS", "1");
+        }
+        return start(App.WORKER, id, infra.kafkaLogin(KafkaAccounts.Service.WORKER), infra, env, properties);
     }
 
     /** Starts a dispatcher with the given environment (API keys, for example) and waits until it is ready. */
     public static AppProcess dispatcher(String id, TestInfra infra, Map<String, String> env, List<String> properties)
             throws IOException {
-        return start(App.DISPATCHER, id, infra.kafkaLogin(KafkaAccounts.Service.DISPATCHER), infra.redisUrl(), env,
-                properties);
+        return start(App.DISPATCHER, id, infra.kafkaLogin(KafkaAccounts.Service.DISPATCHER), infra, env, properties);
     }
 
     /** @param kafka where the application's Kafka is and whom it logs in as */
-    private static AppProcess start(App app, String id, KafkaLogin kafka, String redisUrl, Map<String, String> env,
+    private static AppProcess start(App app, String id, KafkaLogin kafka, TestInfra infra, Map<String, String> env,
             List<String> properties) throws IOException {
         Path jar = app.jar();
         if (!Files.isRegularFile(jar)) {
@@ -85,7 +87,10 @@ public final class AppProcess implements AutoCloseable {
                 .redirectOutput(log.toFile());
         builder.environment().putAll(env);
         builder.environment().putAll(kafka.appEnvironment());
-        builder.environment().put("REDIS_URL", redisUrl);
+        builder.environment().put("REDIS_URL", infra.redisUrl());
+        if (infra.redisCluster()) {
+            builder.environment().put("REDIS_CLIENT_TYPE", "cluster");
+        }
         builder.environment().put(app.portVariable, Integer.toString(port));
         AppProcess started = new AppProcess(id, builder.start(), port, log);
         started.awaitReady(Duration.ofSeconds(90));

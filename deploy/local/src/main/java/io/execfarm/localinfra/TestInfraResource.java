@@ -52,6 +52,13 @@ public abstract class TestInfraResource implements QuarkusTestResourceLifecycleM
         }
     }
 
+    /** For the dispatcher's tests on three brokers and a Redis Cluster, as {@link AsWorkerOnCluster}. */
+    public static final class AsDispatcherOnCluster extends TestInfraResource {
+        public AsDispatcherOnCluster() {
+            super(KafkaAccounts.Service.DISPATCHER, true);
+        }
+    }
+
     @Override
     public Map<String, String> start() {
         infra = cluster ? LocalInfra.startCluster() : TestInfra.start();
@@ -65,7 +72,9 @@ public abstract class TestInfraResource implements QuarkusTestResourceLifecycleM
         config.put("quarkus.redis.hosts", infra.redisUrl());
         if (infra.redisCluster()) {
             config.put("quarkus.redis.client-type", "cluster");
-            config.put("execfarm.worker.replicated-writes.replicas", "1");
+            if (service == KafkaAccounts.Service.WORKER) {
+                config.put("execfarm.worker.replicated-writes.replicas", "1");
+            }
         }
         config.put("quarkus.devservices.enabled", "false");
         return config;

@@ -4,6 +4,7 @@ import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
@@ -29,6 +30,8 @@ public class EventNotifier {
     }
 
     private static final Logger LOG = Logger.getLogger(EventNotifier.class);
+    private static final Duration RESUBSCRIBE_FIRST_BACKOFF = Duration.ofMillis(100);
+    private static final Duration RESUBSCRIBE_MAX_BACKOFF = Duration.ofSeconds(2);
 
     private final ReactiveRedisDataSource redis;
     private final ConcurrentMap<String, Set<Listener>> listeners = new ConcurrentHashMap<>();
@@ -37,11 +40,17 @@ public class EventNotifier {
         this.redis = redis;
     }
 
+    /**
+     * A subscription ends when its Redis connection does (a restart, or a cluster node lost): it is
+     * made again, on whichever node answers, until it holds; streams poll meanwhile.
+     */
     void subscribe(@Observes StartupEvent event) {
         redis.pubsub(String.class).subscribe(ExecutionStore.NOTIFICATIONS)
-                .subscribe().with(this::wake,
-                        failure -> LOG.errorf("event notifications stopped (streams fall back to polling): %s",
-                                failure.getMessage()));
+                .onCompletion().failWith(() -> new IllegalStateException("the subscription's connection closed"))
+                .onFailure().invoke(failure -> LOG.warnf("event notifications stopped (%s); subscribing again, streams "
+                        + "poll meanwhile", failure.getMessage()))
+                .onFailure().retry().withBackOff(RESUBSCRIBE_FIRST_BACKOFF, RESUBSCRIBE_MAX_BACKOFF).indefinitely()
+                .subscribe().with(this::wake);
     }
 
     public void listen(String requestId, Listener listener) {

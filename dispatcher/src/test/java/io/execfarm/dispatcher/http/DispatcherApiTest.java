@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.execfarm.contracts.RedisKeys;
+import io.execfarm.dispatcher.events.ExecutionStore;
 import io.execfarm.dispatcher.tenancy.InFlight;
 import io.execfarm.localinfra.AppProcess;
 import io.execfarm.localinfra.InjectTestInfra;
@@ -285,6 +286,14 @@ class DispatcherApiTest {
     }
 
     @Test
+    void liveNoticesAreSubscribedAgainAfterRedisRestarts() {
+        Assumptions.assumeTrue(infra != null && infra.owned(), "needs a Redis this test started itself");
+        await().atMost(Duration.ofSeconds(30)).until(() -> noticeSubscribers() == 1);
+        infra.restart(TestInfra.Component.REDIS, Duration.ofSeconds(1), false);
+        await().atMost(Duration.ofSeconds(30)).until(() -> noticeSubscribers() == 1);
+    }
+
+    @Test
     void aStreamSurvivesRedisBeingUnreachableForAWhile() throws Exception {
         Assumptions.assumeTrue(infra != null && infra.owned(), "needs a Redis this test started itself");
         Response submitted = submit(KEY_A, "{\"runtime\":\"python\",\"code\":\"import time\\nfor i in range(4):\\n    print(i, flush=True)\\n    time.sleep(0.5)\\n'end'\"}");
@@ -495,6 +504,15 @@ class DispatcherApiTest {
         // The injected URL, not RestAssured's defaults: those are set only once tests run, after @BeforeAll.
         return given().baseUri(base.toString()).header("X-API-Key", key).contentType(ContentType.JSON).body(body)
                 .post("v1/executions");
+    }
+
+    /** Connections subscribed to the dispatchers' event notices: this test's one dispatcher. */
+    private long noticeSubscribers() {
+        try {
+            return redis.execute("PUBSUB", "NUMSUB", ExecutionStore.NOTIFICATIONS).get(1).toLong();
+        } catch (RuntimeException e) {
+            return -1;
+        }
     }
 
     private Response createSession(String key, String body) {
