@@ -15,7 +15,8 @@ import java.util.function.LongPredicate;
 /**
  * What the clients of a {@code ./farm chaos} run saw, per fault: the requests sent from the fault
  * until the next one, how many were answered, lost or answered twice, the sessions found without
- * their state, and the p99 latency during the fault's first 30 s and after.
+ * their state, the longest the clients went without any answer from the fault on (the stall), and
+ * the p99 latency during the fault's first 30 s and after.
  */
 final class ChaosReport {
 
@@ -78,8 +79,8 @@ final class ChaosReport {
                 ChaosTraffic.ANSWER_WITHIN.toMinutes()));
         md.append("**").append(passed() ? "Passed" : "FAILED").append(":** ").append(verdict()).append(".\n\n");
         md.append("| # | at s | fault | took s | sent | answered | lost | answered twice | answered with an error | "
-                + "sessions lost | p99 ms, first 30 s | p99 ms, after |\n");
-        md.append("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                + "sessions lost | stalled s | p99 ms, first 30 s | p99 ms, after |\n");
+        md.append("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         long firstFault = faults.isEmpty() ? start + runNanos : faults.get(0).startNanos();
         md.append(row("0", "", "none (before the first fault)", "", start, firstFault, t -> true, t -> false));
         for (int i = 0; i < faults.size(); i++) {
@@ -93,7 +94,7 @@ final class ChaosReport {
                     String.format(Locale.ROOT, "%.1f", ChaosRun.seconds(fault.endNanos() - from)), from, to,
                     t -> t < from + DURING_NANOS, t -> t >= from + DURING_NANOS));
         }
-        md.append(String.format(Locale.ROOT, "| | | **all** | | %d | %d | %d | %d | %d | %d | | |%n", sent.size(),
+        md.append(String.format(Locale.ROOT, "| | | **all** | | %d | %d | %d | %d | %d | %d | | | |%n", sent.size(),
                 sent.size() - lost(), lost(), duplicated(), failed(), sessionLosses.size()));
         md.append("\nResults by status: ").append(statuses()).append(". Result records the clients' consumer read a "
                 + "second time after a broker restart (its group went back to its last committed offset), counted once: ")
@@ -122,9 +123,37 @@ final class ChaosReport {
         long failed = window.stream().filter(s -> !s.results.isEmpty()
                 && !"ok".equals(s.results.get(0).path("status").asText())).count();
         long sessions = sessionLosses.stream().filter(l -> l.atNanos() >= from && l.atNanos() < to).count();
-        return String.format(Locale.ROOT, "| %s | %s | %s | %s | %d | %d | %d | %d | %d | %d | %s | %s |%n", number, at, what,
-                took, window.size(), window.size() - lost, lost, twice, failed, sessions, p99(window, during),
+        return String.format(Locale.ROOT, "| %s | %s | %s | %s | %d | %d | %d | %d | %d | %d | %s | %s | %s |%n", number, at,
+                what, took, window.size(), window.size() - lost, lost, twice, failed, sessions,
+                String.format(Locale.ROOT, "%.1f", ChaosRun.seconds(stall(from, to))), p99(window, during),
                 p99(window, after));
+    }
+
+    /**
+     * The longest time from {@code from} until {@code to} in which no answer arrived, counting from
+     * {@code from} itself: the clients wait in a closed loop, so a farm that stops answering shows
+     * as a gap, however few requests were sent in it.
+     */
+    long stall(long from, long to) {
+        long longest = 0;
+        long previous = from;
+        List<Long> answers = sent.stream().filter(s -> !s.results.isEmpty()).map(s -> s.answeredNanos)
+                .filter(t -> t >= from && t < to).sorted().toList();
+        for (long answered : answers) {
+            longest = Math.max(longest, answered - previous);
+            previous = answered;
+        }
+        return Math.max(longest, answers.isEmpty() ? to - from : 0);
+    }
+
+    /** The longest stall after any fault. */
+    long longestStall() {
+        long longest = 0;
+        for (int i = 0; i < faults.size(); i++) {
+            long to = i + 1 < faults.size() ? faults.get(i + 1).startNanos() : start + runNanos;
+            longest = Math.max(longest, stall(faults.get(i).startNanos(), to));
+        }
+        return longest;
     }
 
     private static String p99(List<ChaosTraffic.Sent> window, LongPredicate sentWhen) {

@@ -30,13 +30,15 @@ public final class ChaosRun implements Callable<Integer> {
 
     /** What a fault does. */
     enum Kind {
-        WORKER_KILLED("a worker killed (SIGKILL), a new one started"),
-        BROKER_RESTARTED("the broker stopped, down 2 s, started again"),
-        REDIS_KILLED("Redis killed (SIGKILL), down 1 s, started again from its append-only file");
+        WORKER_KILLED("worker", "a worker killed (SIGKILL), a new one started"),
+        BROKER_RESTARTED("broker", "the broker stopped, down 2 s, started again"),
+        REDIS_KILLED("redis", "Redis killed (SIGKILL), down 1 s, started again from its append-only file");
 
+        final String option;
         final String description;
 
-        Kind(String description) {
+        Kind(String option, String description) {
+            this.option = option;
             this.description = description;
         }
     }
@@ -58,6 +60,10 @@ public final class ChaosRun implements Callable<Integer> {
     @Option(names = "--clients", description = "Closed-loop clients; every third runs a session (default ${DEFAULT-VALUE}).",
             defaultValue = "6")
     int clients;
+
+    @Option(names = "--kinds", split = ",", description = "The kinds of fault, comma-separated: worker, broker, redis "
+            + "(default: all).", converter = KindConverter.class)
+    List<Kind> kinds = List.of(Kind.values());
 
     @Option(names = "--seed", description = "Seeds the fault schedule; random when absent.")
     Long seed;
@@ -131,15 +137,28 @@ public final class ChaosRun implements Callable<Integer> {
         }
     }
 
-    /** Each kind in turn, in a random order per round, so a run of three or more has every kind. */
+    /** Each kind in turn, in a random order per round, so a run of as many faults as kinds has every kind. */
     private List<Kind> schedule(Random random) {
-        List<Kind> kinds = new ArrayList<>();
-        while (kinds.size() < faults) {
-            List<Kind> round = new ArrayList<>(List.of(Kind.values()));
+        List<Kind> scheduled = new ArrayList<>();
+        while (scheduled.size() < faults) {
+            List<Kind> round = new ArrayList<>(kinds);
             Collections.shuffle(round, random);
-            kinds.addAll(round.subList(0, Math.min(round.size(), faults - kinds.size())));
+            scheduled.addAll(round.subList(0, Math.min(round.size(), faults - scheduled.size())));
         }
-        return kinds;
+        return scheduled;
+    }
+
+    /** A kind by its option name. */
+    static final class KindConverter implements CommandLine.ITypeConverter<Kind> {
+        @Override
+        public Kind convert(String value) {
+            for (Kind kind : Kind.values()) {
+                if (kind.option.equals(value)) {
+                    return kind;
+                }
+            }
+            throw new CommandLine.TypeConversionException("no fault kind " + value + "; the kinds: worker, broker, redis");
+        }
     }
 
     private Fault inject(LocalFarm farm, Kind kind, Random random, Map<String, String> workerSettings) {
@@ -169,9 +188,11 @@ public final class ChaosRun implements Callable<Integer> {
     }
 
     private String command(long seedUsed) {
-        return String.format("./farm chaos --minutes %s --faults %d --workers %d --clients %d --seed %d",
+        String kindsOption = kinds.size() == Kind.values().length ? ""
+                : " --kinds " + String.join(",", kinds.stream().map(kind -> kind.option).toList());
+        return String.format("./farm chaos --minutes %s --faults %d --workers %d --clients %d%s --seed %d",
                 minutes % 1 == 0 ? Long.toString((long) minutes) : Double.toString(minutes), faults, workers, clients,
-                seedUsed);
+                kindsOption, seedUsed);
     }
 
     private void write(String markdown) throws java.io.IOException {

@@ -276,7 +276,7 @@ public final class ContainerInfra implements TestInfra {
 
     /** The broker version the build runs (kafka.broker.version), which the official image's tag follows. */
     private static String brokerVersion() {
-        return System.getProperty("execfarm.kafka.version", "4.2.0");
+        return System.getProperty("execfarm.kafka.version", "4.2.2");
     }
 
     private static final class LoopbackKafka extends KafkaContainer {
