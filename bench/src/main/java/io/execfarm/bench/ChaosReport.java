@@ -67,17 +67,22 @@ final class ChaosReport {
                 faultsFailed() ? " (some faults failed)" : "");
     }
 
-    String render(Instant startedAt, long seed, int workers, int clients, String command) {
+    String render(Instant startedAt, long seed, int workers, int clients, boolean cluster, String command) {
         StringBuilder md = new StringBuilder();
-        md.append("## Faults under load: `./farm chaos`\n\n");
-        md.append(String.format(Locale.ROOT, "Measured %s by `%s`: %d workers (Python), %d closed-loop clients through "
+        md.append(cluster ? "## Faults on a cluster: `./farm chaos --cluster`\n\n" : "## Faults under load: `./farm chaos`\n\n");
+        md.append(String.format(Locale.ROOT, "Measured %s by `%s`: %s%d workers (Python), %d closed-loop clients through "
                         + "plain Kafka clients (every third in a session of its own, checking that the session kept its "
                         + "state), %.1f minutes, %d faults. A request counts as lost when no result came within %d "
                         + "minutes, as answered twice when two results came, as answered with an error when its result "
                         + "was not ok (the load's code never fails).%n%n",
-                startedAt.truncatedTo(ChronoUnit.SECONDS), command, workers, clients, runNanos / 60e9, faults.size(),
+                startedAt.truncatedTo(ChronoUnit.SECONDS), command,
+                cluster ? "three Kafka brokers (topics replicated three times, two in sync), a Redis Cluster of three "
+                        + "masters with a replica each, " : "one broker, one Redis, ",
+                workers, clients, runNanos / 60e9, faults.size(),
                 ChaosTraffic.ANSWER_WITHIN.toMinutes()));
-        md.append("**").append(passed() ? "Passed" : "FAILED").append(":** ").append(verdict()).append(".\n\n");
+        md.append("**").append(passed() ? "Passed" : "FAILED").append(":** ").append(verdict()).append(String.format(
+                Locale.ROOT, ". The longest the clients went without an answer after a fault: %.1f s.%n%n",
+                ChaosRun.seconds(longestStall())));
         md.append("| # | at s | fault | took s | sent | answered | lost | answered twice | answered with an error | "
                 + "sessions lost | stalled s | p99 ms, first 30 s | p99 ms, after |\n");
         md.append("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -87,8 +92,7 @@ final class ChaosReport {
             ChaosRun.Fault fault = faults.get(i);
             long from = fault.startNanos();
             long to = i + 1 < faults.size() ? faults.get(i + 1).startNanos() : start + runNanos;
-            String what = fault.kind().description + (fault.target().isEmpty() || fault.target().equals("broker")
-                    || fault.target().equals("redis") ? "" : ": " + fault.target())
+            String what = fault.kind().description + (fault.target().isEmpty() ? "" : ": " + fault.target())
                     + (fault.error() != null ? " **(failed: " + fault.error() + ")**" : "");
             md.append(row(Integer.toString(i + 1), f0(ChaosRun.seconds(from - start)), what,
                     String.format(Locale.ROOT, "%.1f", ChaosRun.seconds(fault.endNanos() - from)), from, to,

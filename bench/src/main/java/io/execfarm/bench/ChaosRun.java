@@ -10,38 +10,67 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine;
 
 /**
  * {@code ./farm chaos}: a farm of its own under a steady load (sessions and stateless requests with
  * output, {@link ChaosTraffic}) while workers are killed with SIGKILL, the broker is stopped and
  * started again, and Redis is killed and started again from its append-only file, at random
- * moments; then what the clients saw, per fault ({@link ChaosReport}). Exits 0 when nothing was
- * lost, answered twice or with an error, or forgotten by a session.
+ * moments; then what the clients saw, per fault ({@link ChaosReport}). With {@code --cluster}, on
+ * three brokers and a Redis Cluster: a broker, the broker leading most request partitions and a
+ * Redis master are killed (SIGKILL), one at a time and together. Exits 0 when nothing was lost,
+ * answered twice or with an error, or forgotten by a session.
  */
 @Command(name = "farm chaos", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Faults under load: kills workers, restarts the broker and Redis, and counts what clients lost.")
 public final class ChaosRun implements Callable<Integer> {
 
-    /** What a fault does. */
+    /** What a fault does, on a farm of single nodes or on a cluster. */
     enum Kind {
-        WORKER_KILLED("worker", "a worker killed (SIGKILL), a new one started"),
-        BROKER_RESTARTED("broker", "the broker stopped, down 2 s, started again"),
-        REDIS_KILLED("redis", "Redis killed (SIGKILL), down 1 s, started again from its append-only file");
+        WORKER_KILLED("worker", null, "a worker killed (SIGKILL), a new one started"),
+        BROKER_RESTARTED("broker", LocalFarm.Nodes.SINGLE, "the broker stopped, down 2 s, started again"),
+        REDIS_KILLED("redis", LocalFarm.Nodes.SINGLE,
+                "Redis killed (SIGKILL), down 1 s, started again from its append-only file"),
+        BROKER_KILLED("broker", LocalFarm.Nodes.CLUSTER, "a broker killed (SIGKILL), down 2 s, started again"),
+        LEADERS_KILLED("leader", LocalFarm.Nodes.CLUSTER,
+                "the broker leading most request partitions killed (SIGKILL), down 2 s, started again"),
+        REDIS_MASTER_KILLED("redis", LocalFarm.Nodes.CLUSTER, "a Redis master killed (SIGKILL), down "
+                + REDIS_MASTER_DOWN.toSeconds() + " s (its replica takes over), started again (as a replica)"),
+        OVERLAPPING("overlap", LocalFarm.Nodes.CLUSTER,
+                "a broker, a Redis master and a worker killed (SIGKILL) together, the nodes started again");
 
         final String option;
+        /** The farm it applies to; null for both. */
+        final LocalFarm.Nodes nodes;
         final String description;
 
-        Kind(String option, String description) {
+        Kind(String option, LocalFarm.Nodes nodes, String description) {
             this.option = option;
+            this.nodes = nodes;
             this.description = description;
         }
+
+        static List<Kind> on(LocalFarm.Nodes nodes) {
+            return List.of(values()).stream().filter(kind -> kind.nodes == null || kind.nodes == nodes).toList();
+        }
+
+        static Optional<Kind> named(String option, LocalFarm.Nodes nodes) {
+            return on(nodes).stream().filter(kind -> kind.option.equals(option)).findFirst();
+        }
     }
+
+    /** Longer than a Redis Cluster's failover (cluster-node-timeout 3 s, then the election): the replica takes over. */
+    private static final Duration REDIS_MASTER_DOWN = Duration.ofSeconds(6);
+    private static final Duration BROKER_DOWN = Duration.ofSeconds(2);
 
     /** One fault as it happened: seconds into the run, what it hit, how long it took. */
     record Fault(Kind kind, String target, long startNanos, long endNanos, String error) {
@@ -61,9 +90,18 @@ public final class ChaosRun implements Callable<Integer> {
             defaultValue = "6")
     int clients;
 
-    @Option(names = "--kinds", split = ",", description = "The kinds of fault, comma-separated: worker, broker, redis "
-            + "(default: all).", converter = KindConverter.class)
-    List<Kind> kinds = List.of(Kind.values());
+    @Option(names = "--cluster", description = "Three brokers and a Redis Cluster of six nodes; the faults kill "
+            + "brokers, the partition leaders' broker and Redis masters, one at a time and together.")
+    boolean cluster;
+
+    @Option(names = "--kinds", split = ",", description = "The kinds of fault, comma-separated: worker, broker, redis; "
+            + "with --cluster also leader, overlap (default: all).")
+    List<String> kindNames;
+
+    private List<Kind> kinds;
+
+    @Spec
+    CommandSpec spec;
 
     @Option(names = "--seed", description = "Seeds the fault schedule; random when absent.")
     Long seed;
@@ -88,6 +126,11 @@ public final class ChaosRun implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        LocalFarm.Nodes nodes = cluster ? LocalFarm.Nodes.CLUSTER : LocalFarm.Nodes.SINGLE;
+        kinds = kindNames == null ? Kind.on(nodes) : kindNames.stream().map(name -> Kind.named(name, nodes)
+                .orElseThrow(() -> new CommandLine.ParameterException(spec.commandLine(), "no fault kind " + name
+                        + " on this farm; the kinds: " + String.join(", ", Kind.on(nodes).stream()
+                                .map(kind -> kind.option).toList())))).toList();
         long seedUsed = seed != null ? seed : new Random().nextLong();
         Random random = new Random(seedUsed);
         Map<String, String> workerSettings = new LinkedHashMap<>();
@@ -96,10 +139,10 @@ public final class ChaosRun implements Callable<Integer> {
                 System.err);
         try {
             farm.down();
-            progress.say("starting a farm of " + workers + " workers for a " + minutes + "-minute run with " + faults
-                    + " faults (seed " + seedUsed + ")");
+            progress.say("starting a farm of " + workers + " workers" + (cluster ? " on a cluster" : "") + " for a "
+                    + minutes + "-minute run with " + faults + " faults (seed " + seedUsed + ")");
             // What is lost counts here, not how fast: the request path needs no warming first.
-            farm.up(workers, workerSettings, Map.of(), LocalFarm.Warm.POOLS);
+            farm.up(workers, workerSettings, Map.of(), LocalFarm.Warm.POOLS, nodes);
             Instant startedAt = Instant.now();
             List<Fault> happened = new ArrayList<>();
             long runNanos;
@@ -125,7 +168,7 @@ public final class ChaosRun implements Callable<Integer> {
                 traffic.drain(ChaosTraffic.ANSWER_WITHIN);
                 ChaosReport result = new ChaosReport(start, runNanos, happened, traffic.sent(), traffic.sessionLosses(),
                         traffic.readAgain());
-                String markdown = result.render(startedAt, seedUsed, workers, clients, command(seedUsed));
+                String markdown = result.render(startedAt, seedUsed, workers, clients, cluster, command(seedUsed));
                 System.out.println(markdown);
                 write(markdown);
                 progress.say(result.passed() ? "passed: nothing lost, nothing answered twice or with an error, no session lost"
@@ -148,37 +191,36 @@ public final class ChaosRun implements Callable<Integer> {
         return scheduled;
     }
 
-    /** A kind by its option name. */
-    static final class KindConverter implements CommandLine.ITypeConverter<Kind> {
-        @Override
-        public Kind convert(String value) {
-            for (Kind kind : Kind.values()) {
-                if (kind.option.equals(value)) {
-                    return kind;
-                }
-            }
-            throw new CommandLine.TypeConversionException("no fault kind " + value + "; the kinds: worker, broker, redis");
-        }
-    }
-
     private Fault inject(LocalFarm farm, Kind kind, Random random, Map<String, String> workerSettings) {
         long start = System.nanoTime();
         String target = "";
         try {
             switch (kind) {
-                case WORKER_KILLED -> {
-                    List<String> live = farm.liveWorkers();
-                    String victim = live.get(random.nextInt(live.size()));
-                    farm.kill(victim);
-                    target = victim + " killed, " + farm.addWorker(workerSettings) + " started";
+                case WORKER_KILLED -> target = killWorker(farm, random, workerSettings);
+                case BROKER_RESTARTED -> farm.restart("kafka", BROKER_DOWN, false);
+                case REDIS_KILLED -> farm.restart("redis", Duration.ofSeconds(1), true);
+                case BROKER_KILLED -> {
+                    target = ClusterNodes.anyBroker(random);
+                    farm.restart(target, BROKER_DOWN, true);
                 }
-                case BROKER_RESTARTED -> {
-                    target = "broker";
-                    farm.restart("kafka", Duration.ofSeconds(2), false);
+                case LEADERS_KILLED -> {
+                    target = ClusterNodes.leadingBroker(farm.kafkaAdmin());
+                    farm.restart(target, BROKER_DOWN, true);
                 }
-                case REDIS_KILLED -> {
-                    target = "redis";
-                    farm.restart("redis", Duration.ofSeconds(1), true);
+                case REDIS_MASTER_KILLED -> {
+                    target = ClusterNodes.anyRedisMaster(farm.env(), random);
+                    farm.restart(target, REDIS_MASTER_DOWN, true);
+                }
+                case OVERLAPPING -> {
+                    String broker = ClusterNodes.anyBroker(random);
+                    String master = ClusterNodes.anyRedisMaster(farm.env(), random);
+                    CompletableFuture<Void> brokerDown = CompletableFuture.runAsync(() -> restart(farm, broker, BROKER_DOWN));
+                    CompletableFuture<Void> masterDown = CompletableFuture.runAsync(
+                            () -> restart(farm, master, REDIS_MASTER_DOWN));
+                    String worker = killWorker(farm, random, workerSettings);
+                    brokerDown.join();
+                    masterDown.join();
+                    target = broker + ", " + master + ", " + worker;
                 }
             }
             return new Fault(kind, target, start, System.nanoTime(), null);
@@ -187,12 +229,26 @@ public final class ChaosRun implements Callable<Integer> {
         }
     }
 
+    private static String killWorker(LocalFarm farm, Random random, Map<String, String> workerSettings) throws Exception {
+        List<String> live = farm.liveWorkers();
+        String victim = live.get(random.nextInt(live.size()));
+        farm.kill(victim);
+        return victim + " killed, " + farm.addWorker(workerSettings) + " started";
+    }
+
+    private static void restart(LocalFarm farm, String node, Duration downFor) {
+        try {
+            farm.restart(node, downFor, true);
+        } catch (Exception e) {
+            throw new IllegalStateException("restarting " + node + ": " + e.getMessage(), e);
+        }
+    }
+
     private String command(long seedUsed) {
-        String kindsOption = kinds.size() == Kind.values().length ? ""
-                : " --kinds " + String.join(",", kinds.stream().map(kind -> kind.option).toList());
-        return String.format("./farm chaos --minutes %s --faults %d --workers %d --clients %d%s --seed %d",
-                minutes % 1 == 0 ? Long.toString((long) minutes) : Double.toString(minutes), faults, workers, clients,
-                kindsOption, seedUsed);
+        String kindsOption = kindNames == null ? "" : " --kinds " + String.join(",", kindNames);
+        return String.format("./farm chaos%s --minutes %s --faults %d --workers %d --clients %d%s --seed %d",
+                cluster ? " --cluster" : "", minutes % 1 == 0 ? Long.toString((long) minutes) : Double.toString(minutes),
+                faults, workers, clients, kindsOption, seedUsed);
     }
 
     private void write(String markdown) throws java.io.IOException {
@@ -201,7 +257,7 @@ public final class ChaosRun implements Callable<Integer> {
             Files.createDirectories(file.getParent());
             Files.writeString(file, "# Reliability\n\n");
         }
-        Report.replaceSection(file, "chaos", markdown);
+        Report.replaceSection(file, cluster ? "chaos-cluster" : "chaos", markdown);
         progress.say("wrote " + file);
     }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.execfarm.accounts.KafkaLogin;
 import io.execfarm.accounts.KafkaTenants;
 import io.execfarm.contracts.Topics;
+import io.execfarm.farm.FarmRedis;
 import io.execfarm.farm.FarmTenants;
 import io.execfarm.localinfra.AppProcess;
 import io.execfarm.localinfra.LocalInfra;
@@ -21,6 +22,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
+import redis.clients.jedis.UnifiedJedis;
 
 /**
  * One tenant floods its ingress topic while another sends one request at a time: the steady
@@ -52,8 +54,9 @@ public final class TenantQuotaBenchmark {
                         "execfarm.worker.runtime.python.pool.size=4", "execfarm.worker.runtime.python.pool.min-idle=4",
                         "quarkus.log.level=WARN"));
                 AppProcess dispatcher = AppProcess.dispatcher("quota-dispatcher", infra,
-                        Map.of("EXECFARM_API_KEYS", "quota-bench-key:steady"), List.of("quarkus.log.level=WARN"))) {
-            FarmTenants tenants = new FarmTenants(infra.kafkaAdmin(), infra.redisUrl());
+                        Map.of("EXECFARM_API_KEYS", "quota-bench-key:steady"), List.of("quarkus.log.level=WARN"));
+                UnifiedJedis redis = FarmRedis.connect(infra.redisUrl(), infra.redisCluster())) {
+            FarmTenants tenants = new FarmTenants(infra.kafkaAdmin(), redis);
             KafkaLogin steady = tenants.add("steady", KafkaTenants.Quota.DEFAULT, 4).login();
             try (BenchClient client = new BenchClient(steady, "steady")) {
                 for (int i = 0; i < 50; i++) {

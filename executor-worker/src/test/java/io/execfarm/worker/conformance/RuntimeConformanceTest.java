@@ -33,6 +33,7 @@ import io.execfarm.worker.sandbox.Sandbox;
 import io.execfarm.worker.sandbox.SandboxSettings;
 import io.execfarm.worker.session.SessionProcesses;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.math.BigInteger;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -103,6 +104,8 @@ class RuntimeConformanceTest {
     private static final String SECRET_VARIABLE = "EXECFARM_TEST_SECRET";
     /** Where deploy/julia/install-julia puts Julia by default. */
     private static final Path INSTALLED_JULIA = Path.of("/opt/execfarm/julia-1.5.3/usr/bin/julia");
+    /** Longer than CI's build of the system image beside the suite's start (about 3 min on two cores). */
+    private static final Duration SYSIMAGE_WAIT = Duration.ofMinutes(15);
 
     /** @param strongest the strongest sandbox isolation to use (the machine may allow less) */
     record RuntimeUnderTest(RuntimeDefinition definition, Snippets snippets, boolean required, Duration timeout,
@@ -179,6 +182,8 @@ class RuntimeConformanceTest {
             unavailable = runtime + " would run with isolation " + sandbox.isolation() + ", as a variant before it did";
             return;
         }
+        runtime.definition().flags().stream().filter(flag -> flag.startsWith("--sysimage="))
+                .forEach(flag -> awaitSysimage(Path.of(flag.substring("--sysimage=".length()))));
         try {
             launcher = RuntimeLauncher.prepare(runtime.definition(), sandbox, new ObjectMapper());
         } catch (RuntimeUnavailableException e) {
@@ -204,6 +209,32 @@ class RuntimeConformanceTest {
         pool.open();
         executor = new PoolExecutor(pool, Duration.ofSeconds(120));
         code = runtime.snippets();
+    }
+
+    /**
+     * CI builds the system image while the suite starts (.ci/run), moves it into place once built,
+     * and leaves {@code <image>.failed} with the reason should the build fail: the Julia run waits
+     * for one or the other.
+     */
+    private static void awaitSysimage(Path image) {
+        Path failed = Path.of(image + ".failed");
+        long deadline = System.nanoTime() + SYSIMAGE_WAIT.toNanos();
+        try {
+            while (!Files.exists(image)) {
+                if (Files.exists(failed)) {
+                    fail("the Julia system image " + image + " could not be built:\n" + Files.readString(failed));
+                }
+                if (System.nanoTime() > deadline) {
+                    fail("no Julia system image at " + image + " after " + SYSIMAGE_WAIT);
+                }
+                Thread.sleep(1000);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            fail("interrupted while waiting for the Julia system image");
+        }
     }
 
     /** A sandbox of its own: its own work root, and uids no other sandbox holds (UidRange). */

@@ -5,9 +5,8 @@ import io.execfarm.accounts.KafkaTenants;
 import io.execfarm.accounts.Passwords;
 import io.execfarm.contracts.RedisKeys;
 import io.execfarm.contracts.WireNames;
-import java.net.URI;
 import java.time.Duration;
-import redis.clients.jedis.Jedis;
+import redis.clients.jedis.UnifiedJedis;
 
 /**
  * A running farm's tenants, each both a Kafka user (KafkaTenants) and an HTTP API key, added and
@@ -27,21 +26,20 @@ public final class FarmTenants {
     }
 
     private final KafkaLogin admin;
-    private final URI redis;
+    private final UnifiedJedis redis;
     private final ApiKeyStore keys;
 
-    public FarmTenants(KafkaLogin admin, String redisUrl) {
+    /** @param redis the farm's Redis ({@link FarmRedis}), which the caller closes */
+    public FarmTenants(KafkaLogin admin, UnifiedJedis redis) {
         this.admin = admin;
-        this.redis = URI.create(redisUrl);
-        this.keys = new ApiKeyStore(redisUrl);
+        this.redis = redis;
+        this.keys = new ApiKeyStore(redis);
     }
 
     /** Adds the tenant, or gives it a new password, quota and key. */
     public Added add(String name, KafkaTenants.Quota quota, int partitions) {
         WireNames.requireKafkaTenant(name);
-        try (Jedis jedis = new Jedis(redis)) {
-            jedis.srem(RedisKeys.REMOVED_TENANTS, name);
-        }
+        redis.srem(RedisKeys.REMOVED_TENANTS, name);
         KafkaLogin login = KafkaTenants.add(admin, name, Passwords.generate(), quota, partitions);
         return new Added(login, keys.add(name));
     }
@@ -52,9 +50,7 @@ public final class FarmTenants {
      */
     public Removed remove(String name) {
         WireNames.requireKafkaTenant(name);
-        try (Jedis jedis = new Jedis(redis)) {
-            jedis.sadd(RedisKeys.REMOVED_TENANTS, name);
-        }
+        redis.sadd(RedisKeys.REMOVED_TENANTS, name);
         int removedKeys = keys.removeAll(name);
         boolean forwarded = KafkaTenants.remove(admin, name, FORWARDING_WAIT);
         return new Removed(removedKeys, forwarded);

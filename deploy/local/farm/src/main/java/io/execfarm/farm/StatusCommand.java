@@ -43,7 +43,8 @@ final class StatusCommand implements Callable<Integer> {
         farm.out.println("farm in " + farm.state.dir());
         farm.out.println("  kafka       " + env.get("KAFKA_BOOTSTRAP"));
         // The URL carries Redis's password; `./farm env` gives it to whoever asks for it.
-        farm.out.println("  redis       " + env.get("REDIS_URL").replaceFirst("//:[^@]*@", "//"));
+        farm.out.println("  redis       " + env.get("REDIS_URL").replaceAll("//:[^@]*@", "//")
+                + ("cluster".equals(env.get("REDIS_CLIENT_TYPE")) ? " (a Redis Cluster)" : ""));
         farm.out.println("  julia       " + farm.state.julia().map(j -> j.binary() + " (" + j.origin() + ")")
                 .orElse("none: the workers serve Python only"));
         for (String app : farm.state.apps()) {

@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
+import redis.clients.jedis.UnifiedJedis;
 
 /**
  * {@code ./farm tenant add|list|remove}: a tenant of the running farm, on Kafka (a user, its ACLs,
@@ -52,8 +53,10 @@ final class TenantCommand {
         public Integer call() {
             Map<String, String> env = tenants.env();
             KafkaTenants.Quota quota = new KafkaTenants.Quota(produceBytesPerSecond, requestPercentage);
-            FarmTenants.Added added = new FarmTenants(KafkaLogin.admin(env), env.get("REDIS_URL")).add(name, quota,
-                    partitions);
+            FarmTenants.Added added;
+            try (UnifiedJedis redis = FarmRedis.connect(env)) {
+                added = new FarmTenants(KafkaLogin.admin(env), redis).add(name, quota, partitions);
+            }
             KafkaLogin login = added.login();
             tenants.farm.say("tenant " + name + ": Kafka user " + login.username() + " (quota " + quota.describe()
                     + "), and an HTTP API key; the password and the key are shown this once");
@@ -76,7 +79,10 @@ final class TenantCommand {
         @Override
         public Integer call() {
             Map<String, String> env = tenants.env();
-            Map<String, Long> keys = new ApiKeyStore(env.get("REDIS_URL")).counts();
+            Map<String, Long> keys;
+            try (UnifiedJedis redis = FarmRedis.connect(env)) {
+                keys = new ApiKeyStore(redis).counts();
+            }
             for (KafkaTenants.Tenant tenant : KafkaTenants.list(KafkaLogin.admin(env))) {
                 String quota = tenant.quota().map(KafkaTenants.Quota::describe).orElse("no quota");
                 tenants.farm.out.println(tenant.name() + "  " + quota + ", " + keys.getOrDefault(tenant.name(), 0L)
@@ -98,7 +104,10 @@ final class TenantCommand {
         @Override
         public Integer call() {
             Map<String, String> env = tenants.env();
-            FarmTenants.Removed removed = new FarmTenants(KafkaLogin.admin(env), env.get("REDIS_URL")).remove(name);
+            FarmTenants.Removed removed;
+            try (UnifiedJedis redis = FarmRedis.connect(env)) {
+                removed = new FarmTenants(KafkaLogin.admin(env), redis).remove(name);
+            }
             if (!removed.forwarded()) {
                 tenants.farm.say("warning: the dispatchers were not past tenant " + name + "'s ingress records within a "
                         + "minute; its topics were deleted anyway, and a dispatcher may hold up forwarding for a while");
