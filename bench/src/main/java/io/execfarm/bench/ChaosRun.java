@@ -150,16 +150,16 @@ public final class ChaosRun implements Callable<Integer> {
                 traffic.start(clients);
                 long start = System.nanoTime();
                 runNanos = (long) (minutes * 60e9);
-                List<Kind> kinds = schedule(random);
+                List<Kind> scheduled = schedule(random);
                 long slot = runNanos / Math.max(1, faults);
-                for (int i = 0; i < kinds.size(); i++) {
+                for (int i = 0; i < scheduled.size(); i++) {
                     long at = start + i * slot + (long) (slot * (0.2 + 0.6 * random.nextDouble()));
                     sleepUntil(at);
-                    happened.add(inject(farm, kinds.get(i), random, workerSettings));
+                    happened.add(inject(farm, scheduled.get(i), random, workerSettings));
                     Fault last = happened.get(happened.size() - 1);
-                    progress.say(String.format("fault %d/%d at %.0f s: %s (%s, %.1f s)%s", i + 1, kinds.size(),
-                            seconds(last.startNanos() - start), last.kind().description, last.target(),
-                            seconds(last.endNanos() - last.startNanos()),
+                    progress.say(String.format("fault %d/%d at %.0f s: %s (%s%.1f s)%s", i + 1, scheduled.size(),
+                            seconds(last.startNanos() - start), last.kind().description,
+                            last.target().isEmpty() ? "" : last.target() + ", ", seconds(last.endNanos() - last.startNanos()),
                             last.error() != null ? " FAILED: " + last.error() : ""));
                 }
                 sleepUntil(start + runNanos);

@@ -55,6 +55,11 @@ public final class FarmBenchmark implements Callable<Integer> {
             + "report's security section.")
     boolean securityOnly;
 
+    @Option(names = "--cluster-only", description = "Only what a cluster costs (full plan, two workers: two rounds of "
+            + "a farm of one broker and one Redis, one of three brokers and a Redis Cluster whose writes wait for a "
+            + "replica, and the same cluster without the wait); replaces the report's cluster section.")
+    boolean clusterOnly;
+
     @Option(names = "--report", description = "The Markdown file whose farm section is replaced "
             + "(default: docs/benchmarks.md, or bench/target/quick/benchmarks.md with --quick).")
     Path report;
@@ -139,6 +144,14 @@ public final class FarmBenchmark implements Callable<Integer> {
                         Plan.FULL);
                 String section = FarmReport.renderSecurity(security, "./farm bench --security-only", Plan.FULL);
                 Report.replaceSection(file, "security", section);
+                System.out.println(section);
+                return 0;
+            }
+            if (clusterOnly) {
+                ClusterCostBenchmark.Results cluster = new ClusterCostBenchmark(farm, progress).run(workerSettings,
+                        Plan.FULL);
+                String section = FarmReport.renderCluster(cluster, "./farm bench --cluster-only", Plan.FULL);
+                Report.replaceSection(file, "cluster", section);
                 System.out.println(section);
                 return 0;
             }

@@ -376,6 +376,44 @@ final class FarmReport {
         return out.toString();
     }
 
+    static String renderCluster(ClusterCostBenchmark.Results r, String command, Plan plan) {
+        StringBuilder out = new StringBuilder();
+        out.append("## One node against a cluster: `").append(command).append("`\n\n");
+        out.append("Measured ").append(Instant.now().truncatedTo(ChronoUnit.SECONDS)).append(" on ")
+                .append(Machine.describe()).append(" (").append(plan.name()).append(" plan). ");
+        out.append("A trivial snippet through the dispatcher's HTTP API (`?wait=true`) on a farm of ").append(r.workers())
+                .append(" workers serving Python only, in turns: one broker and one Redis (`./farm up`); three brokers, ")
+                .append("topics replicated three times with two copies acknowledging each write, and a Redis Cluster of ")
+                .append("three masters with a replica each, every node a local process on the same machine (`./farm up ")
+                .append("--cluster`), the workers' claims, results and session histories waiting for a replica (`WAIT`); ")
+                .append("and the same cluster without that wait. Each row ran on a farm started afresh and warmed up ")
+                .append("first. CPU is per request at concurrency ").append(r.top()).append(": *application* is the ")
+                .append("dispatcher's and the workers' JVMs, *brokers* and *Redis* every node of each.\n\n");
+        out.append("| farm | p50 at 1 ms | p99 at 1 ms | p50 at ").append(r.top()).append(" ms | p99 at ").append(r.top())
+                .append(" ms | requests/s at ").append(r.top())
+                .append(" | application CPU per request ms | brokers' CPU per request ms | Redis CPU per request ms |\n")
+                .append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (ClusterCostBenchmark.Measurement m : r.measurements()) {
+            HttpLoad l = m.load();
+            out.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.1f | %.1f | %.0f | %.2f | %.2f | %.2f |%n",
+                    m.setup().label, ms(l.latencyAtOne(), 50), ms(l.latencyAtOne(), 99), ms(l.latencyAtTop(), 50),
+                    ms(l.latencyAtTop(), 99), l.perSecond(), l.appCpuMs(), l.brokerCpuMs(), l.redisCpuMs()));
+        }
+        ClusterCostBenchmark.Setup cluster = ClusterCostBenchmark.Setup.CLUSTER;
+        ClusterCostBenchmark.Setup noWait = ClusterCostBenchmark.Setup.CLUSTER_NO_WAIT;
+        ClusterCostBenchmark.Setup single = ClusterCostBenchmark.Setup.SINGLE;
+        out.append(String.format(Locale.ROOT, "%nThe cluster (writes waiting) over one node, medians of the rounds: p50 at "
+                + "concurrency 1 %s, p99 at concurrency %d %s, throughput %s. The wait for a replica, the cluster with it "
+                + "over the cluster without: p50 at concurrency 1 %s, p50 at concurrency %d %s, throughput %s.%n",
+                times(r.ratio(cluster, single, l -> ms(l.latencyAtOne(), 50))), r.top(),
+                times(r.ratio(cluster, single, l -> ms(l.latencyAtTop(), 99))),
+                times(r.ratio(cluster, single, HttpLoad::perSecond)),
+                times(r.ratio(cluster, noWait, l -> ms(l.latencyAtOne(), 50))), r.top(),
+                times(r.ratio(cluster, noWait, l -> ms(l.latencyAtTop(), 50))),
+                times(r.ratio(cluster, noWait, HttpLoad::perSecond))));
+        return out.toString();
+    }
+
     static String renderShareGroups(ShareGroupBenchmark.Results r, String command, Plan plan) {
         StringBuilder out = new StringBuilder();
         out.append("## Past the partition count: consumer group against share group: `").append(command).append("`\n\n");

@@ -21,9 +21,19 @@ record HttpLoad(Histogram latencyAtOne, Histogram latencyAtTop, double perSecond
                 .mapToDouble(Map.Entry::getValue).sum();
     }
 
-    /** What the broker spent per request at the highest concurrency. */
+    /** What the broker (on a cluster, the brokers) spent per request at the highest concurrency. */
     double brokerCpuMs() {
-        return cpuMsPerRequest.getOrDefault("broker", 0.0);
+        return sum("broker");
+    }
+
+    /** What Redis (on a cluster, its nodes) spent per request at the highest concurrency. */
+    double redisCpuMs() {
+        return sum("redis");
+    }
+
+    private double sum(String role) {
+        return cpuMsPerRequest.entrySet().stream().filter(process -> process.getKey().startsWith(role))
+                .mapToDouble(Map.Entry::getValue).sum();
     }
 
     static HttpLoad measure(LocalFarm farm, Plan plan, Progress progress) throws Exception {

@@ -266,14 +266,17 @@ public final class LocalFarm {
 
     /**
      * The farm's processes by name, for measuring what each costs: {@code broker} and {@code redis}
-     * (from the infra's PID files), {@code dispatcher} and each {@code worker-N}.
+     * (on a cluster {@code broker-1}.. and {@code redis-1}..; from the infra's PID files),
+     * {@code dispatcher} and each {@code worker-N}.
      */
     public Map<String, Long> processes() throws java.io.IOException {
         Map<String, Long> processes = new LinkedHashMap<>();
-        for (String infra : List.of("kafka", "redis")) {
-            Path pidFile = state.infraDir().resolve(infra + ".pid");
+        Path nodes = state.infraDir().resolve("nodes");
+        String names = Files.exists(nodes) ? Files.readString(nodes).strip() : "kafka redis";
+        for (String node : names.split("\\s+")) {
+            Path pidFile = state.infraDir().resolve(node + ".pid");
             if (Files.exists(pidFile)) {
-                processes.put(infra.equals("kafka") ? "broker" : infra, Long.parseLong(Files.readString(pidFile).strip()));
+                processes.put(node.replaceFirst("^kafka", "broker"), Long.parseLong(Files.readString(pidFile).strip()));
             }
         }
         for (String app : state.apps()) {

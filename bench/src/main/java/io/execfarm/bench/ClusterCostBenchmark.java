@@ -1,0 +1,83 @@
+package io.execfarm.bench;
+
+import io.execfarm.farm.LocalFarm;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * What running on a cluster costs: the same HTTP load ({@link HttpLoad}) on a farm of one broker
+ * and one Redis, and on one of three brokers (topics replicated three times, two copies acknowledging
+ * each write) and a Redis Cluster of three masters with a replica each, whose workers wait for a
+ * replica to confirm the writes a failover must not lose ({@code WAIT}), and on the same cluster
+ * without that wait: in turns, so a noisy machine's drift falls on all three. Each farm is started
+ * afresh, serves Python only and is warmed up first. Leaves the farm down.
+ */
+final class ClusterCostBenchmark {
+
+    /** The farms compared. */
+    enum Setup {
+        SINGLE("one broker, one Redis"),
+        CLUSTER("cluster, writes wait for a replica"),
+        CLUSTER_NO_WAIT("cluster, writes do not wait");
+
+        final String label;
+
+        Setup(String label) {
+            this.label = label;
+        }
+    }
+
+    /** One farm's measurement. */
+    record Measurement(Setup setup, HttpLoad load) {
+    }
+
+    /** Every measurement, in the order taken, on farms of {@code workers} workers. */
+    record Results(int workers, int top, List<Measurement> measurements) {
+
+        /** A figure of {@code setup}'s farms over the same of {@code base}'s, medians of the rounds. */
+        double ratio(Setup setup, Setup base, ToDoubleFunction<HttpLoad> figure) {
+            return median(setup, figure) / median(base, figure);
+        }
+
+        double median(Setup setup, ToDoubleFunction<HttpLoad> figure) {
+            return HttpLoad.median(measurements.stream().filter(m -> m.setup() == setup)
+                    .map(m -> figure.applyAsDouble(m.load())).toList());
+        }
+    }
+
+    private static final int WORKERS = 2;
+    /** What the cluster farm's workers run with unless told otherwise: no wait for a replica. */
+    private static final Map<String, String> NO_WAIT = Map.of("EXECFARM_WORKER_REPLICATED_WRITES_REPLICAS", "0");
+
+    private final LocalFarm farm;
+    private final Progress progress;
+
+    ClusterCostBenchmark(LocalFarm farm, Progress progress) {
+        this.farm = farm;
+        this.progress = progress;
+    }
+
+    Results run(Map<String, String> workerSettings, Plan plan) throws Exception {
+        List<Measurement> measurements = new ArrayList<>();
+        for (int round = 1; round <= plan.tracingRounds(); round++) {
+            for (Setup setup : Setup.values()) {
+                progress.say("cluster, round " + round + " of " + plan.tracingRounds() + ": a farm of " + WORKERS
+                        + " workers, " + setup.label);
+                Map<String, String> settings = new HashMap<>(workerSettings);
+                settings.put("EXECFARM_JULIA", "false");
+                if (setup == Setup.CLUSTER_NO_WAIT) {
+                    settings.putAll(NO_WAIT);
+                }
+                farm.down();
+                farm.up(WORKERS, settings, Map.of(), LocalFarm.Warm.POOLS,
+                        setup == Setup.SINGLE ? LocalFarm.Nodes.SINGLE : LocalFarm.Nodes.CLUSTER);
+                measurements.add(new Measurement(setup, HttpLoad.measure(farm, plan, progress)));
+            }
+        }
+        farm.down();
+        return new Results(WORKERS, plan.highestConcurrency(), measurements);
+    }
+}
