@@ -103,6 +103,33 @@ class KubernetesManifestsTest {
     }
 
     @Test
+    void redisIsAClusterOfThreeMastersWithAReplicaEachThatTheAppsUseAsOne() {
+        JsonNode redis = only("StatefulSet", "redis");
+        assertEquals(6, redis.at("/spec/replicas").asInt(), "three masters and a replica each");
+        String command = redis.at("/spec/template/spec/containers/0/command").toString();
+        for (String setting : List.of("cluster-enabled yes", "masterauth", "cluster-node-timeout",
+                "cluster-announce-hostname")) {
+            assertTrue(command.contains(setting), setting + " in " + command);
+        }
+        assertEquals("None", only("Service", "redis").at("/spec/clusterIP").asText(), "each node has a name of its own");
+        JsonNode job = only("Job", "redis-cluster");
+        JsonNode container = job.at("/spec/template/spec/containers/0");
+        assertTrue(container.get("command").toString().contains("--cluster-replicas 1"), "the Job joins the six nodes");
+        assertTrue(job.at("/spec/template/spec/securityContext/runAsNonRoot").asBoolean());
+        assertTrue(container.at("/securityContext/readOnlyRootFilesystem").asBoolean());
+        assertTrue(textValues(container.at("/securityContext/capabilities/drop")).contains("ALL"));
+        assertEquals(1, only("PodDisruptionBudget", "redis").at("/spec/maxUnavailable").asInt(),
+                "a drain never takes a master and its replica together");
+        JsonNode config = only("ConfigMap", "execfarm");
+        assertEquals("cluster", config.at("/data/REDIS_CLIENT_TYPE").asText(), "the apps' clients run in cluster mode");
+        assertEquals("1", config.at("/data/EXECFARM_WORKER_REPLICATED_WRITES_REPLICAS").asText(),
+                "the writes a failover must not lose wait for a replica");
+        assertEquals(3, only("Secret", "execfarm-redis").at("/stringData/REDIS_URL").asText().split(",").length,
+                "REDIS_URL names nodes of the cluster to learn it from");
+        assertEquals(3, config.at("/data/KAFKA_BOOTSTRAP").asText().split(",").length, "three brokers");
+    }
+
+    @Test
     void theNamespaceEnforcesBaselineAndWarnsOfAnythingBelowRestricted() {
         JsonNode namespace = only("Namespace", "execfarm");
         assertEquals("baseline", namespace.at("/metadata/labels/pod-security.kubernetes.io~1enforce").asText());
