@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.ToDoubleFunction;
 
 /**
  * What running on a cluster costs: the same HTTP load ({@link HttpLoad}) on a farm of one broker
@@ -30,24 +29,6 @@ final class ClusterCostBenchmark {
         }
     }
 
-    /** One farm's measurement. */
-    record Measurement(Setup setup, HttpLoad load) {
-    }
-
-    /** Every measurement, in the order taken, on farms of {@code workers} workers. */
-    record Results(int workers, int top, List<Measurement> measurements) {
-
-        /** A figure of {@code setup}'s farms over the same of {@code base}'s, medians of the rounds. */
-        double ratio(Setup setup, Setup base, ToDoubleFunction<HttpLoad> figure) {
-            return median(setup, figure) / median(base, figure);
-        }
-
-        double median(Setup setup, ToDoubleFunction<HttpLoad> figure) {
-            return HttpLoad.median(measurements.stream().filter(m -> m.setup() == setup)
-                    .map(m -> figure.applyAsDouble(m.load())).toList());
-        }
-    }
-
     private static final int WORKERS = 2;
     /** What the cluster farm's workers run with unless told otherwise: no wait for a replica. */
     private static final Map<String, String> NO_WAIT = Map.of("EXECFARM_WORKER_REPLICATED_WRITES_REPLICAS", "0");
@@ -60,8 +41,8 @@ final class ClusterCostBenchmark {
         this.progress = progress;
     }
 
-    Results run(Map<String, String> workerSettings, Plan plan) throws Exception {
-        List<Measurement> measurements = new ArrayList<>();
+    FarmComparison<Setup> run(Map<String, String> workerSettings, Plan plan) throws Exception {
+        List<FarmComparison.Measurement<Setup>> measurements = new ArrayList<>();
         for (int round = 1; round <= plan.tracingRounds(); round++) {
             for (Setup setup : Setup.values()) {
                 progress.say("cluster, round " + round + " of " + plan.tracingRounds() + ": a farm of " + WORKERS
@@ -74,10 +55,10 @@ final class ClusterCostBenchmark {
                 farm.down();
                 farm.up(WORKERS, settings, Map.of(), LocalFarm.Warm.POOLS,
                         setup == Setup.SINGLE ? LocalFarm.Nodes.SINGLE : LocalFarm.Nodes.CLUSTER);
-                measurements.add(new Measurement(setup, HttpLoad.measure(farm, plan, progress)));
+                measurements.add(new FarmComparison.Measurement<>(setup, HttpLoad.measure(farm, plan, progress)));
             }
         }
         farm.down();
-        return new Results(WORKERS, plan.highestConcurrency(), measurements);
+        return new FarmComparison<>(WORKERS, plan.highestConcurrency(), measurements);
     }
 }

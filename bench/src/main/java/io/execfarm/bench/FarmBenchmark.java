@@ -140,7 +140,7 @@ public final class FarmBenchmark implements Callable<Integer> {
                 return 0;
             }
             if (securityOnly) {
-                SecurityCostBenchmark.Results security = new SecurityCostBenchmark(farm, progress).run(workerSettings,
+                FarmComparison<SecurityCostBenchmark.Broker> security = new SecurityCostBenchmark(farm, progress).run(workerSettings,
                         Plan.FULL);
                 String section = FarmReport.renderSecurity(security, "./farm bench --security-only", Plan.FULL);
                 Report.replaceSection(file, "security", section);
@@ -148,7 +148,7 @@ public final class FarmBenchmark implements Callable<Integer> {
                 return 0;
             }
             if (clusterOnly) {
-                ClusterCostBenchmark.Results cluster = new ClusterCostBenchmark(farm, progress).run(workerSettings,
+                FarmComparison<ClusterCostBenchmark.Setup> cluster = new ClusterCostBenchmark(farm, progress).run(workerSettings,
                         Plan.FULL);
                 String section = FarmReport.renderCluster(cluster, "./farm bench --cluster-only", Plan.FULL);
                 Report.replaceSection(file, "cluster", section);
@@ -213,7 +213,7 @@ public final class FarmBenchmark implements Callable<Integer> {
                     sysimage = Optional.of(sysimageBenchmark.get().measure(sysimageBuild.get(), plan));
                 }
                 // Four farms of its own: past what a smoke run may take (CI runs one).
-                Optional<SecurityCostBenchmark.Results> security = Optional.empty();
+                Optional<FarmComparison<SecurityCostBenchmark.Broker>> security = Optional.empty();
                 if (!plan.smoke()) {
                     progress.say("[8/8] security: a secured broker against an open one");
                     security = Optional.of(new SecurityCostBenchmark(farm, progress).run(workerSettings, plan));

@@ -1,5 +1,8 @@
 package io.execfarm.bench;
 
+import static io.execfarm.bench.SecurityCostBenchmark.Broker.OPEN;
+import static io.execfarm.bench.SecurityCostBenchmark.Broker.SECURED;
+
 import io.execfarm.farm.LocalFarm;
 import io.execfarm.worker.runtime.KnownRuntimes;
 import java.nio.file.Path;
@@ -347,7 +350,7 @@ final class FarmReport {
     }
 
     /** The {@code security} section: the same load on farms whose broker is secured and open, in turns. */
-    static String renderSecurity(SecurityCostBenchmark.Results r, String command, Plan plan) {
+    static String renderSecurity(FarmComparison<SecurityCostBenchmark.Broker> r, String command, Plan plan) {
         StringBuilder out = new StringBuilder();
         out.append("## What Kafka security costs: `").append(command).append("`\n\n");
         out.append("Measured ").append(Instant.now().truncatedTo(ChronoUnit.SECONDS)).append(" on ")
@@ -362,21 +365,21 @@ final class FarmReport {
         out.append("| broker | p50 at 1 ms | p99 at 1 ms | p50 at ").append(r.top()).append(" ms | p99 at ").append(r.top())
                 .append(" ms | requests/s at ").append(r.top()).append(" | application CPU per request ms | broker CPU per request ms |\n")
                 .append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
-        for (SecurityCostBenchmark.Measurement m : r.measurements()) {
+        for (FarmComparison.Measurement<SecurityCostBenchmark.Broker> m : r.measurements()) {
             HttpLoad l = m.load();
             out.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.1f | %.1f | %.0f | %.2f | %.2f |%n",
-                    m.secured() ? "secured" : "open", ms(l.latencyAtOne(), 50), ms(l.latencyAtOne(), 99),
+                    m.setup() == SECURED ? "secured" : "open", ms(l.latencyAtOne(), 50), ms(l.latencyAtOne(), 99),
                     ms(l.latencyAtTop(), 50), ms(l.latencyAtTop(), 99), l.perSecond(), l.appCpuMs(), l.brokerCpuMs()));
         }
         out.append(String.format(Locale.ROOT, "%nSecured over open, medians of the rounds: p50 at concurrency 1 %s, "
                 + "p50 at concurrency %d %s, throughput %s, application CPU per request %s, broker CPU per request %s.%n",
-                times(r.ratio(l -> ms(l.latencyAtOne(), 50))), r.top(), times(r.ratio(l -> ms(l.latencyAtTop(), 50))),
-                times(r.ratio(HttpLoad::perSecond)), times(r.ratio(HttpLoad::appCpuMs)),
-                times(r.ratio(HttpLoad::brokerCpuMs))));
+                times(r.ratio(SECURED, OPEN, l -> ms(l.latencyAtOne(), 50))), r.top(),
+                times(r.ratio(SECURED, OPEN, l -> ms(l.latencyAtTop(), 50))), times(r.ratio(SECURED, OPEN, HttpLoad::perSecond)),
+                times(r.ratio(SECURED, OPEN, HttpLoad::appCpuMs)), times(r.ratio(SECURED, OPEN, HttpLoad::brokerCpuMs))));
         return out.toString();
     }
 
-    static String renderCluster(ClusterCostBenchmark.Results r, String command, Plan plan) {
+    static String renderCluster(FarmComparison<ClusterCostBenchmark.Setup> r, String command, Plan plan) {
         StringBuilder out = new StringBuilder();
         out.append("## One node against a cluster: `").append(command).append("`\n\n");
         out.append("Measured ").append(Instant.now().truncatedTo(ChronoUnit.SECONDS)).append(" on ")
@@ -393,7 +396,7 @@ final class FarmReport {
                 .append(" ms | requests/s at ").append(r.top())
                 .append(" | application CPU per request ms | brokers' CPU per request ms | Redis CPU per request ms |\n")
                 .append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-        for (ClusterCostBenchmark.Measurement m : r.measurements()) {
+        for (FarmComparison.Measurement<ClusterCostBenchmark.Setup> m : r.measurements()) {
             HttpLoad l = m.load();
             out.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.1f | %.1f | %.0f | %.2f | %.2f | %.2f |%n",
                     m.setup().label, ms(l.latencyAtOne(), 50), ms(l.latencyAtOne(), 99), ms(l.latencyAtTop(), 50),

@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.ToDoubleFunction;
 
 /**
  * What the broker's security costs: the same HTTP load ({@link HttpLoad}) on a farm whose broker
@@ -16,22 +15,9 @@ import java.util.function.ToDoubleFunction;
  */
 final class SecurityCostBenchmark {
 
-    /** One farm's measurement, its broker secured or open. */
-    record Measurement(boolean secured, HttpLoad load) {
-    }
-
-    /** Every measurement, in the order taken, on farms of {@code workers} workers. */
-    record Results(int workers, int top, List<Measurement> measurements) {
-
-        /** A figure of the secured farms over the same of the open ones, medians of the rounds. */
-        double ratio(ToDoubleFunction<HttpLoad> figure) {
-            return median(true, figure) / median(false, figure);
-        }
-
-        double median(boolean secured, ToDoubleFunction<HttpLoad> figure) {
-            return HttpLoad.median(measurements.stream().filter(m -> m.secured() == secured)
-                    .map(m -> figure.applyAsDouble(m.load())).toList());
-        }
+    /** A farm's broker: secured as every farm runs, or open (PLAINTEXT, no authorizer). */
+    enum Broker {
+        OPEN, SECURED
     }
 
     /** Two workers: the farm the latency levels run on. */
@@ -46,20 +32,21 @@ final class SecurityCostBenchmark {
         this.progress = progress;
     }
 
-    Results run(Map<String, String> workerSettings, Plan plan) throws Exception {
+    FarmComparison<Broker> run(Map<String, String> workerSettings, Plan plan) throws Exception {
         Map<String, String> pythonOnly = new HashMap<>(workerSettings);
         pythonOnly.put("EXECFARM_JULIA", "false");
-        List<Measurement> measurements = new ArrayList<>();
+        List<FarmComparison.Measurement<Broker>> measurements = new ArrayList<>();
         for (int round = 1; round <= plan.tracingRounds(); round++) {
-            for (boolean secured : List.of(false, true)) {
+            for (Broker broker : Broker.values()) {
+                boolean secured = broker == Broker.SECURED;
                 progress.say("security, round " + round + " of " + plan.tracingRounds() + ": a farm of " + WORKERS
                         + " workers whose broker " + (secured ? "authenticates and authorizes every client" : "takes anyone"));
                 farm.down();
                 farm.up(WORKERS, pythonOnly, secured ? Map.of() : OPEN_BROKER, LocalFarm.Warm.POOLS);
-                measurements.add(new Measurement(secured, HttpLoad.measure(farm, plan, progress)));
+                measurements.add(new FarmComparison.Measurement<>(broker, HttpLoad.measure(farm, plan, progress)));
             }
         }
         farm.down();
-        return new Results(WORKERS, plan.highestConcurrency(), measurements);
+        return new FarmComparison<>(WORKERS, plan.highestConcurrency(), measurements);
     }
 }
