@@ -60,6 +60,11 @@ public final class FarmBenchmark implements Callable<Integer> {
             + "replica, and the same cluster without the wait); replaces the report's cluster section.")
     boolean clusterOnly;
 
+    @Option(names = "--julia-sysimage", description = "Measure this Julia system image, built before the run by "
+            + "deploy/julia/build-sysimage-incremental, instead of building one from the farm's traffic (CI passes the "
+            + "one it built for the conformance run to the benchmark's smoke test).")
+    Path juliaSysimage;
+
     @Option(names = "--report", description = "The Markdown file whose farm section is replaced "
             + "(default: docs/benchmarks.md, or bench/target/quick/benchmarks.md with --quick).")
     Path report;
@@ -175,7 +180,8 @@ public final class FarmBenchmark implements Callable<Integer> {
                         root, julia, traceDir, juliaDir.resolve("sysimage"), progress));
                 Optional<SysimageBenchmark.Build> sysimageBuild = Optional.empty();
                 if (sysimageBenchmark.isPresent()) {
-                    sysimageBuild = Optional.of(sysimageBenchmark.get().startBuild());
+                    sysimageBuild = Optional.of(juliaSysimage != null ? SysimageBenchmark.prebuilt(juliaSysimage)
+                            : sysimageBenchmark.get().startBuild());
                 }
                 Optional<SysimageBenchmark.Results> sysimage = Optional.empty();
                 if (sysimageBuild.isPresent() && !plan.smoke()) {

@@ -286,17 +286,23 @@ final class FarmReport {
     }
 
     private static void sysimage(StringBuilder out, SysimageBenchmark.Results s) {
-        out.append("\n### 5. Julia on a system image built from the farm's own traffic\n\n");
+        out.append(s.build() == null ? "\n### 5. Julia on a system image built before the run\n\n"
+                : "\n### 5. Julia on a system image built from the farm's own traffic\n\n");
         if (s.failure() != null) {
             out.append("**Not measured:** ").append(s.failure()).append(".\n");
             return;
         }
-        out.append("While the parts above ran, the workers recorded what their Julia processes compiled ")
-                .append("(`trace-compile-dir`). `deploy/julia/build-sysimage-incremental` turned those recordings, ")
-                .append("filtered to Core, Base, the standard library and the driver, into an image with the driver ")
-                .append("baked in, in ").append(String.format(Locale.ROOT, "%.0f", s.buildSeconds())).append(" s (")
-                .append(s.build()).append("; ").append(s.imageBytes() >> 20).append(" MB). Then, alternating ")
-                .append("between the shipped image and this one: a fresh `julia` with the farm's flags per request, ")
+        if (s.build() == null) {
+            out.append("An image built before this run by the same script from the project's recorded traffic (")
+                    .append(s.imageBytes() >> 20).append(" MB; `--julia-sysimage`), not from this farm's. Then, alternating ");
+        } else {
+            out.append("While the parts above ran, the workers recorded what their Julia processes compiled ")
+                    .append("(`trace-compile-dir`). `deploy/julia/build-sysimage-incremental` turned those recordings, ")
+                    .append("filtered to Core, Base, the standard library and the driver, into an image with the driver ")
+                    .append("baked in, in ").append(String.format(Locale.ROOT, "%.0f", s.buildSeconds())).append(" s (")
+                    .append(s.build()).append("; ").append(s.imageBytes() >> 20).append(" MB). Then, alternating ");
+        }
+        out.append("between the shipped image and this one: a fresh `julia` with the farm's flags per request, ")
                 .append("and a new sandboxed driver process started and warmed up as a pool starts one, timed to ")
                 .append("ready and through its first request. p50 figures.\n\n");
         out.append(String.format(Locale.ROOT, "A new pool process was ready (start and warm-up) after %.0f ms on "
