@@ -54,13 +54,27 @@ final class FarmState {
 
     /** The application's process, if it runs and is this farm's. */
     Optional<ProcessHandle> process(String app) {
+        return recorded(app).filter(ProcessHandle::isAlive).filter(this::carriesMarker);
+    }
+
+    /**
+     * Whether the process recorded for {@code app} still runs, without {@link #process}'s check of
+     * its command line: for the moments after this farm started it, while {@code setsid} is still
+     * becoming {@code java} and its command line may not be readable yet: a benchmark's worker was
+     * once reported "exited during start-up" with an empty log while it went on to run.
+     */
+    boolean alive(String app) {
+        return recorded(app).map(ProcessHandle::isAlive).orElse(false);
+    }
+
+    private Optional<ProcessHandle> recorded(String app) {
         return read(dir.resolve(app + ".pid")).flatMap(text -> {
             try {
                 return ProcessHandle.of(Long.parseLong(text.strip()));
             } catch (NumberFormatException e) {
                 return Optional.empty();
             }
-        }).filter(ProcessHandle::isAlive).filter(this::carriesMarker);
+        });
     }
 
     int port(String app) {

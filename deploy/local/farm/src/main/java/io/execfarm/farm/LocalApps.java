@@ -87,7 +87,7 @@ final class LocalApps {
         HttpRequest ready = HttpRequest.newBuilder(URI.create(state.url(name) + "/q/health/ready"))
                 .timeout(Duration.ofSeconds(2)).build();
         while (true) {
-            if (state.process(name).isEmpty()) {
+            if (!state.alive(name)) {
                 throw new IOException(name + " exited during start-up:\n" + tail(state.log(name)));
             }
             try {
