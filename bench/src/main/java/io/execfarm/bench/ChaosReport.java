@@ -69,7 +69,8 @@ final class ChaosReport {
 
     String render(Instant startedAt, long seed, int workers, int clients, boolean cluster, String command) {
         StringBuilder md = new StringBuilder();
-        md.append(cluster ? "## Faults on a cluster: `./farm chaos --cluster`\n\n" : "## Faults under load: `./farm chaos`\n\n");
+        md.append(cluster ? "## Faults on a cluster: `./farm chaos --cluster`\n\n"
+                : "## Faults under load: `./farm chaos`\n\n");
         md.append(String.format(Locale.ROOT, "Measured %s by `%s`: %s%d workers (Python), %d closed-loop clients through "
                         + "plain Kafka clients (every third in a session of its own, checking that the session kept its "
                         + "state), %.1f minutes, %d faults. A request counts as lost when no result came within %d "

@@ -214,7 +214,8 @@ public final class ChaosRun implements Callable<Integer> {
                 case OVERLAPPING -> {
                     String broker = ClusterNodes.anyBroker(random);
                     String master = ClusterNodes.anyRedisMaster(farm.env(), random);
-                    CompletableFuture<Void> brokerDown = CompletableFuture.runAsync(() -> restart(farm, broker, BROKER_DOWN));
+                    CompletableFuture<Void> brokerDown =
+                            CompletableFuture.runAsync(() -> restart(farm, broker, BROKER_DOWN));
                     CompletableFuture<Void> masterDown = CompletableFuture.runAsync(
                             () -> restart(farm, master, REDIS_MASTER_DOWN));
                     String worker = killWorker(farm, random, workerSettings);

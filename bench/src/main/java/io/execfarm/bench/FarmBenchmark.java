@@ -145,16 +145,16 @@ public final class FarmBenchmark implements Callable<Integer> {
                 return 0;
             }
             if (securityOnly) {
-                FarmComparison<SecurityCostBenchmark.Broker> security = new SecurityCostBenchmark(farm, progress).run(workerSettings,
-                        Plan.FULL);
+                FarmComparison<SecurityCostBenchmark.Broker> security =
+                        new SecurityCostBenchmark(farm, progress).run(workerSettings, Plan.FULL);
                 String section = FarmReport.renderSecurity(security, "./farm bench --security-only", Plan.FULL);
                 Report.replaceSection(file, "security", section);
                 System.out.println(section);
                 return 0;
             }
             if (clusterOnly) {
-                FarmComparison<ClusterCostBenchmark.Setup> cluster = new ClusterCostBenchmark(farm, progress).run(workerSettings,
-                        Plan.FULL);
+                FarmComparison<ClusterCostBenchmark.Setup> cluster =
+                        new ClusterCostBenchmark(farm, progress).run(workerSettings, Plan.FULL);
                 String section = FarmReport.renderCluster(cluster, "./farm bench --cluster-only", Plan.FULL);
                 Report.replaceSection(file, "cluster", section);
                 System.out.println(section);

@@ -47,8 +47,9 @@ public class ResultDelivery {
     private final RequestTracing tracing;
     private final String workerId;
 
-    public ResultDelivery(RequestLedger ledger, ClaimKeeper claims, Sessions sessions, EventPublisher events, WorkerMetrics metrics,
-            Retries retries, PublishedResults publishedResults, RequestTracing tracing, WorkerId workerId) {
+    public ResultDelivery(RequestLedger ledger, ClaimKeeper claims, Sessions sessions, EventPublisher events,
+            WorkerMetrics metrics, Retries retries, PublishedResults publishedResults, RequestTracing tracing,
+            WorkerId workerId) {
         this.ledger = ledger;
         this.claims = claims;
         this.sessions = sessions;
