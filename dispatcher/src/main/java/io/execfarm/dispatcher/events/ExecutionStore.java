@@ -2,6 +2,7 @@ package io.execfarm.dispatcher.events;
 
 import io.execfarm.contracts.RedisKeys;
 import io.execfarm.dispatcher.config.DispatcherConfig;
+import io.execfarm.dispatcher.tenancy.InFlight;
 import io.quarkus.redis.datasource.ReactiveRedisDataSource;
 import io.quarkus.redis.datasource.hash.ReactiveHashCommands;
 import io.quarkus.redis.datasource.list.ReactiveListCommands;
@@ -73,12 +74,14 @@ public class ExecutionStore {
             """;
 
     private final ReactiveRedisDataSource redis;
+    private final InFlight inFlight;
     private final ReactiveHashCommands<String, String, String> hashes;
     private final ReactiveListCommands<String, String> lists;
     private final long retentionSeconds;
 
-    public ExecutionStore(ReactiveRedisDataSource redis, DispatcherConfig config) {
+    public ExecutionStore(ReactiveRedisDataSource redis, InFlight inFlight, DispatcherConfig config) {
         this.redis = redis;
+        this.inFlight = inFlight;
         this.hashes = redis.hash(String.class);
         this.lists = redis.list(String.class);
         this.retentionSeconds = config.retention().toSeconds();
@@ -149,8 +152,7 @@ public class ExecutionStore {
                     if (tenant == null) {
                         return Uni.createFrom().item(index);
                     }
-                    return redis.sortedSet(String.class).zrem(RedisKeys.inFlight(tenant.toString()), requestId)
-                            .replaceWith(index);
+                    return inFlight.release(tenant.toString(), requestId).replaceWith(index);
                 });
     }
 
