@@ -9,11 +9,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,12 +34,15 @@ class ComposeAndImagesTest {
         JsonNode services = compose.get("services");
         Set<String> names = new HashSet<>();
         Set<String> observability = new HashSet<>();
+        Set<String> cluster = new HashSet<>();
         services.fields().forEachRemaining(service -> {
             if (service.getValue().path("profiles").isMissingNode()) {
                 names.add(service.getKey());
                 // kafka-setup runs once and exits: the others wait for it to complete.
                 assertTrue(service.getKey().equals("kafka-setup") || !service.getValue().at("/healthcheck/test").isMissingNode(),
                         service.getKey() + " has a healthcheck");
+            } else if (service.getValue().get("profiles").toString().equals("[\"cluster\"]")) {
+                cluster.add(service.getKey());
             } else {
                 assertEquals("[\"observability\"]", service.getValue().get("profiles").toString(), service.getKey());
                 observability.add(service.getKey());
@@ -44,6 +51,8 @@ class ComposeAndImagesTest {
         assertEquals(Set.of("kafka", "kafka-setup", "redis", "dispatcher", "worker"), names, "what `docker compose up` starts");
         assertEquals(Set.of("otel-collector", "jaeger", "prometheus", "grafana"), observability,
                 "what the observability profile adds");
+        assertEquals(Set.of("kafka-2", "kafka-3", "redis-2", "redis-3", "redis-4", "redis-5", "redis-6", "redis-cluster"),
+                cluster, "what the cluster profile adds");
         for (String app : List.of("dispatcher", "worker")) {
             assertEquals("${QUARKUS_OTEL_SDK_DISABLED:-true}",
                     services.at("/" + app + "/environment/QUARKUS_OTEL_SDK_DISABLED").asText(), app + " traces only when asked");
@@ -62,14 +71,15 @@ class ComposeAndImagesTest {
                     app + " starts once Redis is healthy");
             assertEquals("service_completed_successfully", service.at("/depends_on/kafka-setup/condition").asText(),
                     app + " starts once its Kafka user exists");
-            assertEquals("kafka:9092", service.at("/environment/KAFKA_BOOTSTRAP").asText(), app + " finds Kafka");
+            assertEquals("${EXECFARM_KAFKA_BOOTSTRAP:-kafka:9092}", service.at("/environment/KAFKA_BOOTSTRAP").asText(),
+                    app + " finds Kafka");
             assertEquals("execfarm-" + app, service.at("/environment/KAFKA_USERNAME").asText(), app + " logs in as itself");
             assertTrue(service.at("/environment/KAFKA_PASSWORD").asText().startsWith("${KAFKA_" + app.toUpperCase()
                     + "_PASSWORD:?"), app + " has the password compose requires");
             assertTrue(service.at("/environment/KAFKA_SECURITY_PROTOCOL").isMissingNode(),
                     app + " keeps its default, SASL_PLAINTEXT");
             String redis = service.at("/environment/REDIS_URL").asText();
-            assertTrue(redis.startsWith("redis://:${REDIS_PASSWORD:?") && redis.endsWith("@redis:6379"),
+            assertTrue(redis.startsWith("${EXECFARM_REDIS_URL:-redis://:${REDIS_PASSWORD:?") && redis.endsWith("@redis:6379}"),
                     app + " finds Redis, with the password compose requires: " + redis);
         }
         assertEquals("REDIS_PASSWORD", compose.at("/secrets/redis_password/environment").asText());
@@ -164,6 +174,79 @@ class ComposeAndImagesTest {
         }
         assertCopiedPathsExist(dockerfile);
         assertCopiedPathsExist(Files.readString(DeployFiles.root().resolve("deploy/dispatcher/Dockerfile")));
+    }
+
+    /**
+     * deploy/containers/cluster.env switches on the cluster profile and points every part at it: three
+     * voters that are the three brokers, topics in three copies, the apps on the six-node Redis Cluster
+     * that redis-cluster joins before they start. compose-check --cluster drives it where an engine
+     * answers.
+     */
+    @Test
+    void theClusterProfileIsThreeBrokersAndASixNodeRedisCluster() throws IOException {
+        JsonNode services = DeployFiles.documents(DeployFiles.root().resolve("docker-compose.yml")).get(0).get("services");
+        Map<String, String> env = new HashMap<>();
+        for (String line : Files.readAllLines(DeployFiles.root().resolve("deploy/containers/cluster.env"))) {
+            if (!line.isBlank() && !line.startsWith("#")) {
+                env.put(line.substring(0, line.indexOf('=')), line.substring(line.indexOf('=') + 1));
+            }
+        }
+        assertEquals("cluster", env.get("COMPOSE_PROFILES"));
+        List<String> brokers = List.of("kafka", "kafka-2", "kafka-3");
+        List<String> voters = new ArrayList<>();
+        for (String broker : brokers) {
+            JsonNode service = services.get(broker);
+            String environment = service.path("environment").toString();
+            assertTrue(broker.equals("kafka") || service.path("extends").asText().equals("kafka"), broker + " is kafka's like");
+            String id = service.at("/environment/KAFKA_NODE_ID").asText();
+            voters.add(id + "@" + broker + ":9093");
+            assertTrue(environment.contains("SASL_PLAINTEXT://" + broker + ":9092"), broker + " advertises itself");
+        }
+        assertEquals(String.join(",", voters), env.get("EXECFARM_KAFKA_VOTERS"), "every broker votes");
+        assertEquals(brokers.stream().map(b -> b + ":9092").collect(Collectors.joining(",")), env.get("EXECFARM_KAFKA_BOOTSTRAP"));
+        assertEquals("3", env.get("EXECFARM_KAFKA_REPLICATION_FACTOR"));
+        assertEquals("2", env.get("EXECFARM_KAFKA_MIN_INSYNC_REPLICAS"));
+        JsonNode kafka = services.at("/kafka/environment");
+        for (String setting : List.of("DEFAULT_REPLICATION_FACTOR", "OFFSETS_TOPIC_REPLICATION_FACTOR",
+                "TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR")) {
+            assertEquals("${EXECFARM_KAFKA_REPLICATION_FACTOR:-1}", kafka.path("KAFKA_" + setting).asText(), setting);
+        }
+        for (String setting : List.of("MIN_INSYNC_REPLICAS", "TRANSACTION_STATE_LOG_MIN_ISR",
+                "SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR")) {
+            assertEquals("${EXECFARM_KAFKA_MIN_INSYNC_REPLICAS:-1}", kafka.path("KAFKA_" + setting).asText(), setting);
+        }
+        for (String broker : List.of("kafka-2", "kafka-3")) {
+            assertEquals("false", services.at("/kafka-setup/depends_on/" + broker + "/required").asText(),
+                    "the workers make their topics once every broker is up, on a cluster");
+        }
+
+        assertEquals("yes", env.get("EXECFARM_REDIS_CLUSTER"));
+        assertEquals("cluster", env.get("REDIS_CLIENT_TYPE"));
+        assertEquals("1", env.get("EXECFARM_WORKER_REPLICATED_WRITES_REPLICAS"), "writes wait for a replica");
+        List<String> nodes = List.of("redis", "redis-2", "redis-3", "redis-4", "redis-5", "redis-6");
+        String create = services.at("/redis-cluster/command").toString();
+        for (String node : nodes) {
+            JsonNode service = services.get(node);
+            assertTrue(node.equals("redis") || service.path("extends").asText().equals("redis"), node + " is redis's like");
+            assertEquals(node, service.at("/environment/REDIS_NODE").asText(), node + " announces its name");
+            assertEquals(node + "-data:/data", service.at("/volumes/0").asText(), node + " has a volume of its own");
+            assertEquals("service_healthy", services.at("/redis-cluster/depends_on/" + node + "/condition").asText());
+            assertTrue(create.contains(" " + node + ":6379"), "redis-cluster joins " + node);
+        }
+        assertTrue(create.contains("--cluster-replicas 1"), "three masters with a replica each");
+        assertTrue(services.at("/redis/command").toString().contains("cluster-enabled yes"));
+        for (String url : env.get("EXECFARM_REDIS_URL").split(",")) {
+            assertTrue(url.matches("redis://:\\$\\{REDIS_PASSWORD:\\?[^}]*\\}@([a-z0-9-]+):6379")
+                    && nodes.contains(url.replaceAll(".*@|:6379", "")), "the apps log in to a node: " + url);
+        }
+        for (String app : List.of("dispatcher", "worker")) {
+            JsonNode service = services.get(app);
+            assertEquals("${REDIS_CLIENT_TYPE:-standalone}", service.at("/environment/REDIS_CLIENT_TYPE").asText());
+            assertEquals("service_completed_successfully", service.at("/depends_on/redis-cluster/condition").asText());
+            assertEquals("false", service.at("/depends_on/redis-cluster/required").asText(), "only on a cluster");
+        }
+        assertEquals("${EXECFARM_WORKER_REPLICATED_WRITES_REPLICAS:-0}",
+                services.at("/worker/environment/EXECFARM_WORKER_REPLICATED_WRITES_REPLICAS").asText());
     }
 
     /** The compose command the README gives is the one deploy/containers/compose-check runs. */

@@ -168,6 +168,46 @@ public final class LocalInfra implements TestInfra {
         run(args);
     }
 
+    /**
+     * The node ({@code redis-1}...) that is a master now and serves {@code slot}, read from the
+     * cluster's own view of itself ({@code CLUSTER NODES}, from any node); a slot below 0: any master.
+     */
+    public String redisMaster(String clusterNodes, int slot) {
+        List<String> urls = List.of(redisUrl.split(","));
+        for (String line : clusterNodes.strip().split("\n")) {
+            String[] fields = line.split(" ");
+            if (!fields[2].contains("master") || fields[2].contains("fail") || !servesSlot(fields, slot)) {
+                continue;
+            }
+            String port = fields[1].substring(fields[1].indexOf(':') + 1, fields[1].indexOf('@'));
+            for (int i = 0; i < urls.size(); i++) {
+                if (urls.get(i).endsWith(":" + port)) {
+                    return "redis-" + (i + 1);
+                }
+            }
+        }
+        throw new IllegalStateException("no master serving slot " + slot + " in " + clusterNodes);
+    }
+
+    /** Whether a CLUSTER NODES line's slot ranges (its ninth field on: "0-5460", "12000") hold the slot. */
+    private static boolean servesSlot(String[] fields, int slot) {
+        if (slot < 0) {
+            return true;
+        }
+        for (int i = 8; i < fields.length; i++) {
+            if (fields[i].startsWith("[")) {
+                continue;
+            }
+            String[] range = fields[i].split("-");
+            int first = Integer.parseInt(range[0]);
+            int last = range.length > 1 ? Integer.parseInt(range[1]) : first;
+            if (slot >= first && slot <= last) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     @Override
     public String description() {
         return owned() ? "local processes (deploy/local/infra" + (cluster ? " --cluster" : "") + "; Kafka at "

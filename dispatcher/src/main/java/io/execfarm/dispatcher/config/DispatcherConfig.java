@@ -51,7 +51,8 @@ public interface DispatcherConfig {
     /**
      * How long the reply consumer keeps trying to store an event while Redis fails (longer than a
      * Redis restart) before it drops that event, logged, and goes on with the next: a stream then
-     * waits for an event that never comes, and {@code ?wait=true} answers 504.
+     * waits for an event that never comes, and {@code ?wait=true} answers 504. Also how long an event
+     * stream ({@code ?wait=true}, SSE) reads again while Redis fails its reads, before it ends in an error.
      */
     @WithDefault("PT2M")
     Duration replyStoreGiveUpAfter();

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.subscription.MultiEmitter;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -19,13 +20,18 @@ import java.util.function.LongFunction;
  * when one is missing or another instance stored one. Whoever asks for a turn while one runs is
  * counted, and the running turn goes round once more for all of them (the work-in-progress count
  * of Reactive Streams operators), so a wake-up is never lost between a turn's last look and its end.
+ * A read that fails is made again at the next wake-up (the follower's fallback poll brings one a
+ * second): a Redis failover fails reads for seconds, and the stream rides through it; only reads that
+ * keep failing for longer than Redis may be away end it.
  */
 final class EventStream implements EventNotifier.Listener {
 
     private static final JsonFactory JSON = new JsonFactory();
+    private static final long NOT_FAILING = Long.MIN_VALUE;
 
     private final LongFunction<Uni<List<String>>> eventsFrom;
     private final MultiEmitter<? super IndexedEvent> emitter;
+    private final Duration giveUpAfter;
     /** Turns asked for and not yet accounted for; whoever raises it from zero runs the turns. */
     private final AtomicInteger asked = new AtomicInteger();
     /** Events stored here, waiting for a turn to emit them. */
@@ -34,12 +40,19 @@ final class EventStream implements EventNotifier.Listener {
     private final AtomicBoolean readWanted = new AtomicBoolean(true);
     /** The index of the next event to emit: written in turns only, read by wake-ups to skip a read. */
     private volatile long next;
+    /** Since when ({@link System#nanoTime()}) every read failed, or {@link #NOT_FAILING}: written in turns only. */
+    private volatile long failingSince = NOT_FAILING;
 
-    /** {@code eventsFrom} gives the stored events from an index on, in order. */
-    EventStream(long fromIndex, LongFunction<Uni<List<String>>> eventsFrom, MultiEmitter<? super IndexedEvent> emitter) {
+    /**
+     * {@code eventsFrom} gives the stored events from an index on, in order; reads that fail for
+     * longer than {@code giveUpAfter} fail the stream.
+     */
+    EventStream(long fromIndex, LongFunction<Uni<List<String>>> eventsFrom, MultiEmitter<? super IndexedEvent> emitter,
+            Duration giveUpAfter) {
         this.next = fromIndex;
         this.eventsFrom = eventsFrom;
         this.emitter = emitter;
+        this.giveUpAfter = giveUpAfter;
     }
 
     /** Reads what the store has so far. */
@@ -78,15 +91,32 @@ final class EventStream implements EventNotifier.Listener {
             if (readWanted.getAndSet(false)) {
                 int accounted = missed;
                 eventsFrom.apply(next).subscribe().with(events -> {
+                    failingSince = NOT_FAILING;
                     if (emitRead(events)) {
                         emitter.complete();
                     } else {
                         turns(asked.addAndGet(-accounted));
                     }
-                }, emitter::fail);
+                }, failure -> readFailed(failure, accounted));
                 return;
             }
             missed = asked.addAndGet(-missed);
+        }
+    }
+
+    /** Ends the turns with a read still wanted, so the next wake-up reads again; or fails the stream when reads have failed too long. */
+    private void readFailed(Throwable failure, int accounted) {
+        long now = System.nanoTime();
+        if (failingSince == NOT_FAILING) {
+            failingSince = now;
+        } else if (now - failingSince >= giveUpAfter.toNanos()) {
+            emitter.fail(failure);
+            return;
+        }
+        readWanted.set(true);
+        int missed = asked.addAndGet(-accounted);
+        if (missed != 0) {
+            turns(missed);
         }
     }
 

@@ -109,28 +109,45 @@ public class ExecutionsResource {
         Instant countsUntil = startBy.plusMillis(timeoutMs);
         ExecutionRecord record = new ExecutionRecord(id, owner, body.runtime(), body.session(), timeoutMs, now,
                 tracing.traceparent(traced));
-        return checkSession(body, owner).chain(() -> inFlight.admit(owner, id, countsUntil)).chain(admitted -> {
-            if (!admitted) {
-                throw new ProblemException(Problem.of(429, "too-many-in-flight", "Too many executions in flight",
-                        "tenant " + owner + " has " + inFlight.limit(owner) + " executions in flight, its limit; "
-                                + "retry when one finishes"), Map.of("Retry-After", "1"));
-            }
-            return store.create(record)
-                    .onFailure().call(() -> inFlight.release(owner, id))
-                    .onFailure().transform(failure -> new ProblemException(Problem.of(503, "store-unavailable",
-                            "Could not record the execution", "Redis did not take the execution's record, so it was "
-                                    + "not queued: " + failure.getMessage())))
-                    .chain(() -> publish(request, traced));
-        }).chain(() -> {
-            URI location = uri.getBaseUriBuilder().path("v1/executions").path(id).build();
-            if (!wait) {
-                return Uni.createFrom().item(RestResponse.ResponseBuilder.<Object>create(RestResponse.Status.ACCEPTED,
-                        Map.of("id", id, "status", "queued", "events", location + "/events")).location(location).build());
-            }
-            Duration patience = Duration.ofMillis(timeoutMs).plus(config.queueTimeout()).plus(WAIT_GRACE);
-            return finished(record, patience, traced)
-                    .map(view -> RestResponse.ResponseBuilder.<Object>ok(view).location(location).build());
-        });
+        return admit(body, owner, id, countsUntil)
+                .chain(() -> store.create(record)
+                        .onFailure().call(() -> inFlight.release(owner, id))
+                        .onFailure().transform(failure -> storeUnavailable("Redis did not take the execution's record, "
+                                + "so it was not queued: " + failure.getMessage())))
+                .chain(() -> publish(request, traced))
+                .chain(() -> {
+                    URI location = uri.getBaseUriBuilder().path("v1/executions").path(id).build();
+                    if (!wait) {
+                        return Uni.createFrom().item(RestResponse.ResponseBuilder.<Object>create(RestResponse.Status.ACCEPTED,
+                                Map.of("id", id, "status", "queued", "events", location + "/events")).location(location)
+                                .build());
+                    }
+                    Duration patience = Duration.ofMillis(timeoutMs).plus(config.queueTimeout()).plus(WAIT_GRACE);
+                    return finished(record, patience, traced)
+                            .map(view -> RestResponse.ResponseBuilder.<Object>ok(view).location(location).build());
+                });
+    }
+
+    /** The session is the tenant's and of this runtime, and the tenant may run one more; or a problem says why not. */
+    private Uni<Void> admit(SubmitRequest body, String owner, String id, Instant countsUntil) {
+        return checkSession(body, owner).chain(() -> inFlight.admit(owner, id, countsUntil))
+                .onFailure(failure -> !(failure instanceof ProblemException))
+                .transform(failure -> storeUnavailable("Redis could not tell whether the tenant may run more, so the "
+                        + "execution was not queued: " + failure.getMessage()))
+                .invoke(admitted -> {
+                    if (!admitted) {
+                        throw new ProblemException(Problem.of(429, "too-many-in-flight", "Too many executions in flight",
+                                "tenant " + owner + " has " + inFlight.limit(owner) + " executions in flight, its limit; "
+                                        + "retry when one finishes"), Map.of("Retry-After", "1"));
+                    }
+                })
+                .replaceWithVoid();
+    }
+
+    /** Redis failed a step before anything was queued (a failover takes seconds): try again. */
+    private static ProblemException storeUnavailable(String detail) {
+        return new ProblemException(Problem.of(503, "store-unavailable", "Could not record the execution", detail),
+                Map.of("Retry-After", "1"));
     }
 
     /**

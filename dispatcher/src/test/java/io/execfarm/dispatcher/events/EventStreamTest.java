@@ -18,6 +18,8 @@ import org.junit.jupiter.api.Test;
 /** {@link EventStream}'s turns against a store that is a list. */
 class EventStreamTest {
 
+    private static final Duration PATIENT = Duration.ofMinutes(1);
+
     private final List<String> stored = new CopyOnWriteArrayList<>();
     private final AtomicInteger reads = new AtomicInteger();
 
@@ -54,6 +56,35 @@ class EventStreamTest {
         assertEquals(List.of("output", "result"), follow.events.getItems().stream().map(IndexedEvent::type).toList());
     }
 
+    /** A Redis failover fails reads for seconds: the stream reads again at the next wake-up and misses nothing. */
+    @Test
+    void aReadThatFailsIsMadeAgainAtTheNextWakeUp() {
+        store("output");
+        AtomicInteger failuresLeft = new AtomicInteger(2);
+        Follow follow = follow(0, from -> failuresLeft.getAndDecrement() > 0
+                ? Uni.createFrom().failure(new IllegalStateException("CLUSTERDOWN The cluster is down"))
+                : readNow(from));
+        follow.stream.start();
+        follow.stream.wake(-1);
+        follow.events.assertNotTerminated();
+        assertEquals(List.of(), follow.events.getItems());
+        follow.stream.offer(store("result"));
+
+        follow.events.assertCompleted();
+        assertEquals(List.of("output", "result"), follow.events.getItems().stream().map(IndexedEvent::type).toList());
+    }
+
+    @Test
+    void readsThatKeepFailingEndTheStream() {
+        Follow follow = follow(0, from -> Uni.createFrom().failure(new IllegalStateException("Connection refused")),
+                Duration.ZERO);
+        follow.stream.start();
+        follow.events.assertNotTerminated();
+        follow.stream.wake(-1);
+
+        follow.events.assertFailedWith(IllegalStateException.class, "Connection refused");
+    }
+
     @Test
     void aStreamFromAnIndexStartsThere() {
         store("output");
@@ -80,7 +111,7 @@ class EventStreamTest {
             EventStream stream = new EventStream(0, from -> Uni.createFrom().item(() -> {
                 List<String> now = List.copyOf(events);
                 return from >= now.size() ? List.<String>of() : now.subList((int) from, now.size());
-            }), emitted);
+            }), emitted, PATIENT);
             stream.start();
             Thread first = new Thread(() -> {
                 events.add("{\"type\":\"output\"}");
@@ -150,9 +181,13 @@ class EventStreamTest {
     }
 
     private Follow follow(long from, java.util.function.LongFunction<Uni<List<String>>> reader) {
+        return follow(from, reader, PATIENT);
+    }
+
+    private Follow follow(long from, java.util.function.LongFunction<Uni<List<String>>> reader, Duration giveUpAfter) {
         AtomicReference<EventStream> stream = new AtomicReference<>();
         AssertSubscriber<IndexedEvent> events = Multi.createFrom().<IndexedEvent>emitter(
-                emitter -> stream.set(new EventStream(from, reader, emitter)))
+                emitter -> stream.set(new EventStream(from, reader, emitter, giveUpAfter)))
                 .subscribe().withSubscriber(AssertSubscriber.create(Long.MAX_VALUE));
         return new Follow(stream.get(), events);
     }

@@ -33,6 +33,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -433,10 +434,26 @@ class DispatcherApiTest {
     /** Redis refusing the execution's record: told as that, not as Kafka's refusal, and the tenant's slot is freed. */
     @Test
     void aSubmitRedisCannotRecordIsAnsweredAsThatAndFreesItsSlot() {
+        // Writes only to the in-flight sets: admission passes, the execution's record is refused.
+        assertSubmitRefusedByRedis("Redis did not take the execution's record", "~" + RedisKeys.IN_FLIGHT_PREFIX + "*");
+    }
+
+    /** Redis failing the admission itself (a failover's seconds): a problem to retry, not a server error. */
+    @Test
+    void aSubmitWhoseAdmissionRedisFailsIsAnsweredAsThat() {
+        assertSubmitRefusedByRedis("Redis could not tell whether the tenant may run more");
+    }
+
+    /**
+     * A submission while Redis lets the dispatcher read every key and write only {@code writable}:
+     * refused as the store's failure, to be tried again, with nothing left counted against the tenant.
+     */
+    private void assertSubmitRefusedByRedis(String detail, String... writable) {
         long before = inFlight.count("tenant-b").await().atMost(Duration.ofSeconds(5));
         Response refused;
-        // Writes only to the in-flight sets: admission passes, the execution's record is refused.
-        redis.execute("ACL", "SETUSER", "default", "resetkeys", "%R~*", "~" + RedisKeys.IN_FLIGHT_PREFIX + "*");
+        List<String> acl = new ArrayList<>(List.of("SETUSER", "default", "resetkeys", "%R~*"));
+        acl.addAll(List.of(writable));
+        redis.execute("ACL", acl.toArray(String[]::new));
         try {
             refused = submit("key-b", "{\"runtime\":\"python\",\"code\":\"1\"}");
         } finally {
@@ -444,8 +461,9 @@ class DispatcherApiTest {
         }
         assertEquals(503, refused.statusCode(), refused.asString());
         assertTrue(refused.jsonPath().getString("type").endsWith("store-unavailable"), refused.asString());
-        assertTrue(refused.jsonPath().getString("detail").contains("Redis"), refused.asString());
-        assertEquals(before, inFlight.count("tenant-b").await().atMost(Duration.ofSeconds(5)), "the slot was freed");
+        assertTrue(refused.jsonPath().getString("detail").contains(detail), refused.asString());
+        assertEquals("1", refused.header("Retry-After"), "a failover's seconds pass: the client may try again");
+        assertEquals(before, inFlight.count("tenant-b").await().atMost(Duration.ofSeconds(5)), "nothing left counted");
     }
 
     /**

@@ -5,11 +5,14 @@ import static org.awaitility.Awaitility.await;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.execfarm.contracts.RedisKeys;
 import io.execfarm.dispatcher.tenancy.InFlight;
 import io.execfarm.localinfra.AppProcess;
 import io.execfarm.localinfra.InjectTestInfra;
+import io.execfarm.localinfra.LocalInfra;
 import io.execfarm.localinfra.TestInfra;
 import io.execfarm.localinfra.TestInfraResource;
+import io.quarkus.redis.datasource.RedisDataSource;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
@@ -19,8 +22,13 @@ import io.restassured.response.Response;
 import jakarta.inject.Inject;
 import java.net.URL;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -47,6 +55,12 @@ class DispatcherOnRedisClusterTest {
         public boolean disableGlobalTestResources() {
             return true;
         }
+
+        /** Longer than a failover: the tests' 2 s would drop an event a master's loss delays. */
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("execfarm.dispatcher.reply-store-give-up-after", "PT60S");
+        }
     }
 
     private static final String KEY_A = "key-a";
@@ -59,6 +73,9 @@ class DispatcherOnRedisClusterTest {
 
     @Inject
     InFlight inFlight;
+
+    @Inject
+    RedisDataSource redis;
 
     private AppProcess worker;
 
@@ -104,6 +121,38 @@ class DispatcherOnRedisClusterTest {
         runInSession(session, "carried").then().statusCode(404);
 
         await().atMost(Duration.ofSeconds(30)).until(() -> inFlight.count("tenant-a").await().atMost(Duration.ofSeconds(5)) == 0);
+    }
+
+    /**
+     * The master holding the first execution's record and events SIGKILLed while six executions are
+     * waited for ({@code ?wait=true}): its replica takes over within seconds, the reads and writes
+     * failed meanwhile are made again, and each execution is answered with its own output.
+     */
+    @Test
+    void executionsWaitedForWhileARedisMasterFailsOverAreAnswered() throws Exception {
+        ExecutorService clients = Executors.newFixedThreadPool(6);
+        try {
+            List<Future<Response>> waits = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                String code = "import time\ntime.sleep(2)\nprint(" + i + ")";
+                waits.add(clients.submit(() -> given().header("X-API-Key", KEY_A).contentType(ContentType.JSON)
+                        .body(Map.of("runtime", "python", "code", code)).post("/v1/executions?wait=true")));
+            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> inFlight.count("tenant-a").await().atMost(Duration.ofSeconds(5)) == 6);
+            String first = redis.sortedSet(String.class).zrange(RedisKeys.inFlight("tenant-a"), 0, 0).get(0);
+            int slot = redis.execute("CLUSTER", "KEYSLOT", RedisKeys.ofRequest("events", first)).toInteger();
+            LocalInfra local = (LocalInfra) infra;
+            local.restart(local.redisMaster(redis.execute("CLUSTER", "NODES").toString(), slot), Duration.ofSeconds(6), true);
+
+            for (int i = 0; i < waits.size(); i++) {
+                Response answered = waits.get(i).get(120, TimeUnit.SECONDS);
+                assertEquals(200, answered.statusCode(), answered.asString());
+                assertEquals("ok", answered.jsonPath().getString("status"), answered.asString());
+                assertEquals(i + "\n", answered.jsonPath().getString("stdout"), answered.asString());
+            }
+        } finally {
+            clients.shutdownNow();
+        }
     }
 
     private Response runInSession(String session, String code) {

@@ -109,7 +109,8 @@ class WorkerOnRedisClusterTest {
         List<String> sent = new ArrayList<>();
         CompletableFuture<Void> kill = CompletableFuture.runAsync(() -> {
             sleep(Duration.ofSeconds(2));
-            ((LocalInfra) infra).restart(masterNode(), Duration.ofSeconds(6), true);
+            LocalInfra local = (LocalInfra) infra;
+            local.restart(local.redisMaster(String.join("\n", clusterNodes()), -1), Duration.ofSeconds(6), true);
         });
         for (int i = 0; i < 40; i++) {
             String id = UUID.randomUUID().toString();
@@ -175,22 +176,6 @@ class WorkerOnRedisClusterTest {
             }
         }
         return keys;
-    }
-
-    /** The infra script's name of a node that is a master now. */
-    private String masterNode() {
-        for (String line : clusterNodes()) {
-            String[] fields = line.split(" ");
-            if (fields[2].contains("master") && !fields[2].contains("fail")) {
-                String port = fields[1].substring(fields[1].indexOf(':') + 1, fields[1].indexOf('@'));
-                for (String url : redisUrls.split(",")) {
-                    if (url.endsWith(":" + port)) {
-                        return "redis-" + (List.of(redisUrls.split(",")).indexOf(url) + 1);
-                    }
-                }
-            }
-        }
-        throw new IllegalStateException("no master in " + clusterNodes());
     }
 
     private List<String> clusterNodes() {
