@@ -79,7 +79,8 @@ class ComposeAndImagesTest {
             assertTrue(service.at("/environment/KAFKA_SECURITY_PROTOCOL").isMissingNode(),
                     app + " keeps its default, SASL_PLAINTEXT");
             String redis = service.at("/environment/REDIS_URL").asText();
-            assertTrue(redis.startsWith("${EXECFARM_REDIS_URL:-redis://:${REDIS_PASSWORD:?") && redis.endsWith("@redis:6379}"),
+            assertTrue(redis.startsWith("${EXECFARM_REDIS_URL:-redis://:${REDIS_PASSWORD:?")
+                    && redis.endsWith("@redis:6379}"),
                     app + " finds Redis, with the password compose requires: " + redis);
         }
         assertEquals("REDIS_PASSWORD", compose.at("/secrets/redis_password/environment").asText());
@@ -197,13 +198,15 @@ class ComposeAndImagesTest {
         for (String broker : brokers) {
             JsonNode service = services.get(broker);
             String environment = service.path("environment").toString();
-            assertTrue(broker.equals("kafka") || service.path("extends").asText().equals("kafka"), broker + " is kafka's like");
+            assertTrue(broker.equals("kafka") || service.path("extends").asText().equals("kafka"),
+                    broker + " is kafka's like");
             String id = service.at("/environment/KAFKA_NODE_ID").asText();
             voters.add(id + "@" + broker + ":9093");
             assertTrue(environment.contains("SASL_PLAINTEXT://" + broker + ":9092"), broker + " advertises itself");
         }
         assertEquals(String.join(",", voters), env.get("EXECFARM_KAFKA_VOTERS"), "every broker votes");
-        assertEquals(brokers.stream().map(b -> b + ":9092").collect(Collectors.joining(",")), env.get("EXECFARM_KAFKA_BOOTSTRAP"));
+        assertEquals(brokers.stream().map(b -> b + ":9092").collect(Collectors.joining(",")),
+                env.get("EXECFARM_KAFKA_BOOTSTRAP"));
         assertEquals("3", env.get("EXECFARM_KAFKA_REPLICATION_FACTOR"));
         assertEquals("2", env.get("EXECFARM_KAFKA_MIN_INSYNC_REPLICAS"));
         JsonNode kafka = services.at("/kafka/environment");

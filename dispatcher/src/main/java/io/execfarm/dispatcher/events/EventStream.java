@@ -104,7 +104,10 @@ final class EventStream implements EventNotifier.Listener {
         }
     }
 
-    /** Ends the turns with a read still wanted, so the next wake-up reads again; or fails the stream when reads have failed too long. */
+    /**
+     * Ends the turns with a read still wanted, so that the next wake-up reads again; or fails the
+     * stream once reads have failed for longer than {@code giveUpAfter}.
+     */
     private void readFailed(Throwable failure, int accounted) {
         long now = System.nanoTime();
         if (failingSince == NOT_FAILING) {

@@ -118,9 +118,9 @@ public class ExecutionsResource {
                 .chain(() -> {
                     URI location = uri.getBaseUriBuilder().path("v1/executions").path(id).build();
                     if (!wait) {
-                        return Uni.createFrom().item(RestResponse.ResponseBuilder.<Object>create(RestResponse.Status.ACCEPTED,
-                                Map.of("id", id, "status", "queued", "events", location + "/events")).location(location)
-                                .build());
+                        Map<String, String> queued = Map.of("id", id, "status", "queued", "events", location + "/events");
+                        return Uni.createFrom().item(RestResponse.ResponseBuilder.<Object>create(
+                                RestResponse.Status.ACCEPTED, queued).location(location).build());
                     }
                     Duration patience = Duration.ofMillis(timeoutMs).plus(config.queueTimeout()).plus(WAIT_GRACE);
                     return finished(record, patience, traced)

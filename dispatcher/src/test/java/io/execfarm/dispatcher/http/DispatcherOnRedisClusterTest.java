@@ -138,11 +138,13 @@ class DispatcherOnRedisClusterTest {
                 waits.add(clients.submit(() -> given().header("X-API-Key", KEY_A).contentType(ContentType.JSON)
                         .body(Map.of("runtime", "python", "code", code)).post("/v1/executions?wait=true")));
             }
-            await().atMost(Duration.ofSeconds(30)).until(() -> inFlight.count("tenant-a").await().atMost(Duration.ofSeconds(5)) == 6);
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> inFlight.count("tenant-a").await().atMost(Duration.ofSeconds(5)) == 6);
             String first = redis.sortedSet(String.class).zrange(RedisKeys.inFlight("tenant-a"), 0, 0).get(0);
             int slot = redis.execute("CLUSTER", "KEYSLOT", RedisKeys.ofRequest("events", first)).toInteger();
             LocalInfra local = (LocalInfra) infra;
-            local.restart(local.redisMaster(redis.execute("CLUSTER", "NODES").toString(), slot), Duration.ofSeconds(6), true);
+            String master = local.redisMaster(redis.execute("CLUSTER", "NODES").toString(), slot);
+            local.restart(master, Duration.ofSeconds(6), true);
 
             for (int i = 0; i < waits.size(); i++) {
                 Response answered = waits.get(i).get(120, TimeUnit.SECONDS);
