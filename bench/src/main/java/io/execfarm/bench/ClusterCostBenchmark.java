@@ -1,7 +1,6 @@
 package io.execfarm.bench;
 
 import io.execfarm.farm.LocalFarm;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,23 +41,16 @@ final class ClusterCostBenchmark {
     }
 
     FarmComparison<Setup> run(Map<String, String> workerSettings, Plan plan) throws Exception {
-        List<FarmComparison.Measurement<Setup>> measurements = new ArrayList<>();
-        for (int round = 1; round <= plan.tracingRounds(); round++) {
-            for (Setup setup : Setup.values()) {
-                progress.say("cluster, round " + round + " of " + plan.tracingRounds() + ": a farm of " + WORKERS
-                        + " workers, " + setup.label);
-                Map<String, String> settings = new HashMap<>(workerSettings);
-                settings.put("EXECFARM_JULIA", "false");
-                if (setup == Setup.CLUSTER_NO_WAIT) {
-                    settings.putAll(NO_WAIT);
-                }
-                farm.down();
-                farm.up(WORKERS, settings, Map.of(), LocalFarm.Warm.POOLS,
-                        setup == Setup.SINGLE ? LocalFarm.Nodes.SINGLE : LocalFarm.Nodes.CLUSTER);
-                measurements.add(new FarmComparison.Measurement<>(setup, HttpLoad.measure(farm, plan, progress)));
-            }
-        }
-        farm.down();
-        return new FarmComparison<>(WORKERS, plan.highestConcurrency(), measurements);
+        Map<String, String> pythonOnly = new HashMap<>(workerSettings);
+        pythonOnly.put("EXECFARM_JULIA", "false");
+        return FarmComparison.inTurns(farm, plan, progress, "cluster", WORKERS, List.of(Setup.values()),
+                setup -> ", " + setup.label, setup -> {
+                    Map<String, String> settings = new HashMap<>(pythonOnly);
+                    if (setup == Setup.CLUSTER_NO_WAIT) {
+                        settings.putAll(NO_WAIT);
+                    }
+                    farm.up(WORKERS, settings, Map.of(), LocalFarm.Warm.POOLS,
+                            setup == Setup.SINGLE ? LocalFarm.Nodes.SINGLE : LocalFarm.Nodes.CLUSTER);
+                });
     }
 }

@@ -321,10 +321,7 @@ final class FarmReport {
 
     /** The {@code tracing} section of the benchmarks document: what {@code command} measured of tracing. */
     static String renderTracing(TracingCostBenchmark.Results t, String command, Plan plan) {
-        StringBuilder out = new StringBuilder();
-        out.append("## What tracing costs: `").append(command).append("`\n\n");
-        out.append("Measured ").append(Instant.now().truncatedTo(ChronoUnit.SECONDS)).append(" on ")
-                .append(Machine.describe()).append(" (").append(plan.name()).append(" plan). ");
+        StringBuilder out = sectionHeading("What tracing costs", command, plan);
         out.append("A trivial snippet through the dispatcher's HTTP API (`?wait=true`: the path with the most spans, ")
                 .append("about 15 per execution across the dispatcher and the worker) on a farm of ").append(t.workers())
                 .append(" worker").append(t.workers() == 1 ? "" : "s").append(" serving Python only, in turns: tracing ")
@@ -357,10 +354,7 @@ final class FarmReport {
 
     /** The {@code security} section: the same load on farms whose broker is secured and open, in turns. */
     static String renderSecurity(FarmComparison<SecurityCostBenchmark.Broker> r, String command, Plan plan) {
-        StringBuilder out = new StringBuilder();
-        out.append("## What Kafka security costs: `").append(command).append("`\n\n");
-        out.append("Measured ").append(Instant.now().truncatedTo(ChronoUnit.SECONDS)).append(" on ")
-                .append(Machine.describe()).append(" (").append(plan.name()).append(" plan). ");
+        StringBuilder out = sectionHeading("What Kafka security costs", command, plan);
         out.append("A trivial snippet through the dispatcher's HTTP API (`?wait=true`) on a farm of ").append(r.workers())
                 .append(" workers serving Python only, in turns: the broker open (PLAINTEXT, no authorizer: ")
                 .append("`deploy/local/infra start --open`), then secured as every farm runs (SASL on every connection, ")
@@ -386,10 +380,7 @@ final class FarmReport {
     }
 
     static String renderCluster(FarmComparison<ClusterCostBenchmark.Setup> r, String command, Plan plan) {
-        StringBuilder out = new StringBuilder();
-        out.append("## One node against a cluster: `").append(command).append("`\n\n");
-        out.append("Measured ").append(Instant.now().truncatedTo(ChronoUnit.SECONDS)).append(" on ")
-                .append(Machine.describe()).append(" (").append(plan.name()).append(" plan). ");
+        StringBuilder out = sectionHeading("One node against a cluster", command, plan);
         out.append("A trivial snippet through the dispatcher's HTTP API (`?wait=true`) on a farm of ").append(r.workers())
                 .append(" workers serving Python only, in turns: one broker and one Redis (`./farm up`); three brokers, ")
                 .append("topics replicated three times with two copies acknowledging each write, and a Redis Cluster of ")
@@ -424,10 +415,7 @@ final class FarmReport {
     }
 
     static String renderShareGroups(ShareGroupBenchmark.Results r, String command, Plan plan) {
-        StringBuilder out = new StringBuilder();
-        out.append("## Past the partition count: consumer group against share group: `").append(command).append("`\n\n");
-        out.append("Measured ").append(Instant.now().truncatedTo(ChronoUnit.SECONDS)).append(" on ")
-                .append(Machine.describe()).append(" (").append(plan.name()).append(" plan). ");
+        StringBuilder out = sectionHeading("Past the partition count: consumer group against share group", command, plan);
         out.append("Request topics of ").append(r.partitions()).append(" partitions; workers of one Python process, so ")
                 .append("one consumer each in each group; jobs of ").append((int) (ShareGroupBenchmark.JOB_SECONDS * 1000))
                 .append(" ms of `time.sleep`, sent to the partitions in turn, published to the partition-ordered topic ")
@@ -464,6 +452,13 @@ final class FarmReport {
                     orNever(t.firstTakenAfterConsumerStarted()), orNever(t.firstResult()), orNever(t.share())));
         }
         return out.toString();
+    }
+
+    /** A section's title, naming the command that measured it, and when, where and with which plan it did. */
+    private static StringBuilder sectionHeading(String title, String command, Plan plan) {
+        return new StringBuilder().append("## ").append(title).append(": `").append(command).append("`\n\n")
+                .append("Measured ").append(Instant.now().truncatedTo(ChronoUnit.SECONDS)).append(" on ")
+                .append(Machine.describe()).append(" (").append(plan.name()).append(" plan). ");
     }
 
     private static String orNever(OptionalDouble value) {

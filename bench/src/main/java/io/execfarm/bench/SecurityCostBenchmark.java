@@ -1,7 +1,6 @@
 package io.execfarm.bench;
 
 import io.execfarm.farm.LocalFarm;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,18 +34,10 @@ final class SecurityCostBenchmark {
     FarmComparison<Broker> run(Map<String, String> workerSettings, Plan plan) throws Exception {
         Map<String, String> pythonOnly = new HashMap<>(workerSettings);
         pythonOnly.put("EXECFARM_JULIA", "false");
-        List<FarmComparison.Measurement<Broker>> measurements = new ArrayList<>();
-        for (int round = 1; round <= plan.tracingRounds(); round++) {
-            for (Broker broker : Broker.values()) {
-                boolean secured = broker == Broker.SECURED;
-                progress.say("security, round " + round + " of " + plan.tracingRounds() + ": a farm of " + WORKERS
-                        + " workers whose broker " + (secured ? "authenticates and authorizes every client" : "takes anyone"));
-                farm.down();
-                farm.up(WORKERS, pythonOnly, secured ? Map.of() : OPEN_BROKER, LocalFarm.Warm.POOLS);
-                measurements.add(new FarmComparison.Measurement<>(broker, HttpLoad.measure(farm, plan, progress)));
-            }
-        }
-        farm.down();
-        return new FarmComparison<>(WORKERS, plan.highestConcurrency(), measurements);
+        return FarmComparison.inTurns(farm, plan, progress, "security", WORKERS, List.of(Broker.values()),
+                broker -> " whose broker " + (broker == Broker.SECURED
+                        ? "authenticates and authorizes every client" : "takes anyone"),
+                broker -> farm.up(WORKERS, pythonOnly, broker == Broker.SECURED ? Map.of() : OPEN_BROKER,
+                        LocalFarm.Warm.POOLS));
     }
 }
