@@ -12,12 +12,17 @@ import java.time.Instant;
  * by the time after which an execution no longer counts (its timeout plus the queue timeout), so
  * an execution whose result never came (a crashed worker, a lost dispatcher) stops counting on its
  * own. Admission is one atomic script; the set itself expires with its latest-counting member.
+ * An execution counted already is admitted again: the forwarder reads a tenant's record again
+ * after a rebalance, and a tenant may send a request again; either is the same execution.
  */
 @ApplicationScoped
 public class InFlight {
 
     private static final String ADMIT = """
             redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+            if redis.call('ZSCORE', KEYS[1], ARGV[4]) then
+              return 1
+            end
             if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
               return 0
             end

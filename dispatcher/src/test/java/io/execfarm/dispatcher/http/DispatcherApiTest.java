@@ -7,6 +7,7 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.notNullValue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -284,6 +285,22 @@ class DispatcherApiTest {
         long ttl = redis.key().pttl(RedisKeys.inFlight(tenant));
         assertTrue(ttl > 590_000, "the set lives as long as its longest member; pttl " + ttl);
         assertEquals(2L, inFlight.count(tenant).await().atMost(Duration.ofSeconds(5)));
+    }
+
+    @Test
+    void anExecutionCountedAlreadyIsAdmittedAgainAtTheLimit() {
+        String tenant = "tenant-small";
+        Instant until = Instant.now().plusSeconds(60);
+        String counted = "counted-" + UUID.randomUUID();
+        redis.key().del(RedisKeys.inFlight(tenant));
+        try {
+            assertTrue(inFlight.admit(tenant, counted, until).await().atMost(Duration.ofSeconds(5)));
+            assertTrue(inFlight.admit(tenant, counted, until).await().atMost(Duration.ofSeconds(5)),
+                    "the same execution, forwarded again");
+            assertFalse(inFlight.admit(tenant, "other-" + UUID.randomUUID(), until).await().atMost(Duration.ofSeconds(5)));
+        } finally {
+            inFlight.release(tenant, counted).await().atMost(Duration.ofSeconds(5));
+        }
     }
 
     @Test

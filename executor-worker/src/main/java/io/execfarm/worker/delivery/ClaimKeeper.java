@@ -9,7 +9,6 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.time.Duration;
 import java.util.Map;
-import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -134,15 +133,10 @@ public class ClaimKeeper {
      * stays away, the claim lapses by itself and a redelivery publishes the stored result again.
      */
     public void finish(String requestId, String holder, boolean published) {
-        finish(requestId, Optional.empty(), holder, published);
-    }
-
-    /** As {@link #finish(String, String, boolean)}, and a published result leaves its tenant's count in flight. */
-    public void finish(String requestId, Optional<String> tenant, String holder, boolean published) {
         held.computeIfPresent(requestId, (id, claim) -> claim.holder().equals(holder) ? null : claim);
         try {
             retries.run((published ? "marking " + requestId + " published and releasing its claim"
-                    : "releasing the claim on " + requestId), () -> ledger.finish(requestId, tenant, holder, published, ttl));
+                    : "releasing the claim on " + requestId), () -> ledger.finish(requestId, holder, published, ttl));
         } catch (Retries.GaveUp e) {
             LOG.errorf("%s", e.getMessage());
         }

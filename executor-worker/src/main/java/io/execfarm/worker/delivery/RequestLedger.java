@@ -180,20 +180,19 @@ public class RequestLedger {
         writes.setex(RedisKeys.result(result.requestId()), resultTtl.toSeconds(), codec.encode(result));
     }
 
-    /**
-     * Marks the result published, when it is, and releases {@code holder}'s claim. A published
-     * result also ends the request's count among its tenant's executions in flight
-     * ({@link RedisKeys#inFlight}), where the dispatcher counted it: the dispatcher sees no result
-     * sent to a tenant's own reply topic. That set is in the tenant's slot, so it changes in a step
-     * of its own, after the mark: a failure between the two leaves the request counted until its
-     * score, never a published result unmarked.
-     */
-    public void finish(String requestId, Optional<String> tenant, String holder, boolean published, Duration claimTtl) {
+    /** Marks the result published, when it is, and releases {@code holder}'s claim. */
+    public void finish(String requestId, String holder, boolean published, Duration claimTtl) {
         writes.eval(FINISH, List.of(claimKey(requestId), publishedKey(requestId), takeoverKey(requestId)),
                 List.of(holder, Long.toString(resultTtl.toSeconds()), published ? "1" : "0", Long.toString(claimTtl.toMillis())));
-        if (published && tenant.isPresent()) {
-            redis.sortedSet(String.class).zrem(RedisKeys.inFlight(tenant.get()), requestId);
-        }
+    }
+
+    /**
+     * Ends the request's count among its tenant's executions in flight ({@link RedisKeys#inFlight}),
+     * where the dispatcher counted it: the dispatcher sees no result sent to a tenant's own reply
+     * topic, so the worker that answers ends it.
+     */
+    public void leaveInFlight(String tenant, String requestId) {
+        redis.sortedSet(String.class).zrem(RedisKeys.inFlight(tenant), requestId);
     }
 
     /**

@@ -13,7 +13,6 @@ import io.execfarm.worker.tracing.ExecutionTrace;
 import io.execfarm.worker.tracing.RequestTracing;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Instant;
-import java.util.Optional;
 
 /**
  * Runs one request from Kafka to its result. Called on a worker thread (it blocks on the process
@@ -110,10 +109,10 @@ public class RequestHandler {
                     results.storeOrWarn(answer.result());
                 }
                 trace.step("execfarm.publish.result", traced -> {
-                    results.publishOrGiveUp(request.replyTo(), answer.result(), traced);
+                    results.publishAnswer(request, answer.result(), traced);
                     return null;
                 });
-                claims.finish(id, Optional.of(request.tenant()), claimed.holder(), true);
+                claims.finish(id, claimed.holder(), true);
                 trace.end(answer.result(), answer.outputBytes());
             } catch (GaveUp e) {
                 throw new Unanswered(e.getMessage(), e.outlasted()

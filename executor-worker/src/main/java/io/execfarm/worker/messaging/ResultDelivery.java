@@ -79,6 +79,27 @@ public class ResultDelivery {
     }
 
     /**
+     * Publishes a request's result, its tenant's count in flight ended first: a tenant told to send
+     * again "when one finishes" may send the moment it sees a result, and must then be admitted. A
+     * worker lost between the two leaves the request uncounted until its redelivery answers it, a
+     * tenant over its limit by one for that while; the other order left it told "too many" for a
+     * request already answered. Where Redis is away the count ends at its score.
+     */
+    void publishAnswer(ExecutionRequest request, Result result, Context traced) {
+        leaveInFlight(request);
+        publishOrGiveUp(request.replyTo(), result, traced);
+    }
+
+    /** Where Redis stays away, the request counts until its deadline. */
+    private void leaveInFlight(ExecutionRequest request) {
+        try {
+            retries.run("ending the count in flight of " + request.id(), () -> ledger.leaveInFlight(request.tenant(), request.id()));
+        } catch (GaveUp e) {
+            LOG.warnf("%s; it counts until its deadline", e.getMessage());
+        }
+    }
+
+    /**
      * Publishes a result and waits for the broker's acknowledgement. A reply topic that cannot take
      * it (absent without auto-creation, not writable, too small a record limit) makes the request
      * {@link Unanswered}, with an error result that may still fit.
@@ -104,6 +125,7 @@ public class ResultDelivery {
     void answerFromLedger(ExecutionRequest request, RequestLedger.Delivery delivery, String holder,
             Instant recordTime, ExecutionTrace trace) {
         if (delivery.published()) {
+            leaveInFlight(request);
             LOG.debugf("%s was delivered again (attempt %d) and is already answered", request.id(), delivery.attempt());
             trace.end("answered-before");
             return;
@@ -111,7 +133,8 @@ public class ResultDelivery {
         if (alreadyOnReplyTopic(request, recordTime)) {
             LOG.infof("%s was answered and its result is on %s, though never marked published; marking it now",
                     request.id(), request.replyTo());
-            claims.finish(request.id(), Optional.of(request.tenant()), holder, true);
+            leaveInFlight(request);
+            claims.finish(request.id(), holder, true);
             trace.end("answered-before");
             return;
         }
@@ -121,8 +144,8 @@ public class ResultDelivery {
         if (request.session() != null) {
             sessions.recordInHistory(request, result);
         }
-        publishOrGiveUp(request.replyTo(), result, trace.context());
-        claims.finish(request.id(), Optional.of(request.tenant()), holder, true);
+        publishAnswer(request, result, trace.context());
+        claims.finish(request.id(), holder, true);
         trace.end(result, 0);
     }
 

@@ -52,7 +52,7 @@ class RequestLedgerTest {
         assertFalse(second.claimed());
         assertTrue(ledger.deliver(id, "a", CLAIM).claimed(), "a retried call of the holder's own");
 
-        ledger.finish(id, Optional.empty(), "a", false, CLAIM);
+        ledger.finish(id, "a", false, CLAIM);
         RequestLedger.Delivery taken = ledger.claimAgain(id, "b", CLAIM);
         assertTrue(taken.claimed());
         assertEquals(0, taken.attempt(), "claiming again counts no new delivery");
@@ -64,14 +64,14 @@ class RequestLedgerTest {
         String id = UUID.randomUUID().toString();
         ledger.deliver(id, "b", Duration.ofSeconds(5));
 
-        ledger.finish(id, Optional.empty(), "a", false, CLAIM);
+        ledger.finish(id, "a", false, CLAIM);
         assertFalse(ledger.renew(id, "a", Duration.ofMinutes(10)));
         assertEquals("b", claimHolder(id), "a delivery whose claim lapsed cannot end the claim that took over");
         assertTrue(redis.key().pttl(RedisKeys.ofRequest("claim", id)) <= 5000, "nor extend it");
 
         assertTrue(ledger.renew(id, "b", Duration.ofMinutes(10)));
         assertTrue(redis.key().pttl(RedisKeys.ofRequest("claim", id)) > 5000, "its holder extends it");
-        ledger.finish(id, Optional.empty(), "b", true, CLAIM);
+        ledger.finish(id, "b", true, CLAIM);
         assertNull(claimHolder(id));
     }
 
@@ -88,7 +88,7 @@ class RequestLedgerTest {
         assertFalse(unpublished.published());
         assertTrue(unpublished.cancelled());
 
-        ledger.finish(id, Optional.empty(), "a", true, CLAIM);
+        ledger.finish(id, "a", true, CLAIM);
         assertTrue(ledger.deliver(id, "b", CLAIM).published());
     }
 
@@ -123,7 +123,7 @@ class RequestLedgerTest {
     void aClaimReleasedWithoutAResultOrOfAnAnsweredRequestIsTakenAtOnce() {
         String released = UUID.randomUUID().toString();
         ledger.deliver(released, "a", CLAIM);
-        ledger.finish(released, Optional.empty(), "a", false, CLAIM);
+        ledger.finish(released, "a", false, CLAIM);
         assertTrue(ledger.deliver(released, "b", CLAIM).claimed());
 
         String answered = UUID.randomUUID().toString();
@@ -139,14 +139,14 @@ class RequestLedgerTest {
     void aRenewalArrivingAfterTheReleaseDoesNotBringTheClaimBack() {
         String released = UUID.randomUUID().toString();
         ledger.deliver(released, "a", CLAIM);
-        ledger.finish(released, Optional.empty(), "a", false, CLAIM);
+        ledger.finish(released, "a", false, CLAIM);
         assertFalse(ledger.renew(released, "a", CLAIM), "a released claim stays released");
         assertNull(claimHolder(released));
         assertTrue(ledger.deliver(released, "b", CLAIM).claimed(), "a redelivery takes the released request at once");
 
         String published = UUID.randomUUID().toString();
         ledger.deliver(published, "a", CLAIM);
-        ledger.finish(published, Optional.empty(), "a", true, CLAIM);
+        ledger.finish(published, "a", true, CLAIM);
         assertFalse(ledger.renew(published, "a", CLAIM), "nor is the claim of a published request, stored or not");
         assertNull(claimHolder(published));
     }
