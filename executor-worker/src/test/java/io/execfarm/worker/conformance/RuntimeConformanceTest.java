@@ -127,7 +127,8 @@ class RuntimeConformanceTest {
      * Python always, Julia wherever it is installed. CI and the worker image's build set
      * {@code EXECFARM_REQUIRE_JULIA=true}, so a Julia that cannot run fails the build instead of
      * being skipped. The image sets {@code EXECFARM_JULIA_SYSIMAGE}: its workers run Julia on that
-     * sysimage only, and so does the suite there.
+     * sysimage only, and so does the suite there. Julia runs last: CI builds its image while the
+     * Python runs go on, which the Julia run waited for when it came second.
      */
     static Stream<RuntimeUnderTest> runtimes() {
         RuntimeDefinition python = KnownRuntimes.python();
@@ -144,13 +145,13 @@ class RuntimeConformanceTest {
         return Stream.of(
                 // A low address-space limit makes the memory bomb fail fast.
                 new RuntimeUnderTest(python, new PythonSnippets(), true, Duration.ofSeconds(20)),
-                new RuntimeUnderTest(julia, new JuliaSnippets(), requireJulia, Duration.ofSeconds(90)),
                 // What a root worker without bubblewrap gets.
                 new RuntimeUnderTest(python, new PythonSnippets(), true, Duration.ofSeconds(20),
                         Isolation.NAMESPACES_AND_UID),
                 // What a root worker in a container without namespace support gets (the image build).
                 new RuntimeUnderTest(python, new PythonSnippets(), true, Duration.ofSeconds(20),
-                        Isolation.UID_ONLY));
+                        Isolation.UID_ONLY),
+                new RuntimeUnderTest(julia, new JuliaSnippets(), requireJulia, Duration.ofSeconds(90)));
     }
 
     @Parameter
@@ -218,8 +219,12 @@ class RuntimeConformanceTest {
      */
     private static void awaitSysimage(Path image) {
         Path failed = Path.of(image + ".failed");
-        long deadline = System.nanoTime() + SYSIMAGE_WAIT.toNanos();
+        long started = System.nanoTime();
+        long deadline = started + SYSIMAGE_WAIT.toNanos();
         try {
+            if (!Files.exists(image)) {
+                System.err.printf("conformance: waiting for the Julia system image %s%n", image);
+            }
             while (!Files.exists(image)) {
                 if (Files.exists(failed)) {
                     fail("the Julia system image " + image + " could not be built:\n" + Files.readString(failed));
@@ -229,6 +234,8 @@ class RuntimeConformanceTest {
                 }
                 Thread.sleep(1000);
             }
+            System.err.printf("conformance: the system image was there after %d s%n",
+                    Duration.ofNanos(System.nanoTime() - started).toSeconds());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
