@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -14,9 +15,13 @@ import java.util.Objects;
  * @param startBy     when its sender stops waiting for it to start, or null for never: a worker that
  *                    takes it later answers it {@code expired} without running it (absent from the
  *                    JSON when null)
+ * @param files       files written into the working directory before the code runs (absent from
+ *                    the JSON when there are none, as a reader from before files knows no such field)
+ * @param collect     globs of the files to collect from the working directory after the code ran,
+ *                    into the result (absent from the JSON when there are none)
  */
 @JsonPropertyOrder({"v", "id", "runtime", "code", "session", "tenant", "timeoutMs", "replyTo", "limits", "submittedAt",
-        "startBy"})
+        "startBy", "files", "collect"})
 @JsonInclude(JsonInclude.Include.ALWAYS)
 public record ExecutionRequest(
         String id,
@@ -28,7 +33,9 @@ public record ExecutionRequest(
         String replyTo,
         Limits limits,
         Instant submittedAt,
-        @JsonInclude(JsonInclude.Include.NON_NULL) Instant startBy) {
+        @JsonInclude(JsonInclude.Include.NON_NULL) Instant startBy,
+        @JsonInclude(JsonInclude.Include.NON_EMPTY) List<InputFile> files,
+        @JsonInclude(JsonInclude.Include.NON_EMPTY) List<String> collect) {
 
     public static final String DEFAULT_TENANT = "default";
     public static final long DEFAULT_TIMEOUT_MS = 30_000;
@@ -44,6 +51,18 @@ public record ExecutionRequest(
         require(replyTo != null && WireNames.TOPIC.matcher(replyTo).matches() && !Topics.isFarmOwned(replyTo),
                 "replyTo", replyTo);
         Objects.requireNonNull(limits, "limits");
+        files = files == null ? List.of() : List.copyOf(files);
+        collect = collect == null ? List.of() : List.copyOf(collect);
+        require(files.size() <= InputFile.MAX_FILES, "files", files.size() + " files");
+        require(InputFile.totalBytes(files) <= InputFile.MAX_TOTAL_BYTES, "files", InputFile.totalBytes(files) + " bytes");
+        require(files.stream().map(InputFile::path).distinct().count() == files.size(), "files", "a path twice");
+        require(collect.size() <= WirePaths.MAX_GLOBS && collect.stream().allMatch(WirePaths::isGlob), "collect", collect);
+    }
+
+    /** A request that brings no files and collects none. */
+    public ExecutionRequest(String id, String runtime, String code, String session, String tenant, long timeoutMs,
+            String replyTo, Limits limits, Instant submittedAt, Instant startBy) {
+        this(id, runtime, code, session, tenant, timeoutMs, replyTo, limits, submittedAt, startBy, List.of(), List.of());
     }
 
     /** A request with every optional field at its default. */

@@ -3,7 +3,11 @@ package io.execfarm.contracts;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeType;
 import io.execfarm.contracts.MalformedMessageException.Reason;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -108,6 +112,42 @@ final class JsonObjectReader {
             throw wrongType(field, "an object", value);
         }
         return new JsonObjectReader(value, path + field + ".");
+    }
+
+    /** An array's elements, none when the field is absent or JSON null; more than {@code max} is an error. */
+    List<JsonNode> optionalArray(String field, int max) throws MalformedMessageException {
+        JsonNode value = node.get(field);
+        if (value == null || value.isNull()) {
+            return List.of();
+        }
+        if (!value.isArray()) {
+            throw wrongType(field, "an array", value);
+        }
+        if (value.size() > max) {
+            throw new MalformedMessageException(Reason.TOO_LARGE,
+                    "field '" + path + field + "' has " + value.size() + " elements, over the limit of " + max);
+        }
+        List<JsonNode> elements = new ArrayList<>();
+        value.forEach(elements::add);
+        return elements;
+    }
+
+    /** The reader of element {@code index} of array {@code field}, which must be an object. */
+    JsonObjectReader element(String field, int index, JsonNode element) throws MalformedMessageException {
+        if (element == null || !element.isObject()) {
+            throw wrongType(field + "[" + index + "]", "an object", element);
+        }
+        return new JsonObjectReader(element, path + field + "[" + index + "].");
+    }
+
+    /** Every field of this object, each of which must be a string. */
+    Map<String, String> stringValues() throws MalformedMessageException {
+        Map<String, String> values = new LinkedHashMap<>();
+        for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            values.put(name, requiredString(name));
+        }
+        return values;
     }
 
     JsonObjectReader requiredObject(String field) throws MalformedMessageException {

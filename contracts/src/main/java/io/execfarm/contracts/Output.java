@@ -5,8 +5,8 @@ import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.Objects;
 
 /**
- * A chunk of the user code's output. {@code seq} numbers a request's chunks from 0 without gaps,
- * across both streams, so a reader can rebuild the exact interleaving.
+ * A chunk of the user code's output. {@code seq} numbers a request's chunks and {@link Display}
+ * bundles from 0 without gaps, across both streams, so a reader can rebuild the exact interleaving.
  */
 @JsonPropertyOrder({"v", "type", "requestId", "seq", "stream", "text"})
 public record Output(String requestId, long seq, Stream stream, String text) implements ExecutionEvent {

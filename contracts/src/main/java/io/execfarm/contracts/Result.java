@@ -3,6 +3,7 @@ package io.execfarm.contracts;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.annotation.JsonValue;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 
@@ -15,9 +16,11 @@ import java.util.Objects;
  * @param attempt   1 for the first execution; higher when a redelivery was answered
  * @param traceId   the OpenTelemetry trace the execution ran in (32 hex digits), where tracing is on;
  *                  absent from the JSON otherwise
+ * @param files     the files the request asked to collect, each with its content or why it has none;
+ *                  absent from the JSON when it asked for none
  */
 @JsonPropertyOrder({"v", "type", "requestId", "status", "value", "error", "truncated", "timings", "workerId", "attempt",
-        "traceId"})
+        "traceId", "files"})
 @JsonInclude(JsonInclude.Include.ALWAYS)
 public record Result(
         String requestId,
@@ -28,7 +31,8 @@ public record Result(
         Timings timings,
         String workerId,
         int attempt,
-        @JsonInclude(JsonInclude.Include.NON_NULL) String traceId) implements ExecutionEvent {
+        @JsonInclude(JsonInclude.Include.NON_NULL) String traceId,
+        @JsonInclude(JsonInclude.Include.NON_EMPTY) List<CollectedFile> files) implements ExecutionEvent {
 
     public static final String TYPE = "result";
 
@@ -66,6 +70,13 @@ public record Result(
         if (attempt < 1) {
             throw new IllegalArgumentException("attempt must be >= 1: " + attempt);
         }
+        files = files == null ? List.of() : List.copyOf(files);
+    }
+
+    /** A result that carries no files. */
+    public Result(String requestId, Status status, String value, ErrorInfo error, boolean truncated, Timings timings,
+            String workerId, int attempt, String traceId) {
+        this(requestId, status, value, error, truncated, timings, workerId, attempt, traceId, List.of());
     }
 
     /** A result not (yet) tied to a trace. */
@@ -82,12 +93,17 @@ public record Result(
 
     /** The same result, as the answer to delivery number {@code attempt} of its request. */
     public Result withAttempt(int attempt) {
-        return new Result(requestId, status, value, error, truncated, timings, workerId, attempt, traceId);
+        return new Result(requestId, status, value, error, truncated, timings, workerId, attempt, traceId, files);
     }
 
     /** The same result, as run in trace {@code traceId} (null: none). */
     public Result withTraceId(String traceId) {
-        return new Result(requestId, status, value, error, truncated, timings, workerId, attempt, traceId);
+        return new Result(requestId, status, value, error, truncated, timings, workerId, attempt, traceId, files);
+    }
+
+    /** The same result, carrying {@code files}. */
+    public Result withFiles(List<CollectedFile> files) {
+        return new Result(requestId, status, value, error, truncated, timings, workerId, attempt, traceId, files);
     }
 
     @Override

@@ -19,6 +19,11 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -38,10 +43,14 @@ public final class WireCodec {
     public static final int DEFAULT_MAX_CODE_BYTES = 1 << 20;
 
     private static final Set<String> REQUEST_FIELDS = Set.of("v", "id", "runtime", "code", "session", "tenant",
-            "timeoutMs", "replyTo", "limits", "submittedAt", "startBy");
+            "timeoutMs", "replyTo", "limits", "submittedAt", "startBy", "files", "collect");
+    private static final Set<String> FILE_FIELDS = Set.of("path", "base64", "text");
     private static final Set<String> LIMITS_FIELDS = Set.of("maxOutputBytes");
-    /** Room for the JSON around the code; escapes can grow code by at most 6x (\\uXXXX per byte). */
-    private static final int ENVELOPE_BYTES = 64 * 1024;
+    /**
+     * Room for the JSON around the code (escapes can grow code by at most 6x, \\uXXXX per byte),
+     * files included (base64, 4/3 of their bytes, or text escaped as code is).
+     */
+    static final int ENVELOPE_BYTES = 64 * 1024 + InputFile.MAX_TOTAL_BYTES * 6;
 
     private final ObjectMapper mapper;
     private final int maxCodeBytes;
@@ -103,8 +112,9 @@ public final class WireCodec {
                     json.requiredLong("queuedMs", 0, Long.MAX_VALUE));
             case Output.TYPE -> new Output(requestId, json.requiredLong("seq", 0, Long.MAX_VALUE),
                     enumOf(Output.Stream.class, json, "stream"), json.requiredString("text"));
+            case Display.TYPE -> readDisplay(requestId, json);
             case Result.TYPE -> readResult(requestId, json);
-            default -> throw json.invalid("type", "must be one of started, output, result, got \"" + type + "\"");
+            default -> throw json.invalid("type", "must be one of started, output, display, result, got \"" + type + "\"");
         };
     }
 
@@ -144,9 +154,65 @@ public final class WireCodec {
         Limits limits = readLimits(json.optionalObject("limits"));
         Instant submittedAt = readInstant(json, "submittedAt");
         Instant startBy = readInstant(json, "startBy");
+        List<InputFile> files = readFiles(json);
+        List<String> collect = new ArrayList<>();
+        List<JsonNode> globs = json.optionalArray("collect", WirePaths.MAX_GLOBS);
+        for (int i = 0; i < globs.size(); i++) {
+            JsonNode glob = globs.get(i);
+            if (!glob.isTextual() || !WirePaths.isGlob(glob.textValue())) {
+                throw json.invalid("collect[" + i + "]", WirePaths.rule("glob") + ", got " + JsonObjectReader.describe(glob));
+            }
+            collect.add(glob.textValue());
+        }
         return new ExecutionRequest(id, runtime, code, session,
                 tenant != null ? tenant : ExecutionRequest.DEFAULT_TENANT, timeoutMs,
-                replyTo != null ? replyTo : Topics.REPLIES, limits, submittedAt, startBy);
+                replyTo != null ? replyTo : Topics.REPLIES, limits, submittedAt, startBy, files, collect);
+    }
+
+    private static List<InputFile> readFiles(JsonObjectReader json) throws MalformedMessageException {
+        List<InputFile> files = new ArrayList<>();
+        Set<String> paths = new HashSet<>();
+        long total = 0;
+        List<JsonNode> nodes = json.optionalArray("files", InputFile.MAX_FILES);
+        for (int i = 0; i < nodes.size(); i++) {
+            JsonObjectReader file = json.element("files", i, nodes.get(i));
+            file.allowOnly(FILE_FIELDS);
+            String path = file.requiredString("path");
+            if (!WirePaths.isFile(path)) {
+                throw file.invalid("path", WirePaths.rule("path") + ", got \"" + path + "\"");
+            }
+            if (!paths.add(path)) {
+                throw file.invalid("path", "names a file that an earlier entry names too: \"" + path + "\"");
+            }
+            String base64 = file.optionalString("base64");
+            String text = file.optionalString("text");
+            if ((base64 == null) == (text == null)) {
+                throw file.invalid("base64", "or 'text' must be given, exactly one of them");
+            }
+            byte[] bytes;
+            try {
+                bytes = text != null ? text.getBytes(StandardCharsets.UTF_8) : Base64.getDecoder().decode(base64);
+            } catch (IllegalArgumentException e) {
+                throw file.invalid("base64", "must be base64 (RFC 4648, with padding): " + e.getMessage());
+            }
+            total += bytes.length;
+            if (total > InputFile.MAX_TOTAL_BYTES) {
+                throw new MalformedMessageException(Reason.TOO_LARGE, "the request's files hold more than "
+                        + InputFile.MAX_TOTAL_BYTES + " bytes together, the limit for files sent in a request");
+            }
+            files.add(InputFile.of(path, bytes));
+        }
+        return files;
+    }
+
+    private static Display readDisplay(String requestId, JsonObjectReader json) throws MalformedMessageException {
+        long seq = json.requiredLong("seq", 0, Long.MAX_VALUE);
+        Map<String, String> data = json.requiredObject("data").stringValues();
+        try {
+            return new Display(requestId, seq, data);
+        } catch (IllegalArgumentException e) {
+            throw json.invalid("data", e.getMessage());
+        }
     }
 
     private static Limits readLimits(JsonObjectReader json) throws MalformedMessageException {
@@ -182,9 +248,21 @@ public final class WireCodec {
         Result.Timings timings = new Result.Timings(t.requiredLong("queuedMs", 0, Long.MAX_VALUE),
                 t.requiredLong("acquireMs", 0, Long.MAX_VALUE), t.requiredLong("execMs", 0, Long.MAX_VALUE),
                 t.requiredLong("totalMs", 0, Long.MAX_VALUE));
+        List<CollectedFile> files = new ArrayList<>();
+        List<JsonNode> nodes = json.optionalArray("files", Integer.MAX_VALUE);
+        for (int i = 0; i < nodes.size(); i++) {
+            JsonObjectReader file = json.element("files", i, nodes.get(i));
+            try {
+                files.add(new CollectedFile(file.requiredString("path"), file.requiredLong("size", 0, Long.MAX_VALUE),
+                        file.optionalString("sha256"), file.requiredString("mediaType"), file.optionalString("base64"),
+                        file.optionalString("error")));
+            } catch (IllegalArgumentException e) {
+                throw json.invalid("files[" + i + "]", e.getMessage());
+            }
+        }
         return new Result(requestId, enumOf(Result.Status.class, json, "status"), json.optionalString("value"),
                 error, json.requiredBoolean("truncated"), timings, json.requiredString("workerId"),
-                (int) json.requiredLong("attempt", 1, Integer.MAX_VALUE), json.optionalString("traceId"));
+                (int) json.requiredLong("attempt", 1, Integer.MAX_VALUE), json.optionalString("traceId"), files);
     }
 
     private static void requireVersion(JsonObjectReader json) throws MalformedMessageException {

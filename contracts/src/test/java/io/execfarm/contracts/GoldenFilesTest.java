@@ -1,9 +1,14 @@
 package io.execfarm.contracts;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The exact bytes that clients in other languages send and receive decode to the expected records. */
@@ -32,6 +37,19 @@ class GoldenFilesTest {
         assertEquals("sess-42", expected.kafkaKey());
     }
 
+    /** Text files decode to their UTF-8 bytes, and encode back as base64 like any other. */
+    @Test
+    void aRequestWithFilesKeepsTheirBytesAndItsGlobs() throws Exception {
+        ExecutionRequest decoded = codec.decodeRequest(TestFiles.read("golden/request-files.json"));
+        assertEquals(List.of("data/points.csv", "model.bin"), decoded.files().stream().map(InputFile::path).toList());
+        assertArrayEquals("x,y\n1,2\n3,4\n".getBytes(StandardCharsets.UTF_8), decoded.files().get(0).bytes());
+        assertArrayEquals(new byte[] {0, 1, 2, 3}, decoded.files().get(1).bytes());
+        assertEquals(List.of("out/*.txt", "**/*.png"), decoded.collect());
+        assertEquals(decoded, codec.decodeRequest(codec.encode(decoded)));
+        assertFalse(new String(codec.encode(ExecutionRequest.of(ID, "python", "1")), StandardCharsets.UTF_8).contains("files"),
+                "a request without files says nothing of them, for readers that know no such field");
+    }
+
     @Test
     void pythonJsonDumpsOutputDecodes() throws Exception {
         ExecutionRequest expected = new ExecutionRequest("py-client.7", "python", "print(\"café 🚀\")\n6 * 7", null,
@@ -51,6 +69,14 @@ class GoldenFilesTest {
                 true, new Result.Timings(1, 2, 3, 7), "w2", 2));
         assertGolden("golden/event-result-traced.json", new Result(ID, Result.Status.OK, "2.0", null, false,
                 new Result.Timings(12, 0, 3, 16), "worker-a:1234", 2, "4bf92f3577b34da6a3ce929d0e0e4736"));
+        assertGolden("golden/event-display.json", new Display(ID, 3, Map.of("image/png", "iVBORw0KGgo=",
+                "text/plain", "<Figure size 640x480 with 1 Axes>")));
+        assertGolden("golden/event-result-files.json", new Result(ID, Result.Status.OK, null, null, false,
+                new Result.Timings(12, 0, 3, 16), "worker-a:1234", 1, null, List.of(
+                        new CollectedFile("out/summary.txt", 1,
+                                "4e07408562bedb8b60ce05c1decfe3ad16b72230967de01f640b7e4729b49fce", "text/plain", "Mw==", null),
+                        CollectedFile.refused("out/link.txt",
+                                "NotARegularFile: a symbolic link; only regular files are collected"))));
     }
 
     @Test

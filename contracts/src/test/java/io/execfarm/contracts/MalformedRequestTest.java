@@ -67,6 +67,17 @@ class MalformedRequestTest {
                 Arguments.of("session-number.json", WRONG_TYPE, "'session' must be a string", true),
                 Arguments.of("tenant-invalid.json", INVALID_VALUE, "'tenant' must be 1 to 64", true),
                 Arguments.of("submitted-at-invalid.json", INVALID_VALUE, "'submittedAt' must be an ISO-8601", true),
+                Arguments.of("files-dotdot.json", INVALID_VALUE, "'files[0].path' must be a relative path", true),
+                Arguments.of("files-absolute.json", INVALID_VALUE, "not starting with '/', got \"/etc/passwd\"", true),
+                Arguments.of("files-backslash.json", INVALID_VALUE, "'files[0].path' must be a relative path", true),
+                Arguments.of("files-both-contents.json", INVALID_VALUE, "'files[0].base64' or 'text' must be given, exactly one", true),
+                Arguments.of("files-no-content.json", INVALID_VALUE, "'files[0].base64' or 'text' must be given", true),
+                Arguments.of("files-bad-base64.json", INVALID_VALUE, "'files[0].base64' must be base64", true),
+                Arguments.of("files-unknown-field.json", UNKNOWN_FIELD, "unknown field 'files[0].mode'", true),
+                Arguments.of("files-not-array.json", WRONG_TYPE, "'files' must be an array", true),
+                Arguments.of("collect-dotdot.json", INVALID_VALUE, "'collect[0]' must be a relative glob", true),
+                Arguments.of("collect-absolute.json", INVALID_VALUE, "'collect[0]' must be a relative glob", true),
+                Arguments.of("collect-number.json", INVALID_VALUE, "'collect[0]' must be a relative glob", true),
                 Arguments.of("duplicate-key.json", NOT_JSON, "Duplicate field 'id'", false),
                 Arguments.of("trailing-garbage.json", NOT_JSON, "not valid JSON", false));
     }
@@ -122,7 +133,7 @@ class MalformedRequestTest {
 
     @Test
     void hugeRecordIsRefusedBeforeParsing() {
-        byte[] huge = new byte[(1000 * 6) + 64 * 1024 + 1];
+        byte[] huge = new byte[(1000 * 6) + WireCodec.ENVELOPE_BYTES + 1];
         java.util.Arrays.fill(huge, (byte) '[');
         MalformedMessageException e = assertThrows(MalformedMessageException.class,
                 () -> new WireCodec(1000).decodeRequest(huge));

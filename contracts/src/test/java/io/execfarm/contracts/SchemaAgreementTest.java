@@ -55,13 +55,13 @@ class SchemaAgreementTest {
     }
 
     static Stream<String> goldenRequests() {
-        return Stream.of("request-minimal.json", "request-full.json", "request-python-dumps.json");
+        return Stream.of("request-minimal.json", "request-full.json", "request-python-dumps.json", "request-files.json");
     }
 
     @Test
     void schemaAcceptsGoldenEventsAndControl() {
         for (String file : Set.of("event-started.json", "event-output.json", "event-result-ok.json",
-                "event-result-error.json", "event-result-traced.json")) {
+                "event-result-error.json", "event-result-traced.json", "event-display.json", "event-result-files.json")) {
             assertTrue(schemaAccepts("event", TestFiles.read("golden/" + file)), file);
         }
         assertTrue(schemaAccepts("control", TestFiles.read("golden/control-cancel.json")));
