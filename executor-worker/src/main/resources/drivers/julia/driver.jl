@@ -19,6 +19,10 @@
 # worker's check that the process is at rest (see Handover). Neither driver thread yields while it
 # takes a lock, so neither runs such a task in the driver's place during a request.
 #
+# A request's files are written into the working directory before its code runs, and the files it
+# asks to collect go back after it as "file" frames. `display` of anything with a rich `show` (a
+# picture, HTML) sends a "display" frame with a MIME bundle, in its place among the output.
+#
 # Where Julia versions differ the code branches on VERSION, in small helpers marked "1.5".
 
 # A system image built with this driver baked in (deploy/julia/build-sysimage-incremental) holds the
@@ -32,6 +36,7 @@ end
 
 module ExecfarmDriver
 
+import Base64
 import REPL
 using Logging
 
@@ -93,7 +98,7 @@ function json(io::IO, x)
         print(io, x)
     elseif x isa AbstractString
         json_string(io, x)
-    elseif x isa NamedTuple
+    elseif x isa NamedTuple || x isa AbstractDict
         print(io, '{')
         for (i, (k, v)) in enumerate(pairs(x))
             i > 1 && print(io, ',')
@@ -387,6 +392,7 @@ function begin_request!()
     # The display and the logger hold the stream they were made with; give them today's.
     empty!(Base.Multimedia.displays)
     pushdisplay(TextDisplay(stdout))
+    pushdisplay(FrameDisplay())
     global_logger(ConsoleLogger(stderr))
 end
 
@@ -634,6 +640,174 @@ function end_request!()
 end
 
 # ---------------------------------------------------------------------------------------------
+# Displays and files.
+
+"""Sends what `display` shows as a MIME bundle, when it has more than text: anything else falls
+through to the TextDisplay below it, which prints, as before displays existed."""
+struct FrameDisplay <: AbstractDisplay end
+
+const RICH_MIMES = ("image/png", "image/jpeg", "image/svg+xml", "text/html", "text/markdown", "text/latex")
+const BINARY_MIMES = ("image/png", "image/jpeg")
+
+function Base.display(::FrameDisplay, x)
+    data = Dict{String,String}()
+    for m in RICH_MIMES
+        showable(m, x) || continue
+        data[m] = m in BINARY_MIMES ? Base64.base64encode(repr(MIME(m), x)) : String(repr(MIME(m), x))
+    end
+    isempty(data) && throw(MethodError(display, (x,)))
+    data["text/plain"] = repr(MIME("text/plain"), x; context = :limit => true)
+    flush_streams()
+    hold(LOCK) do
+        STATE.id === nothing && return
+        # What the request printed before this goes first.
+        foreach(c -> drain!(c, false), CAPTURES)
+        size = sum(sizeof, values(data))
+        if size > STATE.budget
+            STATE.truncated = true
+        else
+            STATE.budget -= size
+            send((ev = "display", id = STATE.id, data = data))
+        end
+    end
+    nothing
+end
+
+const WORK_DIR = Ref{String}()
+# A collection stops looking after this many entries of the working directory.
+const MAX_COLLECT_WALK = 10000
+const O_WRONLY = Cint(0o1)
+const O_CREAT = Cint(0o100)
+const O_TRUNC = Cint(0o1000)
+const O_DIRECTORY = Cint(0o200000)
+const O_NOFOLLOW = Cint(0o400000)
+
+"""Opens `path` below the working directory without following a link at any step: a link user
+code left there (in a session) leads nowhere, it is refused (ELOOP, ENOTDIR). -1 and errno on failure."""
+function open_beneath(path::AbstractString, flags::Cint, make_dirs::Bool)
+    dir = ccall(:open, Cint, (Cstring, Cint), WORK_DIR[], O_DIRECTORY | O_CLOEXEC)
+    dir < 0 && return dir
+    parts = split(path, '/')
+    for part in parts[1:end-1]
+        make_dirs && ccall(:mkdirat, Cint, (Cint, Cstring, Cuint), dir, part, 0o755)
+        below = ccall(:openat, Cint, (Cint, Cstring, Cint), dir, part, O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        errno = Libc.errno()
+        close_fd(dir)
+        below < 0 && (Libc.errno(errno); return below)
+        dir = below
+    end
+    fd = ccall(:openat, Cint, (Cint, Cstring, Cint, Cuint), dir, parts[end], flags | O_NOFOLLOW | O_CLOEXEC, 0o644)
+    errno = Libc.errno()
+    close_fd(dir)
+    Libc.errno(errno)
+    return fd
+end
+
+"""The request's files, into the working directory; nothing, or the error that stops the request."""
+function write_files(files)
+    for entry in files
+        path = entry["path"]::String
+        fd = open_beneath(path, O_WRONLY | O_CREAT | O_TRUNC, true)
+        if fd < 0
+            return (type = "InputFileError", message = "could not write $path: $(Libc.strerror(Libc.errno()))",
+                    stacktrace = nothing)
+        end
+        io = fdio(Int(fd), true)
+        try
+            write(io, Base64.base64decode(entry["base64"]::String))
+        finally
+            close(io)
+        end
+    end
+    return nothing
+end
+
+"""A glob as a regular expression over paths relative to the working directory: * and ? within a
+name, ** as a whole name for any number of directories (at the end: anything below)."""
+function glob_pattern(glob::AbstractString)
+    parts = split(glob, '/')
+    pattern = ""
+    for (i, part) in enumerate(parts)
+        last = i == length(parts)
+        if part == "**"
+            pattern *= last ? "[^/]+(?:/[^/]+)*" : "(?:[^/]+/)*"
+            continue
+        end
+        for c in part
+            pattern *= c == '*' ? "[^/]*" : c == '?' ? "[^/]" : "\\Q$(c)\\E"
+        end
+        pattern *= last ? "" : "/"
+    end
+    return Regex("^" * pattern * "\\z")
+end
+
+"""Sends the files matching `globs`, in name order: regular files only, read without following a
+link, within the request's limits (the worker counts again)."""
+function collect_files(id::String, globs, limits)
+    patterns = [glob_pattern(g) for g in globs]
+    matches = String[]
+    walked = 0
+    stack = [""]
+    while !isempty(stack) && walked <= MAX_COLLECT_WALK
+        prefix = pop!(stack)
+        names = try readdir(isempty(prefix) ? WORK_DIR[] : joinpath(WORK_DIR[], prefix)) catch; continue end
+        for name in names
+            walked += 1
+            walked > MAX_COLLECT_WALK && break
+            relative = prefix * name
+            info = lstat(joinpath(WORK_DIR[], relative))
+            if isdir(info)
+                push!(stack, relative * "/")
+            elseif any(p -> occursin(p, relative), patterns)
+                push!(matches, relative)
+            end
+        end
+    end
+    frames = Any[]
+    if walked > MAX_COLLECT_WALK
+        push!(frames, (path = String(globs[1]), error = "TooManyFiles: the working directory holds more than " *
+                       "$MAX_COLLECT_WALK entries; collection stopped looking there"))
+    end
+    total = 0
+    max_files = Int(limits["maxFiles"])
+    for relative in sort(matches)
+        if length(frames) >= max_files
+            push!(frames, (path = relative, error = "TooManyFiles: more than $max_files files matched; " *
+                           "the rest were not collected"))
+            break
+        end
+        frame, size = read_collected(relative, limits, total)
+        total += size
+        push!(frames, frame)
+    end
+    for frame in frames
+        send(merge((ev = "file", id = id), frame))
+    end
+end
+
+function read_collected(relative::String, limits, total::Int)
+    islink(joinpath(WORK_DIR[], relative)) &&
+        return (path = relative, error = "NotARegularFile: a symbolic link; only regular files are collected"), 0
+    fd = open_beneath(relative, O_NONBLOCK, false)
+    fd < 0 && return (path = relative, error = "Unreadable: $(Libc.strerror(Libc.errno()))"), 0
+    io = fdio(Int(fd), true)
+    max_file = Int(limits["maxFileBytes"])
+    content = try
+        isfile(stat(RawFD(fd))) || return (path = relative, error = "NotARegularFile: only regular files are collected"), 0
+        # Read no more than the limit allows, whatever the file grows to meanwhile.
+        read(io, max_file + 1)
+    finally
+        close(io)
+    end
+    length(content) > max_file &&
+        return (path = relative, error = "FileTooLarge: over the limit of $max_file bytes per file"), 0
+    total + length(content) > limits["maxRequestBytes"] &&
+        return (path = relative, error = "CollectLimitExceeded: the request's files would exceed " *
+                "$(limits["maxRequestBytes"]) bytes together"), 0
+    return (path = relative, base64 = Base64.base64encode(content)), length(content)
+end
+
+# ---------------------------------------------------------------------------------------------
 # Evaluation.
 
 const SESSIONS = Dict{String,Module}()
@@ -806,9 +980,16 @@ function run_request(command::Dict{String,Any})
     end
     announce_request(HANDOVER[])
     started = time_ns()
-    status, value, error = evaluate(mod, command["code"]::String, "<cell $id>")
+    error = write_files(get(command, "files", ()))
+    if error === nothing
+        status, value, error = evaluate(mod, command["code"]::String, "<cell $id>")
+    else
+        status, value = "error", nothing
+    end
     run_queued_tasks()
     eval_micros = (time_ns() - started) ÷ 1000
+    globs = get(command, "collect", ())
+    isempty(globs) || collect_files(id, globs, command["collectLimits"])
     truncated = hold(end_request!, LOCK)
     looked = close_request(HANDOVER[], session !== nothing)
     left = session !== nothing ? nothing :
@@ -822,17 +1003,25 @@ function run_request(command::Dict{String,Any})
           evalMicros = eval_micros, leftWaiting = left))
 end
 
-"""Runs the driver's own paths once (output, a value, an error) with frames going nowhere, before
-the worker sees the process ready: otherwise each process's first real request would pay for
-compiling them (40 ms for the first print, 240 ms for the first error, measured on 1.5.3)."""
+"""Runs the driver's own paths once (output, a value, an error, a display, a file in and out) with
+frames going nowhere, before the worker sees the process ready: otherwise each process's first real
+request would pay for compiling them (40 ms for the first print, 240 ms for the first error,
+measured on 1.5.3). The file is gone again before the worker looks at the working directory."""
 function warm_own_paths()
     frames = CHANNELS[].frames
     CHANNELS[].frames = devnull
+    file = ".execfarm-warm-up"
     try
-        for code in ("println(\"1\"); println(2); print(stderr, 3); 1 + 1", "error(\"warm\")")
+        for code in ("println(\"1\"); println(2); print(stderr, 3); 1 + 1", "error(\"warm\")",
+                     "struct Warm end; Base.show(io::IO, ::MIME\"text/html\", ::Warm) = print(io, \"<b/>\"); display(Warm())")
             run_request(Dict{String,Any}("id" => "driver-warm-up", "code" => code, "session" => nothing,
                                          "maxOutputBytes" => 1024))
         end
+        run_request(Dict{String,Any}("id" => "driver-warm-up", "code" => "1", "session" => nothing,
+                                     "maxOutputBytes" => 1024, "files" => Any[Dict{String,Any}("path" => file, "base64" => "")],
+                                     "collect" => Any[file],
+                                     "collectLimits" => Dict{String,Any}("maxFileBytes" => 1, "maxRequestBytes" => 1, "maxFiles" => 1)))
+        rm(joinpath(WORK_DIR[], file); force = true)
     finally
         CHANNELS[].frames = frames
     end
@@ -857,6 +1046,7 @@ function main()
     ccall(:signal, Ptr{Cvoid}, (Cint, Ptr{Cvoid}), SIGXFSZ, SIG_IGN)
     devnull_fd = check(ccall(:open, Cint, (Cstring, Cint), "/dev/null", O_RDWR | O_CLOEXEC), "open /dev/null")
     append!(ORIGINAL_STDIO, (stdin, stdout, stderr))
+    WORK_DIR[] = pwd()
     frames = set_blocking(dup_private(1))
     CHANNELS[] = Channels(fdio(Int(frames), true), CommandReader(set_blocking(dup_private(0))), dup_private(2), devnull_fd)
     dup2(devnull_fd, 0)

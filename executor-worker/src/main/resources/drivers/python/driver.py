@@ -5,17 +5,26 @@ leave as JSON lines on the original stdout. Both are moved to private descriptor
 code runs: fd 0 becomes /dev/null, and fds 1 and 2 become pipes whose bytes a reader thread
 forwards as "output" frames, so writes from C libraries and child processes are captured too and
 user code cannot write into the frame channel by printing.
+
+A request's files are written into the working directory before its code runs, and the files it
+asks to collect are sent back after it, as "file" frames. display() (a builtin, as in IPython)
+and matplotlib's show() send "display" frames with a MIME bundle, in their place among the output.
 """
 
 import ast
+import base64
 import builtins
 import codecs
 import ctypes
+import importlib.util
+import io
 import json
 import linecache
 import os
+import re
 import selectors
 import signal
+import stat
 import sys
 import threading
 import time
@@ -26,6 +35,27 @@ MAX_TRACEBACK_CHARS = 16 * 1024
 # A rendered value longer than this is cut; the output budget of the request applies too.
 MAX_VALUE_CHARS = 1024 * 1024
 DRIVER_PID = os.getpid()
+# Files are written and collected here whatever directory user code moved to.
+WORK_DIR = os.getcwd()
+# A collection stops looking after this many entries of the working directory.
+MAX_COLLECT_WALK = 10000
+# matplotlib draws with this driver's backend (module://execfarm_inline below), into display frames.
+INLINE_BACKEND = "execfarm_inline"
+INLINE_BACKEND_SOURCE = """
+import builtins
+from matplotlib.backends.backend_agg import FigureCanvasAgg as FigureCanvas
+import matplotlib._pylab_helpers as _helpers
+
+
+def show(*args, **kwargs):
+    for manager in _helpers.Gcf.get_all_fig_managers():
+        builtins.display(manager.canvas.figure)
+    _helpers.Gcf.destroy_all()
+"""
+# (media type, the IPython-style method that renders it); text/plain is always repr().
+RICH_REPRS = (("image/png", "_repr_png_"), ("image/jpeg", "_repr_jpeg_"), ("image/svg+xml", "_repr_svg_"),
+              ("text/html", "_repr_html_"), ("text/markdown", "_repr_markdown_"), ("text/latex", "_repr_latex_"),
+              ("application/json", "_repr_json_"))
 
 
 class Channel:
@@ -70,12 +100,29 @@ class OutputPump(threading.Thread):
             self._truncated = False
             self._decoders = {fd: codecs.getincrementaldecoder("utf-8")("replace") for fd in self._streams}
 
-    def finish(self):
-        """Forwards everything written so far, then detaches the request; returns whether output was cut."""
+    def sync(self):
+        """Forwards everything written so far, the request still attached: what comes next follows it."""
         self._drained.clear()
         self._drain_requested.set()
         os.write(self._wake_w, b"x")
         self._drained.wait()
+
+    def request_id(self):
+        with self._lock:
+            return self._request_id
+
+    def take(self, size):
+        """Whether {size} more bytes fit the request's budget, taking them if so; else the output is cut."""
+        with self._lock:
+            if size > self._budget:
+                self._truncated = True
+                return False
+            self._budget -= size
+            return True
+
+    def finish(self):
+        """Forwards everything written so far, then detaches the request; returns whether output was cut."""
+        self.sync()
         with self._lock:
             for fd, decoder in self._decoders.items():
                 self._emit(fd, decoder.decode(b"", final=True))
@@ -189,6 +236,206 @@ def leave_if_forked():
         os._exit(0)
 
 
+class Displayer:
+    """display(): a MIME bundle per object, sent after the output written before it. An object with
+    nothing but text is printed instead, as before display existed."""
+
+    def __init__(self, channel, pump):
+        self._channel = channel
+        self._pump = pump
+
+    def __call__(self, *objs, **_options):
+        for obj in objs:
+            data = bundle_of(obj)
+            if len(data) == 1:
+                print(data["text/plain"])
+                continue
+            flush_streams()
+            self._pump.sync()
+            request_id = self._pump.request_id()
+            size = sum(len(value.encode("utf-8")) for value in data.values())
+            if request_id is not None and self._pump.take(size):
+                self._channel.send({"ev": "display", "id": request_id, "data": data})
+
+
+def bundle_of(obj):
+    data = {}
+    if hasattr(obj, "savefig") and hasattr(obj, "canvas"):
+        png = io.BytesIO()
+        obj.savefig(png, format="png", bbox_inches="tight")
+        data["image/png"] = png.getvalue()
+    for media_type, method in RICH_REPRS:
+        render = getattr(obj, method, None)
+        if media_type in data or not callable(render) or isinstance(obj, type):
+            continue
+        value = render()
+        if isinstance(value, tuple):
+            value = value[0]
+        if value is not None:
+            data[media_type] = value
+    for media_type, value in list(data.items()):
+        if isinstance(value, bytes) and media_type.startswith("image/") and media_type != "image/svg+xml":
+            data[media_type] = base64.b64encode(value).decode("ascii")
+        elif isinstance(value, bytes):
+            data[media_type] = value.decode("utf-8", "replace")
+        elif media_type == "application/json" and not isinstance(value, str):
+            data[media_type] = json.dumps(value)
+        else:
+            data[media_type] = str(value)
+    data["text/plain"] = repr(obj)
+    return data
+
+
+class InlineBackend:
+    """Makes module://execfarm_inline importable without a file of its own, and only once matplotlib
+    asks for it: importing matplotlib costs a third of a second and 60 MB, not for every process."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        return importlib.util.spec_from_loader(name, InlineBackend) if name == INLINE_BACKEND else None
+
+    @staticmethod
+    def create_module(spec):
+        return None
+
+    @staticmethod
+    def exec_module(module):
+        exec(INLINE_BACKEND_SOURCE, module.__dict__)
+
+
+def show_open_figures():
+    """Figures a request drew but did not show are shown at its end, as in a notebook, and closed:
+    none is left for the next request."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    try:
+        if pyplot is not None and pyplot.get_fignums():
+            try:
+                pyplot.show()
+            finally:
+                pyplot.close("all")
+    except Exception:
+        traceback.print_exc()
+
+
+def open_beneath(path, flags, make_dirs):
+    """Opens {path} below the working directory without following a link at any step: a link user
+    code left there (in a session) leads nowhere, it is refused (ELOOP, ENOTDIR)."""
+    dir_fd = os.open(WORK_DIR, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        parts = path.split("/")
+        for part in parts[:-1]:
+            if make_dirs:
+                try:
+                    os.mkdir(part, 0o755, dir_fd=dir_fd)
+                except FileExistsError:
+                    pass
+            below = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
+            os.close(dir_fd)
+            dir_fd = below
+        return os.open(parts[-1], flags | os.O_NOFOLLOW, 0o644, dir_fd=dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def write_files(files):
+    """The request's files, into the working directory; None, or the error that stops the request."""
+    for entry in files:
+        try:
+            fd = open_beneath(entry["path"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, True)
+            with os.fdopen(fd, "wb") as out:
+                out.write(base64.b64decode(entry["base64"]))
+        except OSError as e:
+            return {"type": "InputFileError", "message": "could not write %s: %s" % (entry["path"], e.strerror),
+                    "stacktrace": None}
+    return None
+
+
+def glob_pattern(glob):
+    """A glob as a regular expression over paths relative to the working directory: * and ? within
+    a name, ** as a whole name for any number of directories (at the end: anything below)."""
+    parts = glob.split("/")
+    pattern = ""
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if part == "**":
+            pattern += "[^/]+(?:/[^/]+)*" if last else "(?:[^/]+/)*"
+            continue
+        pattern += "".join("[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c) for c in part)
+        pattern += "" if last else "/"
+    return re.compile(pattern + r"\Z")
+
+
+def collect(channel, request_id, globs, limits):
+    """Sends the files matching {globs}, in name order: regular files only, read without following
+    a link, within the request's limits (the worker counts again)."""
+    patterns = [glob_pattern(glob) for glob in globs]
+    matches, walked = [], 0
+    stack = [""]
+    while stack and walked <= MAX_COLLECT_WALK:
+        prefix = stack.pop()
+        try:
+            entries = os.scandir(os.path.join(WORK_DIR, prefix) if prefix else WORK_DIR)
+        except OSError:
+            continue
+        with entries:
+            for entry in entries:
+                walked += 1
+                if walked > MAX_COLLECT_WALK:
+                    break
+                relative = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(relative + "/")
+                elif any(p.match(relative) for p in patterns):
+                    matches.append((relative, entry))
+    frames = []
+    if walked > MAX_COLLECT_WALK:
+        frames.append({"path": globs[0], "error": "TooManyFiles: the working directory holds more than %d entries; "
+                       "collection stopped looking there" % MAX_COLLECT_WALK})
+    total = 0
+    for relative, entry in sorted(matches, key=lambda match: match[0]):
+        if len(frames) >= limits["maxFiles"]:
+            frames.append({"path": relative, "error": "TooManyFiles: more than %d files matched; the rest were "
+                           "not collected" % limits["maxFiles"]})
+            break
+        frame = read_collected(relative, entry, limits, total)
+        total += frame.pop("bytes", 0)
+        frames.append(frame)
+    for frame in frames:
+        frame.update({"ev": "file", "id": request_id})
+        channel.send(frame)
+
+
+def read_collected(relative, entry, limits, total):
+    if entry.is_symlink():
+        return {"path": relative, "error": "NotARegularFile: a symbolic link; only regular files are collected"}
+    try:
+        fd = open_beneath(relative, os.O_RDONLY | os.O_NONBLOCK, False)
+    except OSError as e:
+        return {"path": relative, "error": "Unreadable: %s" % e.strerror}
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return {"path": relative, "error": "NotARegularFile: only regular files are collected"}
+        # Read no more than the limit allows, whatever the file grows to meanwhile.
+        content = f.read(limits["maxFileBytes"] + 1)
+    if len(content) > limits["maxFileBytes"]:
+        return {"path": relative, "error": "FileTooLarge: over the limit of %d bytes per file"
+                % limits["maxFileBytes"]}
+    if total + len(content) > limits["maxRequestBytes"]:
+        return {"path": relative, "error": "CollectLimitExceeded: the request's files would exceed %d bytes "
+                "together" % limits["maxRequestBytes"]}
+    return {"path": relative, "base64": base64.b64encode(content).decode("ascii"), "bytes": len(content)}
+
+
+def flush_streams():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    flush_c_stdio()
+
+
 def flush_c_stdio():
     try:
         ctypes.CDLL(None).fflush(None)
@@ -227,6 +474,10 @@ def main():
     commands, channel, readers, writers = take_over_stdio()
     pump = OutputPump(channel, *readers)
     pump.start()
+    builtins.display = Displayer(channel, pump)
+    sys.meta_path.append(InlineBackend)
+    os.environ["MPLBACKEND"] = "module://" + INLINE_BACKEND
+    os.environ["MPLCONFIGDIR"] = os.path.join(os.environ.get("TMPDIR", "/tmp"), "matplotlib")
     evaluator = Evaluator()
     channel.send({"ev": "ready", "pid": os.getpid(), "runtime": "python", "version": sys.version.split()[0]})
     try:
@@ -261,17 +512,19 @@ def serve(commands, channel, writers, pump, evaluator):
             session = command.get("session")
             pump.begin(command["id"], command["maxOutputBytes"])
             started = time.perf_counter()
-            try:
-                status, value, error = evaluator.run(command["code"], evaluator.namespace(session), session is not None,
-                                                     command["id"])
-            finally:
-                for stream in (sys.stdout, sys.stderr):
-                    try:
-                        stream.flush()
-                    except (AttributeError, OSError, ValueError):
-                        pass
-                flush_c_stdio()
+            error = write_files(command.get("files", ()))
+            if error is not None:
+                status, value = "error", None
+            else:
+                try:
+                    status, value, error = evaluator.run(command["code"], evaluator.namespace(session),
+                                                         session is not None, command["id"])
+                    show_open_figures()
+                finally:
+                    flush_streams()
             eval_us = int((time.perf_counter() - started) * 1e6)
+            if command.get("collect"):
+                collect(channel, command["id"], command["collect"], command["collectLimits"])
             truncated = pump.finish()
             left = left_waiting() if session is None else None
             if value is not None and len(value) > min(MAX_VALUE_CHARS, command["maxOutputBytes"]):

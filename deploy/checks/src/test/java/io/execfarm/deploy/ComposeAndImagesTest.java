@@ -154,6 +154,7 @@ class ComposeAndImagesTest {
                 "Julia comes from the official image unless a stand-in is named");
         assertTrue(dockerfile.contains(" bubblewrap ") && dockerfile.contains(" python3-seccomp "),
                 "the sandbox's strongest isolation can run in the image");
+        assertTrue(dockerfile.contains(" python3-matplotlib "), "Python code can plot, and display its figures");
         assertTrue(dockerfile.contains("build-image-sysimage"), "a sysimage is built");
         String sysimage = Files.readString(DeployFiles.root().resolve("deploy/julia/build-image-sysimage"));
         assertTrue(sysimage.contains("build-sysimage.jl") && sysimage.contains("build-sysimage-incremental"),

@@ -20,6 +20,8 @@ public interface WorkerConfig {
     /** Names this worker in events and logs; defaults to host name and process id. */
     Optional<String> id();
 
+    CollectedFiles collectedFiles();
+
     /** Requests whose code is larger than this many UTF-8 bytes are rejected. */
     @WithDefault("1048576")
     int maxCodeBytes();
@@ -182,6 +184,26 @@ public interface WorkerConfig {
         /** How often pinned processes are checked for sessions that ended (deleted or expired). */
         @WithDefault("PT5S")
         Duration reapInterval();
+    }
+
+    /**
+     * What one request may collect from its working directory ({@code collect}). The files ride in
+     * the result, on the reply topic and in Redis, so their total stays well below the broker's
+     * record limit (8 MiB here) with the 4/3 of base64.
+     */
+    interface CollectedFiles {
+
+        /** The largest file collected; a larger one is listed with {@code FileTooLarge} instead of its content. */
+        @WithDefault("1M")
+        MemorySize maxFileBytes();
+
+        /** All of one request's files together; past it the rest are listed with {@code CollectLimitExceeded}. */
+        @WithDefault("4M")
+        MemorySize maxRequestBytes();
+
+        /** Files one request collects; more matches are listed once with {@code TooManyFiles}. */
+        @WithDefault("100")
+        int maxFiles();
     }
 
     /** How output chunks become output events on the reply topic. */

@@ -1,9 +1,12 @@
 package io.execfarm.worker.messaging;
 
+import io.execfarm.contracts.Display;
+import io.execfarm.contracts.ExecutionEvent;
 import io.execfarm.contracts.Output;
 import io.execfarm.worker.runtime.OutputSink;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -12,8 +15,9 @@ import java.util.function.Consumer;
 /**
  * Turns a request's output chunks into few {@link Output} events: consecutive chunks of the same
  * stream are merged until {@code maxBytes} or until the first of them has waited {@code linger};
- * a switch of stream always starts a new event. Events are numbered from 0 without gaps and handed
- * to {@code publish} in order, one at a time.
+ * a switch of stream always starts a new event. A display bundle publishes what is pending first,
+ * then itself. Events are numbered from 0 without gaps, display bundles among them, and handed to
+ * {@code publish} in order, one at a time.
  */
 final class OutputBatcher implements OutputSink {
 
@@ -21,7 +25,7 @@ final class OutputBatcher implements OutputSink {
     private final int maxChars;
     private final Duration linger;
     private final ScheduledExecutorService timer;
-    private final Consumer<Output> publish;
+    private final Consumer<ExecutionEvent> publish;
 
     private final StringBuilder pending = new StringBuilder();
     private Output.Stream pendingStream;
@@ -30,7 +34,7 @@ final class OutputBatcher implements OutputSink {
     private long publishedBytes;
 
     OutputBatcher(String requestId, int maxChars, Duration linger, ScheduledExecutorService timer,
-            Consumer<Output> publish) {
+            Consumer<ExecutionEvent> publish) {
         this.requestId = requestId;
         this.maxChars = maxChars;
         this.linger = linger;
@@ -60,6 +64,12 @@ final class OutputBatcher implements OutputSink {
         if (pending.length() > 0 && lingering == null) {
             lingering = timer.schedule(this::flush, linger.toMillis(), TimeUnit.MILLISECONDS);
         }
+    }
+
+    @Override
+    public synchronized void display(Map<String, String> data) {
+        flush();
+        publish.accept(new Display(requestId, nextSeq++, data));
     }
 
     /** UTF-8 bytes of output handed to {@code publish} so far. */

@@ -14,6 +14,7 @@ import io.execfarm.worker.pool.Pools;
 import io.execfarm.worker.pool.TimedOutcome;
 import io.execfarm.worker.runtime.ExecutionOutcome;
 import io.execfarm.worker.runtime.ExecutionSpec;
+import io.execfarm.worker.runtime.FileLimits;
 import io.execfarm.worker.session.SessionProcesses;
 import io.execfarm.worker.session.SessionStore;
 import io.execfarm.worker.session.Sessions;
@@ -133,7 +134,7 @@ public class RequestExecution {
                     timer, published::publish);
             ExecutionSpec spec = new ExecutionSpec(id, request.code(), request.session(),
                     Math.min(request.limits().maxOutputBytes(), config.maxOutputBytes().asLongValue()),
-                    Duration.ofMillis(request.timeoutMs()));
+                    Duration.ofMillis(request.timeoutMs()), request.files(), request.collect(), fileLimits());
             SessionProcesses.Run sessionRun = null;
             TimedOutcome timed;
             Instant processStart = Instant.now();
@@ -167,7 +168,7 @@ public class RequestExecution {
             metrics.answered(runtime, totalMs);
             countSandboxKills(runtime, outcome);
             Result result = new Result(id, outcome.status(), outcome.value(), outcome.error(), outcome.truncated(),
-                    new Result.Timings(queuedMs, acquireMs, execMs, totalMs), workerId, attempt, traceId);
+                    new Result.Timings(queuedMs, acquireMs, execMs, totalMs), workerId, attempt, traceId, outcome.files());
             if (sessionRun == null) {
                 return new Answer(result, false, output.publishedBytes());
             }
@@ -178,6 +179,11 @@ public class RequestExecution {
                     new Result.ErrorInfo("WorkerStopping", "the worker stopped while running the request", null),
                     false, Result.Timings.NONE, workerId, attempt, traceId));
         }
+    }
+
+    private FileLimits fileLimits() {
+        WorkerConfig.CollectedFiles files = config.collectedFiles();
+        return new FileLimits(files.maxFileBytes().asLongValue(), files.maxRequestBytes().asLongValue(), files.maxFiles());
     }
 
     private void countSandboxKills(String runtime, ExecutionOutcome outcome) {

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.execfarm.contracts.Output;
 import io.execfarm.contracts.Result;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * What a driver writes on its frame channel, one JSON object per line (docs/driver-protocol.md),
@@ -15,6 +17,14 @@ sealed interface DriverFrame {
     }
 
     record Chunk(String id, Output.Stream stream, String text) implements DriverFrame {
+    }
+
+    /** A MIME bundle the code displayed; the worker checks its media types. */
+    record Display(String id, Map<String, String> data) implements DriverFrame {
+    }
+
+    /** A file collected after the run: its content (base64), or why the driver did not read it. */
+    record CollectedFile(String id, String path, String base64, String error) implements DriverFrame {
     }
 
     /**
@@ -51,6 +61,9 @@ sealed interface DriverFrame {
             return switch (node.get("ev").textValue()) {
                 case "ready" -> new Ready(node.path("version").asText(""));
                 case "output" -> new Chunk(text(node, "id"), stream(text(node, "stream")), text(node, "text"));
+                case "display" -> new Display(text(node, "id"), bundle(node.get("data")));
+                case "file" -> new CollectedFile(text(node, "id"), text(node, "path"), nullableText(node, "base64"),
+                        excerptOf(nullableText(node, "error")));
                 case "done" -> new Done(text(node, "id"), status(text(node, "status")), nullableText(node, "value"),
                         error(node.get("error")), node.path("truncated").asBoolean(false),
                         node.path("evalMicros").asLong(0), excerptOf(nullableText(node, "leftWaiting")));
@@ -72,6 +85,17 @@ sealed interface DriverFrame {
     private static String nullableText(JsonNode node, String field) {
         JsonNode value = node.get(field);
         return value == null || value.isNull() ? null : text(node, field);
+    }
+
+    private static Map<String, String> bundle(JsonNode data) {
+        if (data == null || !data.isObject()) {
+            throw new IllegalArgumentException("frame field 'data' is missing or not an object");
+        }
+        Map<String, String> bundle = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> entry : data.properties()) {
+            bundle.put(entry.getKey(), text(data, entry.getKey()));
+        }
+        return bundle;
     }
 
     private static Output.Stream stream(String name) {

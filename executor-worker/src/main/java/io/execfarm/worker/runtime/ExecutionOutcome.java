@@ -1,6 +1,8 @@
 package io.execfarm.worker.runtime;
 
+import io.execfarm.contracts.CollectedFile;
 import io.execfarm.contracts.Result;
+import java.util.List;
 
 /**
  * How one execution on a process ended.
@@ -10,13 +12,27 @@ import io.execfarm.contracts.Result;
  * @param evalMicros the driver's own evaluation time; 0 when the driver did not report one
  * @param taskLimitHit whether the process's control group refused a fork or clone at its task limit
  *                   during the execution
+ * @param files      what the request collected, each with its content or why not
  */
 public record ExecutionOutcome(Result.Status status, String value, Result.ErrorInfo error, boolean truncated,
-        long evalMicros, boolean taskLimitHit) {
+        long evalMicros, boolean taskLimitHit, List<CollectedFile> files) {
+
+    public ExecutionOutcome {
+        files = List.copyOf(files);
+    }
+
+    public ExecutionOutcome(Result.Status status, String value, Result.ErrorInfo error, boolean truncated,
+            long evalMicros, boolean taskLimitHit) {
+        this(status, value, error, truncated, evalMicros, taskLimitHit, List.of());
+    }
 
     public ExecutionOutcome(Result.Status status, String value, Result.ErrorInfo error, boolean truncated,
             long evalMicros) {
         this(status, value, error, truncated, evalMicros, false);
+    }
+
+    ExecutionOutcome withFiles(List<CollectedFile> files) {
+        return new ExecutionOutcome(status, value, error, truncated, evalMicros, taskLimitHit, files);
     }
 
     /** The error type of a request whose process the kernel killed at its memory limit (status crashed). */

@@ -33,6 +33,16 @@ final class OutputBudget {
         return text.substring(0, end);
     }
 
+    /** Whether {@code bytes} fit whole, taking them if so: a display bundle is never cut, only dropped. */
+    boolean admitWhole(long bytes) {
+        if (bytes <= remaining) {
+            remaining -= bytes;
+            return true;
+        }
+        exceeded = true;
+        return false;
+    }
+
     boolean exceeded() {
         return exceeded;
     }

@@ -1,6 +1,7 @@
 package io.execfarm.worker.runtime;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.execfarm.contracts.Result;
 import io.execfarm.worker.sandbox.GroupCounters;
@@ -174,6 +175,7 @@ public final class RuntimeProcess {
                     "the " + runtime + " process had already exited" + diagnosis(), false);
         }
         OutputBudget budget = new OutputBudget(spec.maxOutputBytes());
+        FileCollection collected = new FileCollection(spec.fileLimits());
         rest.ifPresent(RestCheck::markBusy);
         leftWaiting = null;
         running = spec.id();
@@ -203,11 +205,18 @@ public final class RuntimeProcess {
                 if (!admitted.isEmpty()) {
                     sink.accept(chunk.stream(), admitted);
                 }
+            } else if (frame instanceof DriverFrame.Display display && display.id().equals(spec.id())) {
+                Map<String, String> bundle = DisplayBundles.admissible(display.data());
+                if (budget.admitWhole(DisplayBundles.bytes(bundle))) {
+                    sink.display(bundle);
+                }
+            } else if (frame instanceof DriverFrame.CollectedFile file && file.id().equals(spec.id())) {
+                collected.add(file.path(), file.base64(), file.error());
             } else if (frame instanceof DriverFrame.Done done && done.id().equals(spec.id())) {
                 leftWaiting = done.leftWaiting();
                 ExecutionOutcome outcome = new ExecutionOutcome(done.status(), done.value(), done.error(),
                         done.truncated() || budget.exceeded(), done.evalMicros());
-                return done.status() == Result.Status.OK ? outcome : withLimits(outcome);
+                return (done.status() == Result.Status.OK ? outcome : withLimits(outcome)).withFiles(collected.files());
             } else if (frame instanceof DriverFrame.CancelRequested cancel) {
                 if (cancel.id().equals(spec.id())) {
                     kill();
@@ -516,6 +525,17 @@ public final class RuntimeProcess {
                 .put("code", spec.code())
                 .put("maxOutputBytes", spec.maxOutputBytes());
         command.put("session", spec.session());
+        if (!spec.files().isEmpty()) {
+            ArrayNode files = command.putArray("files");
+            spec.files().forEach(file -> files.addObject().put("path", file.path()).put("base64", file.base64()));
+        }
+        if (!spec.collect().isEmpty()) {
+            ArrayNode globs = command.putArray("collect");
+            spec.collect().forEach(globs::add);
+            command.putObject("collectLimits").put("maxFileBytes", spec.fileLimits().maxFileBytes())
+                    .put("maxRequestBytes", spec.fileLimits().maxRequestBytes())
+                    .put("maxFiles", spec.fileLimits().maxFiles());
+        }
         write(command);
     }
 
@@ -626,6 +646,10 @@ public final class RuntimeProcess {
             return chunk.text().length() <= MAX_CHUNK_CHARS ? chunk : new DriverFrame.Garbage("an output frame of "
                     + chunk.text().length() + " characters, above the limit of " + MAX_CHUNK_CHARS);
         }
+        if (frame instanceof DriverFrame.Display display && display.id().equals(id)
+                || frame instanceof DriverFrame.CollectedFile file && file.id().equals(id)) {
+            return frame;
+        }
         if (frame instanceof DriverFrame.Done done && done.id().equals(id)) {
             running = null;
             return done;
@@ -641,6 +665,12 @@ public final class RuntimeProcess {
         }
         if (frame instanceof DriverFrame.Done) {
             return "a done frame";
+        }
+        if (frame instanceof DriverFrame.Display) {
+            return "a display frame";
+        }
+        if (frame instanceof DriverFrame.CollectedFile) {
+            return "a file frame";
         }
         return frame instanceof DriverFrame.Ready ? "a ready frame" : "a " + frame.getClass().getSimpleName() + " frame";
     }

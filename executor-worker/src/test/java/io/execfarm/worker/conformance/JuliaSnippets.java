@@ -470,4 +470,29 @@ final class JuliaSnippets implements Snippets {
     public String readToken() {
         return "carried_token";
     }
+
+    @Override
+    public String sumInputIntoOutput() {
+        return "rows = split(read(\"data/in.csv\", String))\nprintln(\"rows \", length(rows))\nmkpath(\"out\")\n"
+                + "write(\"out/sum.txt\", string(sum(parse.(Int, rows[2:end]))))";
+    }
+
+    @Override
+    public String leaveFilesToCollect(int bytes, int many) {
+        return "mkpath(\"out/many\")\nwrite(\"out/ok.txt\", \"ok\")\nsymlink(\"/etc/passwd\", \"out/link.txt\")\n"
+                + "write(\"out/big.bin\", fill(UInt8('x'), " + bytes + "))\n"
+                + "for i in 0:" + (many - 1) + "\n    write(\"out/many/f\" * lpad(i, 4, '0') * \".txt\", string(i))\nend";
+    }
+
+    @Override
+    public String linkDirectory(String name, String target) {
+        return "symlink(" + juliaString(target) + ", " + juliaString(name) + ")";
+    }
+
+    @Override
+    public String displayBetweenPrints(int pngBytes) {
+        return "struct Picture end\nBase.show(io::IO, ::MIME\"text/html\", ::Picture) = print(io, \"<b>picture</b>\")\n"
+                + "Base.show(io::IO, ::MIME\"image/png\", ::Picture) = write(io, vcat(UInt8[0x89, 0x50, 0x4e, 0x47], "
+                + "fill(UInt8('p'), " + (pngBytes - 4) + ")))\nprintln(\"before\")\ndisplay(Picture())\nprintln(\"after\")";
+    }
 }

@@ -497,4 +497,34 @@ final class PythonSnippets implements Snippets {
     public String readToken() {
         return "carried_token";
     }
+
+    @Override
+    public String sumInputIntoOutput() {
+        return "import os\nrows = open('data/in.csv').read().split()\nprint('rows', len(rows))\n"
+                + "os.makedirs('out', exist_ok=True)\nopen('out/sum.txt', 'w').write(str(sum(int(r) for r in rows[1:])))";
+    }
+
+    @Override
+    public String leaveFilesToCollect(int bytes, int many) {
+        return "import os\nos.makedirs('out/many', exist_ok=True)\nopen('out/ok.txt', 'w').write('ok')\n"
+                + "os.symlink('/etc/passwd', 'out/link.txt')\nopen('out/big.bin', 'wb').write(b'x' * " + bytes + ")\n"
+                + "for i in range(" + many + "):\n    open('out/many/f%04d.txt' % i, 'w').write(str(i))";
+    }
+
+    @Override
+    public String linkDirectory(String name, String target) {
+        return "import os\nos.symlink('" + target + "', '" + name + "')";
+    }
+
+    @Override
+    public String displayBetweenPrints(int pngBytes) {
+        return "import base64\nclass Picture:\n    def _repr_html_(self):\n        return '<b>picture</b>'\n"
+                + "    def _repr_png_(self):\n        return b'\\x89PNG' + b'p' * " + (pngBytes - 4) + "\n"
+                + "print('before')\ndisplay(Picture())\nprint('after')";
+    }
+
+    @Override
+    public String plotAndShow() {
+        return "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [1, 4, 9])\nprint('drawn')\nplt.show()\nprint('shown')";
+    }
 }

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.execfarm.contracts.CollectedFile;
+import io.execfarm.contracts.InputFile;
 import io.execfarm.contracts.Output;
 import io.execfarm.contracts.Result.Status;
 import io.execfarm.worker.pool.CancelSignal;
@@ -22,6 +24,7 @@ import io.execfarm.worker.pool.RuntimeProcessSource;
 import io.execfarm.worker.pool.TimedOutcome;
 import io.execfarm.worker.runtime.ExecutionOutcome;
 import io.execfarm.worker.runtime.ExecutionSpec;
+import io.execfarm.worker.runtime.FileLimits;
 import io.execfarm.worker.runtime.KnownRuntimes;
 import io.execfarm.worker.runtime.OutputSink;
 import io.execfarm.worker.runtime.RuntimeDefinition;
@@ -46,6 +49,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -928,6 +932,104 @@ class RuntimeConformanceTest {
     }
 
     @Test
+    void inputFilesAreThereAndCollectedFilesComeBackWithTheWorkersDigest() {
+        Run run = run(new ExecutionSpec(UUID.randomUUID().toString(), code.sumInputIntoOutput(), null, 1 << 20,
+                runtime.timeout(), List.of(InputFile.of("data/in.csv", "n\n1\n2\n3\n".getBytes(StandardCharsets.UTF_8))),
+                List.of("out/*.txt"), FileLimits.DEFAULT), TENANT);
+        assertEquals(Status.OK, run.status(), run::describe);
+        assertEquals("rows 4\n", run.stdout());
+        assertEquals(List.of(new CollectedFile("out/sum.txt", 1,
+                "e7f6c011776e8db7cd330b54174fd76f7d0216b612387a5ffcfb81e6f0919683", "text/plain", "Ng==", null)),
+                run.outcome().files());
+        assertPoolHealthy();
+    }
+
+    /**
+     * A link (to a file outside the working directory) is listed, never read; a file over the limit
+     * is listed with its size error; matches past the count are cut with one entry saying so; and
+     * the request's total holds. The worker is fine after.
+     */
+    @Test
+    void collectionRefusesLinksFilesOverTheLimitAndMatchesPastTheCount() {
+        Run run = run(new ExecutionSpec(UUID.randomUUID().toString(), code.leaveFilesToCollect(5000, 30), null, 1 << 20,
+                runtime.timeout(), List.of(), List.of("out/*", "out/**/*.txt"), new FileLimits(4096, 1 << 20, 20)), TENANT);
+        assertEquals(Status.OK, run.status(), run::describe);
+        Map<String, CollectedFile> byPath = run.outcome().files().stream()
+                .collect(Collectors.toMap(CollectedFile::path, file -> file, (a, b) -> a, LinkedHashMap::new));
+        assertTrue(byPath.get("out/link.txt").error().startsWith("NotARegularFile"), byPath::toString);
+        assertTrue(byPath.get("out/big.bin").error().startsWith("FileTooLarge"), byPath::toString);
+        assertEquals("MA==", byPath.get("out/many/f0000.txt").base64(), byPath::toString);
+        assertEquals(21, run.outcome().files().size(), "20 entries and one saying the rest were cut: " + byPath.keySet());
+        assertTrue(run.outcome().files().get(20).error().startsWith("TooManyFiles"), byPath::toString);
+        assertPoolHealthy();
+        Run small = run(new ExecutionSpec(UUID.randomUUID().toString(), code.leaveFilesToCollect(10, 3), null, 1 << 20,
+                runtime.timeout(), List.of(), List.of("out/many/*"), new FileLimits(4096, 2, 20)), TENANT);
+        assertEquals(List.of("f0000.txt", "f0001.txt", "CollectLimitExceeded"), small.outcome().files().stream()
+                .map(file -> file.error() == null ? file.path().substring(9) : file.error().split(":")[0]).toList(),
+                "two one-byte files fit a total of two bytes, the third does not: " + small.outcome().files());
+    }
+
+    /**
+     * A link a request left in the working directory (a session's stays) does not take a later
+     * request's input file elsewhere: the file is refused, and the code does not run.
+     */
+    @Test
+    void anInputFileIsNotWrittenThroughALinkLeftInTheWorkingDirectory() throws Exception {
+        String planted = "planted-" + UUID.randomUUID() + ".txt";
+        try (Held process = hold()) {
+            assertEquals(Status.OK, process.run(code.linkDirectory("data", "/tmp")).status());
+            Run refused = process.run(new ExecutionSpec(UUID.randomUUID().toString(), code.hello(), null, 1 << 20,
+                    runtime.timeout(), List.of(InputFile.of("data/" + planted, new byte[] {1})), List.of(),
+                    FileLimits.DEFAULT));
+            assertEquals(Status.ERROR, refused.status(), refused::describe);
+            assertEquals("InputFileError", refused.outcome().error().type(), refused::describe);
+            assertEquals("", refused.stdout(), "the code did not run");
+            Run listed = process.run(code.listDirectory("/tmp"));
+            assertTrue(!listed.stdout().contains(planted), "nothing was written through the link: " + listed.stdout());
+        }
+        assertPoolHealthy();
+    }
+
+    @Test
+    void displayedPicturesArriveInTheirPlaceAmongTheOutput() {
+        Run run = run(code.displayBetweenPrints(64));
+        assertEquals(Status.OK, run.status(), run::describe);
+        List<Chunk> merged = run.merged();
+        assertEquals(3, merged.size(), merged::toString);
+        assertEquals("before\n", merged.get(0).text());
+        Map<String, String> bundle = merged.get(1).display();
+        assertEquals("<b>picture</b>", bundle.get("text/html"), bundle::toString);
+        byte[] png = Base64.getDecoder().decode(bundle.get("image/png"));
+        assertEquals(64, png.length);
+        assertEquals("\u0089PNG", new String(png, 0, 4, StandardCharsets.ISO_8859_1));
+        assertTrue(bundle.containsKey("text/plain"), bundle::toString);
+        assertEquals("after\n", merged.get(2).text());
+    }
+
+    @Test
+    void aDisplayLargerThanTheOutputBudgetIsDroppedAndTheResultSaysTruncated() {
+        Run run = run(spec(code.displayBetweenPrints(100_000), null, 10_000), TENANT);
+        assertEquals(Status.OK, run.status(), run::describe);
+        assertTrue(run.outcome().truncated(), run::describe);
+        assertTrue(run.chunks().stream().noneMatch(chunk -> chunk.display() != null), run::describe);
+        assertEquals("before\nafter\n", run.stdout());
+        assertPoolHealthy();
+    }
+
+    @Test
+    void aMatplotlibFigureShownArrivesAsAPicture() {
+        Assumptions.assumeTrue(code.plotAndShow() != null, runtime + " has no plotting library");
+        Run run = run(spec(code.plotAndShow(), null, 1 << 20, Duration.ofSeconds(60)), TENANT);
+        assertEquals(Status.OK, run.status(), run::describe);
+        List<Chunk> merged = run.merged();
+        assertEquals("drawn\n", merged.get(0).text(), merged::toString);
+        byte[] png = Base64.getDecoder().decode(merged.get(1).display().get("image/png"));
+        assertEquals("\u0089PNG", new String(png, 0, 4, StandardCharsets.ISO_8859_1));
+        assertEquals("shown\n", merged.get(2).text(), merged::toString);
+        assertPoolHealthy();
+    }
+
+    @Test
     void theRuntimesDisplayWritesToTheRequestsOutput() {
         Run run = run(code.displayRange());
         assertEquals(Status.OK, run.status(), run::describe);
@@ -1241,7 +1343,11 @@ class RuntimeConformanceTest {
         }
     }
 
-    record Chunk(Output.Stream stream, String text) {
+    /** Output of a stream, or a display bundle ({@code stream} null). */
+    record Chunk(Output.Stream stream, String text, Map<String, String> display) {
+        Chunk(Output.Stream stream, String text) {
+            this(stream, text, null);
+        }
     }
 
     /** Chunks as received, merged where consecutive chunks share a stream (chunking is not behaviour). */
@@ -1266,7 +1372,7 @@ class RuntimeConformanceTest {
             List<Chunk> merged = new ArrayList<>();
             for (Chunk chunk : chunks) {
                 Chunk last = merged.isEmpty() ? null : merged.get(merged.size() - 1);
-                if (last != null && last.stream() == chunk.stream()) {
+                if (last != null && chunk.stream() != null && last.stream() == chunk.stream()) {
                     merged.set(merged.size() - 1, new Chunk(chunk.stream(), last.text() + chunk.text()));
                 } else {
                     merged.add(chunk);
@@ -1292,6 +1398,11 @@ class RuntimeConformanceTest {
         @Override
         public synchronized void accept(Output.Stream stream, String text) {
             chunks.add(new Chunk(stream, text));
+        }
+
+        @Override
+        public synchronized void display(Map<String, String> data) {
+            chunks.add(new Chunk(null, null, Map.copyOf(data)));
         }
 
         synchronized List<Chunk> chunks() {

@@ -245,4 +245,24 @@ interface Snippets {
 
     /** Prints "tick N" for N from 1 to {@code ticks}, one every 100 ms. */
     String tickEvery100Ms(int ticks);
+
+    /** Reads data/in.csv (a header, then the numbers 1 to 3), prints "rows 4", writes their sum to out/sum.txt. */
+    String sumInputIntoOutput();
+
+    /**
+     * Leaves in out/: ok.txt ("ok"), link.txt (a symbolic link to /etc/passwd), big.bin ({@code bytes}
+     * bytes) and {@code many} files under out/many/.
+     */
+    String leaveFilesToCollect(int bytes, int many);
+
+    /** Makes {@code name} in the working directory a symbolic link to the directory {@code target}. */
+    String linkDirectory(String name, String target);
+
+    /** Prints "before", displays a value that has an HTML rendering and a PNG of {@code pngBytes} bytes, prints "after". */
+    String displayBetweenPrints(int pngBytes);
+
+    /** Draws a line with matplotlib and shows it; null where the runtime has no plotting library. */
+    default String plotAndShow() {
+        return null;
+    }
 }
