@@ -3,9 +3,11 @@ package io.execfarm.dispatcher.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.execfarm.contracts.ExecutionRequest;
+import io.execfarm.contracts.InputFile;
 import io.execfarm.contracts.Limits;
 import io.execfarm.contracts.RedisKeys;
 import io.execfarm.contracts.Topics;
+import io.execfarm.contracts.WirePaths;
 import io.execfarm.dispatcher.config.DispatcherConfig;
 import io.execfarm.dispatcher.events.EventFollower;
 import io.execfarm.dispatcher.events.ExecutionRecord;
@@ -39,6 +41,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -103,9 +106,7 @@ public class ExecutionsResource {
         // A request that starts by then finishes, timed out at the latest, while it still counts against
         // its tenant; one that a worker reaches later is answered expired instead of running uncounted.
         Instant startBy = now.plus(config.queueTimeout());
-        ExecutionRequest request = new ExecutionRequest(id, body.runtime(), body.code(), body.session(), owner,
-                timeoutMs, Topics.REPLIES, new Limits(body.maxOutputBytes() != null ? body.maxOutputBytes()
-                : Limits.DEFAULT_MAX_OUTPUT_BYTES), now, startBy);
+        ExecutionRequest request = request(body, id, owner, timeoutMs, now, startBy);
         Instant countsUntil = startBy.plusMillis(timeoutMs);
         ExecutionRecord record = new ExecutionRecord(id, owner, body.runtime(), body.session(), timeoutMs, now,
                 tracing.traceparent(traced));
@@ -126,6 +127,51 @@ public class ExecutionsResource {
                     return finished(record, patience, traced)
                             .map(view -> RestResponse.ResponseBuilder.<Object>ok(view).location(location).build());
                 });
+    }
+
+    private static ExecutionRequest request(SubmitRequest body, String id, String owner, long timeoutMs, Instant now,
+            Instant startBy) {
+        List<InputFile> files = inputFiles(body.files() == null ? List.of() : body.files());
+        List<String> collect = body.collect() == null ? List.of() : body.collect();
+        for (int i = 0; i < collect.size(); i++) {
+            if (!WirePaths.isGlob(collect.get(i))) {
+                throw ProblemException.badField("collect[" + i + "]", "'collect[" + i + "]' " + WirePaths.rule("glob"));
+            }
+        }
+        if (InputFile.totalBytes(files) > InputFile.MAX_TOTAL_BYTES) {
+            throw ProblemException.badField("files", "the files hold " + InputFile.totalBytes(files) + " bytes together, "
+                    + "over the limit of " + InputFile.MAX_TOTAL_BYTES + " for files sent with a request");
+        }
+        try {
+            return new ExecutionRequest(id, body.runtime(), body.code(), body.session(), owner, timeoutMs, Topics.REPLIES,
+                    new Limits(body.maxOutputBytes() != null ? body.maxOutputBytes() : Limits.DEFAULT_MAX_OUTPUT_BYTES),
+                    now, startBy, files, collect);
+        } catch (IllegalArgumentException e) {
+            throw ProblemException.badField("files", "two files name the same path");
+        }
+    }
+
+    private static List<InputFile> inputFiles(List<SubmitRequest.File> sent) {
+        List<InputFile> files = new ArrayList<>();
+        for (int i = 0; i < sent.size(); i++) {
+            SubmitRequest.File file = sent.get(i);
+            String field = "files[" + i + "]";
+            if (file == null || !WirePaths.isFile(file.path())) {
+                throw ProblemException.badField(field + ".path", "'" + field + ".path' " + WirePaths.rule("path"));
+            }
+            if ((file.base64() == null) == (file.text() == null)) {
+                throw ProblemException.badField(field, "'" + field + "' must give its content as 'base64' or as 'text', "
+                        + "exactly one of them");
+            }
+            try {
+                files.add(file.text() != null ? InputFile.of(file.path(), file.text().getBytes(StandardCharsets.UTF_8))
+                        : new InputFile(file.path(), file.base64()));
+            } catch (IllegalArgumentException e) {
+                throw ProblemException.badField(field + ".base64", "'" + field + ".base64' must be base64 (RFC 4648, "
+                        + "with padding)");
+            }
+        }
+        return files;
     }
 
     /** The session is the tenant's and of this runtime, and the tenant may run one more; or a problem says why not. */
@@ -279,6 +325,7 @@ public class ExecutionsResource {
     private ExecutionView view(ExecutionRecord record, List<String> events) {
         StringBuilder stdout = new StringBuilder();
         StringBuilder stderr = new StringBuilder();
+        List<JsonNode> displays = new ArrayList<>();
         JsonNode result = null;
         boolean started = false;
         for (String event : events) {
@@ -287,13 +334,15 @@ public class ExecutionsResource {
                 case "started" -> started = true;
                 case "output" -> ("stderr".equals(node.path("stream").asText()) ? stderr : stdout)
                         .append(node.path("text").asText());
+                case "display" -> displays.add(node.path("data"));
                 case "result" -> result = node;
                 default -> { }
             }
         }
         String status = result != null ? result.path("status").asText() : started ? "running" : "queued";
         return new ExecutionView(record.id(), record.runtime(), status, record.submittedAt().toString(), record.session(),
-                result, stdout.toString(), stderr.toString(), result != null && result.path("truncated").asBoolean());
+                result, stdout.toString(), stderr.toString(), result != null && result.path("truncated").asBoolean(),
+                displays);
     }
 
     private JsonNode parse(String event) {

@@ -1,5 +1,6 @@
 package io.execfarm.dispatcher.messaging;
 
+import io.execfarm.contracts.Display;
 import io.execfarm.contracts.ExecutionEvent;
 import io.execfarm.contracts.MalformedMessageException;
 import io.execfarm.contracts.Output;
@@ -45,6 +46,14 @@ public class ReplyConsumer {
                 .register(registry);
     }
 
+    /** What makes an event the one it is, for storing it once: output chunks and display bundles share one numbering. */
+    private static String identity(ExecutionEvent event) {
+        if (event instanceof Output output) {
+            return "output:" + output.seq();
+        }
+        return event instanceof Display display ? "output:" + display.seq() : event.type();
+    }
+
     @Incoming("replies")
     public Uni<Void> onEvent(KafkaRecord<String, byte[]> record) {
         ExecutionEvent event;
@@ -54,7 +63,7 @@ public class ReplyConsumer {
             LOG.warnf("skipping an unreadable event on %s: %s", record.getTopic(), e.getMessage());
             return Uni.createFrom().completionStage(record.ack());
         }
-        String identity = event instanceof Output output ? "output:" + output.seq() : event.type();
+        String identity = identity(event);
         String json = new String(record.getPayload(), StandardCharsets.UTF_8);
         Uni<Void> stored = store.appendOnce(event.requestId(), identity, json, "result".equals(event.type()))
                 .invoke(index -> {

@@ -27,6 +27,7 @@ import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -128,6 +129,36 @@ class WorkerOnKafkaTest {
         assertEquals(result, PlainKafka.read(stored), "the result is kept in Redis");
         long ttl = redis.key().ttl(RedisKeys.ofRequest("result", id));
         assertTrue(ttl > 0 && ttl <= 3600, "the stored result expires; ttl " + ttl);
+    }
+
+    /**
+     * A raw Kafka client's request with a file (as text) and a glob gets the code's picture as a
+     * display event numbered among its output, and the file the code wrote in its result.
+     */
+    @Test
+    void aFileGoesInAndTheCollectedFileAndAPictureComeBack() {
+        String id = UUID.randomUUID().toString();
+        String code = "class Picture:\n    def _repr_png_(self):\n        return b'\\x89PNG-picture'\n"
+                + "print('read', open('data/in.txt').read())\ndisplay(Picture())\nprint('writing')\n"
+                + "open('result.txt', 'w').write('done')";
+        kafka.send(REQUESTS, id, request(id, code, "\"replyTo\":\""
+                + replies + "\",\"files\":[{\"path\":\"data/in.txt\",\"text\":\"hello\"}],\"collect\":[\"*.txt\"]"));
+        List<JsonNode> got = eventsUntilResult(events, id, WAIT);
+        List<JsonNode> numbered = got.stream().filter(event -> event.has("seq")).toList();
+        for (int i = 0; i < numbered.size(); i++) {
+            assertEquals(i, numbered.get(i).get("seq").asInt(), "output and displays share one gap-free numbering: " + got);
+        }
+        List<String> kinds = numbered.stream().map(event -> event.get("type").asText()).toList();
+        assertEquals(List.of("output", "display", "output"), kinds, got::toString);
+        assertEquals("\u0089PNG-picture", new String(Base64.getDecoder().decode(numbered.get(1).at("/data/image~1png").asText()),
+                StandardCharsets.ISO_8859_1));
+        JsonNode result = got.get(got.size() - 1);
+        assertEquals("ok", result.get("status").asText(), result.toString());
+        JsonNode file = result.at("/files/0");
+        assertEquals("result.txt", file.get("path").asText(), result.toString());
+        assertEquals("done", new String(Base64.getDecoder().decode(file.get("base64").asText()), StandardCharsets.UTF_8));
+        assertEquals(4, file.get("size").asInt());
+        assertEquals("text/plain", file.get("mediaType").asText());
     }
 
     @Test
