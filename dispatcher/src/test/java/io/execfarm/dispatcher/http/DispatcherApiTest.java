@@ -115,6 +115,44 @@ class DispatcherApiTest {
     }
 
     @Test
+    void aSubmissionsFilesGoInAndItsCollectedFilesAndPicturesComeBack() {
+        String code = "class Picture:\n    def _repr_png_(self):\n        return b'\\x89PNG'\n"
+                + "rows = open('data/points.csv').read().split()\ndisplay(Picture())\n"
+                + "open('summary.txt', 'w').write(str(len(rows)))";
+        given().header("X-API-Key", KEY_A).contentType(ContentType.JSON)
+                .body(Map.of("runtime", "python", "code", code,
+                        "files", List.of(Map.of("path", "data/points.csv", "text", "x,y\n1,2\n"),
+                                Map.of("path", "model.bin", "base64", "AAEC")),
+                        "collect", List.of("*.txt")))
+                .when().post("/v1/executions?wait=true")
+                .then().statusCode(200)
+                .body("status", equalTo("ok"))
+                .body("displays[0].'image/png'", equalTo("iVBORw=="))
+                .body("displays[0].'text/plain'", containsString("Picture object"))
+                .body("result.files[0].path", equalTo("summary.txt"))
+                .body("result.files[0].base64", equalTo("Mg=="))
+                .body("result.files[0].sha256", equalTo("d4735e3a265e16eee03f59718b9b5d03019c07d8b6c51f90da3a666eec13ab35"));
+    }
+
+    @Test
+    void filesThatWouldReachOutOfTheWorkingDirectoryAreRefusedWithTheirField() {
+        for (Map<String, Object> body : List.of(
+                Map.<String, Object>of("files", List.of(Map.of("path", "../outside.txt", "text", "x"))),
+                Map.<String, Object>of("files", List.of(Map.of("path", "/etc/cron.d/x", "text", "x"))),
+                Map.<String, Object>of("files", List.of(Map.of("path", "a.txt", "base64", "not base64!"))),
+                Map.<String, Object>of("files", List.of(Map.of("path", "a.txt"))),
+                Map.<String, Object>of("collect", List.of("../**")))) {
+            Map<String, Object> request = new java.util.HashMap<>(Map.of("runtime", "python", "code", "1"));
+            request.putAll(body);
+            given().header("X-API-Key", KEY_A).contentType(ContentType.JSON).body(request)
+                    .when().post("/v1/executions")
+                    .then().statusCode(400)
+                    .body("type", containsString("invalid-request"))
+                    .body("field", containsString(body.containsKey("files") ? "files[0]" : "collect[0]"));
+        }
+    }
+
+    @Test
     void submitThenStreamDeliversEveryEventAndEndsAfterTheResult() throws Exception {
         Response submitted = submit(KEY_A, "{\"runtime\":\"python\",\"code\":\"import time\\nfor i in range(3):\\n    print(i, flush=True)\\n    time.sleep(0.2)\\n'done'\"}");
         assertEquals(202, submitted.statusCode());
