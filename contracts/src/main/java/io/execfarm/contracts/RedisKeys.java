@@ -97,4 +97,18 @@ public final class RedisKeys {
     public static String sessionRecorded(String sessionId) {
         return session(sessionId) + ":recorded";
     }
+
+    /**
+     * A stored file's description, a hash: its tenant (the only one who may read it or bring it to
+     * a request), name, size, SHA-256 and media type. Uploaded through the dispatcher or collected by
+     * a request; it expires with {@link #fileContent}, in its slot.
+     */
+    public static String fileMeta(String fileId) {
+        return "execfarm:file:{" + fileId + "}";
+    }
+
+    /** A stored file's bytes. */
+    public static String fileContent(String fileId) {
+        return fileMeta(fileId) + ":content";
+    }
 }

@@ -44,7 +44,7 @@ public final class WireCodec {
 
     private static final Set<String> REQUEST_FIELDS = Set.of("v", "id", "runtime", "code", "session", "tenant",
             "timeoutMs", "replyTo", "limits", "submittedAt", "startBy", "files", "collect");
-    private static final Set<String> FILE_FIELDS = Set.of("path", "base64", "text");
+    private static final Set<String> FILE_FIELDS = Set.of("path", "base64", "text", "ref");
     private static final Set<String> LIMITS_FIELDS = Set.of("maxOutputBytes");
     /**
      * Room for the JSON around the code (escapes can grow code by at most 6x, \\uXXXX per byte),
@@ -186,8 +186,13 @@ public final class WireCodec {
             }
             String base64 = file.optionalString("base64");
             String text = file.optionalString("text");
-            if ((base64 == null) == (text == null)) {
-                throw file.invalid("base64", "or 'text' must be given, exactly one of them");
+            String ref = file.optionalMatching("ref", WireNames.ID, idRule());
+            if ((base64 != null ? 1 : 0) + (text != null ? 1 : 0) + (ref != null ? 1 : 0) != 1) {
+                throw file.invalid("base64", "(or 'text', or 'ref') must be given, exactly one of them");
+            }
+            if (ref != null) {
+                files.add(InputFile.stored(path, ref));
+                continue;
             }
             byte[] bytes;
             try {
@@ -255,7 +260,7 @@ public final class WireCodec {
             try {
                 files.add(new CollectedFile(file.requiredString("path"), file.requiredLong("size", 0, Long.MAX_VALUE),
                         file.optionalString("sha256"), file.requiredString("mediaType"), file.optionalString("base64"),
-                        file.optionalString("error")));
+                        file.optionalString("ref"), file.optionalString("error")));
             } catch (IllegalArgumentException e) {
                 throw json.invalid("files[" + i + "]", e.getMessage());
             }

@@ -41,7 +41,9 @@ class GoldenFilesTest {
     @Test
     void aRequestWithFilesKeepsTheirBytesAndItsGlobs() throws Exception {
         ExecutionRequest decoded = codec.decodeRequest(TestFiles.read("golden/request-files.json"));
-        assertEquals(List.of("data/points.csv", "model.bin"), decoded.files().stream().map(InputFile::path).toList());
+        assertEquals(List.of("data/points.csv", "model.bin", "data/large.parquet"),
+                decoded.files().stream().map(InputFile::path).toList());
+        assertEquals(InputFile.stored("data/large.parquet", "3f2a9c7e-0b1d-4e5f-8a6b-7c8d9e0f1a2b"), decoded.files().get(2));
         assertArrayEquals("x,y\n1,2\n3,4\n".getBytes(StandardCharsets.UTF_8), decoded.files().get(0).bytes());
         assertArrayEquals(new byte[] {0, 1, 2, 3}, decoded.files().get(1).bytes());
         assertEquals(List.of("out/*.txt", "**/*.png"), decoded.collect());
@@ -73,8 +75,11 @@ class GoldenFilesTest {
                 "text/plain", "<Figure size 640x480 with 1 Axes>")));
         assertGolden("golden/event-result-files.json", new Result(ID, Result.Status.OK, null, null, false,
                 new Result.Timings(12, 0, 3, 16), "worker-a:1234", 1, null, List.of(
-                        new CollectedFile("out/summary.txt", 1,
-                                "4e07408562bedb8b60ce05c1decfe3ad16b72230967de01f640b7e4729b49fce", "text/plain", "Mw==", null),
+                        CollectedFile.inline("out/summary.txt", 1,
+                                "4e07408562bedb8b60ce05c1decfe3ad16b72230967de01f640b7e4729b49fce", "Mw=="),
+                        CollectedFile.inline("out/plot.png", 2400000,
+                                "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "x")
+                                .storedAs("5d1e8f3a-9b7c-4a2d-8e6f-1c3b5a7d9e0f"),
                         CollectedFile.refused("out/link.txt",
                                 "NotARegularFile: a symbolic link; only regular files are collected"))));
     }

@@ -83,6 +83,20 @@ public interface DispatcherConfig {
 
     Sessions sessions();
 
+    Files files();
+
+    /** Files uploaded ahead of the requests that bring them ({@code POST /v1/files}). */
+    interface Files {
+
+        /** The largest upload; the workers take at most 16 MiB of files per request. */
+        @WithDefault("8M")
+        MemorySize maxUploadBytes();
+
+        /** How long an upload is kept; collected files are kept as long as results ({@code retention}). */
+        @WithDefault("PT1H")
+        Duration lifetime();
+    }
+
     /** What a session may be (POST /v1/sessions). */
     interface Sessions {
 

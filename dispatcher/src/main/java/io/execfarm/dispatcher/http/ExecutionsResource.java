@@ -7,6 +7,7 @@ import io.execfarm.contracts.InputFile;
 import io.execfarm.contracts.Limits;
 import io.execfarm.contracts.RedisKeys;
 import io.execfarm.contracts.Topics;
+import io.execfarm.contracts.WireNames;
 import io.execfarm.contracts.WirePaths;
 import io.execfarm.dispatcher.config.DispatcherConfig;
 import io.execfarm.dispatcher.events.EventFollower;
@@ -159,13 +160,18 @@ public class ExecutionsResource {
             if (file == null || !WirePaths.isFile(file.path())) {
                 throw ProblemException.badField(field + ".path", "'" + field + ".path' " + WirePaths.rule("path"));
             }
-            if ((file.base64() == null) == (file.text() == null)) {
+            if ((file.base64() != null ? 1 : 0) + (file.text() != null ? 1 : 0) + (file.ref() != null ? 1 : 0) != 1) {
                 throw ProblemException.badField(field, "'" + field + "' must give its content as 'base64' or as 'text', "
-                        + "exactly one of them");
+                        + "or the id of a stored file as 'ref': exactly one of them");
+            }
+            if (file.ref() != null && !WireNames.isId(file.ref())) {
+                throw ProblemException.badField(field + ".ref", "'" + field + ".ref' must be a file id, as POST /v1/files "
+                        + "answers");
             }
             try {
-                files.add(file.text() != null ? InputFile.of(file.path(), file.text().getBytes(StandardCharsets.UTF_8))
-                        : new InputFile(file.path(), file.base64()));
+                files.add(file.ref() != null ? InputFile.stored(file.path(), file.ref())
+                        : file.text() != null ? InputFile.of(file.path(), file.text().getBytes(StandardCharsets.UTF_8))
+                        : new InputFile(file.path(), file.base64(), null));
             } catch (IllegalArgumentException e) {
                 throw ProblemException.badField(field + ".base64", "'" + field + ".base64' must be base64 (RFC 4648, "
                         + "with padding)");

@@ -34,7 +34,10 @@ public record SubmitRequest(
         @Size(max = InputFile.MAX_FILES, message = "must hold at most 100 files") List<File> files,
         @Size(max = WirePaths.MAX_GLOBS, message = "must hold at most 20 globs") List<String> collect) {
 
-    /** A file sent along: its content as {@code base64}, or as {@code text} (written as UTF-8). */
-    public record File(String path, String base64, String text) {
+    /**
+     * A file sent along: its content as {@code base64}, or as {@code text} (written as UTF-8), or
+     * {@code ref}, the id of a file stored before (uploaded, or collected by an earlier execution).
+     */
+    public record File(String path, String base64, String text, String ref) {
     }
 }

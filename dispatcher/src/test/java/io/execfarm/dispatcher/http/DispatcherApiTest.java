@@ -32,10 +32,13 @@ import java.net.URL;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -132,6 +135,57 @@ class DispatcherApiTest {
                 .body("result.files[0].path", equalTo("summary.txt"))
                 .body("result.files[0].base64", equalTo("Mg=="))
                 .body("result.files[0].sha256", equalTo("d4735e3a265e16eee03f59718b9b5d03019c07d8b6c51f90da3a666eec13ab35"));
+    }
+
+    /**
+     * An upload is brought to an execution by its id; a collected file too large for the result is
+     * stored and served by the id the result names, to its tenant alone; another tenant can neither
+     * read nor bring it.
+     */
+    @Test
+    void anUploadIsBroughtByItsIdAndALargeCollectedFileIsServedByItsOwn() throws Exception {
+        byte[] csv = "n\n1\n2\n3\n".getBytes(StandardCharsets.UTF_8);
+        String upload = given().header("X-API-Key", KEY_A).contentType("text/csv").body(csv)
+                .when().post("/v1/files?name=points.csv")
+                .then().statusCode(201).body("name", equalTo("points.csv")).body("size", equalTo(csv.length))
+                .body("mediaType", equalTo("text/csv")).extract().path("id");
+        String code = "rows = open('data.csv').read().split()\nopen('large.bin', 'wb').write(b'L' * (1536 * 1024))\n"
+                + "open('small.txt', 'w').write(str(len(rows)))";
+        Response done = given().header("X-API-Key", KEY_A).contentType(ContentType.JSON)
+                .body(Map.of("runtime", "python", "code", code, "files", List.of(Map.of("path", "data.csv", "ref", upload)),
+                        "collect", List.of("*.bin", "*.txt")))
+                .post("/v1/executions?wait=true");
+        assertEquals(200, done.statusCode(), done.asString());
+        assertEquals("ok", done.path("status"), done.asString());
+        assertEquals("large.bin", done.path("result.files[0].path"));
+        assertEquals(1536 * 1024, (int) done.path("result.files[0].size"));
+        String large = done.path("result.files[0].ref");
+        assertEquals("NA==", done.path("result.files[1].base64"), "the small one rides in the result");
+        byte[] served = given().header("X-API-Key", KEY_A).get("/v1/files/" + large)
+                .then().statusCode(200).header("Content-Disposition", containsString("large.bin"))
+                .extract().asByteArray();
+        assertEquals(1536 * 1024, served.length);
+        assertEquals(done.<String>path("result.files[0].sha256"),
+                HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(served)));
+        for (String id : List.of(upload, large)) {
+            given().header("X-API-Key", "key-b").get("/v1/files/" + id).then().statusCode(404)
+                    .body("type", containsString("file-not-found"));
+        }
+        given().header("X-API-Key", "key-b").contentType(ContentType.JSON)
+                .body(Map.of("runtime", "python", "code", "1", "files", List.of(Map.of("path", "x.csv", "ref", upload))))
+                .post("/v1/executions?wait=true")
+                .then().statusCode(200).body("status", equalTo("rejected"))
+                .body("result.error.type", equalTo("InputFileNotFound"));
+        given().header("X-API-Key", KEY_A).delete("/v1/files/" + upload).then().statusCode(204);
+        given().header("X-API-Key", KEY_A).get("/v1/files/" + upload).then().statusCode(404);
+    }
+
+    @Test
+    void anUploadOverTheLimitIsRefusedWithItsSize() {
+        given().header("X-API-Key", KEY_A).contentType("application/octet-stream").body(new byte[8 * 1024 * 1024 + 1])
+                .when().post("/v1/files?name=huge.bin")
+                .then().statusCode(413).body("type", containsString("file-too-large"))
+                .body("detail", containsString("8388609 bytes"));
     }
 
     @Test

@@ -20,7 +20,7 @@ public interface WorkerConfig {
     /** Names this worker in events and logs; defaults to host name and process id. */
     Optional<String> id();
 
-    CollectedFiles collectedFiles();
+    Files files();
 
     /** Requests whose code is larger than this many UTF-8 bytes are rejected. */
     @WithDefault("1048576")
@@ -187,23 +187,34 @@ public interface WorkerConfig {
     }
 
     /**
-     * What one request may collect from its working directory ({@code collect}). The files ride in
-     * the result, on the reply topic and in Redis, so their total stays well below the broker's
-     * record limit (8 MiB here) with the 4/3 of base64.
+     * Files in and out. A request's files, and what it collects, pass through the process's working
+     * directory (a tmpfs of {@code tmp-size}, 64 MiB, counted in its memory limit) and the worker's
+     * heap, one request's at a time per process.
      */
-    interface CollectedFiles {
+    interface Files {
 
         /** The largest file collected; a larger one is listed with {@code FileTooLarge} instead of its content. */
-        @WithDefault("1M")
+        @WithDefault("8M")
         MemorySize maxFileBytes();
 
-        /** All of one request's files together; past it the rest are listed with {@code CollectLimitExceeded}. */
-        @WithDefault("4M")
+        /** All of one request's collected files together; past it the rest are listed with {@code CollectLimitExceeded}. */
+        @WithDefault("16M")
         MemorySize maxRequestBytes();
 
         /** Files one request collects; more matches are listed once with {@code TooManyFiles}. */
         @WithDefault("100")
         int maxFiles();
+
+        /**
+         * Collected files ride in the result (one Kafka record) while their total stays within this;
+         * the rest are stored in Redis for as long as results are kept, and referenced.
+         */
+        @WithDefault("1M")
+        MemorySize inlineMaxBytes();
+
+        /** All of one request's input files together, inline and referenced; more and the request is rejected. */
+        @WithDefault("16M")
+        MemorySize maxInputBytes();
     }
 
     /** How output chunks become output events on the reply topic. */

@@ -1,12 +1,15 @@
 package io.execfarm.worker.messaging;
 
+import io.execfarm.contracts.CollectedFile;
 import io.execfarm.contracts.ExecutionRequest;
+import io.execfarm.contracts.InputFile;
 import io.execfarm.contracts.Result;
 import io.execfarm.contracts.Started;
 import io.execfarm.worker.config.WorkerConfig;
 import io.execfarm.worker.config.WorkerId;
 import io.execfarm.worker.delivery.ClaimKeeper;
 import io.execfarm.worker.delivery.Retries.GaveUp;
+import io.execfarm.worker.files.StoredFiles;
 import io.execfarm.worker.metrics.WorkerMetrics;
 import io.execfarm.worker.pool.CancelSignal;
 import io.execfarm.worker.pool.PoolExecutor;
@@ -26,6 +29,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -45,6 +49,7 @@ public class RequestExecution {
     private final EventPublisher events;
     private final WorkerMetrics metrics;
     private final Sessions sessions;
+    private final StoredFiles storedFiles;
     private final WorkerConfig config;
     private final String workerId;
     /** Ends output batches that wait for more output, and sends the started event of a run that outlasts its first tick. */
@@ -52,12 +57,13 @@ public class RequestExecution {
             Executors.newScheduledThreadPool(1, DaemonThreads.named("execfarm-request-timer"));
 
     public RequestExecution(Pools pools, ClaimKeeper claims, EventPublisher events, WorkerMetrics metrics,
-            Sessions sessions, WorkerConfig config, WorkerId workerId) {
+            Sessions sessions, StoredFiles storedFiles, WorkerConfig config, WorkerId workerId) {
         this.pools = pools;
         this.claims = claims;
         this.events = events;
         this.metrics = metrics;
         this.sessions = sessions;
+        this.storedFiles = storedFiles;
         this.config = config;
         this.workerId = workerId.value();
     }
@@ -109,6 +115,12 @@ public class RequestExecution {
             return Answer.unstored(Result.rejected(id, workerId, "RuntimeUnavailable",
                     "this worker cannot run " + runtime + ": " + pools.unavailable().get(runtime)).withTraceId(traceId));
         }
+        List<InputFile> files;
+        try {
+            files = storedFiles.resolve(request.tenant(), request.files());
+        } catch (StoredFiles.Refused e) {
+            return Answer.unstored(Result.rejected(id, workerId, e.type(), e.getMessage()).withTraceId(traceId));
+        }
         long snippets = 0;
         if (request.session() != null) {
             SessionStore.Opening opening = sessions.open(request);
@@ -134,7 +146,7 @@ public class RequestExecution {
                     timer, published::publish);
             ExecutionSpec spec = new ExecutionSpec(id, request.code(), request.session(),
                     Math.min(request.limits().maxOutputBytes(), config.maxOutputBytes().asLongValue()),
-                    Duration.ofMillis(request.timeoutMs()), request.files(), request.collect(), fileLimits());
+                    Duration.ofMillis(request.timeoutMs()), files, request.collect(), fileLimits());
             SessionProcesses.Run sessionRun = null;
             TimedOutcome timed;
             Instant processStart = Instant.now();
@@ -167,8 +179,17 @@ public class RequestExecution {
             metrics.executed(runtime, outcome.status(), queuedMs, timed.execNanos());
             metrics.answered(runtime, totalMs);
             countSandboxKills(runtime, outcome);
+            List<CollectedFile> collected;
+            try {
+                collected = storedFiles.keep(request.tenant(), outcome.files());
+            } catch (GaveUp e) {
+                if (sessionRun != null) {
+                    sessions.abandon(request, sessionRun);
+                }
+                throw e;
+            }
             Result result = new Result(id, outcome.status(), outcome.value(), outcome.error(), outcome.truncated(),
-                    new Result.Timings(queuedMs, acquireMs, execMs, totalMs), workerId, attempt, traceId, outcome.files());
+                    new Result.Timings(queuedMs, acquireMs, execMs, totalMs), workerId, attempt, traceId, collected);
             if (sessionRun == null) {
                 return new Answer(result, false, output.publishedBytes());
             }
@@ -182,7 +203,7 @@ public class RequestExecution {
     }
 
     private FileLimits fileLimits() {
-        WorkerConfig.CollectedFiles files = config.collectedFiles();
+        WorkerConfig.Files files = config.files();
         return new FileLimits(files.maxFileBytes().asLongValue(), files.maxRequestBytes().asLongValue(), files.maxFiles());
     }
 

@@ -1,7 +1,6 @@
 package io.execfarm.worker.runtime;
 
 import io.execfarm.contracts.CollectedFile;
-import io.execfarm.contracts.MediaTypes;
 import io.execfarm.contracts.WirePaths;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -52,17 +51,17 @@ final class FileCollection {
             return;
         }
         if (content.length > limits.maxFileBytes()) {
-            files.add(new CollectedFile(path, content.length, null, MediaTypes.of(path), null, "FileTooLarge: "
-                    + content.length + " bytes, over the limit of " + limits.maxFileBytes() + " per file"));
+            files.add(CollectedFile.refused(path, content.length, "FileTooLarge: " + content.length
+                    + " bytes, over the limit of " + limits.maxFileBytes() + " per file"));
             return;
         }
         if (bytes + content.length > limits.maxRequestBytes()) {
-            files.add(new CollectedFile(path, content.length, null, MediaTypes.of(path), null, "CollectLimitExceeded: "
-                    + "the request's files would exceed " + limits.maxRequestBytes() + " bytes together"));
+            files.add(CollectedFile.refused(path, content.length, "CollectLimitExceeded: the request's files would "
+                    + "exceed " + limits.maxRequestBytes() + " bytes together"));
             return;
         }
         bytes += content.length;
-        files.add(new CollectedFile(path, content.length, sha256(content), MediaTypes.of(path), base64, null));
+        files.add(CollectedFile.inline(path, content.length, sha256(content), base64));
     }
 
     List<CollectedFile> files() {

@@ -938,8 +938,8 @@ class RuntimeConformanceTest {
                 List.of("out/*.txt"), FileLimits.DEFAULT), TENANT);
         assertEquals(Status.OK, run.status(), run::describe);
         assertEquals("rows 4\n", run.stdout());
-        assertEquals(List.of(new CollectedFile("out/sum.txt", 1,
-                "e7f6c011776e8db7cd330b54174fd76f7d0216b612387a5ffcfb81e6f0919683", "text/plain", "Ng==", null)),
+        assertEquals(List.of(CollectedFile.inline("out/sum.txt", 1,
+                "e7f6c011776e8db7cd330b54174fd76f7d0216b612387a5ffcfb81e6f0919683", "Ng==")),
                 run.outcome().files());
         assertPoolHealthy();
     }
