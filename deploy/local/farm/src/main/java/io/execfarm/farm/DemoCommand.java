@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
@@ -12,8 +13,9 @@ import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParentCommand;
 
-@Command(name = "demo", description = "Start the farm if it is not up, run the examples with live output, print a "
-        + "latency summary, and leave the farm up.")
+@Command(name = "demo", description = "Start the farm if it is not up, upload examples/data, run the examples with "
+        + "live output (each finds the data under data/; what they leave in out/ and display is saved under "
+        + "farm-demo/), print a latency summary, and leave the farm up.")
 final class DemoCommand implements Callable<Integer> {
 
     static final String JULIA_INSTALL = "Run deploy/julia/install-julia as root (Debian's Julia 1.5.3), or put a "
@@ -22,6 +24,8 @@ final class DemoCommand implements Callable<Integer> {
     private static final int MAX_WARM_UP_REQUESTS = 1000;
     private static final int FRESH_PROCESSES = 10;
     private static final String TRIVIAL = "1 + 1";
+    /** Where the examples' collected files and pictures are saved, one directory per example. */
+    private static final Path OUTPUT = Path.of("farm-demo");
 
     @ParentCommand
     Farm farm;
@@ -41,6 +45,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         DispatcherClient client = farm.client();
         LiveRun live = new LiveRun(client, farm.out, farm.err);
+        List<Attachments.Sent> data = upload(client);
         LiveRun.Finished first = null;
         String firstName = null;
         for (Path example : examples()) {
@@ -51,7 +56,10 @@ final class DemoCommand implements Callable<Integer> {
             farm.out.println();
             farm.out.println("── " + example.getFileName() + " (" + runtime + ") ──");
             farm.out.flush();
-            LiveRun.Finished finished = live.run(runtime, Files.readString(example), null, null);
+            String name = example.getFileName().toString();
+            Attachments attachments = new Attachments(data, List.of("out/**"),
+                    OUTPUT.resolve(name.substring(0, name.lastIndexOf('.'))));
+            LiveRun.Finished finished = live.run(runtime, Files.readString(example), null, null, attachments);
             if (first == null) {
                 first = finished;
                 firstName = example.getFileName().toString();
@@ -123,8 +131,27 @@ final class DemoCommand implements Callable<Integer> {
         return "python3";
     }
 
+    /** Stores examples/data on the farm (POST /v1/files), once: every example brings it by id. */
+    private List<Attachments.Sent> upload(DispatcherClient client) throws IOException, InterruptedException {
+        List<Attachments.Sent> sent = new ArrayList<>();
+        for (Path file : files(farm.repoRoot.resolve("examples/data"))) {
+            String name = file.getFileName().toString();
+            String id = client.upload(Files.readAllBytes(file), name);
+            farm.say("uploaded examples/data/" + name + " as file " + id + "; the examples find it as data/" + name);
+            sent.add(Attachments.Sent.stored(id, "data/" + name));
+        }
+        return sent;
+    }
+
     private List<Path> examples() throws IOException {
-        try (Stream<Path> files = Files.list(farm.repoRoot.resolve("examples"))) {
+        return files(farm.repoRoot.resolve("examples"));
+    }
+
+    private static List<Path> files(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(dir)) {
             return files.filter(Files::isRegularFile).sorted().toList();
         }
     }

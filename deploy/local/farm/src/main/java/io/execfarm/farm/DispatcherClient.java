@@ -2,15 +2,19 @@ package io.execfarm.farm;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.Iterator;
-import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /** The dispatcher's HTTP API v1, as the farm's commands use it. */
@@ -30,7 +34,15 @@ public final class DispatcherClient {
     record Event(String type, JsonNode data) {
     }
 
+    /** What a follower does with each event; saving what it carries may fail. */
+    @FunctionalInterface
+    interface EventHandler {
+        void accept(Event event) throws IOException;
+    }
+
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Files ride in the request while they hold this much together (the farm's limit); the rest are uploaded. */
+    private static final long MAX_INLINE_BYTES = 2 * 1024 * 1024;
 
     private final String base;
     private final String apiKey;
@@ -41,10 +53,30 @@ public final class DispatcherClient {
         this.apiKey = apiKey;
     }
 
-    /** Queues code to run; returns the execution's URL. */
-    String submit(String runtime, String code, String session, Long timeoutMs) throws IOException, InterruptedException {
-        HttpResponse<String> response = http.send(post("/v1/executions", request(runtime, code, session, timeoutMs)),
-                HttpResponse.BodyHandlers.ofString());
+    /** Queues code to run, with what it brings and collects; returns the execution's URL. */
+    String submit(String runtime, String code, String session, Long timeoutMs, Attachments attachments)
+            throws IOException, InterruptedException {
+        ObjectNode body = request(runtime, code, session, timeoutMs);
+        if (!attachments.files().isEmpty()) {
+            ArrayNode files = body.putArray("files");
+            long inline = 0;
+            for (Attachments.Sent sent : attachments.files()) {
+                ObjectNode file = files.addObject().put("path", sent.path());
+                if (sent.ref() != null) {
+                    file.put("ref", sent.ref());
+                    continue;
+                }
+                byte[] content = Files.readAllBytes(sent.local());
+                if (inline + content.length <= MAX_INLINE_BYTES) {
+                    inline += content.length;
+                    file.put("base64", Base64.getEncoder().encodeToString(content));
+                } else {
+                    file.put("ref", upload(content, sent.local().getFileName().toString()));
+                }
+            }
+        }
+        attachments.collect().forEach(body.withArray("collect")::add);
+        HttpResponse<String> response = http.send(post("/v1/executions", body), HttpResponse.BodyHandlers.ofString());
         expect(response, 202);
         return response.headers().firstValue("Location")
                 .orElseThrow(() -> new IOException("the dispatcher answered 202 without a Location"));
@@ -67,7 +99,7 @@ public final class DispatcherClient {
      * Follows an execution's events as they arrive, handing each to {@code onEvent}; returns the
      * {@code result} event, the last one.
      */
-    JsonNode follow(String execution, Consumer<Event> onEvent) throws IOException, InterruptedException {
+    JsonNode follow(String execution, EventHandler onEvent) throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(URI.create(execution + "/events"))
                 .header("X-API-Key", apiKey).header("Accept", "text/event-stream").GET().build();
         HttpResponse<Stream<String>> response = http.send(request, HttpResponse.BodyHandlers.ofLines());
@@ -96,6 +128,27 @@ public final class DispatcherClient {
             }
         }
         throw new IOException("the event stream of " + execution + " ended without a result");
+    }
+
+    /** Stores a file on the farm (POST /v1/files); returns its id, for a request's files[].ref. */
+    String upload(byte[] content, String name) throws IOException, InterruptedException {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/v1/files?name="
+                        + URLEncoder.encode(name, StandardCharsets.UTF_8).replace("+", "%20")))
+                .header("X-API-Key", apiKey).header("Content-Type", "application/octet-stream")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(content)).build();
+        HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+        expect(response, 201);
+        return JSON.readTree(response.body()).get("id").asText();
+    }
+
+    /** A stored file's bytes (GET /v1/files/{id}). */
+    byte[] download(String id) throws IOException, InterruptedException {
+        HttpResponse<byte[]> response = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/files/" + id))
+                .header("X-API-Key", apiKey).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+        if (response.statusCode() != 200) {
+            throw new Refused(response.statusCode(), detail(new String(response.body(), StandardCharsets.UTF_8)));
+        }
+        return response.body();
     }
 
     void cancel(String execution) throws IOException, InterruptedException {

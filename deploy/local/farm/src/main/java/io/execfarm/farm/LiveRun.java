@@ -62,8 +62,15 @@ final class LiveRun {
     }
 
     Finished run(String runtime, String code, String session, Long timeoutMs) throws IOException, InterruptedException {
+        return run(runtime, code, session, timeoutMs, Attachments.NONE);
+    }
+
+    /** As {@link #run(String, String, String, Long)}, bringing files and saving what comes back (RunArtifacts). */
+    Finished run(String runtime, String code, String session, Long timeoutMs, Attachments attachments)
+            throws IOException, InterruptedException {
         long start = System.nanoTime();
-        String execution = client.submit(runtime, code, session, timeoutMs);
+        String execution = client.submit(runtime, code, session, timeoutMs, attachments);
+        RunArtifacts artifacts = new RunArtifacts(client, attachments.outDir(), err);
         AtomicBoolean finished = new AtomicBoolean();
         Thread cancelOnInterrupt = new Thread(() -> {
             if (!finished.get()) {
@@ -83,9 +90,12 @@ final class LiveRun {
                     PrintStream stream = "stderr".equals(event.data().path("stream").asText()) ? err : out;
                     stream.print(event.data().path("text").asText());
                     stream.flush();
+                } else if ("display".equals(event.type())) {
+                    artifacts.display(event.data().path("data"), out);
                 }
             });
             finished.set(true);
+            artifacts.collected(result);
             long nanos = System.nanoTime() - start;
             describe(result, nanos);
             return new Finished(result, nanos);

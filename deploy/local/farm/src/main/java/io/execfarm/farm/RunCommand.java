@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -26,6 +27,19 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--timeout-ms", description = "Wall-clock limit; the dispatcher's default (30 s) when absent.")
     Long timeoutMs;
+
+    @Option(names = "--file", paramLabel = "LOCAL[=PATH]", description = "A file the code finds in its working "
+            + "directory, under its own name or as PATH; repeatable. Up to 2 MiB together ride in the request; larger "
+            + "ones are uploaded first.")
+    List<String> files = List.of();
+
+    @Option(names = "--collect", paramLabel = "GLOB", description = "Bring back the files the code leaves that match "
+            + "GLOB (relative to its working directory: *, ?, **); repeatable.")
+    List<String> collect = List.of();
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Where collected files (under their own paths) and "
+            + "displayed pictures (display-N.png, .svg, .html) are saved; the current directory by default.")
+    Path outDir = Path.of(".");
 
     @Parameters(paramLabel = "FILE|-", description = "The code to run; - reads standard input.")
     String file;
@@ -52,7 +66,16 @@ final class RunCommand implements Callable<Integer> {
                 target = client.createSession(chosen);
                 farm.say("session " + target + " (pass --session " + target + " to run more code in it)");
             }
-            return LiveRun.exitCode(new LiveRun(client, farm.out, farm.err).run(chosen, code, target, timeoutMs).status());
+            Attachments attachments = new Attachments(files.stream().map(Attachments.Sent::parse).toList(), collect,
+                    outDir);
+            for (Attachments.Sent sent : attachments.files()) {
+                if (!Files.isRegularFile(sent.local())) {
+                    farm.say("cannot read " + sent.local() + ": not a file");
+                    return 2;
+                }
+            }
+            return LiveRun.exitCode(new LiveRun(client, farm.out, farm.err)
+                    .run(chosen, code, target, timeoutMs, attachments).status());
         } catch (DispatcherClient.Refused refused) {
             farm.say("rejected (" + refused.status + "): " + refused.getMessage());
             return 2;

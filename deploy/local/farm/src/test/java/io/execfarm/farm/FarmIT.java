@@ -1,5 +1,6 @@
 package io.execfarm.farm;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -15,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -241,6 +243,35 @@ class FarmIT {
 
         Outcome unknown = farm(null, "run", work.resolve("notes.txt").toString());
         assertEquals(2, unknown.exit(), unknown::toString);
+    }
+
+    /**
+     * The examples the demo runs, as a user would: the CSV sent with --file, what the code leaves
+     * collected with --collect, and the Python plot and the Julia chart saved as pictures; a file
+     * too large to ride in the request is uploaded first and still found by the code.
+     */
+    @Test
+    void runSendsFilesAndSavesWhatComesBack() throws Exception {
+        String csv = root.resolve("examples/data/readings.csv") + "=data/readings.csv";
+        Path saved = work.resolve("saved-" + System.nanoTime());
+        Outcome plot = farm(null, "run", "--file", csv, "--collect", "out/*", "--out", saved.toString(),
+                root.resolve("examples/plot.py").toString());
+        assertEquals(0, plot.exit(), plot::toString);
+        assertTrue(Files.readString(saved.resolve("out/summary.txt")).contains("greenhouse"), plot::toString);
+        assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'},
+                Arrays.copyOf(Files.readAllBytes(saved.resolve("display-1.png")), 4), plot::toString);
+
+        Outcome chart = farm(null, "run", "--file", csv, "--collect", "out/*", "--out", saved.toString(),
+                root.resolve("examples/summary.jl").toString());
+        assertEquals(0, chart.exit(), chart::toString);
+        assertTrue(Files.readString(saved.resolve("out/summary-julia.txt")).contains("cellar"), chart::toString);
+        assertTrue(Files.readString(saved.resolve("display-1.svg")).startsWith("<svg"), chart::toString);
+
+        Path large = Files.write(work.resolve("large.bin"), new byte[3 * 1024 * 1024]);
+        Outcome uploaded = farm("import os\nprint(os.path.getsize('large.bin'))\n", "run", "--runtime", "python",
+                "--file", large.toString(), "-");
+        assertEquals(0, uploaded.exit(), uploaded::toString);
+        assertEquals("3145728\n", uploaded.stdout());
     }
 
     @Test

@@ -157,7 +157,8 @@ class ObservabilityIT {
 
     @Test
     void anEventStreamsDeliveryAndACancelJoinTheExecutionsTrace() throws Exception {
-        String execution = client.submit("python", "import time\nprint('waiting', flush=True)\ntime.sleep(60)", null, null);
+        String execution = client.submit("python", "import time\nprint('waiting', flush=True)\ntime.sleep(60)", null, null,
+                Attachments.NONE);
         CompletableFuture<JsonNode> streamed = CompletableFuture.supplyAsync(() -> {
             try {
                 return client.follow(execution, event -> { });
