@@ -99,6 +99,20 @@ public final class RedisKeys {
     }
 
     /**
+     * A session's files, a hash of path to content: uploaded through the dispatcher, written into
+     * every process that holds the session before its requests run, so they survive the process, its
+     * worker and a rebuild. Expires with {@link #session}, in its slot.
+     */
+    public static String sessionFiles(String sessionId) {
+        return session(sessionId) + ":files";
+    }
+
+    /** What {@link #sessionFiles} holds, a hash of path to its description (JSON: size, sha256, uploadedAt). */
+    public static String sessionFileMeta(String sessionId) {
+        return session(sessionId) + ":filemeta";
+    }
+
+    /**
      * A stored file's description, a hash: its tenant (the only one who may read it or bring it to
      * a request), name, size, SHA-256 and media type. Uploaded through the dispatcher or collected by
      * a request; it expires with {@link #fileContent}, in its slot.

@@ -34,6 +34,13 @@ public record SessionRecord(String tenant, String runtime, Instant createdAt, Du
         public static final String SNIPPETS = "snippets";
         /** The id of the latest request appended to the history, so a redelivery is appended once. */
         public static final String LAST_REQUEST = "lastRequest";
+        /**
+         * Counts changes to the session's files ({@link RedisKeys#sessionFiles}): a worker whose process
+         * has written an older count writes the files again before the next request.
+         */
+        public static final String FILES_VERSION = "filesVersion";
+        /** Bytes the session's files hold together. */
+        public static final String FILES_BYTES = "filesBytes";
 
         private Field() {
         }

@@ -117,5 +117,12 @@ public interface DispatcherConfig {
          */
         @WithDefault("4M")
         MemorySize maxHistory();
+
+        /**
+         * The most a session's files may hold together ({@code PUT /v1/sessions/{id}/files/...}): all
+         * of them are written into a process that takes the session over, in one command.
+         */
+        @WithDefault("16M")
+        MemorySize maxFiles();
     }
 }

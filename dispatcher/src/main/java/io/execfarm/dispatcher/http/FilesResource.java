@@ -17,10 +17,7 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.Context;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.UriInfo;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.UUID;
 import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.jboss.resteasy.reactive.RestPath;
@@ -65,7 +62,7 @@ public class FilesResource {
                     "the file is " + content.length + " bytes, over the limit of " + max + " for an upload"));
         }
         String id = UUID.randomUUID().toString();
-        return Uni.createFrom().item(() -> sha256(content)).runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+        return Uni.createFrom().item(() -> Digests.sha256(content)).runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
                 .map(digest -> new StoredFile(id, owner, fileName, content.length, digest, MediaTypes.of(fileName),
                         Instant.now().plus(config.files().lifetime())))
                 .call(file -> files.put(id, file, content, config.files().lifetime())
@@ -109,13 +106,5 @@ public class FilesResource {
     private static ProblemException notFound(String id) {
         return new ProblemException(Problem.of(404, "file-not-found", "No such file",
                 "there is no file " + id + " for this tenant (never stored, another tenant's, deleted, or expired)"));
-    }
-
-    private static String sha256(byte[] content) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
-        }
     }
 }

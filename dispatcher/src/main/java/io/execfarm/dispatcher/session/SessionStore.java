@@ -89,8 +89,9 @@ public class SessionStore {
         });
     }
 
-    /** Ends the session: its record and history go; a request naming it afterwards is rejected. */
+    /** Ends the session: its record, history and files go; a request naming it afterwards is rejected. */
     public Uni<Void> delete(String id) {
-        return redis.key().del(RedisKeys.session(id), RedisKeys.sessionHistory(id), RedisKeys.sessionRecorded(id)).replaceWithVoid();
+        return redis.key().del(RedisKeys.session(id), RedisKeys.sessionHistory(id), RedisKeys.sessionRecorded(id),
+                RedisKeys.sessionFiles(id), RedisKeys.sessionFileMeta(id)).replaceWithVoid();
     }
 }

@@ -180,6 +180,39 @@ class DispatcherApiTest {
         given().header("X-API-Key", KEY_A).get("/v1/files/" + upload).then().statusCode(404);
     }
 
+    /**
+     * A session's files: stored, found by its code, listed and read back, changed between requests,
+     * removed; another tenant can neither read nor write them.
+     */
+    @Test
+    void aSessionsFilesAreFoundByItsCodeAndAreItsTenantsAlone() {
+        String session = createSession(KEY_A, "{\"runtime\":\"python\"}").jsonPath().getString("id");
+        String file = "/v1/sessions/" + session + "/files/data/points.csv";
+        given().header("X-API-Key", KEY_A).contentType("text/csv").body("x\n1\n".getBytes(StandardCharsets.UTF_8))
+                .put(file).then().statusCode(200).body("path", equalTo("data/points.csv")).body("size", equalTo(4))
+                .body("mediaType", equalTo("text/csv"));
+        Response read = runInSession(session, "open('data/points.csv').read().split()");
+        assertEquals("['x', '1']", read.path("result.value"), read.asString());
+        given().header("X-API-Key", KEY_A).contentType("text/csv").body("x\n1\n2\n".getBytes(StandardCharsets.UTF_8))
+                .put(file).then().statusCode(200);
+        Response changed = runInSession(session, "open('data/points.csv').read().split()");
+        assertEquals("['x', '1', '2']", changed.path("result.value"), "the changed file was written again: "
+                + changed.asString());
+        given().header("X-API-Key", KEY_A).get("/v1/sessions/" + session + "/files")
+                .then().statusCode(200).body("path", equalTo(List.of("data/points.csv"))).body("size", equalTo(List.of(6)));
+        assertEquals("x\n1\n2\n", given().header("X-API-Key", KEY_A).get(file).then().statusCode(200).extract().asString());
+        given().header("X-API-Key", "key-b").get(file).then().statusCode(404);
+        given().header("X-API-Key", "key-b").contentType("text/plain").body("theirs".getBytes(StandardCharsets.UTF_8))
+                .put(file).then().statusCode(404);
+        given().header("X-API-Key", "key-b").delete(file).then().statusCode(404);
+        given().urlEncodingEnabled(false).header("X-API-Key", KEY_A).contentType("text/plain").body(new byte[0])
+                .put("/v1/sessions/" + session + "/files/..%2Fescape.txt").then().statusCode(400);
+        given().header("X-API-Key", KEY_A).delete(file).then().statusCode(204);
+        given().header("X-API-Key", KEY_A).get("/v1/sessions/" + session + "/files").then().statusCode(200)
+                .body("size()", equalTo(0));
+        given().header("X-API-Key", KEY_A).get(file).then().statusCode(404).body("type", containsString("file-not-found"));
+    }
+
     @Test
     void anUploadOverTheLimitIsRefusedWithItsSize() {
         given().header("X-API-Key", KEY_A).contentType("application/octet-stream").body(new byte[8 * 1024 * 1024 + 1])

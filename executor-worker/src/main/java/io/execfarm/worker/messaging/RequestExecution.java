@@ -121,14 +121,14 @@ public class RequestExecution {
         } catch (StoredFiles.Refused e) {
             return Answer.unstored(Result.rejected(id, workerId, e.type(), e.getMessage()).withTraceId(traceId));
         }
-        long snippets = 0;
+        SessionStore.Opening.Open opened = null;
         if (request.session() != null) {
             SessionStore.Opening opening = sessions.open(request);
             if (opening instanceof SessionStore.Opening.Refused refused) {
                 return Answer.unstored(Result.rejected(id, workerId, refused.errorType(), refused.message())
                         .withTraceId(traceId));
             }
-            snippets = ((SessionStore.Opening.Open) opening).snippets();
+            opened = (SessionStore.Opening.Open) opening;
         }
         try {
             if (cancel.isCancelled()) {
@@ -154,7 +154,7 @@ public class RequestExecution {
                 if (request.session() == null) {
                     timed = executor.execute(spec, request.tenant(), output, cancel);
                 } else {
-                    sessionRun = sessions.execute(request, snippets, spec, output, cancel);
+                    sessionRun = sessions.execute(request, opened, spec, output, cancel);
                     timed = sessionRun.timed();
                     if (sessionRun.replayed() > 0) {
                         trace.sessionRebuilt(sessionRun.replayed());

@@ -1,5 +1,6 @@
 package io.execfarm.worker.session;
 
+import io.execfarm.contracts.InputFile;
 import io.execfarm.contracts.Result;
 import io.execfarm.worker.pool.CancelSignal;
 import io.execfarm.worker.pool.Lease;
@@ -8,6 +9,7 @@ import io.execfarm.worker.pool.ProcessPool;
 import io.execfarm.worker.pool.TimedOutcome;
 import io.execfarm.worker.runtime.ExecutionOutcome;
 import io.execfarm.worker.runtime.ExecutionSpec;
+import io.execfarm.worker.runtime.FileLimits;
 import io.execfarm.worker.runtime.OutputSink;
 import io.execfarm.worker.runtime.RuntimeProcess;
 import java.time.Duration;
@@ -28,6 +30,8 @@ import org.jboss.logging.Logger;
  * history it has applied; before a request runs, whatever is missing (all of it on a fresh
  * process, the tail when another worker ran the session meanwhile) is replayed with its output
  * discarded. That replay is the durable path: it rebuilds a session on any process of any worker.
+ * The session's files are written into the process first, and again whenever they changed since
+ * (their version, counted in the session's record), so the replay finds them as the requests did.
  *
  * <p>At most {@code maxPinned} processes stay pinned, least recently used evicted first, so the
  * pool keeps processes for requests without a session; and a request that would wait for a process
@@ -44,6 +48,9 @@ public final class SessionProcesses {
 
         /** How many entries it holds now. */
         long length(String session);
+
+        /** The session's files, by path. */
+        Map<String, byte[]> files(String session);
     }
 
     /** A request's run in its session: the outcome, and the process to settle afterwards with {@link #finish}. */
@@ -56,6 +63,8 @@ public final class SessionProcesses {
         private final String tenant;
         private Lease<RuntimeProcess> lease;
         private long applied;
+        /** The version of the session's files the process has written; -1 for none yet. */
+        private long filesWritten = -1;
         private boolean busy = true;
         private long idleSince;
 
@@ -87,12 +96,13 @@ public final class SessionProcesses {
     }
 
     /**
-     * Runs a request in {@code session}, whose history now holds {@code snippets} entries. Blocks
-     * while the session runs another request on this worker. The time spent getting a process
-     * ready for the session (acquiring it and replaying history) counts as acquire time.
+     * Runs a request in {@code session}, whose history now holds {@code snippets} entries and whose
+     * files are at version {@code filesVersion}. Blocks while the session runs another request on
+     * this worker. The time spent getting a process ready for the session (acquiring it, writing
+     * its files and replaying history) counts as acquire time.
      */
-    public Run execute(String session, String tenant, long snippets, ExecutionSpec spec, OutputSink sink,
-            CancelSignal cancel) throws InterruptedException {
+    public Run execute(String session, String tenant, long snippets, long filesVersion, ExecutionSpec spec,
+            OutputSink sink, CancelSignal cancel) throws InterruptedException {
         long start = System.nanoTime();
         Pin pin = take(session, tenant);
         try {
@@ -105,7 +115,10 @@ public final class SessionProcesses {
                 replace(pin);
             }
             long replayed = snippets - pin.applied;
-            ExecutionOutcome failed = catchUp(pin, snippets, spec);
+            ExecutionOutcome failed = writeFiles(pin, filesVersion, spec);
+            if (failed == null) {
+                failed = catchUp(pin, snippets, spec);
+            }
             if (failed != null) {
                 return new Run(new TimedOutcome(failed, System.nanoTime() - start, 0), pin, replayed);
             }
@@ -266,7 +279,31 @@ public final class SessionProcesses {
             pin.lease = null;
         }
         pin.applied = 0;
+        pin.filesWritten = -1;
         pin.lease = pool.acquire(pin.tenant, acquireTimeout);
+    }
+
+    /**
+     * Writes the session's files into the process unless it has this version already: a run of no
+     * code that brings them, through the driver like any request's files. The failure, or null.
+     */
+    private ExecutionOutcome writeFiles(Pin pin, long version, ExecutionSpec request) throws InterruptedException {
+        if (pin.filesWritten == version) {
+            return null;
+        }
+        Map<String, byte[]> files = version == 0 ? Map.of() : history.files(pin.session);
+        if (!files.isEmpty()) {
+            ExecutionSpec write = new ExecutionSpec(request.id() + "-files", "", request.session(), 0, replayTimeout,
+                    files.entrySet().stream().map(file -> InputFile.of(file.getKey(), file.getValue())).toList(),
+                    List.of(), FileLimits.DEFAULT);
+            ExecutionOutcome outcome = pin.lease.process().execute(write, OutputSink.DISCARD);
+            if (outcome.status() != Result.Status.OK) {
+                return rebuildFailed(request, "its files could not be written: "
+                        + (outcome.error() != null ? outcome.error().message() : outcome.status().name().toLowerCase()));
+            }
+        }
+        pin.filesWritten = version;
+        return null;
     }
 
     /** Replays the history the process has not applied; the failure that stopped it, or null. */

@@ -10,6 +10,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.charset.StandardCharsets;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -29,13 +30,13 @@ public class SessionStore {
             local t = redis.call('TIME')
             local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
             local s = redis.call('HMGET', KEYS[1], 'tenant', 'runtime', 'createdAt', 'idleTimeoutMs', 'maxAgeMs',
-                'maxHistoryBytes', 'historyBytes', 'snippets')
+                'maxHistoryBytes', 'historyBytes', 'snippets', 'filesVersion')
             if not s[1] or s[1] ~= ARGV[1] then
               return {'missing'}
             end
             local ends = tonumber(s[3]) + tonumber(s[5])
             if ends <= now then
-              redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+              redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
               return {'missing'}
             end
             if s[2] ~= ARGV[2] then
@@ -46,10 +47,10 @@ public class SessionStore {
             end
             redis.call('HSET', KEYS[1], 'lastUsedAt', now)
             local expires = math.min(now + tonumber(s[4]), ends)
-            redis.call('PEXPIREAT', KEYS[1], expires)
-            redis.call('PEXPIREAT', KEYS[2], expires)
-            redis.call('PEXPIREAT', KEYS[3], expires)
-            return {'open', s[8]}
+            for i = 1, 5 do
+              redis.call('PEXPIREAT', KEYS[i], expires)
+            end
+            return {'open', s[8], s[9] or '0'}
             """;
 
     /**
@@ -72,16 +73,16 @@ public class SessionStore {
             local n = redis.call('HINCRBY', KEYS[1], 'snippets', 1)
             redis.call('HSET', KEYS[1], 'lastRequest', ARGV[2], 'lastUsedAt', now)
             local expires = math.min(now + tonumber(s[3]), tonumber(s[2]) + tonumber(s[4]))
-            redis.call('PEXPIREAT', KEYS[1], expires)
-            redis.call('PEXPIREAT', KEYS[2], expires)
-            redis.call('PEXPIREAT', KEYS[3], expires)
+            for i = 1, 5 do
+              redis.call('PEXPIREAT', KEYS[i], expires)
+            end
             return n
             """;
 
     /** The answer to opening a session for a request. */
     public sealed interface Opening {
-        /** The request may run; the session's history holds {@code snippets} entries. */
-        record Open(long snippets) implements Opening {
+        /** The request may run; the session's history holds {@code snippets} entries, its files are at {@code filesVersion}. */
+        record Open(long snippets, long filesVersion) implements Opening {
         }
 
         /** The request may not run, for the reason given. */
@@ -104,11 +105,11 @@ public class SessionStore {
     /** Whether {@code tenant} may run {@code code} in {@code session} on {@code runtime}. */
     public Opening open(String session, String tenant, String runtime, String code) {
         long codeBytes = code.getBytes(StandardCharsets.UTF_8).length;
-        Response answer = redis.execute("EVAL", OPEN, "3", RedisKeys.session(session), RedisKeys.sessionHistory(session),
-                RedisKeys.sessionRecorded(session),
+        Response answer = redis.execute("EVAL", OPEN, "5", RedisKeys.session(session), RedisKeys.sessionHistory(session),
+                RedisKeys.sessionRecorded(session), RedisKeys.sessionFiles(session), RedisKeys.sessionFileMeta(session),
                 tenant, runtime, Long.toString(codeBytes));
         return switch (answer.get(0).toString()) {
-            case "open" -> new Opening.Open(answer.get(1).toLong());
+            case "open" -> new Opening.Open(answer.get(1).toLong(), answer.get(2).toLong());
             case "runtime" -> new Opening.Refused("SessionRuntimeMismatch", "session " + session + " is a "
                     + answer.get(1) + " session; send its requests to " + answer.get(1));
             case "full" -> new Opening.Refused("SessionHistoryFull", "session " + session + " has reached its limit of "
@@ -127,12 +128,18 @@ public class SessionStore {
      */
     public long record(String session, String tenant, String requestId, String code, boolean appendToHistory) {
         return writes.eval(RECORD, List.of(RedisKeys.session(session), RedisKeys.sessionHistory(session),
-                RedisKeys.sessionRecorded(session)), List.of(tenant, requestId, code, appendToHistory ? "1" : "0")).toLong();
+                RedisKeys.sessionRecorded(session), RedisKeys.sessionFiles(session), RedisKeys.sessionFileMeta(session)),
+                List.of(tenant, requestId, code, appendToHistory ? "1" : "0")).toLong();
     }
 
     /** The code of history entries {@code from} (inclusive) to {@code to} (exclusive). */
     public List<String> history(String session, long from, long to) {
         return lists.lrange(RedisKeys.sessionHistory(session), from, to - 1);
+    }
+
+    /** The session's files, by path (RedisKeys#sessionFiles). */
+    public Map<String, byte[]> files(String session) {
+        return redis.hash(byte[].class).hgetall(RedisKeys.sessionFiles(session));
     }
 
     public long historyLength(String session) {

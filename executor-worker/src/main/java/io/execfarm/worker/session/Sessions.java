@@ -77,6 +77,11 @@ public class Sessions {
                             return retries.call("reading the history of session " + session,
                                     () -> store.historyLength(session));
                         }
+
+                        @Override
+                        public Map<String, byte[]> files(String session) {
+                            return retries.call("reading the files of session " + session, () -> store.files(session));
+                        }
                     });
             pool.reclaimFrom(processes::reclaimLongestIdle);
             byRuntime.put(runtime, processes);
@@ -98,11 +103,11 @@ public class Sessions {
                 () -> store.open(request.session(), request.tenant(), request.runtime(), request.code()));
     }
 
-    /** Runs the request in its session, whose history holds {@code snippets} entries; settle it with {@link #record}. */
-    public SessionProcesses.Run execute(ExecutionRequest request, long snippets, ExecutionSpec spec, OutputSink sink,
-            CancelSignal cancel) throws InterruptedException {
-        SessionProcesses.Run run = byRuntime.get(request.runtime())
-                .execute(request.session(), request.tenant(), snippets, spec, sink, cancel);
+    /** Runs the request in its session, as {@code opened} found it; settle it with {@link #record}. */
+    public SessionProcesses.Run execute(ExecutionRequest request, SessionStore.Opening.Open opened, ExecutionSpec spec,
+            OutputSink sink, CancelSignal cancel) throws InterruptedException {
+        SessionProcesses.Run run = byRuntime.get(request.runtime()).execute(request.session(), request.tenant(),
+                opened.snippets(), opened.filesVersion(), spec, sink, cancel);
         if (run.replayed() > 0) {
             metrics.sessionRebuilt(request.runtime(), run.replayed());
         }

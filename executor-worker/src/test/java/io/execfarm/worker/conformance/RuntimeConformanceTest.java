@@ -766,6 +766,24 @@ class RuntimeConformanceTest {
         }
     }
 
+    /** A session's files are there before its code runs, written again once changed, and after a rebuild. */
+    @Test
+    void aSessionsFilesAreThereBeforeItsCodeAndAfterARebuild() throws Exception {
+        try (SessionUnderTest session = new SessionUnderTest(new ArrayList<>())) {
+            session.putFile("data/in.txt", "first");
+            session.define(code.defineCarriedValue());
+            Run first = session.run(code.readFile("data/in.txt"));
+            assertEquals("first", first.stdout().strip(), first::describe);
+            session.putFile("data/in.txt", "second");
+            Run second = session.run(code.readFile("data/in.txt"));
+            assertEquals("second", second.stdout().strip(), "written again once changed: " + second.describe());
+            assertEquals(Status.CRASHED, session.run(code.exitWith(3)).status());
+            Run rebuilt = session.run(code.readFile("data/in.txt"));
+            assertEquals("second", rebuilt.stdout().strip(), rebuilt::describe);
+            assertTrue(session.replayed > 0, "the process was rebuilt");
+        }
+    }
+
     @Test
     void aSessionMovesBetweenWorkersAndCatchesUpWithWhatRanElsewhere() throws Exception {
         List<String> history = new ArrayList<>();
@@ -1286,6 +1304,8 @@ class RuntimeConformanceTest {
         private final String id = "s-" + UUID.randomUUID();
         private final List<String> history;
         private final SessionProcesses processes;
+        private final Map<String, byte[]> files = new LinkedHashMap<>();
+        private long filesVersion;
         long replayed;
 
         SessionUnderTest(List<String> history) {
@@ -1301,7 +1321,18 @@ class RuntimeConformanceTest {
                         public long length(String session) {
                             return history.size();
                         }
+
+                        @Override
+                        public Map<String, byte[]> files(String session) {
+                            return Map.copyOf(files);
+                        }
                     });
+        }
+
+        /** As the dispatcher stores one: the file, and the version that tells processes to write it. */
+        void putFile(String path, String content) {
+            files.put(path, content.getBytes(StandardCharsets.UTF_8));
+            filesVersion++;
         }
 
         void define(String... snippets) throws InterruptedException {
@@ -1326,8 +1357,8 @@ class RuntimeConformanceTest {
 
         Run run(String source, Duration timeout) throws InterruptedException {
             Collector collector = new Collector();
-            SessionProcesses.Run run = processes.execute(id, TENANT, history.size(), spec(source, id, 1 << 20, timeout),
-                    collector, new CancelSignal());
+            SessionProcesses.Run run = processes.execute(id, TENANT, history.size(), filesVersion,
+                    spec(source, id, 1 << 20, timeout), collector, new CancelSignal());
             replayed += run.replayed();
             ExecutionOutcome outcome = run.timed().outcome();
             if (outcome.status() == Status.OK || outcome.status() == Status.ERROR) {

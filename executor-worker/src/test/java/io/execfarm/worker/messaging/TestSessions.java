@@ -75,6 +75,12 @@ final class TestSessions implements AutoCloseable {
         redis.setexAndAwait(RedisKeys.ofRequest("attempts", requestId), "600", "1");
     }
 
+    /** A file of the session, stored as the dispatcher stores it (PUT /v1/sessions/{id}/files/{path}). */
+    void putFile(String session, String path, String content) {
+        redis.hsetAndAwait(List.of(RedisKeys.sessionFiles(session), path, content));
+        redis.hincrbyAndAwait(RedisKeys.session(session), SessionRecord.Field.FILES_VERSION, "1");
+    }
+
     boolean exists(String session) {
         return redis.existsAndAwait(List.of(RedisKeys.session(session))).toInteger() == 1;
     }

@@ -125,6 +125,7 @@ class TwoWorkersIT {
         try (KafkaConsumer<String, String> events = kafka.consumer(replies);
                 TestSessions sessions = new TestSessions(infra.redisUrl())) {
             String session = sessions.create("acme");
+            sessions.putFile(session, "data/seed.txt", "seeded");
             JsonNode defined = inSession(events, replies, session, SessionsOnKafkaTest.DEFINE);
             assertEquals("ok", defined.get("status").asText(), defined.toString());
             JsonNode before = inSession(events, replies, session, SessionsOnKafkaTest.USE);
@@ -137,6 +138,8 @@ class TwoWorkersIT {
             assertNotEquals(owner, after.get("workerId").asText(), "the other worker took the session over");
             String rebuilt = after.get("value").asText();
             SessionsOnKafkaTest.assertRebuilt(before.get("value").asText(), rebuilt);
+            assertEquals("'seeded'", inSession(events, replies, session, "open('data/seed.txt').read()").get("value")
+                    .asText(), "the session's file was written on the other worker's process too");
             assertEquals(rebuilt, inSession(events, replies, session, SessionsOnKafkaTest.USE).get("value").asText(),
                     "and pinned there from then on");
         }
