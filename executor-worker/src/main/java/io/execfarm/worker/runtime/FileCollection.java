@@ -35,7 +35,8 @@ final class FileCollection {
             }
             return;
         }
-        if (!WirePaths.isFile(path)) {
+        // An error about a glob as a whole names the glob.
+        if (!WirePaths.isFile(path) && !(error != null && WirePaths.isGlob(path))) {
             files.add(CollectedFile.refused("(invalid)", "Unreadable: the driver named no valid relative path"));
             return;
         }

@@ -495,4 +495,16 @@ final class JuliaSnippets implements Snippets {
                 + "Base.show(io::IO, ::MIME\"image/png\", ::Picture) = write(io, vcat(UInt8[0x89, 0x50, 0x4e, 0x47], "
                 + "fill(UInt8('p'), " + (pngBytes - 4) + ")))\nprintln(\"before\")\ndisplay(Picture())\nprintln(\"after\")";
     }
+
+    @Override
+    public String manyEmptyFiles(int n) {
+        return "mkpath(\"many\")\nfor i in 0:" + (n - 1) + "\n    touch(\"many/f\" * lpad(i, 5, '0'))\nend";
+    }
+
+    @Override
+    public String growInTheBackground(String path) {
+        return "run(`sh -c \"while :; do head -c 65536 /dev/zero; done > " + path + "\"`; wait = false)\n"
+                + "while !isfile(" + juliaString(path) + ") || filesize(" + juliaString(path) + ") < 65536\n"
+                + "    sleep(0.01)\nend";
+    }
 }

@@ -527,4 +527,17 @@ final class PythonSnippets implements Snippets {
     public String plotAndShow() {
         return "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [1, 4, 9])\nprint('drawn')\nplt.show()\nprint('shown')";
     }
+
+    @Override
+    public String manyEmptyFiles(int n) {
+        return "import os\nos.makedirs('many', exist_ok=True)\nfor i in range(" + n + "):\n"
+                + "    open('many/f%05d' % i, 'w').close()";
+    }
+
+    @Override
+    public String growInTheBackground(String path) {
+        return "import os, subprocess, time\nsubprocess.Popen(['sh', '-c', 'while :; do head -c 65536 /dev/zero; done > "
+                + path + "'])\nwhile not os.path.exists('" + path + "') or os.path.getsize('" + path + "') < 65536:\n"
+                + "    time.sleep(0.01)";
+    }
 }

@@ -987,6 +987,30 @@ class RuntimeConformanceTest {
                 "two one-byte files fit a total of two bytes, the third does not: " + small.outcome().files());
     }
 
+    /** A working directory of more entries than collection looks at: it stops, says so, and the worker carries on. */
+    @Test
+    void aCollectionOverTenThousandEntriesStopsAndSaysSo() {
+        Run run = run(new ExecutionSpec(UUID.randomUUID().toString(), code.manyEmptyFiles(10_050), null, 1 << 20,
+                Duration.ofSeconds(60), List.of(), List.of("**"), FileLimits.DEFAULT), TENANT);
+        assertEquals(Status.OK, run.status(), run::describe);
+        List<CollectedFile> files = run.outcome().files();
+        assertTrue(files.get(0).error().startsWith("TooManyFiles: the working directory holds more than"),
+                files.get(0)::toString);
+        assertTrue(files.size() <= FileLimits.DEFAULT.maxFiles() + 2, "the list is bounded: " + files.size());
+        assertPoolHealthy();
+    }
+
+    /** A file that grows while it is collected is read no further than the limit; what grows it is stopped after. */
+    @Test
+    void aFileGrowingWhileItIsCollectedIsReadNoFurtherThanTheLimit() {
+        Run run = run(new ExecutionSpec(UUID.randomUUID().toString(), code.growInTheBackground("grow.bin"), null, 1 << 20,
+                runtime.timeout(), List.of(), List.of("*.bin"), new FileLimits(4096, 1 << 20, 10)), TENANT);
+        assertEquals(Status.OK, run.status(), run::describe);
+        assertEquals(1, run.outcome().files().size(), run.outcome().files()::toString);
+        assertTrue(run.outcome().files().get(0).error().startsWith("FileTooLarge"), run.outcome().files()::toString);
+        assertPoolHealthy();
+    }
+
     /**
      * A link a request left in the working directory (a session's stays) does not take a later
      * request's input file elsewhere: the file is refused, and the code does not run.

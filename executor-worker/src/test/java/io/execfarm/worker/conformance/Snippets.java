@@ -261,6 +261,12 @@ interface Snippets {
     /** Prints "before", displays a value that has an HTML rendering and a PNG of {@code pngBytes} bytes, prints "after". */
     String displayBetweenPrints(int pngBytes);
 
+    /** Makes {@code n} empty files in many/. */
+    String manyEmptyFiles(int n);
+
+    /** Starts a shell in the background that appends to {@code path} without end, waits until it holds 64 KiB, and returns. */
+    String growInTheBackground(String path);
+
     /** Draws a line with matplotlib and shows it; null where the runtime has no plotting library. */
     default String plotAndShow() {
         return null;
