@@ -65,7 +65,16 @@ const SIG_IGN = Ptr{Cvoid}(1)
 # ---------------------------------------------------------------------------------------------
 # JSON: only what the protocol needs.
 
+# Needs no escape: written as it is (a collected file's base64, most output), not a character at a time.
+plain_json_byte(b::UInt8) = b >= 0x20 && b != 0x22 && b != 0x5c && b != 0x7f
+
 function json_string(io::IO, s::AbstractString)
+    if s isa String && isvalid(s) && all(plain_json_byte, codeunits(s))
+        print(io, '"')
+        write(io, s)
+        print(io, '"')
+        return
+    end
     print(io, '"')
     for c in s
         if !isvalid(c)
@@ -194,8 +203,13 @@ function parse_string(b, i)
                 i += 2
             end
         else
-            write(out, c)
-            i += 1
+            # A run of plain bytes at once: a file's base64 is one long run.
+            j = i
+            while b[j] != UInt8('"') && b[j] != UInt8('\\')
+                j += 1
+            end
+            write(out, view(b, i:j-1))
+            i = j
         end
     end
 end

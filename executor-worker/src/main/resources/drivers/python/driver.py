@@ -444,7 +444,8 @@ def flush_c_stdio():
 
 
 def take_over_stdio():
-    commands = os.fdopen(os.dup(0), "rb", buffering=0)
+    # Buffered: unbuffered, readline reads a byte per call, and a command bringing a 1 MB file took a second.
+    commands = os.fdopen(os.dup(0), "rb", buffering=64 * 1024)
     channel = Channel(os.dup(1))
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)

@@ -60,6 +60,11 @@ public final class FarmBenchmark implements Callable<Integer> {
             + "replica, and the same cluster without the wait); replaces the report's cluster section.")
     boolean clusterOnly;
 
+    @Option(names = "--files-only", description = "Only what files cost a request: a 1 MB file in and a 1 MB file "
+            + "collected against a trivial request, through Kafka and HTTP (one worker, Python only); writes the files "
+            + "section.")
+    boolean filesOnly;
+
     @Option(names = "--julia-sysimage", description = "Measure this Julia system image, built before the run by "
             + "deploy/julia/build-sysimage-incremental, instead of building one from the farm's traffic (CI passes the "
             + "one it built for the conformance run to the benchmark's smoke test).")
@@ -157,6 +162,13 @@ public final class FarmBenchmark implements Callable<Integer> {
                         new ClusterCostBenchmark(farm, progress).run(workerSettings, Plan.FULL);
                 String section = FarmReport.renderCluster(cluster, "./farm bench --cluster-only", Plan.FULL);
                 Report.replaceSection(file, "cluster", section);
+                System.out.println(section);
+                return 0;
+            }
+            if (filesOnly) {
+                FilesBenchmark.Results files = new FilesBenchmark(farm, progress).run(workerSettings, 100, 30);
+                String section = files.render("./farm bench --files-only");
+                Report.replaceSection(file, "files", section);
                 System.out.println(section);
                 return 0;
             }

@@ -17,12 +17,16 @@ final class PlainClients {
     private PlainClients() {
     }
 
-    /** Acknowledged by every replica, sent at once (no linger). */
+    /**
+     * Acknowledged by every replica, sent at once (no linger); records up to the broker's limit, as
+     * a client sending files inline must allow (the producer's own default is 1 MiB).
+     */
     static KafkaProducer<String, String> producer(KafkaLogin login) {
         Properties p = new Properties();
         p.putAll(login.clientSettings());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 8 * 1024 * 1024);
         return new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
     }
 

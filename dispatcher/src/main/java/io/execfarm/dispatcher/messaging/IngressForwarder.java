@@ -135,7 +135,7 @@ public class IngressForwarder {
         Instant now = Instant.now();
         Instant startBy = now.plus(config.queueTimeout());
         ExecutionRequest request = new ExecutionRequest(id, sent.runtime(), sent.code(), sent.session(), tenant,
-                sent.timeoutMs(), sent.replyTo(), sent.limits(), now, startBy);
+                sent.timeoutMs(), sent.replyTo(), sent.limits(), now, startBy, sent.files(), sent.collect());
         ExecutionRecord record = new ExecutionRecord(id, tenant, request.runtime(), request.session(), request.timeoutMs(),
                 now, null);
         return store.createForTenant(record).chain(ours -> {

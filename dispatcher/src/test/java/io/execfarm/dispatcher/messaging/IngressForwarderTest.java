@@ -94,6 +94,20 @@ class IngressForwarderTest {
         }
     }
 
+    /** The forwarder passes a request's files and globs on: the code reads the file, the result carries what it wrote. */
+    @Test
+    void aTenantsFilesGoThroughTheForwarderAndItsCollectedFileComesBack() throws Exception {
+        String id = UUID.randomUUID().toString();
+        ObjectNode request = (ObjectNode) JSON.readTree(request(id, "open('out.txt', 'w').write(open('in.txt').read()[::-1])",
+                null, Topics.tenantReplies("kafka-a")));
+        request.putArray("files").addObject().put("path", "in.txt").put("text", "olleh");
+        request.putArray("collect").add("out.txt");
+        send("kafka-a", request.toString());
+        JsonNode result = result("kafka-a", Topics.tenantReplies("kafka-a"), id);
+        assertEquals("ok", result.get("status").asText(), result.toString());
+        assertEquals("aGVsbG8=", result.at("/files/0/base64").asText(), result.toString());
+    }
+
     @Test
     void aReplyTopicThatIsNotTheTenantsIsRefusedOnTheTenantsOwn() throws Exception {
         String id = UUID.randomUUID().toString();

@@ -95,6 +95,14 @@ public final class DispatcherClient {
         return JSON.readTree(response.body());
     }
 
+    /** Submits a request body of the caller's making and waits for the finished execution. */
+    public JsonNode submitAndWait(ObjectNode body) throws IOException, InterruptedException {
+        HttpResponse<String> response = http.send(post("/v1/executions?wait=true", body),
+                HttpResponse.BodyHandlers.ofString());
+        expect(response, 200);
+        return JSON.readTree(response.body());
+    }
+
     /**
      * Follows an execution's events as they arrive, handing each to {@code onEvent}; returns the
      * {@code result} event, the last one.

@@ -139,7 +139,7 @@ public final class LocalFarm {
         env.put("DISPATCHER_URL", state.url("dispatcher"));
         env.put("EXECFARM_API_KEY", apiKey);
         if (warm == Warm.REQUEST_PATH) {
-            warmRequestPath(new DispatcherClient(state.url("dispatcher"), apiKey));
+            warmRequestPath(new DispatcherClient(state.url("dispatcher"), apiKey), true);
         }
         state.writeEnv(env);
         say("up: dispatcher at " + state.url("dispatcher") + ", " + workers + " worker" + (workers == 1 ? "" : "s")
@@ -352,8 +352,11 @@ public final class LocalFarm {
     /**
      * The training run of the applications' AOT caches, where a Java 25+ is installed and a cache is
      * missing or older than its application's jars (the first start after a build): a dispatcher
-     * and one worker start recording, take the request path's warm-up, and write their caches as
-     * they exit. Their logs are kept as {@code aot-training-<app>.log}. A training run that fails
+     * and one worker start recording, take the request path's warm-up until its latency stops
+     * falling, and write their caches as they exit. They do not wait for their JITs to go quiet, as
+     * the farm started after them does: what the cache holds is every class the path loads and the
+     * profiles of its methods, which the farm's JITs then compile from the start, and the wait, on a
+     * busy machine, was a minute of the training's two (CI's FarmIT). Their logs are kept as {@code aot-training-<app>.log}. A training run that fails
      * leaves the farm to start on {@code java}, as where no Java 25 is installed.
      */
     private void trainAotCaches(Map<String, String> dispatcherEnv, Map<String, String> workerEnv, String apiKey,
@@ -369,7 +372,7 @@ public final class LocalFarm {
             }
             awaitWarm();
             awaitSettled(admin);
-            warmRequestPath(new DispatcherClient(state.url("dispatcher"), apiKey));
+            warmRequestPath(new DispatcherClient(state.url("dispatcher"), apiKey), false);
         } catch (InterruptedException e) {
             throw e;
         } catch (Exception e) {
@@ -391,13 +394,15 @@ public final class LocalFarm {
      * Sends trivial requests through the whole path until it is warm: the first request on each
      * JVM, connection and partition costs up to a second or two (class loading, JIT, connections,
      * the first fetch of each partition), which a user's first request should not pay. Stops once
-     * the latency stops falling and the JVMs' JITs are quiet ({@link JitActivity}), and says how
-     * many requests that took.
+     * the latency stops falling and, {@code untilJitQuiet}, the JVMs' JITs are quiet
+     * ({@link JitActivity}), and says how many requests that took.
      */
-    private void warmRequestPath(DispatcherClient client) throws Exception {
+    private void warmRequestPath(DispatcherClient client, boolean untilJitQuiet) throws Exception {
         progress.print("farm: warming the request path ");
-        SteadyState.Warmed warmed = SteadyState.reach(() -> client.submitAndWait("python", "None"), MAX_WARM_UP_REQUESTS,
-                this::dot, new JitActivity(state.apps(), this::metrics));
+        SteadyState.Call call = () -> client.submitAndWait("python", "None");
+        SteadyState.Warmed warmed = untilJitQuiet
+                ? SteadyState.reach(call, MAX_WARM_UP_REQUESTS, this::dot, new JitActivity(state.apps(), this::metrics))
+                : SteadyState.reach(call, MAX_WARM_UP_REQUESTS, this::dot);
         progress.println(" " + warmed.describe());
     }
 
