@@ -306,14 +306,32 @@ function next_line!(r::CommandReader)
             deleteat!(r.pending, 1:newline)
             return line
         end
-        buffer = r.buffer
+        read_more!(r) || return nothing
+    end
+end
+
+"""The `size` bytes that follow a command line (its files, as JSON)."""
+function next_bytes!(r::CommandReader, size::Integer)
+    while length(r.pending) < size
+        read_more!(r) || error("the command's attached files ended after $(length(r.pending)) of $size bytes")
+    end
+    bytes = r.pending[1:size]
+    deleteat!(r.pending, 1:size)
+    return String(bytes)
+end
+
+"""Reads what the descriptor has into `pending`; false at end of input."""
+function read_more!(r::CommandReader)
+    buffer = r.buffer
+    while true
         n = gc_safe(() -> ccall(:read, Cssize_t, (Cint, Ptr{UInt8}, Csize_t), r.fd, buffer, length(buffer)))
         if n < 0
             Libc.errno() == Libc.EINTR && continue
             error("reading commands: ", Libc.strerror())
         end
-        n == 0 && return nothing
+        n == 0 && return false
         append!(r.pending, view(buffer, 1:n))
+        return true
     end
 end
 
@@ -1047,6 +1065,9 @@ function serve()
         line === nothing && return
         isempty(line) && continue
         command = parse_json(line)
+        if haskey(command, "filesBytes")
+            command["files"] = parse_json(next_bytes!(CHANNELS[].commands, command["filesBytes"]))
+        end
         op = get(command, "op", nothing)
         op == "exec" || error("unknown command op $(repr(op))")
         run_request(command)

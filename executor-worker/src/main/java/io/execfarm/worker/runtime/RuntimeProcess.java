@@ -525,9 +525,12 @@ public final class RuntimeProcess {
                 .put("code", spec.code())
                 .put("maxOutputBytes", spec.maxOutputBytes());
         command.put("session", spec.session());
+        byte[] files = null;
         if (!spec.files().isEmpty()) {
-            ArrayNode files = command.putArray("files");
-            spec.files().forEach(file -> files.addObject().put("path", file.path()).put("base64", file.base64()));
+            ArrayNode list = json.createArrayNode();
+            spec.files().forEach(file -> list.addObject().put("path", file.path()).put("base64", file.base64()));
+            files = json.writeValueAsBytes(list);
+            command.put("filesBytes", files.length);
         }
         if (!spec.collect().isEmpty()) {
             ArrayNode globs = command.putArray("collect");
@@ -537,6 +540,10 @@ public final class RuntimeProcess {
                     .put("maxFiles", spec.fileLimits().maxFiles());
         }
         write(command);
+        if (files != null) {
+            commands.write(files);
+            commands.flush();
+        }
     }
 
     private void write(ObjectNode command) throws IOException {
