@@ -27,6 +27,12 @@ public final class LocalFarm {
 
     private static final Duration SETTLE_TIMEOUT = Duration.ofSeconds(120);
     private static final int MAX_WARM_UP_REQUESTS = 3000;
+    /**
+     * The training run's share of the request path: every class it loads and a profile of each of its
+     * methods are what the AOT cache holds, and these few requests have them; more only deepened the
+     * profiles, at a minute of two cores (CI's FarmIT), where the farm that follows warms itself anyway.
+     */
+    private static final int TRAINING_REQUESTS = 360;
     /** A JVM writes its AOT cache as it exits, a few seconds for these applications on this machine. */
     private static final Duration AOT_WRITE_GRACE = Duration.ofSeconds(120);
 
@@ -139,7 +145,7 @@ public final class LocalFarm {
         env.put("DISPATCHER_URL", state.url("dispatcher"));
         env.put("EXECFARM_API_KEY", apiKey);
         if (warm == Warm.REQUEST_PATH) {
-            warmRequestPath(new DispatcherClient(state.url("dispatcher"), apiKey), true);
+            warmRequestPath(new DispatcherClient(state.url("dispatcher"), apiKey), MAX_WARM_UP_REQUESTS, true);
         }
         state.writeEnv(env);
         say("up: dispatcher at " + state.url("dispatcher") + ", " + workers + " worker" + (workers == 1 ? "" : "s")
@@ -352,11 +358,8 @@ public final class LocalFarm {
     /**
      * The training run of the applications' AOT caches, where a Java 25+ is installed and a cache is
      * missing or older than its application's jars (the first start after a build): a dispatcher
-     * and one worker start recording, take the request path's warm-up until its latency stops
-     * falling, and write their caches as they exit. They do not wait for their JITs to go quiet, as
-     * the farm started after them does: what the cache holds is every class the path loads and the
-     * profiles of its methods, which the farm's JITs then compile from the start, and the wait, on a
-     * busy machine, was a minute of the training's two (CI's FarmIT). Their logs are kept as {@code aot-training-<app>.log}. A training run that fails
+     * and one worker start recording, take a few hundred requests of the request path
+     * ({@link #TRAINING_REQUESTS}), and write their caches as they exit. Their logs are kept as {@code aot-training-<app>.log}. A training run that fails
      * leaves the farm to start on {@code java}, as where no Java 25 is installed.
      */
     private void trainAotCaches(Map<String, String> dispatcherEnv, Map<String, String> workerEnv, String apiKey,
@@ -372,7 +375,7 @@ public final class LocalFarm {
             }
             awaitWarm();
             awaitSettled(admin);
-            warmRequestPath(new DispatcherClient(state.url("dispatcher"), apiKey), false);
+            warmRequestPath(new DispatcherClient(state.url("dispatcher"), apiKey), TRAINING_REQUESTS, false);
         } catch (InterruptedException e) {
             throw e;
         } catch (Exception e) {
@@ -395,14 +398,14 @@ public final class LocalFarm {
      * JVM, connection and partition costs up to a second or two (class loading, JIT, connections,
      * the first fetch of each partition), which a user's first request should not pay. Stops once
      * the latency stops falling and, {@code untilJitQuiet}, the JVMs' JITs are quiet
-     * ({@link JitActivity}), and says how many requests that took.
+     * ({@link JitActivity}), or after {@code maxRequests}, and says how many requests that took.
      */
-    private void warmRequestPath(DispatcherClient client, boolean untilJitQuiet) throws Exception {
+    private void warmRequestPath(DispatcherClient client, int maxRequests, boolean untilJitQuiet) throws Exception {
         progress.print("farm: warming the request path ");
         SteadyState.Call call = () -> client.submitAndWait("python", "None");
         SteadyState.Warmed warmed = untilJitQuiet
-                ? SteadyState.reach(call, MAX_WARM_UP_REQUESTS, this::dot, new JitActivity(state.apps(), this::metrics))
-                : SteadyState.reach(call, MAX_WARM_UP_REQUESTS, this::dot);
+                ? SteadyState.reach(call, maxRequests, this::dot, new JitActivity(state.apps(), this::metrics))
+                : SteadyState.reach(call, maxRequests, this::dot);
         progress.println(" " + warmed.describe());
     }
 

@@ -56,6 +56,8 @@ class FarmIT {
     private final Path root = Path.of(System.getProperty("execfarm.repo.root", "../../..")).toAbsolutePath().normalize();
 
     private static final String SECOND_TENANT_KEY = "farm-it-second-tenant-key";
+    /** A tenant of its own for the files test: the hostile test poisons its tenant's Julia processes on purpose. */
+    private static final String FILES_TENANT_KEY = "farm-it-files-tenant-key";
     private static final long MEMORY_BOMB_TIMEOUT_MS = 120_000;
 
     private Path work;
@@ -252,24 +254,27 @@ class FarmIT {
      */
     @Test
     void runSendsFilesAndSavesWhatComesBack() throws Exception {
+        String url = farm(null, "env").stdout().lines().filter(line -> line.startsWith("DISPATCHER_URL="))
+                .findFirst().orElseThrow().substring("DISPATCHER_URL=".length());
+        Map<String, String> asTenant = Map.of("DISPATCHER_URL", url, "EXECFARM_API_KEY", FILES_TENANT_KEY);
         String csv = root.resolve("examples/data/readings.csv") + "=data/readings.csv";
         Path saved = work.resolve("saved-" + System.nanoTime());
-        Outcome plot = farm(null, "run", "--file", csv, "--collect", "out/*", "--out", saved.toString(),
+        Outcome plot = farmWith(asTenant, null, "run", "--file", csv, "--collect", "out/*", "--out", saved.toString(),
                 root.resolve("examples/plot.py").toString());
         assertEquals(0, plot.exit(), plot::toString);
         assertTrue(Files.readString(saved.resolve("out/summary.txt")).contains("greenhouse"), plot::toString);
         assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'},
                 Arrays.copyOf(Files.readAllBytes(saved.resolve("display-1.png")), 4), plot::toString);
 
-        Outcome chart = farm(null, "run", "--file", csv, "--collect", "out/*", "--out", saved.toString(),
+        Outcome chart = farmWith(asTenant, null, "run", "--file", csv, "--collect", "out/*", "--out", saved.toString(),
                 root.resolve("examples/summary.jl").toString());
         assertEquals(0, chart.exit(), chart::toString);
         assertTrue(Files.readString(saved.resolve("out/summary-julia.txt")).contains("cellar"), chart::toString);
         assertTrue(Files.readString(saved.resolve("display-1.svg")).startsWith("<svg"), chart::toString);
 
         Path large = Files.write(work.resolve("large.bin"), new byte[3 * 1024 * 1024]);
-        Outcome uploaded = farm("import os\nprint(os.path.getsize('large.bin'))\n", "run", "--runtime", "python",
-                "--file", large.toString(), "-");
+        Outcome uploaded = farmWith(asTenant, "import os\nprint(os.path.getsize('large.bin'))\n", "run", "--runtime",
+                "python", "--file", large.toString(), "-");
         assertEquals(0, uploaded.exit(), uploaded::toString);
         assertEquals("3145728\n", uploaded.stdout());
     }
@@ -515,13 +520,21 @@ class FarmIT {
     }
 
     private Outcome farm(String stdin, String... args) throws IOException, InterruptedException {
+        return farmWith(Map.of(), stdin, args);
+    }
+
+    /** {@code ./farm} with {@code env} added to its environment. */
+    private Outcome farmWith(Map<String, String> env, String stdin, String... args)
+            throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(root.resolve("farm").toString()));
         command.addAll(List.of(args));
         ProcessBuilder builder = new ProcessBuilder(command).directory(root.toFile());
         builder.environment().put("EXECFARM_FARM_DIR", state.toString());
         builder.environment().remove("DISPATCHER_URL");
         builder.environment().remove("EXECFARM_API_KEY");
-        builder.environment().put("EXECFARM_API_KEYS", SECOND_TENANT_KEY + ":team-b");
+        builder.environment().put("EXECFARM_API_KEYS",
+                SECOND_TENANT_KEY + ":team-b," + FILES_TENANT_KEY + ":team-files");
+        builder.environment().putAll(env);
         Path out = work.resolve("out-" + System.nanoTime());
         Path err = work.resolve("err-" + System.nanoTime());
         builder.redirectOutput(out.toFile()).redirectError(err.toFile());
