@@ -323,10 +323,29 @@ class KafkaSecurityTest {
             producer.send(new ProducerRecord<>(topic, "k", "{}")).get(30, TimeUnit.SECONDS);
             return null;
         } catch (ExecutionException e) {
-            return e.getCause();
+            return refusal(e.getCause());
         } catch (Exception e) {
-            return e;
+            return refusal(e);
         }
+    }
+
+    /**
+     * The authorization failure behind {@code thrown}, where there is one: a producer refused its
+     * producer id (idempotence) reports it as the cause or, depending on when the send met the
+     * refusal, as a suppressed exception of a plain KafkaException (seen in CI).
+     */
+    private static Throwable refusal(Throwable thrown) {
+        for (Throwable t = thrown; t != null; t = t.getCause()) {
+            if (t instanceof AuthorizationException) {
+                return t;
+            }
+            for (Throwable suppressed : t.getSuppressed()) {
+                if (suppressed instanceof AuthorizationException) {
+                    return suppressed;
+                }
+            }
+        }
+        return thrown;
     }
 
     /** What the call threw, unwrapped from the future's ExecutionException; fails when it threw nothing. */
