@@ -143,13 +143,12 @@ public class ExecutionsResource {
             throw ProblemException.badField("files", "the files hold " + InputFile.totalBytes(files) + " bytes together, "
                     + "over the limit of " + InputFile.MAX_TOTAL_BYTES + " for files sent with a request");
         }
-        try {
-            return new ExecutionRequest(id, body.runtime(), body.code(), body.session(), owner, timeoutMs, Topics.REPLIES,
-                    new Limits(body.maxOutputBytes() != null ? body.maxOutputBytes() : Limits.DEFAULT_MAX_OUTPUT_BYTES),
-                    now, startBy, files, collect);
-        } catch (IllegalArgumentException e) {
+        if (files.stream().map(InputFile::path).distinct().count() < files.size()) {
             throw ProblemException.badField("files", "two files name the same path");
         }
+        return new ExecutionRequest(id, body.runtime(), body.code(), body.session(), owner, timeoutMs, Topics.REPLIES,
+                new Limits(body.maxOutputBytes() != null ? body.maxOutputBytes() : Limits.DEFAULT_MAX_OUTPUT_BYTES),
+                now, startBy, files, collect);
     }
 
     private static List<InputFile> inputFiles(List<SubmitRequest.File> sent) {
