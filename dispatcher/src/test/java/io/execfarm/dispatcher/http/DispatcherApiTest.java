@@ -237,6 +237,11 @@ class DispatcherApiTest {
                     .body("type", containsString("invalid-request"))
                     .body("field", containsString(body.containsKey("files") ? "files[0]" : "collect[0]"));
         }
+        given().header("X-API-Key", KEY_A).contentType(ContentType.JSON)
+                .body(Map.of("runtime", "python", "code", "1", "files", List.of(Map.of("path", "a.txt", "text", "x"),
+                        Map.of("path", "a.txt", "text", "y"))))
+                .when().post("/v1/executions")
+                .then().statusCode(400).body("field", equalTo("files")).body("detail", containsString("same path"));
     }
 
     @Test
