@@ -1,5 +1,6 @@
 package io.execfarm.dispatcher.http;
 
+import io.execfarm.contracts.Digests;
 import io.execfarm.contracts.MediaTypes;
 import io.execfarm.contracts.WirePaths;
 import io.execfarm.dispatcher.config.DispatcherConfig;
@@ -55,12 +56,8 @@ public class FilesResource {
             throw ProblemException.badField("name", "'name' must be a file name: " + WirePaths.rule("path")
                     .replace("relative path", "name") + ", without '/'");
         }
-        long max = config.files().maxUploadBytes().asLongValue();
         byte[] content = body == null ? new byte[0] : body;
-        if (content.length > max) {
-            throw new ProblemException(Problem.of(413, "file-too-large", "File too large",
-                    "the file is " + content.length + " bytes, over the limit of " + max + " for an upload"));
-        }
+        ProblemException.requireUploadSize(content, config.files().maxUploadBytes().asLongValue());
         String id = UUID.randomUUID().toString();
         return Uni.createFrom().item(() -> Digests.sha256(content)).runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
                 .map(digest -> new StoredFile(id, owner, fileName, content.length, digest, MediaTypes.of(fileName),

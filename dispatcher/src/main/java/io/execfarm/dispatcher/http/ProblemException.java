@@ -30,6 +30,14 @@ public final class ProblemException extends RuntimeException {
         return headers;
     }
 
+    /** A file sent to be stored must be at most {@code max} bytes: 413 with its size past that. */
+    static void requireUploadSize(byte[] content, long max) {
+        if (content.length > max) {
+            throw new ProblemException(Problem.of(413, "file-too-large", "File too large",
+                    "the file is " + content.length + " bytes, over the limit of " + max + " for an upload"));
+        }
+    }
+
     static ProblemException badField(String field, String detail) {
         return new ProblemException(Problem.of(400, "invalid-request", "Invalid request", detail).withField(field));
     }

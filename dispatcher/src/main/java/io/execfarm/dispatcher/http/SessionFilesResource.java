@@ -1,5 +1,6 @@
 package io.execfarm.dispatcher.http;
 
+import io.execfarm.contracts.Digests;
 import io.execfarm.contracts.InputFile;
 import io.execfarm.contracts.MediaTypes;
 import io.execfarm.contracts.WirePaths;
@@ -55,11 +56,7 @@ public class SessionFilesResource {
             throw ProblemException.badField("path", "the file's path " + WirePaths.rule("path"));
         }
         byte[] content = body == null ? new byte[0] : body;
-        long maxFile = config.files().maxUploadBytes().asLongValue();
-        if (content.length > maxFile) {
-            throw new ProblemException(Problem.of(413, "file-too-large", "File too large",
-                    "the file is " + content.length + " bytes, over the limit of " + maxFile + " for an upload"));
-        }
+        ProblemException.requireUploadSize(content, config.files().maxUploadBytes().asLongValue());
         long maxBytes = config.sessions().maxFiles().asLongValue();
         SessionFileStore.SessionFile file = new SessionFileStore.SessionFile(path, content.length, Digests.sha256(content),
                 MediaTypes.of(path), Instant.now().toString());
@@ -116,11 +113,6 @@ public class SessionFilesResource {
     }
 
     private Uni<Void> owned(String id) {
-        return sessions.find(id).map(session -> {
-            if (session == null || !session.record().tenant().equals(tenant.name())) {
-                throw ProblemException.sessionNotFound(id);
-            }
-            return session;
-        }).replaceWithVoid();
+        return SessionsResource.owned(sessions, tenant.name(), id).replaceWithVoid();
     }
 }

@@ -87,7 +87,11 @@ public class SessionsResource {
     }
 
     private Uni<SessionStore.StoredSession> owned(String id) {
-        String owner = tenant.name();
+        return owned(sessions, tenant.name(), id);
+    }
+
+    /** Session {@code id}, when it is {@code owner}'s; another tenant's is as missing (404) as one that is not. */
+    static Uni<SessionStore.StoredSession> owned(SessionStore sessions, String owner, String id) {
         return sessions.find(id).map(session -> {
             if (session == null || !session.record().tenant().equals(owner)) {
                 throw ProblemException.sessionNotFound(id);

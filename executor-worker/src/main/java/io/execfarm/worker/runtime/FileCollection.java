@@ -1,12 +1,10 @@
 package io.execfarm.worker.runtime;
 
 import io.execfarm.contracts.CollectedFile;
+import io.execfarm.contracts.Digests;
 import io.execfarm.contracts.WirePaths;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -62,18 +60,10 @@ final class FileCollection {
             return;
         }
         bytes += content.length;
-        files.add(CollectedFile.inline(path, content.length, sha256(content), base64));
+        files.add(CollectedFile.inline(path, content.length, Digests.sha256(content), base64));
     }
 
     List<CollectedFile> files() {
         return List.copyOf(files);
-    }
-
-    private static String sha256(byte[] content) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
-        }
     }
 }
