@@ -1,0 +1,141 @@
+package io.execfarm.client;
+
+import io.execfarm.contracts.ExecutionEvent;
+import io.execfarm.contracts.MalformedMessageException;
+import io.execfarm.contracts.Result;
+import io.execfarm.contracts.WireCodec;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+
+/**
+ * The client's one reply consumer, on a thread of its own, shared by all its executions. It reads
+ * every partition of the reply topic from where they ended when the client started (assigned, no
+ * consumer group: nothing to join or rebalance, nothing read twice), hands each event to its
+ * execution's {@link EventOrder}, and pauses while the {@link Backlog} is full. Records of
+ * requests it does not wait for (another client's on a shared reply topic) are skipped unread
+ * past their key.
+ */
+final class ReplyReader implements Runnable {
+
+    private static final Duration POLL = Duration.ofMillis(100);
+    /** Answered executions remembered, so that a result arriving again is told apart from a stranger's. */
+    private static final int REMEMBERED = 10_000;
+
+    private final KafkaConsumer<String, byte[]> consumer;
+    private final WireCodec codec;
+    private final ConcurrentMap<String, Pending> waiting;
+    private final Backlog backlog;
+    private final Consumer<DuplicateResult> duplicates;
+    private final AtomicLong unreadable = new AtomicLong();
+    private final Map<String, Result> answered = new LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Result> eldest) {
+            return size() > REMEMBERED;
+        }
+    };
+    private volatile boolean running = true;
+    private boolean paused;
+
+    ReplyReader(KafkaConsumer<String, byte[]> consumer, WireCodec codec, ConcurrentMap<String, Pending> waiting,
+            Backlog backlog, Consumer<DuplicateResult> duplicates) {
+        this.consumer = consumer;
+        this.codec = codec;
+        this.waiting = waiting;
+        this.backlog = backlog;
+        this.duplicates = duplicates;
+    }
+
+    /**
+     * Takes every partition of {@code topic} at its end: whatever the client sends after this returns
+     * is answered after it, so nothing is missed.
+     */
+    void startAtEnd(String topic, Duration timeout) {
+        List<TopicPartition> partitions = consumer.partitionsFor(topic, timeout).stream()
+                .map(info -> new TopicPartition(topic, info.partition())).toList();
+        if (partitions.isEmpty()) {
+            throw new IllegalStateException("reply topic " + topic + " does not exist");
+        }
+        consumer.assign(partitions);
+        consumer.seekToEnd(partitions);
+        partitions.forEach(partition -> consumer.position(partition, timeout));
+    }
+
+    /** Records on the reply topic that were no event (counted, skipped). */
+    long unreadable() {
+        return unreadable.get();
+    }
+
+    @Override
+    public void run() {
+        try {
+            while (running) {
+                for (ConsumerRecord<String, byte[]> record : consumer.poll(POLL)) {
+                    read(record, System.nanoTime());
+                }
+                flowControl();
+            }
+        } catch (WakeupException e) {
+            if (running) {
+                throw e;
+            }
+        } finally {
+            consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(2)));
+        }
+    }
+
+    void stop() {
+        running = false;
+        consumer.wakeup();
+    }
+
+    private void read(ConsumerRecord<String, byte[]> record, long readNanos) {
+        String id = record.key();
+        Pending pending = id == null ? null : waiting.get(id);
+        if (pending == null && (id == null || !answered.containsKey(id))) {
+            return;
+        }
+        ExecutionEvent event;
+        try {
+            event = codec.decodeEvent(record.value());
+        } catch (MalformedMessageException e) {
+            unreadable.incrementAndGet();
+            return;
+        }
+        if (pending == null) {
+            if (event instanceof Result again) {
+                duplicates.accept(new DuplicateResult(id, answered.get(id), again));
+            }
+            return;
+        }
+        for (ExecutionEvent next : pending.order().accept(event)) {
+            if (next instanceof Result result) {
+                if (waiting.remove(id, pending)) {
+                    pending.ended();
+                    answered.put(id, result);
+                    pending.sink().end(result, readNanos);
+                }
+            } else {
+                pending.sink().next(next);
+            }
+        }
+    }
+
+    private void flowControl() {
+        if (!paused && backlog.full()) {
+            consumer.pause(consumer.assignment());
+            paused = true;
+        } else if (paused && backlog.drained()) {
+            consumer.resume(consumer.assignment());
+            paused = false;
+        }
+    }
+}
