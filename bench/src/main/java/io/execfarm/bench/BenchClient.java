@@ -2,148 +2,94 @@ package io.execfarm.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.execfarm.accounts.KafkaLogin;
+import io.execfarm.client.ClientSettings;
+import io.execfarm.client.Execution;
+import io.execfarm.client.FarmClient;
+import io.execfarm.client.Job;
+import io.execfarm.client.Placement;
 import io.execfarm.contracts.Topics;
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.Map;
-import java.util.UUID;
+import io.execfarm.contracts.WireCodec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import org.apache.kafka.clients.consumer.CloseOptions;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.admin.Admin;
 
 /**
- * A client on plain Kafka clients, as a producer in any language would be: it publishes requests
- * to {@code execfarm.requests.<runtime>} and reads results from a reply topic of its own; a poller
- * thread completes each request's future when its result arrives.
+ * The benchmarks' Kafka client: the project's Java client ({@code client/}) sending straight to the
+ * runtime topics, each request's result as a {@link Reply} with the client's clocks. Requests
+ * without a session go to the partitioned topic unless a benchmark names another.
  */
 final class BenchClient implements AutoCloseable {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(2);
 
-    private final KafkaProducer<String, String> producer;
-    private final KafkaConsumer<String, String> consumer;
-    private final String replies;
-    private final Map<String, Pending> waiting = new ConcurrentHashMap<>();
-    private final AtomicBoolean running = new AtomicBoolean(true);
-    private final Thread poller;
+    private final FarmClient client;
+    private final KafkaLogin login;
+    private final WireCodec codec = new WireCodec();
+    /** The wall clock at one instant of the monotonic one: turns the client's nanoTimes into wall-clock millis. */
+    private final long baseMillis = System.currentTimeMillis();
+    private final long baseNanos = System.nanoTime();
 
-    private record Pending(long sentNanos, long sentMillis, CompletableFuture<Reply> reply) {
-    }
-
-    /** A client that reads results on a reply topic under tenant {@code bench}'s prefix: the admin's, say. */
+    /** A client of tenant {@code bench}, logged in as {@code login} (the admin's, say). */
     BenchClient(KafkaLogin login) {
-        this(login, "bench");
+        this(login, ClientSettings.direct("bench", login.clientSettings()).withSharedSessionless(false));
     }
 
-    /** A client of {@code tenant}'s: its reply topic and consumer group under that tenant's prefix. */
-    BenchClient(KafkaLogin login, String tenant) {
-        replies = Topics.tenantTopics(tenant) + "replies-" + UUID.randomUUID();
-        producer = PlainClients.producer(login);
-        consumer = PlainClients.consumer(login, Topics.tenantTopics(tenant) + "bench", replies);
-        poller = new Thread(this::poll, "bench-poller");
-        poller.start();
+    BenchClient(KafkaLogin login, ClientSettings settings) {
+        this.login = login;
+        this.client = FarmClient.connect(settings);
     }
 
-    /** Sends one request and waits for its result event. */
-    JsonNode call(String key, String requestJson) throws Exception {
-        String id = JSON.readTree(requestJson).get("id").asText();
-        return send(Topics.requests("python"), id, key, null, requestJson).get(120, TimeUnit.SECONDS).result();
-    }
-
-    /** The topic results come back on: every request must name it as replyTo. */
-    String replies() {
-        return replies;
+    /** Runs one job and returns its result event. */
+    JsonNode call(Job job) throws Exception {
+        return reply(client.execute(job).get(120, TimeUnit.SECONDS)).result();
     }
 
     /** Partitions of a runtime's request topic, for producers that spread requests evenly themselves. */
     int partitions(String runtime) {
-        return producer.partitionsFor(Topics.requests(runtime)).size();
-    }
-
-    /**
-     * Publishes {@code code} as a request without a session, keyed by its id (as the dispatcher
-     * does) or, when {@code partition} is given, to that partition.
-     */
-    CompletableFuture<Reply> submit(String runtime, String code, Integer partition) {
-        return submitTo(Topics.requests(runtime), runtime, code, partition);
+        return partitionsOf(Topics.requests(runtime));
     }
 
     /** Partitions of any topic. */
     int partitionsOf(String topic) {
-        return producer.partitionsFor(topic).size();
+        try (Admin admin = Admin.create(login.clientSettings())) {
+            return admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic)
+                    .partitions().size();
+        } catch (Exception e) {
+            throw new IllegalStateException("could not describe " + topic, e);
+        }
+    }
+
+    /** {@code code} without a session on the runtime's partitioned topic, or on {@code partition} of it when given. */
+    CompletableFuture<Reply> submit(String runtime, String code, Integer partition) {
+        return submitTo(Topics.requests(runtime), runtime, code, partition);
     }
 
     /** As {@link #submit}, to any request topic of the runtime (its shared one, say). */
     CompletableFuture<Reply> submitTo(String topic, String runtime, String code, Integer partition) {
-        String id = UUID.randomUUID().toString();
-        ObjectNode request = JSON.createObjectNode().put("v", 1).put("id", id).put("runtime", runtime)
-                .put("code", code).put("tenant", "bench").put("replyTo", replies);
-        return send(topic, id, id, partition, request.toString());
+        return client.execute(Job.of(runtime, code), new Placement(topic, partition)).thenApply(this::reply);
     }
 
-    /**
-     * One record through the broker to this client's own consumer, no worker involved: what a
-     * single Kafka hop costs on this machine. A request makes two (the request, its result).
-     */
-    Reply hop() throws Exception {
-        String id = "hop-" + UUID.randomUUID();
-        return send(replies, id, id, null, "{\"type\":\"result\",\"status\":\"ok\"}").get(30, TimeUnit.SECONDS);
-    }
-
-    private CompletableFuture<Reply> send(String topic, String id, String key, Integer partition, String json) {
-        CompletableFuture<Reply> reply = new CompletableFuture<>();
-        waiting.put(id, new Pending(System.nanoTime(), System.currentTimeMillis(), reply));
-        producer.send(new ProducerRecord<>(topic, partition, key, json), (metadata, failure) -> {
-            if (failure != null) {
-                Pending pending = waiting.remove(id);
-                if (pending != null) {
-                    pending.reply().completeExceptionally(failure);
-                }
-            }
-        });
-        return reply;
-    }
-
-    private void poll() {
-        while (running.get()) {
-            for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(50))) {
-                long receivedNanos = System.nanoTime();
-                long receivedMillis = System.currentTimeMillis();
-                try {
-                    JsonNode event = JSON.readTree(r.value().getBytes(StandardCharsets.UTF_8));
-                    if ("result".equals(event.path("type").asText())) {
-                        Pending pending = waiting.remove(r.key());
-                        if (pending != null) {
-                            pending.reply().complete(new Reply(event, pending.sentNanos(), pending.sentMillis(),
-                                    pending.sentMillis(), receivedNanos, receivedMillis));
-                        }
-                    }
-                } catch (Exception e) {
-                    System.err.println("unreadable event: " + e.getMessage());
-                }
-            }
+    private Reply reply(Execution execution) {
+        try {
+            JsonNode result = JSON.readTree(codec.encode(execution.result()));
+            long sentMillis = millis(execution.sentNanos());
+            return new Reply(result, execution.sentNanos(), sentMillis, sentMillis, execution.answeredNanos(),
+                    millis(execution.answeredNanos()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
-    /**
-     * Within seconds: the tracing and share-group parts start farms of their own, so by the end the
-     * broker this client knew may be gone, and a consumer leaving its group there waited out Kafka's
-     * 30 s default.
-     */
+    private long millis(long nanos) {
+        return baseMillis + (nanos - baseNanos) / 1_000_000;
+    }
+
     @Override
-    public void close() throws InterruptedException {
-        running.set(false);
-        poller.join();
-        consumer.close(CloseOptions.timeout(CLOSE_TIMEOUT));
-        producer.close(CLOSE_TIMEOUT);
+    public void close() {
+        client.close();
     }
 }

@@ -27,11 +27,11 @@ final class ChaosReport {
     private final List<ChaosRun.Fault> faults;
     private final Collection<ChaosTraffic.Sent> sent;
     private final List<ChaosTraffic.SessionLoss> sessionLosses;
-    private final long readAgain;
+    private final long garbled;
 
     ChaosReport(long start, long runNanos, List<ChaosRun.Fault> faults, Collection<ChaosTraffic.Sent> sent,
-            List<ChaosTraffic.SessionLoss> sessionLosses, long readAgain) {
-        this.readAgain = readAgain;
+            List<ChaosTraffic.SessionLoss> sessionLosses, long garbled) {
+        this.garbled = garbled;
         this.start = start;
         this.runNanos = runNanos;
         this.faults = faults;
@@ -101,9 +101,8 @@ final class ChaosReport {
         }
         md.append(String.format(Locale.ROOT, "| | | **all** | | %d | %d | %d | %d | %d | %d | | | |%n", sent.size(),
                 sent.size() - lost(), lost(), duplicated(), failed(), sessionLosses.size()));
-        md.append("\nResults by status: ").append(statuses()).append(". Result records the clients' consumer read a "
-                + "second time after a broker restart (its group went back to its last committed offset), counted once: ")
-                .append(readAgain).append(".\n");
+        md.append("\nResults by status: ").append(statuses()).append(". Stateless requests answered ok whose output "
+                + "the client did not pass on whole, in order and once: ").append(garbled).append(".\n");
         sent.stream().filter(s -> s.results.size() > 1).limit(5).forEach(s -> md.append("\n- answered twice: ").append(s.id)
                 .append(": ").append(s.results.stream().map(r -> "worker " + r.path("workerId").asText() + ", attempt "
                         + r.path("attempt").asText()).toList()));

@@ -167,7 +167,7 @@ public final class ChaosRun implements Callable<Integer> {
                 traffic.stopSending();
                 traffic.drain(ChaosTraffic.ANSWER_WITHIN);
                 ChaosReport result = new ChaosReport(start, runNanos, happened, traffic.sent(), traffic.sessionLosses(),
-                        traffic.readAgain());
+                        traffic.garbled());
                 String markdown = result.render(startedAt, seedUsed, workers, clients, cluster, command(seedUsed));
                 System.out.println(markdown);
                 write(markdown);

@@ -2,37 +2,37 @@ package io.execfarm.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.execfarm.accounts.KafkaLogin;
-import io.execfarm.contracts.Topics;
+import io.execfarm.client.ClientSettings;
+import io.execfarm.client.DuplicateResult;
+import io.execfarm.client.Execution;
+import io.execfarm.client.FarmClient;
+import io.execfarm.client.Job;
+import io.execfarm.contracts.Result;
+import io.execfarm.contracts.WireCodec;
 import io.execfarm.farm.DispatcherClient;
-import java.nio.charset.StandardCharsets;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * The steady load of {@code ./farm chaos}: closed-loop clients on plain Kafka clients, as a
- * producer in any language would be. A third of them run a session each and check that its state
- * survived every request (a counter that must go up by one per successful request); the others
- * send stateless requests with output. Every result record on the clients' reply topic is kept
- * (by partition and offset, so a record read twice counts once), so a request answered twice shows
- * up as such, and one never answered as lost.
+ * The steady load of {@code ./farm chaos}: closed-loop clients on one Java client ({@code client/})
+ * sending straight to the runtime topics. A third of them run a session each and check that its
+ * state survived every request (a counter that must go up by one per successful request); the
+ * others send stateless requests with output, and check it came whole, in order and once. A result
+ * that arrives again as a record of its own (the client tells it apart) counts the request as
+ * answered twice; one never answered within {@link #ANSWER_WITHIN} counts as lost.
  */
 final class ChaosTraffic implements AutoCloseable {
 
@@ -40,15 +40,12 @@ final class ChaosTraffic implements AutoCloseable {
     /** Longer than any fault lasts here: a request unanswered for this long is counted lost. */
     static final Duration ANSWER_WITHIN = Duration.ofMinutes(3);
 
-    /** One request and everything that came back for it. */
+    /** One request and every result that came back for it. */
     static final class Sent {
         final String id;
         final String session;
         final long sentNanos;
         final List<JsonNode> results = new CopyOnWriteArrayList<>();
-        /** Partition and offset of each result record read: a record read twice is one result. */
-        final Set<String> resultRecords = ConcurrentHashMap.newKeySet();
-        final CompletableFuture<JsonNode> first = new CompletableFuture<>();
         volatile long answeredNanos;
 
         Sent(String id, String session, long sentNanos) {
@@ -66,26 +63,24 @@ final class ChaosTraffic implements AutoCloseable {
     record SessionLoss(String session, long atNanos, String seen) {
     }
 
-    private final KafkaProducer<String, String> producer;
-    private final KafkaConsumer<String, String> consumer;
+    private final FarmClient client;
+    private final WireCodec codec = new WireCodec();
     private final DispatcherClient http;
-    private final String tenant;
-    private final String replies = Topics.tenantTopics("chaos") + "replies-" + UUID.randomUUID();
     private final ConcurrentMap<String, Sent> sent = new ConcurrentHashMap<>();
     private final List<SessionLoss> sessionLosses = new CopyOnWriteArrayList<>();
     private final AtomicBoolean sending = new AtomicBoolean(true);
-    private final AtomicBoolean polling = new AtomicBoolean(true);
     private final List<Thread> clients = new ArrayList<>();
-    private final AtomicLong readAgain = new AtomicLong();
-    private final Thread poller;
+    private final AtomicLong garbled = new AtomicLong();
 
+    /**
+     * Requests run as {@code tenant}, the tenant of {@code http}'s key, which makes the sessions; the
+     * client waits for a result as long as the run counts one lost, and a request may wait that long
+     * for a worker (its {@code startBy}).
+     */
     ChaosTraffic(KafkaLogin kafka, DispatcherClient http, String tenant) {
         this.http = http;
-        this.tenant = tenant;
-        producer = PlainClients.producer(kafka);
-        consumer = PlainClients.consumer(kafka, "chaos", replies);
-        poller = new Thread(this::poll, "chaos-poller");
-        poller.start();
+        client = FarmClient.connect(ClientSettings.direct(tenant, kafka.clientSettings()).withSharedSessionless(false)
+                .withQueueTimeout(ANSWER_WITHIN).withAnswerGrace(Duration.ZERO).onDuplicateResult(this::answeredAgain));
     }
 
     /** Starts {@code count} clients; every third runs a session of its own. */
@@ -124,12 +119,9 @@ final class ChaosTraffic implements AutoCloseable {
         return sessionLosses;
     }
 
-    /**
-     * Result records this client's consumer read a second time: a consumer goes back to its last
-     * committed offset when its group rejoins after a broker restart. Not answers given twice.
-     */
-    long readAgain() {
-        return readAgain.get();
+    /** Stateless requests answered ok whose output was not what their code prints, once and in order. */
+    long garbled() {
+        return garbled.get();
     }
 
     private void stateless() {
@@ -137,7 +129,11 @@ final class ChaosTraffic implements AutoCloseable {
         while (sending.get()) {
             n++;
             String code = "import time\nprint('chaos', " + n + ", flush=True)\ntime.sleep(0.05)\nprint('done')\n" + n + " * 2";
-            await(send(null, code));
+            Execution execution = await(send(null, code));
+            if (execution != null && execution.status() == Result.Status.OK
+                    && !execution.stdout().equals("chaos " + n + "\ndone\n")) {
+                garbled.incrementAndGet();
+            }
         }
     }
 
@@ -150,10 +146,11 @@ final class ChaosTraffic implements AutoCloseable {
         String session = initial;
         long succeeded = 0;
         while (sending.get()) {
-            JsonNode result = await(send(session, "counter = globals().get('counter', 0) + 1\nprint(counter)\ncounter"));
-            if (result == null) {
+            Execution execution = await(send(session, "counter = globals().get('counter', 0) + 1\nprint(counter)\ncounter"));
+            if (execution == null) {
                 continue;
             }
+            JsonNode result = json(execution.result());
             String status = result.path("status").asText();
             if ("ok".equals(status)) {
                 long value = Long.parseLong(result.path("value").asText("-1"));
@@ -174,62 +171,48 @@ final class ChaosTraffic implements AutoCloseable {
         }
     }
 
-    private Sent send(String session, String code) {
-        String id = UUID.randomUUID().toString();
-        ObjectNode request = JSON.createObjectNode().put("v", 1).put("id", id).put("runtime", "python")
-                .put("code", code).put("tenant", tenant).put("replyTo", replies);
-        if (session != null) {
-            request.put("session", session);
-        }
-        Sent record = new Sent(id, session, System.nanoTime());
-        sent.put(id, record);
-        producer.send(new ProducerRecord<>(Topics.requests("python"), session != null ? session : id, request.toString()));
-        return record;
+    private CompletableFuture<Execution> send(String session, String code) {
+        Job job = Job.of("python", code).inSession(session);
+        Sent record = new Sent(job.id(), session, System.nanoTime());
+        sent.put(job.id(), record);
+        return client.execute(job).whenComplete((execution, failure) -> {
+            if (execution != null) {
+                record.answeredNanos = execution.answeredNanos();
+                record.results.add(json(execution.result()));
+            }
+        });
     }
 
-    private static JsonNode await(Sent request) {
+    private void answeredAgain(DuplicateResult duplicate) {
+        Sent request = sent.get(duplicate.requestId());
+        if (request != null) {
+            request.results.add(json(duplicate.second()));
+        }
+    }
+
+    /** The execution, or null when no result came within {@link #ANSWER_WITHIN} (counted lost). */
+    private static Execution await(CompletableFuture<Execution> execution) {
         try {
-            return request.first.get(ANSWER_WITHIN.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            return null;
+            return execution.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return null;
-        } catch (Exception e) {
+        } catch (ExecutionException e) {
             return null;
         }
     }
 
-    private void poll() {
-        while (polling.get()) {
-            for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(100))) {
-                try {
-                    JsonNode event = JSON.readTree(r.value().getBytes(StandardCharsets.UTF_8));
-                    Sent request = sent.get(event.path("requestId").asText());
-                    if (request != null && "result".equals(event.path("type").asText())) {
-                        if (!request.resultRecords.add(r.partition() + ":" + r.offset())) {
-                            readAgain.incrementAndGet();
-                            continue;
-                        }
-                        if (request.results.isEmpty()) {
-                            request.answeredNanos = System.nanoTime();
-                        }
-                        request.results.add(event);
-                        request.first.complete(event);
-                    }
-                } catch (Exception e) {
-                    System.err.println("chaos: an unreadable event: " + e.getMessage());
-                }
-            }
+    private JsonNode json(Result result) {
+        try {
+            return JSON.readTree(codec.encode(result));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         sending.set(false);
-        polling.set(false);
-        poller.join();
-        consumer.close();
-        producer.close();
+        client.close();
     }
 }

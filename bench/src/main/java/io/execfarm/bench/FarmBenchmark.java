@@ -278,10 +278,11 @@ public final class FarmBenchmark implements Callable<Integer> {
 
     /** The latency levels, with the bare baseline running beside the farm on the same broker. */
     private LatencyBenchmark.Results latency(LocalFarm farm, BenchClient kafka, Plan plan) throws Exception {
-        try (BareBaseline bare = BareBaseline.start(farm.kafkaAdmin(), kafka.partitions("python"))) {
+        try (BareBaseline bare = BareBaseline.start(farm.kafkaAdmin(), kafka.partitions("python"));
+                RawClient raw = new RawClient(farm.kafkaAdmin())) {
             Map<String, Long> processes = new LinkedHashMap<>(farm.processes());
             processes.put("bare baseline", bare.pid());
-            return new LatencyBenchmark(kafka, farm.client(), progress, processes).run(plan);
+            return new LatencyBenchmark(kafka, raw, farm.client(), progress, processes).run(plan);
         }
     }
 

@@ -3,6 +3,8 @@ package io.execfarm.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.execfarm.client.Job;
+import io.execfarm.contracts.InputFile;
 import io.execfarm.farm.DispatcherClient;
 import io.execfarm.farm.LocalFarm;
 import java.util.Base64;
@@ -11,7 +13,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import java.util.UUID;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -125,10 +126,14 @@ final class FilesBenchmark {
     }
 
     private long viaKafka(BenchClient kafka, Kind kind) throws Exception {
-        String id = UUID.randomUUID().toString();
-        ObjectNode request = body(kind).put("v", 1).put("id", id).put("tenant", "bench").put("replyTo", kafka.replies());
+        Job job = switch (kind) {
+            case TRIVIAL -> Job.of("python", "1");
+            case FILE_IN -> Job.of("python", READ).withFiles(List.of(InputFile.of("in.bin", Base64.getDecoder()
+                    .decode(megabyte))));
+            case FILE_OUT -> Job.of("python", WRITE).collecting(List.of("out.bin"));
+        };
         long start = System.nanoTime();
-        JsonNode result = kafka.call(id, request.toString());
+        JsonNode result = kafka.call(job);
         long took = (System.nanoTime() - start) / 1000;
         check(kind, result);
         return took;

@@ -56,13 +56,17 @@ final class LatencyBenchmark {
     }
 
     private final BenchClient kafka;
+    /** One bare hop through the broker, on plain Kafka clients. */
+    private final RawClient raw;
     private final DispatcherClient http;
     private final Progress progress;
     private final Map<String, Long> processes;
 
     /** @param processes the processes whose CPU is measured by name (the farm's, the bare baseline's) */
-    LatencyBenchmark(BenchClient kafka, DispatcherClient http, Progress progress, Map<String, Long> processes) {
+    LatencyBenchmark(BenchClient kafka, RawClient raw, DispatcherClient http, Progress progress,
+            Map<String, Long> processes) {
         this.kafka = kafka;
+        this.raw = raw;
         this.http = http;
         this.progress = progress;
         this.processes = processes;
@@ -78,7 +82,7 @@ final class LatencyBenchmark {
                 + " times", hops);
         Histogram hop = Level.histogram();
         for (int i = 0; i < hops; i++) {
-            hop.recordValue(kafka.hop().latencyMicros());
+            hop.recordValue(raw.hop().latencyMicros());
             hopCounter.tick();
         }
         hopCounter.end(String.format("p50 %.1f ms", hop.getValueAtPercentile(50) / 1000.0));

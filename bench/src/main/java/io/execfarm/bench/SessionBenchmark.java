@@ -1,7 +1,7 @@
 package io.execfarm.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.execfarm.client.Job;
 import io.execfarm.contracts.RedisKeys;
 import io.execfarm.contracts.SessionRecord;
 import io.execfarm.localinfra.AppProcess;
@@ -29,7 +29,6 @@ import org.HdrHistogram.Histogram;
  */
 public final class SessionBenchmark {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> HISTORY = List.of(
             "import json, math, re, collections, itertools",
             "data = list(range(10000))",
@@ -148,10 +147,7 @@ public final class SessionBenchmark {
     }
 
     private static JsonNode call(BenchClient client, String session, String code) throws Exception {
-        String id = UUID.randomUUID().toString();
-        String request = "{\"v\":1,\"id\":\"" + id + "\",\"runtime\":\"python\",\"code\":" + JSON.writeValueAsString(code)
-                + ",\"session\":\"" + session + "\",\"tenant\":\"bench\",\"replyTo\":\"" + client.replies() + "\"}";
-        return client.call(session, request);
+        return client.call(Job.of("python", code).inSession(session));
     }
 
     private static JsonNode expectOk(JsonNode result) {

@@ -3,6 +3,8 @@ package io.execfarm.bench;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.execfarm.accounts.KafkaLogin;
 import io.execfarm.accounts.KafkaTenants;
+import io.execfarm.client.ClientSettings;
+import io.execfarm.client.Job;
 import io.execfarm.contracts.Topics;
 import io.execfarm.farm.FarmRedis;
 import io.execfarm.farm.FarmTenants;
@@ -58,7 +60,7 @@ public final class TenantQuotaBenchmark {
                 UnifiedJedis redis = FarmRedis.connect(infra.redisUrl(), infra.redisCluster())) {
             FarmTenants tenants = new FarmTenants(infra.kafkaAdmin(), redis);
             KafkaLogin steady = tenants.add("steady", KafkaTenants.Quota.DEFAULT, 4).login();
-            try (BenchClient client = new BenchClient(steady, "steady")) {
+            try (BenchClient client = new BenchClient(steady, ClientSettings.tenant("steady", steady.clientSettings()))) {
                 for (int i = 0; i < 50; i++) {
                     call(client);
                 }
@@ -110,7 +112,7 @@ public final class TenantQuotaBenchmark {
     }
 
     private static void call(BenchClient client) throws Exception {
-        client.submitTo(Topics.ingress("steady"), "python", "1", null).get(120, TimeUnit.SECONDS);
+        client.call(Job.of("python", "1"));
     }
 
     /** Sends requests as fast as the broker takes them, never waiting for a result. */

@@ -3,6 +3,7 @@ package io.execfarm.client;
 import io.execfarm.contracts.Topics;
 import io.execfarm.contracts.WireNames;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
@@ -18,8 +19,7 @@ import java.util.function.Consumer;
  * @param kafka            {@code kafka-clients} properties: {@code bootstrap.servers} and the login
  * @param tenant           the tenant the requests run as
  * @param route            where requests and cancels are sent
- * @param replyTopic       the topic the client reads its events on
- * @param ownReplyTopic    whether the client named its reply topic itself and creates it when absent
+ * @param replyTopic       the topic the client reads its events on, made when it starts if absent
  * @param sharedSessionless on {@link Route#DIRECT}, requests without a session go to the runtime's
  *                         shared topic (any worker takes any; the dispatcher's default) rather than its
  *                         partitioned one
@@ -35,7 +35,7 @@ import java.util.function.Consumer;
  *                         as a distinct record (the farm answers each request once, so this is a fault)
  */
 public record ClientSettings(Map<String, Object> kafka, String tenant, Route route, String replyTopic,
-        boolean ownReplyTopic, boolean sharedSessionless, Duration queueTimeout, Duration answerGrace,
+        boolean sharedSessionless, Duration queueTimeout, Duration answerGrace,
         int maxBufferedEvents, Executor delivery, Consumer<DuplicateResult> duplicates) {
 
     /** Where requests and cancels go. */
@@ -81,8 +81,38 @@ public record ClientSettings(Map<String, Object> kafka, String tenant, Route rou
      * topic, events on its reply topic {@code execfarm.tenant.<tenant>.replies}.
      */
     public static ClientSettings tenant(String tenant, Map<String, ?> kafka) {
-        return new ClientSettings(Map.copyOf(kafka), tenant, Route.INGRESS, Topics.tenantReplies(tenant), false, true,
+        return new ClientSettings(Map.copyOf(kafka), tenant, Route.INGRESS, Topics.tenantReplies(tenant), true,
                 DEFAULT_QUEUE_TIMEOUT, DEFAULT_ANSWER_GRACE, DEFAULT_MAX_BUFFERED_EVENTS, null, duplicate -> { });
+    }
+
+    /**
+     * A Kafka tenant's settings from the variables {@code ./farm tenant add} (and compose's
+     * {@code kafka-setup tenant add}) print: {@code EXECFARM_TENANT}, {@code KAFKA_BOOTSTRAP},
+     * {@code KAFKA_SECURITY_PROTOCOL}, {@code KAFKA_SASL_MECHANISM}, {@code KAFKA_USERNAME},
+     * {@code KAFKA_PASSWORD}.
+     */
+    public static ClientSettings fromEnvironment(Map<String, String> env) {
+        Map<String, Object> kafka = new HashMap<>();
+        kafka.put("bootstrap.servers", required(env, "KAFKA_BOOTSTRAP"));
+        String protocol = env.getOrDefault("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT");
+        kafka.put("security.protocol", protocol);
+        if (protocol.startsWith("SASL")) {
+            String mechanism = env.getOrDefault("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512");
+            String module = mechanism.equals("PLAIN") ? "org.apache.kafka.common.security.plain.PlainLoginModule"
+                    : "org.apache.kafka.common.security.scram.ScramLoginModule";
+            kafka.put("sasl.mechanism", mechanism);
+            kafka.put("sasl.jaas.config", module + " required username=\"" + required(env, "KAFKA_USERNAME")
+                    + "\" password=\"" + required(env, "KAFKA_PASSWORD") + "\";");
+        }
+        return tenant(required(env, "EXECFARM_TENANT"), kafka);
+    }
+
+    private static String required(Map<String, String> env, String name) {
+        String value = env.get(name);
+        if (value == null || value.isBlank()) {
+            throw new IllegalArgumentException(name + " is not set");
+        }
+        return value;
     }
 
     /**
@@ -91,43 +121,43 @@ public record ClientSettings(Map<String, Object> kafka, String tenant, Route rou
      */
     public static ClientSettings direct(String tenant, Map<String, ?> kafka) {
         return new ClientSettings(Map.copyOf(kafka), tenant, Route.DIRECT,
-                Topics.tenantTopics(tenant) + "replies-" + UUID.randomUUID(), true, true, DEFAULT_QUEUE_TIMEOUT,
+                Topics.tenantTopics(tenant) + "replies-" + UUID.randomUUID(), true, DEFAULT_QUEUE_TIMEOUT,
                 DEFAULT_ANSWER_GRACE, DEFAULT_MAX_BUFFERED_EVENTS, null, duplicate -> { });
     }
 
-    /** Events read from an existing topic rather than the default. */
+    /** Events read from this topic rather than the default (under the tenant's prefix, so the farm may write there). */
     public ClientSettings withReplyTopic(String topic) {
-        return new ClientSettings(kafka, tenant, route, topic, false, sharedSessionless, queueTimeout, answerGrace,
+        return new ClientSettings(kafka, tenant, route, topic, sharedSessionless, queueTimeout, answerGrace,
                 maxBufferedEvents, delivery, duplicates);
     }
 
     public ClientSettings withSharedSessionless(boolean shared) {
-        return new ClientSettings(kafka, tenant, route, replyTopic, ownReplyTopic, shared, queueTimeout, answerGrace,
+        return new ClientSettings(kafka, tenant, route, replyTopic, shared, queueTimeout, answerGrace,
                 maxBufferedEvents, delivery, duplicates);
     }
 
     public ClientSettings withQueueTimeout(Duration timeout) {
-        return new ClientSettings(kafka, tenant, route, replyTopic, ownReplyTopic, sharedSessionless, timeout,
+        return new ClientSettings(kafka, tenant, route, replyTopic, sharedSessionless, timeout,
                 answerGrace, maxBufferedEvents, delivery, duplicates);
     }
 
     public ClientSettings withAnswerGrace(Duration grace) {
-        return new ClientSettings(kafka, tenant, route, replyTopic, ownReplyTopic, sharedSessionless, queueTimeout,
+        return new ClientSettings(kafka, tenant, route, replyTopic, sharedSessionless, queueTimeout,
                 grace, maxBufferedEvents, delivery, duplicates);
     }
 
     public ClientSettings withMaxBufferedEvents(int max) {
-        return new ClientSettings(kafka, tenant, route, replyTopic, ownReplyTopic, sharedSessionless, queueTimeout,
+        return new ClientSettings(kafka, tenant, route, replyTopic, sharedSessionless, queueTimeout,
                 answerGrace, max, delivery, duplicates);
     }
 
     public ClientSettings withDelivery(Executor executor) {
-        return new ClientSettings(kafka, tenant, route, replyTopic, ownReplyTopic, sharedSessionless, queueTimeout,
+        return new ClientSettings(kafka, tenant, route, replyTopic, sharedSessionless, queueTimeout,
                 answerGrace, maxBufferedEvents, executor, duplicates);
     }
 
     public ClientSettings onDuplicateResult(Consumer<DuplicateResult> listener) {
-        return new ClientSettings(kafka, tenant, route, replyTopic, ownReplyTopic, sharedSessionless, queueTimeout,
+        return new ClientSettings(kafka, tenant, route, replyTopic, sharedSessionless, queueTimeout,
                 answerGrace, maxBufferedEvents, delivery, listener);
     }
 }

@@ -15,9 +15,10 @@ import java.util.TreeMap;
  * request run again after its worker died (attempt 2) numbers its output from 0 again, so the
  * chunks the first attempt published are passed on once; a {@code started} after the first is
  * dropped; an event numbered past a gap waits for it, and the result lets out whatever still
- * waits, then ends the execution. Used by one thread at a time.
+ * waits, then ends the execution. Used by one thread at a time. Public for programs that read the
+ * reply topic their own way (a Quarkus application's channel, {@code examples/quarkus-client}).
  */
-final class EventOrder {
+public final class EventOrder {
 
     private final TreeMap<Long, ExecutionEvent> ahead = new TreeMap<>();
     private long nextSeq;
@@ -25,7 +26,7 @@ final class EventOrder {
     private Result result;
 
     /** The events that {@code event} lets out, in order: none when it is a duplicate or waits for a gap. */
-    List<ExecutionEvent> accept(ExecutionEvent event) {
+    public List<ExecutionEvent> accept(ExecutionEvent event) {
         if (result != null) {
             return List.of();
         }
@@ -57,7 +58,7 @@ final class EventOrder {
     }
 
     /** The result that ended the execution, or null while it runs. */
-    Result result() {
+    public Result result() {
         return result;
     }
 

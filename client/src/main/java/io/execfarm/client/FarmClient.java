@@ -1,6 +1,7 @@
 package io.execfarm.client;
 
 import io.execfarm.contracts.Cancel;
+import io.execfarm.contracts.ExecutionEvent;
 import io.execfarm.contracts.ExecutionRequest;
 import io.execfarm.contracts.Topics;
 import io.execfarm.contracts.WireCodec;
@@ -19,6 +20,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -64,9 +66,7 @@ public final class FarmClient implements AutoCloseable {
     private FarmClient(ClientSettings settings) {
         this.settings = settings;
         this.backlog = new Backlog(settings.maxBufferedEvents());
-        if (settings.ownReplyTopic()) {
-            createReplyTopic(settings);
-        }
+        createReplyTopic(settings);
         producer = new KafkaProducer<>(producerSettings(settings.kafka()), new StringSerializer(), new ByteArraySerializer());
         KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(readerSettings(settings.kafka()),
                 new StringDeserializer(), new ByteArrayDeserializer());
@@ -94,8 +94,23 @@ public final class FarmClient implements AutoCloseable {
 
     /** Runs the job and waits for its result, however it ended ({@code error}, {@code timeout}, {@code rejected}…). */
     public Execution run(Job job) throws InterruptedException {
+        return await(execute(job));
+    }
+
+    /**
+     * As {@link #run(Job)}, handing each event to {@code each} as it comes (on the client's delivery
+     * thread, one at a time, in order): output printed while the code still runs.
+     */
+    public Execution run(Job job, Consumer<ExecutionEvent> each) throws InterruptedException {
+        long sentNanos = System.nanoTime();
+        Following following = new Following(job.id(), sentNanos, each);
+        submit(job).subscribe(following);
+        return await(following.done());
+    }
+
+    private static Execution await(CompletableFuture<Execution> execution) throws InterruptedException {
         try {
-            return execute(job).get();
+            return execution.get();
         } catch (ExecutionException e) {
             throw e.getCause() instanceof RuntimeException failure ? failure : new IllegalStateException(e.getCause());
         }
@@ -192,6 +207,7 @@ public final class FarmClient implements AutoCloseable {
         }
     }
 
+    /** Made when absent; a tenant may make topics under its prefix, and its own reply topic exists already. */
     private static void createReplyTopic(ClientSettings settings) {
         try (Admin admin = Admin.create(settings.kafka())) {
             admin.createTopics(List.of(new NewTopic(settings.replyTopic(), Optional.empty(), Optional.empty())))

@@ -9,7 +9,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentMap;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -35,7 +34,6 @@ final class ReplyReader implements Runnable {
     private final ConcurrentMap<String, Pending> waiting;
     private final Backlog backlog;
     private final Consumer<DuplicateResult> duplicates;
-    private final AtomicLong unreadable = new AtomicLong();
     private final Map<String, Result> answered = new LinkedHashMap<>(16, 0.75f, false) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, Result> eldest) {
@@ -59,8 +57,13 @@ final class ReplyReader implements Runnable {
      * is answered after it, so nothing is missed.
      */
     void startAtEnd(String topic, Duration timeout) {
-        List<TopicPartition> partitions = consumer.partitionsFor(topic, timeout).stream()
-                .map(info -> new TopicPartition(topic, info.partition())).toList();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        List<TopicPartition> partitions = partitions(topic, timeout);
+        // A topic made a moment ago may not be in the broker's metadata yet.
+        while (partitions.isEmpty() && System.nanoTime() < deadline) {
+            sleep(Duration.ofMillis(100));
+            partitions = partitions(topic, timeout);
+        }
         if (partitions.isEmpty()) {
             throw new IllegalStateException("reply topic " + topic + " does not exist");
         }
@@ -69,9 +72,18 @@ final class ReplyReader implements Runnable {
         partitions.forEach(partition -> consumer.position(partition, timeout));
     }
 
-    /** Records on the reply topic that were no event (counted, skipped). */
-    long unreadable() {
-        return unreadable.get();
+    private List<TopicPartition> partitions(String topic, Duration timeout) {
+        return consumer.partitionsFor(topic, timeout).stream().map(info -> new TopicPartition(topic, info.partition()))
+                .toList();
+    }
+
+    private static void sleep(Duration pause) {
+        try {
+            Thread.sleep(pause.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted waiting for the reply topic", e);
+        }
     }
 
     @Override
@@ -107,7 +119,6 @@ final class ReplyReader implements Runnable {
         try {
             event = codec.decodeEvent(record.value());
         } catch (MalformedMessageException e) {
-            unreadable.incrementAndGet();
             return;
         }
         if (pending == null) {

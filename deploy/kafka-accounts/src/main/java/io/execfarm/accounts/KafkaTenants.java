@@ -98,11 +98,13 @@ public final class KafkaTenants {
     }
 
     /**
-     * What a client of the tenant needs, as {@code NAME=value} lines for {@code eval}: the broker, its
-     * login, the security settings, and the topics it writes and reads.
+     * What a client of the tenant needs, as {@code NAME=value} lines for {@code eval}: its name, the
+     * broker, its login, the security settings, and the topics it writes and reads (the Java client's
+     * {@code ClientSettings.fromEnvironment} reads them).
      */
     public static Map<String, String> clientEnvironment(String tenant, KafkaLogin login) {
         Map<String, String> env = new LinkedHashMap<>();
+        env.put("EXECFARM_TENANT", tenant);
         env.put("KAFKA_BOOTSTRAP", login.bootstrap());
         env.put("KAFKA_USERNAME", login.username());
         env.put("KAFKA_PASSWORD", login.password());

@@ -1,6 +1,5 @@
 package io.execfarm.worker.messaging;
 
-import static io.execfarm.worker.messaging.PlainKafka.eventsUntilResult;
 import static io.execfarm.worker.messaging.PlainKafka.request;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -9,6 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.execfarm.client.ClientSettings;
+import io.execfarm.client.FarmClient;
+import io.execfarm.client.Job;
+import io.execfarm.contracts.ExecutionEvent;
+import io.execfarm.contracts.Output;
+import io.execfarm.contracts.Result;
+import io.execfarm.contracts.Started;
 import io.execfarm.contracts.Topics;
 import io.execfarm.localinfra.AppProcess;
 import io.execfarm.localinfra.TestInfra;
@@ -20,7 +26,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.junit.jupiter.api.AfterAll;
@@ -145,24 +153,31 @@ class TwoWorkersIT {
         }
     }
 
+    /**
+     * A worker killed hard mid-stream: the other runs the request again (attempt 2) and numbers its
+     * output from 0 again; the Java client passes each line on once, in order, then the result.
+     */
     @Test
-    void aRequestWhoseWorkerIsKilledHardCompletesOnTheOther() throws Exception {
-        String replies = Topics.tenantTopics("it") + "replies-" + UUID.randomUUID();
-        try (KafkaConsumer<String, String> events = kafka.consumer(replies)) {
-            String id = UUID.randomUUID().toString();
-            kafka.send(REQUESTS, id, request(id, "import time\nprint('begun', flush=True)\ntime.sleep(4)\n'survived'",
-                    "\"replyTo\":\"" + replies + "\""));
-            List<JsonNode> begun = PlainKafka.eventsUntil(events, id, "started", Duration.ofSeconds(60));
-            String victim = begun.get(begun.size() - 1).get("workerId").asText();
-            AppProcess running = workers.stream().filter(w -> w.id().equals(victim) && w.isAlive()).findFirst().orElseThrow();
-            running.kill();
+    void aRequestWhoseWorkerIsKilledHardMidStreamCompletesOnTheOtherAndTheClientSeesEachLineOnce() throws Exception {
+        try (FarmClient client = FarmClient.connect(ClientSettings.direct("it", infra.kafkaAdmin().clientSettings())
+                .withSharedSessionless(false))) {
+            FarmClientOnKafkaTest.Recorder recorder = new FarmClientOnKafkaTest.Recorder();
+            client.submit(Job.of("python", "import time\nfor i in range(12):\n    print('line', i, flush=True)\n"
+                    + "    time.sleep(0.3)\n'survived'").withTimeout(Duration.ofSeconds(90))).subscribe(recorder);
+            await().atMost(Duration.ofSeconds(60)).until(() -> recorder.events.stream().anyMatch(Output.class::isInstance));
+            String victim = recorder.events.stream().filter(Started.class::isInstance).map(e -> ((Started) e).workerId())
+                    .findFirst().orElseThrow();
+            workers.stream().filter(w -> w.id().equals(victim) && w.isAlive()).findFirst().orElseThrow().kill();
 
-            List<JsonNode> after = eventsUntilResult(events, id, Duration.ofSeconds(120));
-            JsonNode result = after.get(after.size() - 1);
-            assertEquals("ok", result.get("status").asText(), after.toString());
-            assertEquals("'survived'", result.get("value").asText());
-            assertNotEquals(victim, result.get("workerId").asText(), "the other worker finished it");
-            assertTrue(result.get("attempt").asInt() >= 2, "the result says it was a redelivery: " + result);
+            List<ExecutionEvent> events = recorder.done.get(120, TimeUnit.SECONDS);
+            Result result = (Result) events.get(events.size() - 1);
+            assertEquals(Result.Status.OK, result.status(), events.toString());
+            assertEquals("'survived'", result.value());
+            assertNotEquals(victim, result.workerId(), "the other worker finished it");
+            assertTrue(result.attempt() >= 2, "the result says it was a redelivery: " + result);
+            assertEquals(IntStream.range(0, 12).mapToObj(i -> "line " + i + "\n").collect(Collectors.joining()),
+                    events.stream().filter(Output.class::isInstance).map(e -> ((Output) e).text())
+                            .collect(Collectors.joining()), "every line once, in order: " + events);
         }
     }
 

@@ -18,7 +18,7 @@ import java.util.Iterator;
 import java.util.stream.Stream;
 
 /** The dispatcher's HTTP API v1, as the farm's commands use it. */
-public final class DispatcherClient {
+public final class DispatcherClient implements Executions {
 
     /** The dispatcher refused a call: its problem document's detail, or the body it sent. */
     static final class Refused extends IOException {
@@ -54,7 +54,8 @@ public final class DispatcherClient {
     }
 
     /** Queues code to run, with what it brings and collects; returns the execution's URL. */
-    String submit(String runtime, String code, String session, Long timeoutMs, Attachments attachments)
+    @Override
+    public String submit(String runtime, String code, String session, Long timeoutMs, Attachments attachments)
             throws IOException, InterruptedException {
         ObjectNode body = request(runtime, code, session, timeoutMs);
         if (!attachments.files().isEmpty()) {
@@ -107,7 +108,8 @@ public final class DispatcherClient {
      * Follows an execution's events as they arrive, handing each to {@code onEvent}; returns the
      * {@code result} event, the last one.
      */
-    JsonNode follow(String execution, EventHandler onEvent) throws IOException, InterruptedException {
+    @Override
+    public JsonNode follow(String execution, EventHandler onEvent) throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(URI.create(execution + "/events"))
                 .header("X-API-Key", apiKey).header("Accept", "text/event-stream").GET().build();
         HttpResponse<Stream<String>> response = http.send(request, HttpResponse.BodyHandlers.ofLines());
@@ -150,7 +152,8 @@ public final class DispatcherClient {
     }
 
     /** A stored file's bytes (GET /v1/files/{id}). */
-    byte[] download(String id) throws IOException, InterruptedException {
+    @Override
+    public byte[] download(String id) throws IOException, InterruptedException {
         HttpResponse<byte[]> response = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/files/" + id))
                 .header("X-API-Key", apiKey).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
         if (response.statusCode() != 200) {
@@ -159,7 +162,8 @@ public final class DispatcherClient {
         return response.body();
     }
 
-    void cancel(String execution) throws IOException, InterruptedException {
+    @Override
+    public void cancel(String execution) throws IOException, InterruptedException {
         http.send(HttpRequest.newBuilder(URI.create(execution)).header("X-API-Key", apiKey).DELETE().build(),
                 HttpResponse.BodyHandlers.discarding());
     }

@@ -61,9 +61,14 @@ public final class Farm {
         if (url != null && key != null) {
             return new DispatcherClient(url, key);
         }
-        Map<String, String> env = state.env().filter(e -> state.isUp())
+        Map<String, String> env = env();
+        return new DispatcherClient(env.get("DISPATCHER_URL"), env.get("EXECFARM_API_KEY"));
+    }
+
+    /** This local farm's addresses and logins ({@code ./farm env}), while it is up. */
+    Map<String, String> env() {
+        return state.env().filter(e -> state.isUp())
                 .orElseThrow(() -> new IllegalStateException("the farm is not up: ./farm up (or set DISPATCHER_URL "
                         + "and EXECFARM_API_KEY to use another farm)"));
-        return new DispatcherClient(env.get("DISPATCHER_URL"), env.get("EXECFARM_API_KEY"));
     }
 }

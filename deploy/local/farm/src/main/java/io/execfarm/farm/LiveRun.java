@@ -51,11 +51,11 @@ final class LiveRun {
         }
     }
 
-    private final DispatcherClient client;
+    private final Executions client;
     private final PrintStream out;
     private final PrintStream err;
 
-    LiveRun(DispatcherClient client, PrintStream out, PrintStream err) {
+    LiveRun(Executions client, PrintStream out, PrintStream err) {
         this.client = client;
         this.out = out;
         this.err = err;

@@ -21,12 +21,12 @@ final class RunArtifacts {
     private static final List<Map.Entry<String, String>> SAVED_TYPES = List.of(Map.entry("image/png", "png"),
             Map.entry("image/jpeg", "jpg"), Map.entry("image/svg+xml", "svg"), Map.entry("text/html", "html"));
 
-    private final DispatcherClient client;
+    private final Executions client;
     private final Path outDir;
     private final PrintStream err;
     private int displays;
 
-    RunArtifacts(DispatcherClient client, Path outDir, PrintStream err) {
+    RunArtifacts(Executions client, Path outDir, PrintStream err) {
         this.client = client;
         this.outDir = outDir.toAbsolutePath().normalize();
         this.err = err;

@@ -41,6 +41,11 @@ final class RunCommand implements Callable<Integer> {
             + "displayed pictures (display-N.png, .svg, .html) are saved; the current directory by default.")
     Path outDir = Path.of(".");
 
+    @Option(names = "--kafka", description = "Straight to Kafka with the Java client, no dispatcher: as the tenant "
+            + "whose settings the environment holds (eval \"$(./farm tenant add NAME)\"), else as this farm's admin. "
+            + "Files ride in the request (up to 2 MiB together).")
+    boolean kafka;
+
     @Parameters(paramLabel = "FILE|-", description = "The code to run; - reads standard input.")
     String file;
 
@@ -59,11 +64,10 @@ final class RunCommand implements Callable<Integer> {
             farm.say("cannot read " + file + ": " + e.getMessage());
             return 2;
         }
-        DispatcherClient client = farm.client();
         try {
             String target = session;
             if ("new".equals(session)) {
-                target = client.createSession(chosen);
+                target = farm.client().createSession(chosen);
                 farm.say("session " + target + " (pass --session " + target + " to run more code in it)");
             }
             Attachments attachments = new Attachments(files.stream().map(Attachments.Sent::parse).toList(), collect,
@@ -74,8 +78,14 @@ final class RunCommand implements Callable<Integer> {
                     return 2;
                 }
             }
-            return LiveRun.exitCode(new LiveRun(client, farm.out, farm.err)
-                    .run(chosen, code, target, timeoutMs, attachments).status());
+            if (!kafka) {
+                return LiveRun.exitCode(new LiveRun(farm.client(), farm.out, farm.err)
+                        .run(chosen, code, target, timeoutMs, attachments).status());
+            }
+            try (KafkaExecutions overKafka = new KafkaExecutions(KafkaExecutions.settings(System.getenv(), farm::env))) {
+                return LiveRun.exitCode(new LiveRun(overKafka, farm.out, farm.err)
+                        .run(chosen, code, target, timeoutMs, attachments).status());
+            }
         } catch (DispatcherClient.Refused refused) {
             farm.say("rejected (" + refused.status + "): " + refused.getMessage());
             return 2;

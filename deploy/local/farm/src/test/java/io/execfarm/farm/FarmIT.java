@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.execfarm.client.ClientSettings;
+import io.execfarm.client.FarmClient;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -22,17 +24,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.SaslAuthenticationException;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -134,37 +129,13 @@ class FarmIT {
         JsonNode overHttp = http.submitAndWait("python", "6 * 7");
         assertEquals("42", overHttp.at("/result/value").asText(), overHttp.toString());
 
-        Properties kafka = new Properties();
-        kafka.put("bootstrap.servers", tenant.get("KAFKA_BOOTSTRAP"));
-        kafka.put("security.protocol", tenant.get("KAFKA_SECURITY_PROTOCOL"));
-        kafka.put("sasl.mechanism", tenant.get("KAFKA_SASL_MECHANISM"));
-        kafka.put("sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
-                + tenant.get("KAFKA_USERNAME") + "\" password=\"" + tenant.get("KAFKA_PASSWORD") + "\";");
-        String id = java.util.UUID.randomUUID().toString();
-        String request = "{\"v\":1,\"id\":\"" + id + "\",\"runtime\":\"python\",\"code\":\"6 * 7\",\"replyTo\":\""
-                + tenant.get("EXECFARM_REPLIES") + "\"}";
-        try (KafkaProducer<String, String> producer = new KafkaProducer<>(kafka, new StringSerializer(), new StringSerializer())) {
-            producer.send(new ProducerRecord<>(tenant.get("EXECFARM_INGRESS"), id, request)).get(30, TimeUnit.SECONDS);
-        }
-        Properties reader = new Properties();
-        reader.putAll(kafka);
-        reader.put("group.id", tenant.get("EXECFARM_REPLIES") + "-reader");
-        reader.put("auto.offset.reset", "earliest");
-        try (KafkaConsumer<String, String> results = new KafkaConsumer<>(reader, new StringDeserializer(),
-                new StringDeserializer())) {
-            results.subscribe(List.of(tenant.get("EXECFARM_REPLIES")));
-            JsonNode result = null;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (result == null && System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, String> record : results.poll(java.time.Duration.ofMillis(200))) {
-                    JsonNode event = new com.fasterxml.jackson.databind.ObjectMapper().readTree(record.value());
-                    if (id.equals(record.key()) && "result".equals(event.path("type").asText())) {
-                        result = event;
-                    }
-                }
-            }
-            assertTrue(result != null && "42".equals(result.path("value").asText()), "the result over Kafka: " + result);
-        }
+        Outcome program = javaProgram(tenant, root.resolve("examples/RunOnFarm.java"));
+        assertEquals(0, program.exit(), program::toString);
+        assertEquals("step 1\nstep 2\nstep 3\n=> OK 42\n", program.stdout(), "the README's Java program: " + program);
+        Outcome overKafka = farmWith(tenant, "print('over kafka')\n6 * 7\n", "run", "--kafka", "--runtime", "python", "-");
+        assertEquals(0, overKafka.exit(), overKafka::toString);
+        assertEquals("over kafka\n", overKafka.stdout(), overKafka::toString);
+        assertTrue(overKafka.stderr().contains("=> 42"), overKafka::toString);
 
         kcatRunsCodeAs(tenant);
 
@@ -175,11 +146,28 @@ class FarmIT {
         org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).untilAsserted(() -> assertEquals(401,
                 assertThrows(DispatcherClient.Refused.class, () -> http.submitAndWait("python", "1")).status,
                 "the key is refused once the tenant is removed"));
-        try (KafkaProducer<String, String> producer = new KafkaProducer<>(kafka, new StringSerializer(), new StringSerializer())) {
-            Exception refused = assertThrows(Exception.class, () -> producer.send(
-                    new ProducerRecord<>(tenant.get("EXECFARM_INGRESS"), id, request)).get(30, TimeUnit.SECONDS));
-            assertTrue(refused.getCause() instanceof SaslAuthenticationException, refused.toString());
+        Exception refused = assertThrows(Exception.class,
+                () -> FarmClient.connect(ClientSettings.fromEnvironment(tenant)).close());
+        assertTrue(causes(refused).anyMatch(SaslAuthenticationException.class::isInstance), refused.toString());
+    }
+
+    /** A one-file Java program run as {@code java File.java} (the source launcher), with the tenant's settings. */
+    private Outcome javaProgram(Map<String, String> env, Path source) throws IOException, InterruptedException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder builder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), source.toString());
+        builder.environment().putAll(env);
+        Path out = work.resolve("java-out-" + System.nanoTime());
+        Path err = work.resolve("java-err-" + System.nanoTime());
+        Process process = builder.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        if (!process.waitFor(3, TimeUnit.MINUTES)) {
+            process.destroyForcibly();
+            throw new AssertionError("java " + source + " did not finish");
         }
+        return new Outcome(process.exitValue(), Files.readString(out), Files.readString(err));
+    }
+
+    private static java.util.stream.Stream<Throwable> causes(Throwable failure) {
+        return java.util.stream.Stream.iterate(failure, java.util.Objects::nonNull, Throwable::getCause);
     }
 
     /**
@@ -288,6 +276,9 @@ class FarmIT {
         Outcome second = farm("carried + 1\n", "run", "--runtime", "python", "--session", session, "-");
         assertEquals(0, second.exit(), second::toString);
         assertTrue(second.stderr().contains("=> 42"), second::toString);
+        Outcome overKafka = farm("carried + 2\n", "run", "--kafka", "--runtime", "python", "--session", session, "-");
+        assertEquals(0, overKafka.exit(), overKafka::toString);
+        assertTrue(overKafka.stderr().contains("=> 43"), "the same session, straight over Kafka: " + overKafka);
     }
 
     @Test
