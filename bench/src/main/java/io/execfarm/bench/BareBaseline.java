@@ -134,8 +134,12 @@ final class BareBaseline implements AutoCloseable {
                     String id = request.path("id").asText();
                     ObjectNode result = JSON.createObjectNode().put("v", 1).put("type", "result").put("requestId", id)
                             .put("status", outcome.path("ok").asBoolean() ? "ok" : "error")
-                            .put("workerId", RUNTIME);
+                            .put("truncated", false).put("workerId", RUNTIME).put("attempt", 1);
                     result.set("value", outcome.get("value"));
+                    if (!outcome.path("ok").asBoolean()) {
+                        result.set("error", JSON.createObjectNode().put("type", "Error").put("message",
+                                outcome.path("error").asText()));
+                    }
                     result.set("timings", JSON.valueToTree(Map.of("queuedMs", 0, "acquireMs", 0, "execMs", execMs,
                             "totalMs", execMs)));
                     producer.send(new ProducerRecord<>(request.path("replyTo").asText(), id, result.toString()));

@@ -1,6 +1,6 @@
 package io.execfarm.bench;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import io.execfarm.contracts.Result;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -49,8 +49,7 @@ final class ChaosReport {
 
     /** Requests answered with anything but ok: the load's code never fails, so each is the farm's failure. */
     long failed() {
-        return sent.stream().filter(s -> !s.results.isEmpty() && !"ok".equals(s.results.get(0).path("status").asText()))
-                .count();
+        return sent.stream().filter(s -> !s.results.isEmpty() && s.results.get(0).status() != Result.Status.OK).count();
     }
 
     boolean faultsFailed() {
@@ -72,8 +71,8 @@ final class ChaosReport {
         md.append(cluster ? "## Faults on a cluster: `./farm chaos --cluster`\n\n"
                 : "## Faults under load: `./farm chaos`\n\n");
         md.append(String.format(Locale.ROOT, "Measured %s by `%s`: %s%d workers (Python), %d closed-loop clients through "
-                        + "plain Kafka clients (every third in a session of its own, checking that the session kept its "
-                        + "state), %.1f minutes, %d faults. A request counts as lost when no result came within %d "
+                        + "one Java client (`client/`; every third in a session of its own, checking that the session "
+                        + "kept its state, the others that their output came whole, in order and once), %.1f minutes, %d faults. A request counts as lost when no result came within %d "
                         + "minutes, as answered twice when two results came, as answered with an error when its result "
                         + "was not ok (the load's code never fails).%n%n",
                 startedAt.truncatedTo(ChronoUnit.SECONDS), command,
@@ -104,8 +103,8 @@ final class ChaosReport {
         md.append("\nResults by status: ").append(statuses()).append(". Stateless requests answered ok whose output "
                 + "the client did not pass on whole, in order and once: ").append(garbled).append(".\n");
         sent.stream().filter(s -> s.results.size() > 1).limit(5).forEach(s -> md.append("\n- answered twice: ").append(s.id)
-                .append(": ").append(s.results.stream().map(r -> "worker " + r.path("workerId").asText() + ", attempt "
-                        + r.path("attempt").asText()).toList()));
+                .append(": ").append(s.results.stream().map(r -> "worker " + r.workerId() + ", attempt " + r.attempt())
+                        .toList()));
         if (!sessionLosses.isEmpty()) {
             md.append("\nSessions found without their state:\n\n");
             sessionLosses.forEach(loss -> md.append(String.format(Locale.ROOT, "- at %.0f s, %s: %s%n",
@@ -125,7 +124,7 @@ final class ChaosReport {
         long lost = window.stream().filter(s -> s.results.isEmpty()).count();
         long twice = window.stream().filter(s -> s.results.size() > 1).count();
         long failed = window.stream().filter(s -> !s.results.isEmpty()
-                && !"ok".equals(s.results.get(0).path("status").asText())).count();
+                && s.results.get(0).status() != Result.Status.OK).count();
         long sessions = sessionLosses.stream().filter(l -> l.atNanos() >= from && l.atNanos() < to).count();
         return String.format(Locale.ROOT, "| %s | %s | %s | %s | %d | %d | %d | %d | %d | %d | %s | %s | %s |%n", number, at,
                 what, took, window.size(), window.size() - lost, lost, twice, failed, sessions,
@@ -174,10 +173,10 @@ final class ChaosReport {
     private String statuses() {
         Map<String, Integer> counts = new TreeMap<>();
         for (ChaosTraffic.Sent request : sent) {
-            for (JsonNode result : request.results) {
-                String status = result.path("status").asText();
-                String type = result.at("/error/type").asText();
-                counts.merge(type.isEmpty() ? status : status + " (" + type + ")", 1, Integer::sum);
+            for (Result result : request.results) {
+                String status = result.status().wireName();
+                counts.merge(result.error() == null ? status : status + " (" + result.error().type() + ")", 1,
+                        Integer::sum);
             }
         }
         List<String> parts = new ArrayList<>();

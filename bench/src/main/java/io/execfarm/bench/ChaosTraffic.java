@@ -1,7 +1,5 @@
 package io.execfarm.bench;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.execfarm.accounts.KafkaLogin;
 import io.execfarm.client.ClientSettings;
 import io.execfarm.client.DuplicateResult;
@@ -9,10 +7,7 @@ import io.execfarm.client.Execution;
 import io.execfarm.client.FarmClient;
 import io.execfarm.client.Job;
 import io.execfarm.contracts.Result;
-import io.execfarm.contracts.WireCodec;
 import io.execfarm.farm.DispatcherClient;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -36,7 +31,6 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class ChaosTraffic implements AutoCloseable {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     /** Longer than any fault lasts here: a request unanswered for this long is counted lost. */
     static final Duration ANSWER_WITHIN = Duration.ofMinutes(3);
 
@@ -45,7 +39,7 @@ final class ChaosTraffic implements AutoCloseable {
         final String id;
         final String session;
         final long sentNanos;
-        final List<JsonNode> results = new CopyOnWriteArrayList<>();
+        final List<Result> results = new CopyOnWriteArrayList<>();
         volatile long answeredNanos;
 
         Sent(String id, String session, long sentNanos) {
@@ -64,7 +58,6 @@ final class ChaosTraffic implements AutoCloseable {
     }
 
     private final FarmClient client;
-    private final WireCodec codec = new WireCodec();
     private final DispatcherClient http;
     private final ConcurrentMap<String, Sent> sent = new ConcurrentHashMap<>();
     private final List<SessionLoss> sessionLosses = new CopyOnWriteArrayList<>();
@@ -128,7 +121,8 @@ final class ChaosTraffic implements AutoCloseable {
         long n = 0;
         while (sending.get()) {
             n++;
-            String code = "import time\nprint('chaos', " + n + ", flush=True)\ntime.sleep(0.05)\nprint('done')\n" + n + " * 2";
+            String code = "import time\nprint('chaos', " + n + ", flush=True)\ntime.sleep(0.05)\nprint('done')\n"
+                    + n + " * 2";
             Execution execution = await(send(null, code));
             if (execution != null && execution.status() == Result.Status.OK
                     && !execution.stdout().equals("chaos " + n + "\ndone\n")) {
@@ -146,21 +140,21 @@ final class ChaosTraffic implements AutoCloseable {
         String session = initial;
         long succeeded = 0;
         while (sending.get()) {
-            Execution execution = await(send(session, "counter = globals().get('counter', 0) + 1\nprint(counter)\ncounter"));
+            Execution execution = await(send(session,
+                    "counter = globals().get('counter', 0) + 1\nprint(counter)\ncounter"));
             if (execution == null) {
                 continue;
             }
-            JsonNode result = json(execution.result());
-            String status = result.path("status").asText();
-            if ("ok".equals(status)) {
-                long value = Long.parseLong(result.path("value").asText("-1"));
+            Result result = execution.result();
+            if (result.status() == Result.Status.OK) {
+                long value = result.value() == null ? -1 : Long.parseLong(result.value());
                 if (value != succeeded + 1) {
                     sessionLosses.add(new SessionLoss(session, System.nanoTime(),
                             "counter " + value + " after " + succeeded + " successful requests"));
                 }
                 succeeded = value;
-            } else if ("SessionNotFound".equals(result.at("/error/type").asText())) {
-                sessionLosses.add(new SessionLoss(session, System.nanoTime(), result.at("/error/message").asText()));
+            } else if (result.error() != null && "SessionNotFound".equals(result.error().type())) {
+                sessionLosses.add(new SessionLoss(session, System.nanoTime(), result.error().message()));
                 try {
                     session = http.createSession("python");
                     succeeded = 0;
@@ -178,7 +172,7 @@ final class ChaosTraffic implements AutoCloseable {
         return client.execute(job).whenComplete((execution, failure) -> {
             if (execution != null) {
                 record.answeredNanos = execution.answeredNanos();
-                record.results.add(json(execution.result()));
+                record.results.add(execution.result());
             }
         });
     }
@@ -186,7 +180,7 @@ final class ChaosTraffic implements AutoCloseable {
     private void answeredAgain(DuplicateResult duplicate) {
         Sent request = sent.get(duplicate.requestId());
         if (request != null) {
-            request.results.add(json(duplicate.second()));
+            request.results.add(duplicate.second());
         }
     }
 
@@ -199,14 +193,6 @@ final class ChaosTraffic implements AutoCloseable {
             return null;
         } catch (ExecutionException e) {
             return null;
-        }
-    }
-
-    private JsonNode json(Result result) {
-        try {
-            return JSON.readTree(codec.encode(result));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 

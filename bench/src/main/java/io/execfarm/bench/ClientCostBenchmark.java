@@ -10,6 +10,8 @@ import io.execfarm.client.Job;
 import io.execfarm.contracts.Result;
 import io.execfarm.localinfra.LocalInfra;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -29,14 +31,14 @@ public final class ClientCostBenchmark {
 
     private static final String TRIVIAL = "1";
     private static final JsonNode OK = JsonNodeFactory.instance.objectNode().put("status", "ok");
-    private static final int ROUNDS = 3;
+    private static final int ROUNDS = 4;
     private static final int CONCURRENCY = 32;
 
     private record Measured(String client, Histogram latency, double cpuMsEach, double perSecond) {
     }
 
     public static void main(String[] args) throws Exception {
-        int requests = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
+        int requests = args.length > 0 ? Integer.parseInt(args[0]) : 3000;
         Path root = Path.of(System.getProperty("execfarm.repo.root", ".")).toAbsolutePath().normalize();
         Progress progress = new Progress(System.err);
         List<Measured> measured = new ArrayList<>();
@@ -67,7 +69,8 @@ public final class ClientCostBenchmark {
         warmUp.end("done");
         Progress.Counter oneAtATime = progress.count(name + ", one at a time", requests / 4);
         Histogram latency = new Histogram(TimeUnit.SECONDS.toMicros(60), 3);
-        ClosedLoop.run(1, requests / 4, call, oneAtATime).replies().forEach(r -> latency.recordValue(r.latencyMicros()));
+        ClosedLoop.run(1, requests / 4, call, oneAtATime).replies()
+                .forEach(r -> latency.recordValue(r.latencyMicros()));
         oneAtATime.end(String.format(Locale.ROOT, "p50 %.2f ms", latency.getValueAtPercentile(50) / 1000.0));
         Progress.Counter many = progress.count(name + ", " + CONCURRENCY + " in flight", requests);
         Map<String, Long> processes = Map.of("bare baseline", bare.pid());
@@ -79,7 +82,7 @@ public final class ClientCostBenchmark {
         return new Measured(name, latency, cpu, run.perSecond());
     }
 
-    /** The client's execution as the benchmark loop takes it; rendering the result to JSON would be the benchmark's cost. */
+    /** The execution as the benchmark loop takes it, without rendering its result to JSON (the benchmark's cost). */
     private static Reply reply(Execution execution) {
         JsonNode result = execution.status() == Result.Status.OK ? OK
                 : JsonNodeFactory.instance.objectNode().put("status", execution.status().wireName());
@@ -90,14 +93,16 @@ public final class ClientCostBenchmark {
         StringBuilder md = new StringBuilder(String.format(Locale.ROOT, """
                 ### The Java client's own cost (`bench/run client %d`)
 
-                The same trivial request answered by the bare baseline (no worker, no Redis), through plain Kafka
-                clients correlating results by id (`RawClient`) and through the Java client (`FarmClient`), in
-                alternating rounds of one run on one broker. Latency: one request at a time, %d each. CPU: this
+                Measured %s on %d cores, Java %s. The same trivial request answered by the bare baseline (no
+                worker, no Redis), through plain Kafka clients correlating results by id (`RawClient`) and through
+                the Java client (`FarmClient`), in alternating rounds of one run on one broker. Latency: one request at a time, %d each. CPU: this
                 JVM's (the client's) per execution with %d in flight, %d each, after a warm-up of as many.
 
                 | round | client | p50 ms | p99 ms | executions/s | client CPU ms each |
                 |---:|---|---:|---:|---:|---:|
-                """, requests, requests / 4, CONCURRENCY, requests));
+                """, requests, Instant.now().truncatedTo(ChronoUnit.SECONDS),
+                Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), requests / 4, CONCURRENCY,
+                requests));
         for (int i = 0; i < measured.size(); i++) {
             Measured m = measured.get(i);
             md.append(String.format(Locale.ROOT, "| %d | %s | %.2f | %.2f | %.0f | %.3f |%n", i / 2 + 1, m.client(),
@@ -109,8 +114,8 @@ public final class ClientCostBenchmark {
         for (int i = 0; i + 1 < measured.size(); i += 2) {
             Measured raw = measured.get(i);
             Measured client = measured.get(i + 1);
-            ratios.add(String.format(Locale.ROOT, "%.2f× and %.2f×", client.latency().getValueAtPercentile(50)
-                    / raw.latency().getValueAtPercentile(50), client.cpuMsEach() / raw.cpuMsEach()));
+            double p50 = (double) client.latency().getValueAtPercentile(50) / raw.latency().getValueAtPercentile(50);
+            ratios.add(String.format(Locale.ROOT, "%.2f× and %.2f×", p50, client.cpuMsEach() / raw.cpuMsEach()));
         }
         return md.append(String.join("; ", ratios)).append(".\n").toString();
     }

@@ -139,8 +139,9 @@ final class FarmReport {
         out.append("### 1. Latency\n\n");
         out.append("A trivial snippet (`").append(LatencyBenchmark.TRIVIAL).append("`) on a farm of ")
                 .append(workers).append(" workers. Each of *c* clients sends its next request when its last ")
-                .append("result arrived. **Kafka**: a plain producer publishes the request and a plain consumer reads ")
-                .append("the `result` event, as a client in any language would. **HTTP**: `POST /v1/executions?wait=true` ")
+                .append("result arrived. **Kafka**: the Java client (`client/`: one producer, one reply consumer; its own ")
+                .append("cost over plain clients is the `client` section) sends straight to the runtime topics. ")
+                .append("**HTTP**: `POST /v1/executions?wait=true` ")
                 .append("to the dispatcher. Latency runs from the client's send to the client holding the result; ")
                 .append("overhead is that less the execution time the worker measured. After ")
                 .append(warmUpRequests).append(" warm-up requests per path.\n\n");

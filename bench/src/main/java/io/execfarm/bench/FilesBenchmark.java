@@ -17,8 +17,8 @@ import org.HdrHistogram.Histogram;
 
 /**
  * What files cost a request: a trivial request, one that brings a 1 MB file (inline) and reads
- * it, and one that writes a 1 MB file and collects it (it rides in the result), through Kafka (a
- * plain client, as any language's) and through HTTP ({@code ?wait=true}), one request at a time,
+ * it, and one that writes a 1 MB file and collects it (it rides in the result), through Kafka (the
+ * Java client) and through HTTP ({@code ?wait=true}), one request at a time,
  * the kinds in turns so a noisy machine's drift falls on all of them. One worker, Python only.
  */
 final class FilesBenchmark {
@@ -43,8 +43,8 @@ final class FilesBenchmark {
                     .append(" on ").append(Machine.describe()).append(". One worker serving Python, one request at a "
                             + "time, ").append(rounds).append(" of each kind in turns after a warm-up: a trivial request; "
                             + "one bringing a 1 MB file inline (base64 in the request: 1.33 MB) whose code reads it; one "
-                            + "whose code writes a 1 MB file that the request collects (inline in the result). Kafka: a "
-                            + "plain producer and consumer, as any language's client; HTTP: `POST /v1/executions?wait=true`.\n\n")
+                            + "whose code writes a 1 MB file that the request collects (inline in the result). Kafka: the "
+                            + "Java client (`client/`), straight to the runtime topics; HTTP: `POST /v1/executions?wait=true`.\n\n")
                     .append("| path | request | p50 ms | p99 ms | p50 added over trivial ms |\n|---|---|---:|---:|---:|\n");
             byPath.forEach((path, kinds) -> {
                 double trivial = ms(kinds.get(Kind.TRIVIAL), 50);

@@ -10,7 +10,7 @@ import org.HdrHistogram.Histogram;
 
 /**
  * End-to-end latency of a trivial snippet at each concurrency of the plan, from the client's send
- * to the client holding the result: through Kafka with plain clients (any language's producer), to
+ * to the client holding the result: through Kafka with the Java client ({@code client/}), to
  * the partitioned request topic and to the shared one (a share group), through the dispatcher's HTTP
  * API (which sends a request without a session to the shared topic), and through the bare baseline (Kafka, one warm Python, nothing
  * else), with the CPU each process spent per request at each level.

@@ -24,7 +24,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * would be, with nothing but the result correlated. It publishes requests to
  * {@code execfarm.requests.<runtime>} and reads results from a reply topic of its own; a poller thread
  * completes each request's future when its result arrives. No ordering, duplicates, deadlines or
- * backpressure: what those cost is what {@code ./farm bench --client-only} shows.
+ * backpressure: what those cost is what {@code bench/run client} measures.
  */
 final class RawClient implements AutoCloseable {
 
@@ -41,7 +41,7 @@ final class RawClient implements AutoCloseable {
     private record Pending(long sentNanos, long sentMillis, CompletableFuture<Reply> reply) {
     }
 
-    /** A client of tenant {@code bench} logged in as {@code login} (the admin's, say): its reply topic and group under its prefix. */
+    /** A client of tenant {@code bench} logged in as {@code login} (the admin's, say), its topic and group under its prefix. */
     RawClient(KafkaLogin login) {
         replies = Topics.tenantTopics("bench") + "replies-" + UUID.randomUUID();
         producer = PlainClients.producer(login);

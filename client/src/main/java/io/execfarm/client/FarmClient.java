@@ -67,7 +67,8 @@ public final class FarmClient implements AutoCloseable {
         this.settings = settings;
         this.backlog = new Backlog(settings.maxBufferedEvents());
         createReplyTopic(settings);
-        producer = new KafkaProducer<>(producerSettings(settings.kafka()), new StringSerializer(), new ByteArraySerializer());
+        producer = new KafkaProducer<>(producerSettings(settings.kafka()), new StringSerializer(),
+                new ByteArraySerializer());
         KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(readerSettings(settings.kafka()),
                 new StringDeserializer(), new ByteArrayDeserializer());
         replies = new ReplyReader(consumer, codec, waiting, backlog, settings.duplicates());
@@ -92,7 +93,7 @@ public final class FarmClient implements AutoCloseable {
         return new FarmClient(settings);
     }
 
-    /** Runs the job and waits for its result, however it ended ({@code error}, {@code timeout}, {@code rejected}…). */
+    /** Runs the job and waits for its result, however it ended ({@code ok}, {@code error}, {@code timeout}…). */
     public Execution run(Job job) throws InterruptedException {
         return await(execute(job));
     }
@@ -138,9 +139,10 @@ public final class FarmClient implements AutoCloseable {
         return submission;
     }
 
-    /** Asks the farm to stop execution {@code requestId}; its result then says {@code cancelled}, unless it had ended. */
+    /** Asks the farm to stop execution {@code requestId}: its result says {@code cancelled}, unless it had ended. */
     public void cancel(String requestId) {
-        String topic = settings.route() == ClientSettings.Route.INGRESS ? Topics.ingress(settings.tenant()) : Topics.CONTROL;
+        String topic = settings.route() == ClientSettings.Route.INGRESS ? Topics.ingress(settings.tenant())
+                : Topics.CONTROL;
         producer.send(new ProducerRecord<>(topic, requestId, codec.encode(new Cancel(requestId))));
     }
 
@@ -181,10 +183,13 @@ public final class FarmClient implements AutoCloseable {
             throw new IllegalStateException("execution " + job.id() + " is in flight already");
         }
         Duration patience = settings.queueTimeout().plus(job.timeout()).plus(settings.answerGrace());
-        pending.deadline(deadlines.schedule(() -> giveUp(pending, patience), patience.toMillis(), TimeUnit.MILLISECONDS));
+        pending.deadline(deadlines.schedule(() -> giveUp(pending, patience), patience.toMillis(),
+                TimeUnit.MILLISECONDS));
         String topic = placement != null ? placement.topic() : topicFor(request);
         Integer partition = placement != null ? placement.partition() : null;
-        producer.send(new ProducerRecord<>(topic, partition, request.kafkaKey(), codec.encode(request)), (metadata, failure) -> {
+        ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, partition, request.kafkaKey(),
+                codec.encode(request));
+        producer.send(record, (metadata, failure) -> {
             if (failure != null && waiting.remove(job.id(), pending)) {
                 pending.ended();
                 sink.fail(failure);

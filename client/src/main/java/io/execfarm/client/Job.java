@@ -74,7 +74,7 @@ public record Job(String id, String runtime, String code, String session, Durati
 
     /** The wire request: {@code startBy} null where the farm sets it (the dispatcher's forwarder does). */
     ExecutionRequest toRequest(String tenant, String replyTo, Instant submittedAt, Instant startBy) {
-        return new ExecutionRequest(id, runtime, code, session, tenant, timeout.toMillis(), replyTo, limits, submittedAt,
-                startBy, files, collect);
+        return new ExecutionRequest(id, runtime, code, session, tenant, timeout.toMillis(), replyTo, limits,
+                submittedAt, startBy, files, collect);
     }
 }

@@ -1,17 +1,23 @@
 package io.execfarm.client;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.execfarm.contracts.Display;
 import io.execfarm.contracts.ExecutionEvent;
 import io.execfarm.contracts.MalformedMessageException;
+import io.execfarm.contracts.Output;
 import io.execfarm.contracts.Result;
+import io.execfarm.contracts.Started;
 import io.execfarm.contracts.WireCodec;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentMap;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
+
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 
@@ -28,8 +34,10 @@ final class ReplyReader implements Runnable {
     private static final Duration POLL = Duration.ofMillis(100);
     /** Answered executions remembered, so that a result arriving again is told apart from a stranger's. */
     private static final int REMEMBERED = 10_000;
+    private static final Set<String> KNOWN_TYPES = Set.of(Started.TYPE, Output.TYPE, Display.TYPE, Result.TYPE);
+    private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final KafkaConsumer<String, byte[]> consumer;
+    private final org.apache.kafka.clients.consumer.Consumer<String, byte[]> consumer;
     private final WireCodec codec;
     private final ConcurrentMap<String, Pending> waiting;
     private final Backlog backlog;
@@ -43,8 +51,8 @@ final class ReplyReader implements Runnable {
     private volatile boolean running = true;
     private boolean paused;
 
-    ReplyReader(KafkaConsumer<String, byte[]> consumer, WireCodec codec, ConcurrentMap<String, Pending> waiting,
-            Backlog backlog, Consumer<DuplicateResult> duplicates) {
+    ReplyReader(org.apache.kafka.clients.consumer.Consumer<String, byte[]> consumer, WireCodec codec,
+            ConcurrentMap<String, Pending> waiting, Backlog backlog, Consumer<DuplicateResult> duplicates) {
         this.consumer = consumer;
         this.codec = codec;
         this.waiting = waiting;
@@ -119,6 +127,11 @@ final class ReplyReader implements Runnable {
         try {
             event = codec.decodeEvent(record.value());
         } catch (MalformedMessageException e) {
+            if (pending != null && !newerKind(record.value()) && waiting.remove(id, pending)) {
+                pending.ended();
+                pending.sink().fail(new IllegalStateException("an event of " + id + " on " + record.topic()
+                        + " is not the wire contract's: " + e.getMessage(), e));
+            }
             return;
         }
         if (pending == null) {
@@ -137,6 +150,20 @@ final class ReplyReader implements Runnable {
             } else {
                 pending.sink().next(next);
             }
+        }
+    }
+
+    /**
+     * Whether an event the codec could not read is of a type this client does not know: a later v1
+     * may add one (readers first), and readers ignore what they do not know. Anything else that
+     * cannot be read is the sender's fault, and waiting on would only end at the deadline.
+     */
+    private static boolean newerKind(byte[] value) {
+        try {
+            String type = JSON.readTree(value).path("type").asText("");
+            return !type.isEmpty() && !KNOWN_TYPES.contains(type);
+        } catch (IOException e) {
+            return false;
         }
     }
 

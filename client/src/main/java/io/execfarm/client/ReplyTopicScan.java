@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.utils.Utils;
@@ -20,19 +20,23 @@ import org.apache.kafka.common.utils.Utils;
 /**
  * Finds an execution's events on a reply topic after the fact: a client that was away while its
  * result came (restarted, reconnected, another process) reads the one partition the request id
- * maps to, from a little before the request was sent to the partition's end as it is now.
+ * maps to, from a little before the request was sent to the partition's end as it is now. The
+ * worker asks the same of a result it may have published before it died ({@code PublishedResults}).
  */
-final class ReplyTopicScan {
+public final class ReplyTopicScan {
 
     /** Producers' clocks may run apart: the scan starts this long before the time it is given. */
     private static final Duration CLOCK_MARGIN = Duration.ofMinutes(1);
 
-    private final KafkaConsumer<String, byte[]> reader;
+    private final Consumer<String, byte[]> reader;
     private final WireCodec codec;
     private final Duration limit;
 
-    /** @param reader a consumer of no group, used by this scan alone */
-    ReplyTopicScan(KafkaConsumer<String, byte[]> reader, WireCodec codec, Duration limit) {
+    /**
+     * @param reader a consumer of no group, used by this scan alone (one scan at a time)
+     * @param limit  how long each call to Kafka, and each scan, may take
+     */
+    public ReplyTopicScan(Consumer<String, byte[]> reader, WireCodec codec, Duration limit) {
         this.reader = reader;
         this.codec = codec;
         this.limit = limit;
@@ -44,14 +48,14 @@ final class ReplyTopicScan {
      *
      * @throws IllegalStateException when the partition cannot be read within the scan's limit
      */
-    Optional<Execution> find(String topic, String requestId, Instant sentAround) {
+    public Optional<Execution> find(String topic, String requestId, Instant sentAround) {
         int partitions = reader.partitionsFor(topic, limit).size();
         // The producer's default partitioner for a keyed record: where the worker's events went.
         TopicPartition partition = new TopicPartition(topic,
                 Utils.toPositive(Utils.murmur2(requestId.getBytes(StandardCharsets.UTF_8))) % partitions);
         reader.assign(List.of(partition));
-        OffsetAndTimestamp from = reader.offsetsForTimes(Map.of(partition, sentAround.minus(CLOCK_MARGIN).toEpochMilli()),
-                limit).get(partition);
+        long since = sentAround.minus(CLOCK_MARGIN).toEpochMilli();
+        OffsetAndTimestamp from = reader.offsetsForTimes(Map.of(partition, since), limit).get(partition);
         if (from == null) {
             return Optional.empty();
         }

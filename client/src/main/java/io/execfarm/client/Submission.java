@@ -27,7 +27,7 @@ public final class Submission implements Flow.Publisher<ExecutionEvent> {
     private final Sink sink = new Sink();
     private final Queue<ExecutionEvent> queue = new ConcurrentLinkedQueue<>();
     private final AtomicLong requested = new AtomicLong();
-    /** Drains asked for and not yet run; whoever raises it from zero runs them (Reactive Streams' work-in-progress count). */
+    /** Drains asked for and not yet run; whoever raises it from zero runs them (Reactive Streams' "wip" count). */
     private final AtomicInteger wip = new AtomicInteger();
     private volatile Flow.Subscriber<? super ExecutionEvent> subscriber;
     private volatile boolean ended;
@@ -76,7 +76,7 @@ public final class Submission implements Flow.Publisher<ExecutionEvent> {
                     failure = new IllegalArgumentException("Reactive Streams §3.9: request " + n);
                     ended = true;
                 } else {
-                    requested.accumulateAndGet(n, (current, more) -> current + more < 0 ? Long.MAX_VALUE : current + more);
+                    requested.accumulateAndGet(n, (now, more) -> now + more < 0 ? Long.MAX_VALUE : now + more);
                 }
                 drain();
             }

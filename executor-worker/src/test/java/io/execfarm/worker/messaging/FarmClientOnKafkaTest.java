@@ -91,7 +91,8 @@ class FarmClientOnKafkaTest {
         List<Output> outputs = events.stream().filter(Output.class::isInstance).map(Output.class::cast).toList();
         assertEquals(seqs(outputs.size()), outputs.stream().map(Output::seq).toList(), "seq from 0, no gap");
         assertEquals(IntStream.range(0, 5).mapToObj(i -> "line " + i + "\n").collect(Collectors.joining()),
-                outputs.stream().filter(o -> o.stream() == Output.Stream.STDOUT).map(Output::text).collect(Collectors.joining()));
+                outputs.stream().filter(o -> o.stream() == Output.Stream.STDOUT).map(Output::text)
+                        .collect(Collectors.joining()));
 
         Execution run = client.run(Job.of("python", "print('hi')\n'there'"));
         assertEquals("hi\n", run.stdout());
@@ -101,7 +102,8 @@ class FarmClientOnKafkaTest {
     @Test
     void aCancelledExecutionEndsCancelledWithItsOutputSoFar() throws Exception {
         Recorder recorder = new Recorder();
-        Submission submission = client.submit(Job.of("python", "import time\nprint('begun', flush=True)\ntime.sleep(60)"));
+        Submission submission = client.submit(Job.of("python",
+                "import time\nprint('begun', flush=True)\ntime.sleep(60)"));
         submission.subscribe(recorder);
         await().atMost(WAIT).until(() -> recorder.events.stream().anyMatch(Output.class::isInstance));
         submission.cancel();
@@ -119,7 +121,8 @@ class FarmClientOnKafkaTest {
                 KafkaConsumer<String, String> control = kafka.consumer(Topics.CONTROL)) {
             Job job = Job.of("python", "1").withTimeout(Duration.ofSeconds(1));
             CompletableFuture<Execution> execution = impatient.execute(job, new Placement(nobodyReads, null));
-            ExecutionException failed = assertThrows(ExecutionException.class, () -> execution.get(60, TimeUnit.SECONDS));
+            ExecutionException failed = assertThrows(ExecutionException.class,
+                    () -> execution.get(60, TimeUnit.SECONDS));
             assertInstanceOf(ExecutionTimeoutException.class, failed.getCause());
             assertEquals(0, impatient.inFlight());
             List<String> cancels = new ArrayList<>();
@@ -177,7 +180,8 @@ class FarmClientOnKafkaTest {
         Result result = (Result) events.get(events.size() - 1);
         assertEquals("'through'", result.value(), events.toString());
         assertEquals(IntStream.range(0, 20).mapToObj(i -> "line " + i + "\n").collect(Collectors.joining()),
-                events.stream().filter(Output.class::isInstance).map(e -> ((Output) e).text()).collect(Collectors.joining()),
+                events.stream().filter(Output.class::isInstance).map(e -> ((Output) e).text())
+                        .collect(Collectors.joining()),
                 "every line once, in order");
     }
 

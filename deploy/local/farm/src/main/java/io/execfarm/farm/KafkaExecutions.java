@@ -76,7 +76,8 @@ final class KafkaExecutions implements Executions, AutoCloseable {
     }
 
     @Override
-    public JsonNode follow(String execution, DispatcherClient.EventHandler onEvent) throws IOException, InterruptedException {
+    public JsonNode follow(String execution, DispatcherClient.EventHandler onEvent)
+            throws IOException, InterruptedException {
         Job job = submitted.remove(execution);
         try {
             Execution done = client.run(job, event -> {
