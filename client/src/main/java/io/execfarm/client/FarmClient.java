@@ -62,6 +62,7 @@ public final class FarmClient implements AutoCloseable {
     private final ScheduledThreadPoolExecutor deadlines;
     private final ExecutorService ownDelivery;
     private final java.util.concurrent.Executor delivery;
+    private volatile boolean closed;
 
     private FarmClient(ClientSettings settings) {
         this.settings = settings;
@@ -174,6 +175,13 @@ public final class FarmClient implements AutoCloseable {
     }
 
     private void send(Job job, Placement placement, ExecutionSink sink) {
+        if (closed) {
+            throw new IllegalStateException("the client is closed");
+        }
+        if (replies.failure() != null) {
+            throw new IllegalStateException("the client's reply consumer stopped; connect a new client",
+                    replies.failure());
+        }
         Instant now = Instant.now();
         boolean direct = settings.route() == ClientSettings.Route.DIRECT;
         ExecutionRequest request = job.toRequest(settings.tenant(), settings.replyTopic(), direct ? now : null,
@@ -183,18 +191,28 @@ public final class FarmClient implements AutoCloseable {
             throw new IllegalStateException("execution " + job.id() + " is in flight already");
         }
         Duration patience = settings.queueTimeout().plus(job.timeout()).plus(settings.answerGrace());
-        pending.deadline(deadlines.schedule(() -> giveUp(pending, patience), patience.toMillis(),
+        pending.deadline(deadlines.schedule(() -> timeOut(pending, patience), patience.toMillis(),
                 TimeUnit.MILLISECONDS));
         String topic = placement != null ? placement.topic() : topicFor(request);
         Integer partition = placement != null ? placement.partition() : null;
         ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, partition, request.kafkaKey(),
                 codec.encode(request));
-        producer.send(record, (metadata, failure) -> {
-            if (failure != null && waiting.remove(job.id(), pending)) {
-                pending.ended();
-                sink.fail(failure);
-            }
-        });
+        try {
+            producer.send(record, (metadata, failure) -> {
+                if (failure != null) {
+                    fail(pending, failure);
+                }
+            });
+        } catch (RuntimeException e) {
+            fail(pending, e);
+        }
+    }
+
+    private void fail(Pending pending, Throwable failure) {
+        if (waiting.remove(pending.requestId(), pending)) {
+            pending.ended();
+            pending.sink().fail(failure);
+        }
     }
 
     private String topicFor(ExecutionRequest request) {
@@ -205,7 +223,7 @@ public final class FarmClient implements AutoCloseable {
                 ? Topics.sharedRequests(request.runtime()) : Topics.requests(request.runtime());
     }
 
-    private void giveUp(Pending pending, Duration waited) {
+    private void timeOut(Pending pending, Duration waited) {
         if (waiting.remove(pending.requestId(), pending)) {
             cancel(pending.requestId());
             pending.sink().fail(new ExecutionTimeoutException(pending.requestId(), waited));
@@ -264,6 +282,7 @@ public final class FarmClient implements AutoCloseable {
     /** Stops following: executions still waiting fail with {@link IllegalStateException}; the farm still runs them. */
     @Override
     public void close() {
+        closed = true;
         replies.stop();
         try {
             replyThread.join(CLOSE_TIMEOUT.toMillis() * 2);
@@ -271,12 +290,8 @@ public final class FarmClient implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         deadlines.shutdownNow();
-        IllegalStateException closed = new IllegalStateException("the client closed before the result came");
-        waiting.values().forEach(pending -> {
-            if (waiting.remove(pending.requestId(), pending)) {
-                pending.sink().fail(closed);
-            }
-        });
+        IllegalStateException gone = new IllegalStateException("the client closed before the result came");
+        waiting.values().forEach(pending -> fail(pending, gone));
         producer.close(CLOSE_TIMEOUT);
         if (ownDelivery != null) {
             ownDelivery.shutdown();

@@ -49,6 +49,7 @@ final class ReplyReader implements Runnable {
         }
     };
     private volatile boolean running = true;
+    private volatile Throwable failure;
     private boolean paused;
 
     ReplyReader(org.apache.kafka.clients.consumer.Consumer<String, byte[]> consumer, WireCodec codec,
@@ -105,8 +106,11 @@ final class ReplyReader implements Runnable {
             }
         } catch (WakeupException e) {
             if (running) {
-                throw e;
+                failAll(e);
             }
+        } catch (RuntimeException e) {
+            // Not an outage (the consumer rides those out itself): a login refused, the topic gone.
+            failAll(e);
         } finally {
             consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(2)));
         }
@@ -115,6 +119,23 @@ final class ReplyReader implements Runnable {
     void stop() {
         running = false;
         consumer.wakeup();
+    }
+
+    /** Why the consumer stopped reading while the client was open, or null while it reads. */
+    Throwable failure() {
+        return failure;
+    }
+
+    private void failAll(RuntimeException cause) {
+        failure = cause;
+        IllegalStateException stopped = new IllegalStateException("the client's reply consumer stopped: " + cause,
+                cause);
+        waiting.values().forEach(pending -> {
+            if (waiting.remove(pending.requestId(), pending)) {
+                pending.ended();
+                pending.sink().fail(stopped);
+            }
+        });
     }
 
     private void read(ConsumerRecord<String, byte[]> record, long readNanos) {

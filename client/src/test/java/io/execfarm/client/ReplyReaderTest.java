@@ -17,6 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
@@ -88,6 +89,17 @@ class ReplyReaderTest {
         awaitCondition(() -> !consumer.paused().isEmpty());
         backlog.taken(2);
         awaitCondition(() -> consumer.paused().isEmpty());
+    }
+
+    @Test
+    void aConsumerThatFailsForGoodFailsEveryExecutionWaiting() throws Exception {
+        Recorded a = expect("a");
+        Recorded b = expect("b");
+        consumer.setPollException(new KafkaException("the login was refused"));
+        awaitCondition(() -> a.failure != null && b.failure != null);
+        assertTrue(a.failure.getMessage().contains("the login was refused"), a.failure.getMessage());
+        assertTrue(waiting.isEmpty());
+        assertTrue(reader.failure() instanceof KafkaException);
     }
 
     private Recorded expect(String id) {
