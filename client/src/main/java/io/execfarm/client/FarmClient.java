@@ -1,8 +1,12 @@
 package io.execfarm.client;
 
 import io.execfarm.contracts.Cancel;
+import io.execfarm.contracts.CloseSession;
 import io.execfarm.contracts.ExecutionEvent;
 import io.execfarm.contracts.ExecutionRequest;
+import io.execfarm.contracts.OpenSession;
+import io.execfarm.contracts.Result;
+import io.execfarm.contracts.SessionCommand;
 import io.execfarm.contracts.Topics;
 import io.execfarm.contracts.WireCodec;
 import java.time.Duration;
@@ -11,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
@@ -174,7 +179,67 @@ public final class FarmClient implements AutoCloseable {
         return backlog.held();
     }
 
+    /**
+     * Opens a session of the tenant's on {@code runtime}, ending after the farm's idle timeout, and
+     * returns its id once the farm confirms it. Run in it with {@link Job#inSession}.
+     *
+     * @throws RejectedException when the farm refuses it (no worker runs the runtime, say)
+     */
+    public String openSession(String runtime) throws InterruptedException {
+        return openSession(runtime, null);
+    }
+
+    /** As {@link #openSession(String)}, ending after {@code idleTimeout} without a request (at most the farm's). */
+    public String openSession(String runtime, Duration idleTimeout) throws InterruptedException {
+        String session = UUID.randomUUID().toString();
+        command(new OpenSession(UUID.randomUUID().toString(), session, runtime,
+                idleTimeout == null ? null : idleTimeout.toMillis(), settings.replyTopic()));
+        return session;
+    }
+
+    /**
+     * Ends one of the tenant's sessions once the requests sent to it before have been taken: its
+     * state, history and files go.
+     *
+     * @throws RejectedException {@code SessionNotFound} when it does not exist (or is another tenant's)
+     */
+    public void closeSession(String session) throws InterruptedException {
+        command(new CloseSession(UUID.randomUUID().toString(), session, settings.replyTopic()));
+    }
+
+    /** Sends a session command on the tenant's ingress topic, keyed by its session, and waits for its answer. */
+    private void command(SessionCommand command) throws InterruptedException {
+        if (settings.route() != ClientSettings.Route.INGRESS) {
+            throw new UnsupportedOperationException("sessions are opened and closed through a tenant's ingress topic "
+                    + "(ClientSettings.tenant) or the dispatcher's HTTP API; this client sends straight to the "
+                    + "runtimes");
+        }
+        CollectedExecution answer = new CollectedExecution(command.id(), System.nanoTime(), delivery);
+        dispatch(command.id(), new ProducerRecord<>(Topics.ingress(settings.tenant()), command.session(),
+                codec.encode(command)), settings.queueTimeout().plus(settings.answerGrace()), false, answer);
+        Result result = await(answer.future()).result();
+        if (result.status() != Result.Status.OK) {
+            throw new RejectedException(result);
+        }
+    }
+
     private void send(Job job, Placement placement, ExecutionSink sink) {
+        Instant now = Instant.now();
+        boolean direct = settings.route() == ClientSettings.Route.DIRECT;
+        ExecutionRequest request = job.toRequest(settings.tenant(), settings.replyTopic(), direct ? now : null,
+                direct ? now.plus(settings.queueTimeout()) : null);
+        String topic = placement != null ? placement.topic() : topicFor(request);
+        Integer partition = placement != null ? placement.partition() : null;
+        dispatch(job.id(), new ProducerRecord<>(topic, partition, request.kafkaKey(), codec.encode(request)),
+                settings.queueTimeout().plus(job.timeout()).plus(settings.answerGrace()), true, sink);
+    }
+
+    /**
+     * Waits for answers to {@code id}, then sends the record; no answer within {@code patience} fails
+     * it with {@link ExecutionTimeoutException} (and cancels it, when it is an execution).
+     */
+    private void dispatch(String id, ProducerRecord<String, byte[]> record, Duration patience,
+            boolean cancelOnTimeout, ExecutionSink sink) {
         if (closed) {
             throw new IllegalStateException("the client is closed");
         }
@@ -182,21 +247,12 @@ public final class FarmClient implements AutoCloseable {
             throw new IllegalStateException("the client's reply consumer stopped; connect a new client",
                     replies.failure());
         }
-        Instant now = Instant.now();
-        boolean direct = settings.route() == ClientSettings.Route.DIRECT;
-        ExecutionRequest request = job.toRequest(settings.tenant(), settings.replyTopic(), direct ? now : null,
-                direct ? now.plus(settings.queueTimeout()) : null);
-        Pending pending = new Pending(job.id(), sink);
-        if (waiting.putIfAbsent(job.id(), pending) != null) {
-            throw new IllegalStateException("execution " + job.id() + " is in flight already");
+        Pending pending = new Pending(id, sink);
+        if (waiting.putIfAbsent(id, pending) != null) {
+            throw new IllegalStateException(id + " is in flight already");
         }
-        Duration patience = settings.queueTimeout().plus(job.timeout()).plus(settings.answerGrace());
-        pending.deadline(deadlines.schedule(() -> timeOut(pending, patience), patience.toMillis(),
+        pending.deadline(deadlines.schedule(() -> timeOut(pending, patience, cancelOnTimeout), patience.toMillis(),
                 TimeUnit.MILLISECONDS));
-        String topic = placement != null ? placement.topic() : topicFor(request);
-        Integer partition = placement != null ? placement.partition() : null;
-        ProducerRecord<String, byte[]> record = new ProducerRecord<>(topic, partition, request.kafkaKey(),
-                codec.encode(request));
         try {
             producer.send(record, (metadata, failure) -> {
                 if (failure != null) {
@@ -223,9 +279,11 @@ public final class FarmClient implements AutoCloseable {
                 ? Topics.sharedRequests(request.runtime()) : Topics.requests(request.runtime());
     }
 
-    private void timeOut(Pending pending, Duration waited) {
+    private void timeOut(Pending pending, Duration waited, boolean cancelExecution) {
         if (waiting.remove(pending.requestId(), pending)) {
-            cancel(pending.requestId());
+            if (cancelExecution) {
+                cancel(pending.requestId());
+            }
             pending.sink().fail(new ExecutionTimeoutException(pending.requestId(), waited));
         }
     }

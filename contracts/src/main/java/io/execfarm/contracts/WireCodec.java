@@ -89,6 +89,10 @@ public final class WireCodec {
         return write(message);
     }
 
+    public byte[] encode(SessionCommand command) {
+        return write(command);
+    }
+
     public ExecutionRequest decodeRequest(byte[] bytes) throws MalformedMessageException {
         if (bytes != null && bytes.length > (long) maxCodeBytes * 6 + ENVELOPE_BYTES) {
             throw new MalformedMessageException(Reason.TOO_LARGE,
@@ -126,6 +130,42 @@ public final class WireCodec {
             throw json.invalid("type", "must be cancel, got \"" + type + "\"");
         }
         return new Cancel(json.requiredMatching("requestId", WireNames.ID, idRule()));
+    }
+
+    /**
+     * A session command from a tenant's ingress topic. Strict, like a request: a command is written by
+     * hand as often, and a misspelt field must not fall back silently.
+     */
+    public SessionCommand decodeSessionCommand(byte[] bytes) throws MalformedMessageException {
+        JsonNode tree = parse(bytes, "session command");
+        try {
+            JsonObjectReader json = JsonObjectReader.of(tree, "a session command");
+            requireVersion(json);
+            String type = json.requiredString("type");
+            String id = json.requiredMatching("id", WireNames.ID, idRule());
+            String session = json.requiredMatching("session", WireNames.ID, idRule());
+            String replyTo = json.requiredMatching("replyTo", WireNames.TOPIC, "must be a topic name");
+            if (Topics.isFarmOwned(replyTo)) {
+                throw json.invalid("replyTo", "must be a topic for replies, not one of the farm's own, got \"" + replyTo
+                        + "\"");
+            }
+            switch (type) {
+                case OpenSession.TYPE -> {
+                    json.allowOnly(Set.of("v", "type", "id", "session", "runtime", "idleTimeoutMs", "replyTo"));
+                    String runtime = json.requiredMatching("runtime", WireNames.RUNTIME,
+                            "must be a runtime name: a lower-case letter, then up to 31 of a-z, 0-9, '_' or '-'");
+                    long idle = json.optionalLong("idleTimeoutMs", 0, 1, Long.MAX_VALUE);
+                    return new OpenSession(id, session, runtime, idle == 0 ? null : idle, replyTo);
+                }
+                case CloseSession.TYPE -> {
+                    json.allowOnly(Set.of("v", "type", "id", "session", "replyTo"));
+                    return new CloseSession(id, session, replyTo);
+                }
+                default -> throw json.invalid("type", "must be openSession or closeSession, got \"" + type + "\"");
+            }
+        } catch (MalformedMessageException e) {
+            throw e.withSender(readableId(tree), readableReplyTo(tree));
+        }
     }
 
     private ExecutionRequest readRequest(JsonObjectReader json) throws MalformedMessageException {

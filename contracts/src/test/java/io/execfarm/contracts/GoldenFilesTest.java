@@ -92,6 +92,24 @@ class GoldenFilesTest {
                 new String(codec.encode(new Cancel(ID)), java.nio.charset.StandardCharsets.UTF_8));
     }
 
+    @Test
+    void sessionCommandsMatchTheirGoldenBytesBothWays() throws Exception {
+        String session = "7f3c9a1e-2b4d-4e6f-8a0c-1d3e5f7a9b2c";
+        Map<String, SessionCommand> commands = Map.of(
+                "golden/session-open.json", new OpenSession("op-1", session, "julia", 600_000L, "execfarm.tenant.acme.replies"),
+                "golden/session-close.json", new CloseSession("op-2", session, "execfarm.tenant.acme.replies"));
+        for (Map.Entry<String, SessionCommand> command : commands.entrySet()) {
+            byte[] golden = TestFiles.read(command.getKey());
+            assertEquals(command.getValue(), codec.decodeSessionCommand(golden));
+            assertEquals(new String(golden, java.nio.charset.StandardCharsets.UTF_8),
+                    new String(codec.encode(command.getValue()), java.nio.charset.StandardCharsets.UTF_8));
+        }
+        assertEquals(new OpenSession("op-3", session, "python", null, "execfarm.tenant.acme.replies"),
+                codec.decodeSessionCommand(("{\"v\":1,\"type\":\"openSession\",\"id\":\"op-3\",\"session\":\"" + session
+                        + "\",\"runtime\":\"python\",\"replyTo\":\"execfarm.tenant.acme.replies\"}")
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8)), "the idle timeout is optional");
+    }
+
     private void assertGolden(String file, ExecutionEvent expected) throws Exception {
         byte[] golden = TestFiles.read(file);
         assertEquals(expected, codec.decodeEvent(golden));

@@ -12,6 +12,7 @@ import com.networknt.schema.JsonSchemaFactory;
 import com.networknt.schema.SpecVersion;
 import com.networknt.schema.ValidationMessage;
 import java.io.InputStream;
+import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -72,6 +73,25 @@ class SchemaAgreementTest {
         byte[] bytes = MalformedRequestTest.requestWithCode("x".repeat((1 << 20) + 1));
         assertThrows(MalformedMessageException.class, () -> codec.decodeRequest(bytes));
         assertFalse(schemaAccepts("request", bytes));
+    }
+
+    @Test
+    void schemaAndCodecAgreeOnSessionCommands() {
+        for (String file : List.of("session-open.json", "session-close.json")) {
+            assertTrue(schemaAccepts("session-command", TestFiles.read("golden/" + file)), file);
+        }
+        String head = "{\"v\":1,\"id\":\"op-1\",\"session\":\"s1\",";
+        for (String bad : List.of(
+                head + "\"type\":\"openSession\",\"replyTo\":\"execfarm.tenant.a.replies\"}",
+                head + "\"type\":\"openSession\",\"runtime\":\"python\",\"replyTo\":\"execfarm.control\"}",
+                head + "\"type\":\"openSession\",\"runtime\":\"python\",\"replyTo\":\"execfarm.tenant.a.replies\",\"idle\":1}",
+                head + "\"type\":\"closeSession\",\"runtime\":\"python\",\"replyTo\":\"execfarm.tenant.a.replies\"}",
+                head + "\"type\":\"pauseSession\",\"replyTo\":\"execfarm.tenant.a.replies\"}",
+                "{\"v\":1,\"type\":\"closeSession\",\"id\":\"op-1\",\"replyTo\":\"execfarm.tenant.a.replies\"}")) {
+            byte[] bytes = bad.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            assertThrows(MalformedMessageException.class, () -> codec.decodeSessionCommand(bytes), bad);
+            assertFalse(schemaAccepts("session-command", bytes), bad);
+        }
     }
 
     @Test

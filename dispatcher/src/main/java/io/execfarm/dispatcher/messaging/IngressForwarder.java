@@ -2,16 +2,21 @@ package io.execfarm.dispatcher.messaging;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.execfarm.contracts.Cancel;
+import io.execfarm.contracts.CloseSession;
 import io.execfarm.contracts.ExecutionRequest;
 import io.execfarm.contracts.MalformedMessageException;
+import io.execfarm.contracts.OpenSession;
 import io.execfarm.contracts.RedisKeys;
 import io.execfarm.contracts.Result;
+import io.execfarm.contracts.SessionCommand;
+import io.execfarm.contracts.SessionRecord;
 import io.execfarm.contracts.Topics;
 import io.execfarm.contracts.WireCodec;
 import io.execfarm.contracts.WireNames;
 import io.execfarm.dispatcher.config.DispatcherConfig;
 import io.execfarm.dispatcher.events.ExecutionRecord;
 import io.execfarm.dispatcher.events.ExecutionStore;
+import io.execfarm.dispatcher.session.SessionStore;
 import io.execfarm.dispatcher.tenancy.InFlight;
 import io.execfarm.dispatcher.tenancy.RemovedTenants;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -62,12 +67,13 @@ public class IngressForwarder {
     private final RemovedTenants removedTenants;
     private final LiveWorkers liveWorkers;
     private final ReactiveRedisDataSource redis;
+    private final SessionStore sessions;
     private final DispatcherConfig config;
     private final MeterRegistry registry;
 
     public IngressForwarder(WireCodec codec, FarmPublisher publisher, ExecutionStore store, InFlight inFlight,
-            RemovedTenants removedTenants, LiveWorkers liveWorkers, ReactiveRedisDataSource redis, DispatcherConfig config,
-            MeterRegistry registry) {
+            RemovedTenants removedTenants, LiveWorkers liveWorkers, ReactiveRedisDataSource redis,
+            SessionStore sessions, DispatcherConfig config, MeterRegistry registry) {
         this.codec = codec;
         this.publisher = publisher;
         this.store = store;
@@ -75,6 +81,7 @@ public class IngressForwarder {
         this.removedTenants = removedTenants;
         this.liveWorkers = liveWorkers;
         this.redis = redis;
+        this.sessions = sessions;
         this.config = config;
         this.registry = registry;
     }
@@ -90,7 +97,7 @@ public class IngressForwarder {
         Uni<String> handled = Uni.createFrom().deferred(() -> !WireNames.isKafkaTenant(tenant)
                 ? Uni.createFrom().item("dropped")
                 : removedTenants.isRemoved(tenant).chain(removed -> removed ? Uni.createFrom().item("dropped-removed")
-                        : isCancel(record.getPayload()) ? cancel(tenant, record.getPayload()) : submit(tenant, record.getPayload())));
+                        : handle(tenant, record.getPayload())));
         return handled
                 .onFailure().invoke(failure -> LOG.warnf("forwarding a record of %s partition %d (key %s) failed, trying again: %s",
                         record.getTopic(), record.getPartition(), record.getKey(), failure.toString()))
@@ -104,12 +111,81 @@ public class IngressForwarder {
                 .chain(() -> Uni.createFrom().completionStage(record.ack()));
     }
 
-    private static boolean isCancel(byte[] payload) {
+    /** A cancel, a session command, or (anything else) a request. */
+    private Uni<String> handle(String tenant, byte[] payload) {
+        String type;
         try {
-            return Cancel.TYPE.equals(JSON.readTree(payload).path("type").asText());
+            type = JSON.readTree(payload).path("type").asText("");
         } catch (IOException e) {
-            return false;
+            type = "";
         }
+        return switch (type) {
+            case Cancel.TYPE -> cancel(tenant, payload);
+            case OpenSession.TYPE, CloseSession.TYPE -> sessionCommand(tenant, payload);
+            default -> submit(tenant, payload);
+        };
+    }
+
+    /**
+     * Opens or closes one of the tenant's sessions and answers on its reply topic. Keyed by the
+     * session like its requests, a command is taken in order with them: an open before the request
+     * behind it, a close after the requests before it.
+     */
+    private Uni<String> sessionCommand(String tenant, byte[] payload) {
+        SessionCommand command;
+        try {
+            command = codec.decodeSessionCommand(payload);
+        } catch (MalformedMessageException e) {
+            if (e.requestId().isEmpty()) {
+                LOG.infof("tenant %s sent a session command that names no id: %s", tenant, e.getMessage());
+                return Uni.createFrom().item("dropped");
+            }
+            return refuse(tenant, e.replyTo().orElse(null), e.requestId().get(), "MalformedRequest", e.getMessage());
+        }
+        if (!command.replyTo().startsWith(Topics.tenantTopics(tenant))) {
+            return refuse(tenant, null, command.id(), "ReplyToNotYours", "replyTo " + command.replyTo()
+                    + " is not a topic of tenant " + tenant + "; name one under " + Topics.tenantTopics(tenant));
+        }
+        return command instanceof OpenSession open ? openSession(tenant, open)
+                : closeSession(tenant, (CloseSession) command);
+    }
+
+    private Uni<String> openSession(String tenant, OpenSession open) {
+        DispatcherConfig.Sessions limits = config.sessions();
+        Duration idle = limits.idleTimeout();
+        if (open.idleTimeoutMs() != null) {
+            if (open.idleTimeoutMs() > idle.toMillis()) {
+                return refuse(tenant, open.replyTo(), open.id(), "MalformedRequest", "idleTimeoutMs must be at most "
+                        + idle.toMillis() + ", this farm's idle timeout");
+            }
+            idle = Duration.ofMillis(open.idleTimeoutMs());
+        }
+        if (liveWorkers.availability(open.runtime()) == LiveWorkers.Availability.UNKNOWN) {
+            return refuse(tenant, open.replyTo(), open.id(), "NoLiveWorkers", "no live worker runs '" + open.runtime()
+                    + "'; runtimes with live workers: " + liveWorkers.runtimes());
+        }
+        SessionRecord record = new SessionRecord(tenant, open.runtime(), Instant.now(), idle, limits.maxAge(),
+                limits.maxHistory().asLongValue());
+        return sessions.createUnlessTaken(open.session(), record).chain(made -> made
+                ? publisher.answer(open.replyTo(), done(open)).replaceWith("session-opened")
+                : refuse(tenant, open.replyTo(), open.id(), "SessionIdInUse", "another session has the id "
+                        + open.session() + "; name a session with an id no other client can choose, such as a "
+                        + "random UUID"));
+    }
+
+    /** Another tenant's session is answered as one that does not exist, as HTTP answers it 404. */
+    private Uni<String> closeSession(String tenant, CloseSession close) {
+        return sessions.find(close.session()).chain(session -> session == null
+                || !session.record().tenant().equals(tenant) ? refuse(tenant, close.replyTo(), close.id(), "SessionNotFound", "session " + close.session()
+                        + " does not exist: it was never opened, it was closed, or it ended")
+                : sessions.delete(close.session()).chain(() -> publisher.answer(close.replyTo(), done(close)))
+                        .replaceWith("session-closed"));
+    }
+
+    /** A command carried out: {@code ok}, its value the session's id. */
+    private static Result done(SessionCommand command) {
+        return new Result(command.id(), Result.Status.OK, command.session(), null, false, Result.Timings.NONE,
+                ANSWERED_BY, 1);
     }
 
     private Uni<String> submit(String tenant, byte[] payload) {

@@ -30,6 +30,24 @@ public class SessionStore {
             return 1
             """;
 
+    /**
+     * Creates the session unless its id is taken: KEYS[1] the record, ARGV[1] its idle timeout in
+     * ms, ARGV[2] and ARGV[3] its tenant and runtime, the rest its fields. 1 when made, or when it
+     * exists already as the same tenant's on the same runtime (a command read twice); 0 when taken.
+     */
+    private static final String CREATE_UNLESS_TAKEN = """
+            local owner = redis.call('HMGET', KEYS[1], 'tenant', 'runtime')
+            if owner[1] then
+                if owner[1] == ARGV[2] and owner[2] == ARGV[3] then return 1 end
+                return 0
+            end
+            redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+            local t = redis.call('TIME')
+            redis.call('HSET', KEYS[1], 'createdAt', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+            redis.call('PEXPIRE', KEYS[1], ARGV[1])
+            return 1
+            """;
+
     /** A session as stored now. */
     public record StoredSession(String id, SessionRecord record, Map<String, String> fields, Instant expiresAt) {
 
@@ -67,6 +85,21 @@ public class SessionStore {
             args.add(value);
         });
         return redis.execute(args.get(0), args.subList(1, args.size()).toArray(String[]::new)).replaceWithVoid();
+    }
+
+    /**
+     * Creates session {@code id} as a client named it (a Kafka tenant's {@code openSession}), unless
+     * another session holds the id; true when it is {@code record}'s tenant's on its runtime now.
+     */
+    public Uni<Boolean> createUnlessTaken(String id, SessionRecord record) {
+        List<String> args = new ArrayList<>(List.of("EVAL", CREATE_UNLESS_TAKEN, "1", RedisKeys.session(id),
+                Long.toString(record.idleTimeout().toMillis()), record.tenant(), record.runtime()));
+        record.fields().forEach((field, value) -> {
+            args.add(field);
+            args.add(value);
+        });
+        return redis.execute(args.get(0), args.subList(1, args.size()).toArray(String[]::new))
+                .map(made -> made.toLong() == 1);
     }
 
     /** The session, or null when it does not exist (never created, deleted, or ended). */

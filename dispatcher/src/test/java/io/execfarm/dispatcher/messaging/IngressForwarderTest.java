@@ -1,6 +1,7 @@
 package io.execfarm.dispatcher.messaging;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -9,7 +10,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.execfarm.accounts.KafkaLogin;
 import io.execfarm.accounts.KafkaTenants;
 import io.execfarm.accounts.Passwords;
+import io.execfarm.client.ClientSettings;
+import io.execfarm.client.FarmClient;
+import io.execfarm.client.Job;
+import io.execfarm.client.RejectedException;
 import io.execfarm.contracts.RedisKeys;
+import io.execfarm.contracts.Result;
 import io.execfarm.contracts.Topics;
 import io.execfarm.localinfra.AppProcess;
 import io.execfarm.localinfra.InjectTestInfra;
@@ -196,6 +202,41 @@ class IngressForwarderTest {
         String id = UUID.randomUUID().toString();
         send("kafka-a", request(id, "'still here'", null, Topics.tenantReplies("kafka-a")));
         assertEquals("'still here'", result("kafka-a", Topics.tenantReplies("kafka-a"), id).get("value").asText());
+    }
+
+    /**
+     * A session opened over Kafka with the Java client keeps its state until closed; another tenant
+     * can neither take its id, nor close it, nor run in it; a command the contract refuses is answered.
+     */
+    @Test
+    void aSessionOpenedOverKafkaKeepsItsStateUntilClosedAndIsItsTenantsAlone() throws Exception {
+        try (FarmClient a = FarmClient.connect(ClientSettings.tenant("kafka-a",
+                        tenants.get("kafka-a").clientSettings()));
+                FarmClient b = FarmClient.connect(ClientSettings.tenant("kafka-b",
+                        tenants.get("kafka-b").clientSettings()))) {
+            String session = a.openSession("python");
+            assertEquals(Result.Status.OK, a.run(Job.of("python", "x = 41").inSession(session)).status());
+            assertEquals("42", a.run(Job.of("python", "x + 1").inSession(session)).result().value());
+
+            RejectedException closedByB = assertThrows(RejectedException.class, () -> b.closeSession(session));
+            assertEquals("SessionNotFound", closedByB.result().error().type());
+            String taking = UUID.randomUUID().toString();
+            send("kafka-b", "{\"v\":1,\"type\":\"openSession\",\"id\":\"" + taking + "\",\"session\":\"" + session
+                    + "\",\"runtime\":\"python\",\"replyTo\":\"" + Topics.tenantReplies("kafka-b") + "\"}");
+            assertEquals("SessionIdInUse", result("kafka-b", Topics.tenantReplies("kafka-b"), taking)
+                    .at("/error/type").asText());
+            assertEquals("SessionNotFound", b.run(Job.of("python", "x").inSession(session)).result().error().type(),
+                    "another tenant's request in the session");
+            assertEquals("42", a.run(Job.of("python", "x + 1").inSession(session)).result().value(), "untouched");
+
+            a.closeSession(session);
+            assertEquals("SessionNotFound", a.run(Job.of("python", "x").inSession(session)).result().error().type());
+            String noRuntime = UUID.randomUUID().toString();
+            send("kafka-a", "{\"v\":1,\"type\":\"openSession\",\"id\":\"" + noRuntime + "\",\"session\":\"s-"
+                    + noRuntime + "\",\"replyTo\":\"" + Topics.tenantReplies("kafka-a") + "\"}");
+            assertEquals("MalformedRequest", result("kafka-a", Topics.tenantReplies("kafka-a"), noRuntime)
+                    .at("/error/type").asText());
+        }
     }
 
     private static String request(String id, String code, String tenant, String replyTo) {
