@@ -136,11 +136,7 @@ public class IngressForwarder {
         try {
             command = codec.decodeSessionCommand(payload);
         } catch (MalformedMessageException e) {
-            if (e.requestId().isEmpty()) {
-                LOG.infof("tenant %s sent a session command that names no id: %s", tenant, e.getMessage());
-                return Uni.createFrom().item("dropped");
-            }
-            return refuse(tenant, e.replyTo().orElse(null), e.requestId().get(), "MalformedRequest", e.getMessage());
+            return refuseMalformed(tenant, e);
         }
         if (!command.replyTo().startsWith(Topics.tenantTopics(tenant))) {
             return refuse(tenant, null, command.id(), "ReplyToNotYours", "replyTo " + command.replyTo()
@@ -193,11 +189,7 @@ public class IngressForwarder {
         try {
             sent = codec.decodeRequest(payload);
         } catch (MalformedMessageException e) {
-            if (e.requestId().isEmpty()) {
-                LOG.infof("tenant %s sent a record that names no request: %s", tenant, e.getMessage());
-                return Uni.createFrom().item("dropped");
-            }
-            return refuse(tenant, e.replyTo().orElse(null), e.requestId().get(), "MalformedRequest", e.getMessage());
+            return refuseMalformed(tenant, e);
         }
         String id = sent.id();
         if (!sent.replyTo().startsWith(Topics.tenantTopics(tenant))) {
@@ -226,6 +218,15 @@ public class IngressForwarder {
                     : refuse(tenant, request.replyTo(), id, "TooManyInFlight", "tenant " + tenant + " has "
                             + inFlight.limit(tenant) + " executions in flight, its limit; send it again when one finishes"));
         });
+    }
+
+    /** A record the contract refuses is answered where it names an id to answer, else dropped and logged. */
+    private Uni<String> refuseMalformed(String tenant, MalformedMessageException e) {
+        if (e.requestId().isEmpty()) {
+            LOG.infof("tenant %s sent a record that names no id: %s", tenant, e.getMessage());
+            return Uni.createFrom().item("dropped");
+        }
+        return refuse(tenant, e.replyTo().orElse(null), e.requestId().get(), "MalformedRequest", e.getMessage());
     }
 
     /** Answers a refused request on its reply topic where that is the tenant's, else on the tenant's own. */
