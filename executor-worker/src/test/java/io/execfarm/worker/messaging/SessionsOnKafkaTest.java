@@ -12,12 +12,19 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.execfarm.client.ClientSettings;
+import io.execfarm.client.FarmClient;
+import io.execfarm.client.Job;
+import io.execfarm.contracts.ExecutionRequest;
+import io.execfarm.contracts.Result;
 import io.execfarm.contracts.Topics;
+import io.execfarm.contracts.WireCodec;
 import io.execfarm.localinfra.InjectTestInfra;
 import io.execfarm.localinfra.TestInfra;
 import io.execfarm.localinfra.TestInfraResource;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -66,7 +73,11 @@ class SessionsOnKafkaTest {
     @InjectTestInfra
     TestInfra infra;
 
+    private static final WireCodec CODEC = new WireCodec();
+
     private PlainKafka kafka;
+    /** The Java client of each tenant a test runs as, reading the test's reply topic. */
+    private final Map<String, FarmClient> clients = new HashMap<>();
     private TestSessions sessions;
     private String replies;
     private KafkaConsumer<String, String> events;
@@ -81,6 +92,7 @@ class SessionsOnKafkaTest {
 
     @AfterEach
     void disconnect() {
+        clients.values().forEach(FarmClient::close);
         events.close();
         sessions.close();
         kafka.close();
@@ -106,7 +118,7 @@ class SessionsOnKafkaTest {
         assertEquals("crashed", crash.get("status").asText(), crash.toString());
         assertRebuilt(before, value(run(session, OWNER, USE)));
 
-        JsonNode timeout = run(session, OWNER, "while True:\n    pass", "\"timeoutMs\":1000");
+        JsonNode timeout = run(session, OWNER, "while True:\n    pass", Duration.ofSeconds(1));
         assertEquals("timeout", timeout.get("status").asText(), timeout.toString());
         assertTrue(value(run(session, OWNER, USE)).startsWith("'42 42 4 "), "rebuilt again after the timeout");
         assertEquals("4", sessions.field(session, "snippets"), "what crashed or timed out is not in the history");
@@ -145,7 +157,7 @@ class SessionsOnKafkaTest {
         while (results.size() < 2 && System.nanoTime() < deadline) {
             for (ConsumerRecord<String, String> r : events.poll(Duration.ofMillis(200))) {
                 JsonNode event = PlainKafka.read(r.value());
-                if ("result".equals(event.get("type").asText())) {
+                if ((holder.equals(r.key()) || plain.equals(r.key())) && "result".equals(event.get("type").asText())) {
                     results.add(event);
                 }
             }
@@ -222,14 +234,14 @@ class SessionsOnKafkaTest {
         for (int i = 0; i < 50; i++) {
             String id = UUID.randomUUID().toString();
             ids.add(id);
-            kafka.send(REQUESTS, session, request(id, "xs.append(" + i + ")\nlen(xs)", fields(session, OWNER, "")));
+            kafka.send(REQUESTS, session, request(id, "xs.append(" + i + ")\nlen(xs)", fields(session, OWNER)));
         }
         Map<String, JsonNode> results = new HashMap<>();
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (results.size() < ids.size() && System.nanoTime() < deadline) {
             for (ConsumerRecord<String, String> r : events.poll(Duration.ofMillis(100))) {
                 JsonNode event = PlainKafka.read(r.value());
-                if ("result".equals(event.get("type").asText())) {
+                if (ids.contains(r.key()) && "result".equals(event.get("type").asText())) {
                     results.put(r.key(), event);
                 }
             }
@@ -257,9 +269,9 @@ class SessionsOnKafkaTest {
         String slowFirst = UUID.randomUUID().toString();
         String slowSecond = UUID.randomUUID().toString();
         String quickOnly = UUID.randomUUID().toString();
-        kafka.send(REQUESTS, 0, slow, request(slowFirst, "import time\ntime.sleep(5)\n'first'", fields(slow, OWNER, "")));
-        kafka.send(REQUESTS, 0, slow, request(slowSecond, "'second'", fields(slow, OWNER, "")));
-        kafka.send(REQUESTS, 0, quick, request(quickOnly, "'other session'", fields(quick, OWNER, "")));
+        kafka.send(REQUESTS, 0, slow, request(slowFirst, "import time\ntime.sleep(5)\n'first'", fields(slow, OWNER)));
+        kafka.send(REQUESTS, 0, slow, request(slowSecond, "'second'", fields(slow, OWNER)));
+        kafka.send(REQUESTS, 0, quick, request(quickOnly, "'other session'", fields(quick, OWNER)));
 
         List<String> order = new ArrayList<>();
         long deadline = System.nanoTime() + WAIT.toNanos();
@@ -267,7 +279,8 @@ class SessionsOnKafkaTest {
             for (ConsumerRecord<String, String> r : events.poll(Duration.ofMillis(100))) {
                 JsonNode event = PlainKafka.read(r.value());
                 String type = event.get("type").asText();
-                if (type.equals("started") || type.equals("result")) {
+                if ((type.equals("started") || type.equals("result"))
+                        && List.of(slowFirst, slowSecond, quickOnly).contains(r.key())) {
                     String who = r.key().equals(slowFirst) ? "slow-1" : r.key().equals(slowSecond) ? "slow-2" : "quick";
                     order.add(type + " " + who);
                 }
@@ -286,7 +299,7 @@ class SessionsOnKafkaTest {
         String session = sessions.create(OWNER);
         run(session, OWNER, "n = 0");
         String id = UUID.randomUUID().toString();
-        String body = request(id, "n += 1\nn", fields(session, OWNER, ""));
+        String body = request(id, "n += 1\nn", fields(session, OWNER));
         kafka.send(REQUESTS, session, body);
         assertEquals("1", PlainKafka.resultOf(events, id, WAIT).get("value").asText());
         kafka.send(REQUESTS, session, body);
@@ -305,7 +318,7 @@ class SessionsOnKafkaTest {
                 + "\"error\":null,\"truncated\":false,\"timings\":{\"queuedMs\":0,\"acquireMs\":0,\"execMs\":1,\"totalMs\":1},"
                 + "\"workerId\":\"gone\",\"attempt\":1}";
         sessions.storeResult(id, stored);
-        String body = request(id, "n += 1\nn", fields(session, OWNER, ""));
+        String body = request(id, "n += 1\nn", fields(session, OWNER));
 
         kafka.send(REQUESTS, session, body);
         assertEquals("1", PlainKafka.resultOf(events, id, WAIT).get("value").asText(), "answered from Redis");
@@ -359,18 +372,24 @@ class SessionsOnKafkaTest {
     }
 
     private JsonNode run(String session, String tenant, String code) {
-        return run(session, tenant, code, "");
+        return run(session, tenant, code, Duration.ofMillis(ExecutionRequest.DEFAULT_TIMEOUT_MS));
     }
 
-    private JsonNode run(String session, String tenant, String code, String extra) {
-        String id = UUID.randomUUID().toString();
-        kafka.send(REQUESTS, session, request(id, code, fields(session, tenant, extra)));
-        return PlainKafka.resultOf(events, id, WAIT);
+    /** Runs {@code code} in the session as {@code tenant}, through the Java client; its result as JSON. */
+    private JsonNode run(String session, String tenant, String code, Duration timeout) {
+        FarmClient client = clients.computeIfAbsent(tenant, name -> FarmClient.connect(
+                ClientSettings.direct(name, infra.kafkaAdmin().clientSettings()).withReplyTopic(replies)));
+        try {
+            Result result = client.run(Job.of("python", code).inSession(session).withTimeout(timeout)).result();
+            return PlainKafka.read(new String(CODEC.encode(result), StandardCharsets.UTF_8));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
-    private String fields(String session, String tenant, String extra) {
-        return "\"session\":" + quote(session) + ",\"tenant\":" + quote(tenant) + ",\"replyTo\":" + quote(replies)
-                + (extra.isEmpty() ? "" : "," + extra);
+    private String fields(String session, String tenant) {
+        return "\"session\":" + quote(session) + ",\"tenant\":" + quote(tenant) + ",\"replyTo\":" + quote(replies);
     }
 
     /**
