@@ -76,6 +76,16 @@ public record ClientSettings(Map<String, Object> kafka, String tenant, Route rou
         Objects.requireNonNull(duplicates, "duplicates");
     }
 
+    /** The settings without the Kafka login's secrets: settings end up in logs and exception messages. */
+    @Override
+    public String toString() {
+        Map<String, Object> shown = new java.util.TreeMap<>(kafka);
+        shown.replaceAll((name, value) -> name.contains("jaas") || name.contains("password") ? "(hidden)" : value);
+        return "ClientSettings[kafka=" + shown + ", tenant=" + tenant + ", route=" + route + ", replyTopic="
+                + replyTopic + ", sharedSessionless=" + sharedSessionless + ", queueTimeout=" + queueTimeout + ", answerGrace="
+                + answerGrace + ", maxBufferedEvents=" + maxBufferedEvents + "]";
+    }
+
     /**
      * A Kafka tenant's settings, as {@code ./farm tenant add} prints them: requests through its ingress
      * topic, events on its reply topic {@code execfarm.tenant.<tenant>.replies}.
@@ -92,6 +102,7 @@ public record ClientSettings(Map<String, Object> kafka, String tenant, Route rou
      * {@code KAFKA_PASSWORD}.
      */
     public static ClientSettings fromEnvironment(Map<String, String> env) {
+        String tenant = required(env, "EXECFARM_TENANT");
         Map<String, Object> kafka = new HashMap<>();
         kafka.put("bootstrap.servers", required(env, "KAFKA_BOOTSTRAP"));
         String protocol = env.getOrDefault("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT");
@@ -104,7 +115,7 @@ public record ClientSettings(Map<String, Object> kafka, String tenant, Route rou
             kafka.put("sasl.jaas.config", module + " required username=\"" + required(env, "KAFKA_USERNAME")
                     + "\" password=\"" + required(env, "KAFKA_PASSWORD") + "\";");
         }
-        return tenant(required(env, "EXECFARM_TENANT"), kafka);
+        return tenant(tenant, kafka);
     }
 
     private static String required(Map<String, String> env, String name) {
