@@ -1,18 +1,10 @@
 package io.execfarm.accounts;
 
-import io.execfarm.contracts.Topics;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.common.config.TopicConfig;
-import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
  * The farm's Kafka accounts where no {@code ./farm} runs (docker-compose, Kubernetes): a one-shot
@@ -45,32 +37,6 @@ public final class KafkaSetup {
         }
     }
 
-    /**
-     * The replies topic, made as the workers make it (24 partitions, replicated up to three times, one
-     * fewer in sync) before the dispatcher and the workers start side by side: a dispatcher that starts
-     * first is refused its replies consumer's missing topic (Kafka says "not authorized" to a user that
-     * may not create it), and the connector's retry was seen to read nothing for minutes, the
-     * dispatcher unhealthy meanwhile. The workers make the farm's other topics, as before.
-     */
-    private static void createRepliesTopic(KafkaLogin admin) {
-        try (Admin kafka = Admin.create(admin.clientSettings())) {
-            int brokers = kafka.describeCluster().nodes().get(60, TimeUnit.SECONDS).size();
-            short factor = (short) Math.max(1, Math.min(3, brokers));
-            NewTopic replies = new NewTopic(Topics.REPLIES, 24, factor).configs(Map.of(
-                    TopicConfig.MIN_IN_SYNC_REPLICAS_CONFIG, Integer.toString(Math.max(1, factor - 1))));
-            kafka.createTopics(List.of(replies)).all().get(60, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            if (!(e.getCause() instanceof TopicExistsException)) {
-                throw new IllegalStateException("could not create " + Topics.REPLIES + ": " + e.getCause(), e);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted creating " + Topics.REPLIES, e);
-        } catch (TimeoutException e) {
-            throw new IllegalStateException("could not create " + Topics.REPLIES + " within a minute", e);
-        }
-    }
-
     static int run(List<String> args, Map<String, String> env, PrintStream out) {
         KafkaLogin admin = KafkaLogin.admin(require(env, "KAFKA_BOOTSTRAP"), require(env, "KAFKA_ADMIN_PASSWORD"));
         String command = String.join(" ", args.subList(0, Math.min(2, args.size())));
@@ -84,7 +50,7 @@ public final class KafkaSetup {
                     }
                 }
                 KafkaAccounts.provision(admin, passwords);
-                createRepliesTopic(admin);
+                RepliesTopic.ensure(admin);
                 out.println("kafka-setup: the services' users and grants are in place on " + admin.bootstrap());
             }
             case "tenant add" -> {

@@ -2,18 +2,10 @@ package io.execfarm.localinfra;
 
 import io.execfarm.accounts.KafkaAccounts;
 import io.execfarm.accounts.KafkaLogin;
-import io.execfarm.contracts.Topics;
+import io.execfarm.accounts.RepliesTopic;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
  * Gives a Quarkus test application a real Kafka broker and Redis ({@link TestInfra}: containers or
@@ -75,7 +67,8 @@ public abstract class TestInfraResource implements QuarkusTestResourceLifecycleM
             InfraRecord.announce(InfraChoice.LOCAL, infra);
         }
         if (service == KafkaAccounts.Service.DISPATCHER) {
-            createRepliesTopic(infra.kafkaAdmin());
+            // A farm's setup makes it before its dispatcher starts (compose's and Kubernetes' kafka-setup).
+            RepliesTopic.ensure(infra.kafkaAdmin());
         }
         KafkaLogin login = infra.kafkaLogin(service);
         Map<String, String> config = new HashMap<>();
@@ -90,30 +83,6 @@ public abstract class TestInfraResource implements QuarkusTestResourceLifecycleM
         }
         config.put("quarkus.devservices.enabled", "false");
         return config;
-    }
-
-    /**
-     * The replies topic, which a farm's workers make (the dispatcher may not): a dispatcher that
-     * starts on a broker without it has its replies consumer refused ("not authorized", which is how
-     * Kafka hides a missing topic), and on a new three-broker cluster the connector's retry once
-     * left it reading nothing for minutes (CI). A test's dispatcher starts as one does beside workers
-     * that ran before.
-     */
-    private static void createRepliesTopic(KafkaLogin admin) {
-        try (Admin client = Admin.create(admin.clientSettings())) {
-            // The workers' partition count (execfarm.worker.topics.partitions); the broker's replication.
-            client.createTopics(List.of(new NewTopic(Topics.REPLIES, Optional.of(24), Optional.empty()))).all()
-                    .get(60, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            if (!(e.getCause() instanceof TopicExistsException)) {
-                throw new IllegalStateException("could not create " + Topics.REPLIES, e.getCause());
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted creating " + Topics.REPLIES, e);
-        } catch (TimeoutException e) {
-            throw new IllegalStateException("could not create " + Topics.REPLIES + " within a minute", e);
-        }
     }
 
     @Override
