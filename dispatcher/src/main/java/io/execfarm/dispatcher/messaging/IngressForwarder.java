@@ -139,8 +139,7 @@ public class IngressForwarder {
             return refuseMalformed(tenant, e);
         }
         if (!command.replyTo().startsWith(Topics.tenantTopics(tenant))) {
-            return refuse(tenant, null, command.id(), "ReplyToNotYours", "replyTo " + command.replyTo()
-                    + " is not a topic of tenant " + tenant + "; name one under " + Topics.tenantTopics(tenant));
+            return refuseReplyTo(tenant, command.id(), command.replyTo());
         }
         return command instanceof OpenSession open ? openSession(tenant, open)
                 : closeSession(tenant, (CloseSession) command);
@@ -157,8 +156,7 @@ public class IngressForwarder {
             idle = Duration.ofMillis(open.idleTimeoutMs());
         }
         if (liveWorkers.availability(open.runtime()) == LiveWorkers.Availability.UNKNOWN) {
-            return refuse(tenant, open.replyTo(), open.id(), "NoLiveWorkers", "no live worker runs '" + open.runtime()
-                    + "'; runtimes with live workers: " + liveWorkers.runtimes());
+            return refuseNoWorkers(tenant, open.replyTo(), open.id(), open.runtime());
         }
         SessionRecord record = new SessionRecord(tenant, open.runtime(), Instant.now(), idle, limits.maxAge(),
                 limits.maxHistory().asLongValue());
@@ -171,11 +169,14 @@ public class IngressForwarder {
 
     /** Another tenant's session is answered as one that does not exist, as HTTP answers it 404. */
     private Uni<String> closeSession(String tenant, CloseSession close) {
-        return sessions.find(close.session()).chain(session -> session == null
-                || !session.record().tenant().equals(tenant) ? refuse(tenant, close.replyTo(), close.id(), "SessionNotFound", "session " + close.session()
-                        + " does not exist: it was never opened, it was closed, or it ended")
-                : sessions.delete(close.session()).chain(() -> publisher.answer(close.replyTo(), done(close)))
-                        .replaceWith("session-closed"));
+        return sessions.find(close.session()).chain(session -> {
+            if (session == null || !session.record().tenant().equals(tenant)) {
+                return refuse(tenant, close.replyTo(), close.id(), "SessionNotFound", "session " + close.session()
+                        + " does not exist: it was never opened, it was closed, or it ended");
+            }
+            return sessions.delete(close.session()).chain(() -> publisher.answer(close.replyTo(), done(close)))
+                    .replaceWith("session-closed");
+        });
     }
 
     /** A command carried out: {@code ok}, its value the session's id. */
@@ -193,12 +194,10 @@ public class IngressForwarder {
         }
         String id = sent.id();
         if (!sent.replyTo().startsWith(Topics.tenantTopics(tenant))) {
-            return refuse(tenant, null, id, "ReplyToNotYours", "replyTo " + sent.replyTo() + " is not a topic of tenant "
-                    + tenant + "; name one under " + Topics.tenantTopics(tenant) + ", such as " + Topics.tenantReplies(tenant));
+            return refuseReplyTo(tenant, id, sent.replyTo());
         }
         if (liveWorkers.availability(sent.runtime()) == LiveWorkers.Availability.UNKNOWN) {
-            return refuse(tenant, sent.replyTo(), id, "NoLiveWorkers", "no live worker runs '" + sent.runtime()
-                    + "'; runtimes with live workers: " + liveWorkers.runtimes());
+            return refuseNoWorkers(tenant, sent.replyTo(), id, sent.runtime());
         }
         Instant now = Instant.now();
         Instant startBy = now.plus(config.queueTimeout());
@@ -218,6 +217,17 @@ public class IngressForwarder {
                     : refuse(tenant, request.replyTo(), id, "TooManyInFlight", "tenant " + tenant + " has "
                             + inFlight.limit(tenant) + " executions in flight, its limit; send it again when one finishes"));
         });
+    }
+
+    /** A reply topic outside the tenant's prefix: answered on the tenant's own. */
+    private Uni<String> refuseReplyTo(String tenant, String id, String replyTo) {
+        return refuse(tenant, null, id, "ReplyToNotYours", "replyTo " + replyTo + " is not a topic of tenant " + tenant
+                + "; name one under " + Topics.tenantTopics(tenant) + ", such as " + Topics.tenantReplies(tenant));
+    }
+
+    private Uni<String> refuseNoWorkers(String tenant, String replyTo, String id, String runtime) {
+        return refuse(tenant, replyTo, id, "NoLiveWorkers", "no live worker runs '" + runtime
+                + "'; runtimes with live workers: " + liveWorkers.runtimes());
     }
 
     /** A record the contract refuses is answered where it names an id to answer, else dropped and logged. */
